@@ -1,0 +1,398 @@
+/**
+ * The `Store` contract: every rule of the queue that can be decided inside the database (DESIGN §2–3).
+ * One method = one transaction; each takes one params object and returns a typed result. Drivers
+ * (sqlite/, postgres/, snowflake/) implement it and are checked by the one suite in test/conformance/.
+ * This file owns types only: no SQL, no driver imports, no machine imports.
+ *
+ * Times crossing this interface are epoch milliseconds (numbers), whatever the column type.
+ * Every method that decides by time accepts an optional test-only `now` (epoch ms); when absent the
+ * driver uses the database's clock (on SQLite: the host clock, since all pods of a file share a host).
+ */
+
+export type StepStatus = 'pending' | 'claimed' | 'completed' | 'failed';
+export const STEP_STATUSES: readonly StepStatus[] = ['pending', 'claimed', 'completed', 'failed'];
+
+export type PodStatus = 'up' | 'down';
+
+/** The `kind` of a `step_events` row: exactly one per transition (DESIGN §2). */
+export type StepEventKind =
+  | 'submitted'
+  | 'claimed'
+  | 'completed'
+  | 'retried'
+  | 'recovered'
+  | 'dead_lettered'
+  | 'released'
+  | 'replayed'
+  | 'stale_write_rejected';
+
+export const STEP_EVENT_KINDS: readonly StepEventKind[] = [
+  'submitted',
+  'claimed',
+  'completed',
+  'retried',
+  'recovered',
+  'dead_lettered',
+  'released',
+  'replayed',
+  'stale_write_rejected',
+];
+
+/** JSON values as stored in `args`, `metadata`, `result`, `detail`, `meta`. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** One `step_tracker` row. */
+export interface StepRow {
+  readonly stepId: string;
+  readonly type: string;
+  readonly args: Json;
+  readonly metadata: { [key: string]: Json };
+  readonly priority: number;
+  readonly status: StepStatus;
+  readonly claimedBy: string | null;
+  readonly claimToken: string | null;
+  /** Claims so far; the attempt number of the current or last claim. */
+  readonly attempt: number;
+  readonly retryCount: number;
+  readonly maxRetries: number;
+  readonly releaseCount: number;
+  /** Not claimable before this time (backoff, delays). */
+  readonly runAfter: number;
+  readonly timeoutMs: number;
+  readonly idempotencyKey: string | null;
+  readonly lastError: string | null;
+  readonly result: Json | null;
+  readonly createdTs: number;
+  readonly lastUpdateTs: number;
+}
+
+/** One `step_events` row: the audit trail. */
+export interface StepEvent {
+  readonly eventId: number;
+  readonly stepId: string;
+  readonly ts: number;
+  readonly kind: StepEventKind;
+  /** The pod that caused the transition; null for submit/replay by a producer and for sweeps' subjects' absent actor. */
+  readonly podId: string | null;
+  readonly attempt: number;
+  /** Reason, error, old values; see each method's TSDoc for what it records. */
+  readonly detail: { [key: string]: Json };
+}
+
+/** `pod_health.meta`. */
+export interface PodMeta {
+  readonly max_parallelism: number;
+  readonly capacity: number;
+  readonly in_flight: number;
+  readonly version: string;
+  readonly host: string;
+  readonly [key: string]: Json;
+}
+
+/** One `pod_health` row, with liveness judged by the database clock at read time. */
+export interface PodRow {
+  readonly podId: string;
+  readonly name: string;
+  readonly birthTs: number;
+  readonly lastHeartbeatTs: number;
+  readonly status: PodStatus;
+  readonly meta: PodMeta;
+  /** `status='up'` and `now − last_heartbeat_ts < deadPodThresholdMs`. */
+  readonly live: boolean;
+}
+
+/** Rules fixed when a store is opened: they come from configuration and hold for every call. */
+export interface StorePolicy {
+  /** Retry backoff: `min(base × 2^(n−1), max) × U[0.5, 1]` for the n-th retry. */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** A pod is live while `now − last_heartbeat_ts < deadPodThresholdMs` and its status is `up`. */
+  readonly deadPodThresholdMs: number;
+  /** Releases beyond this many count as retries (DESIGN §3 Drain). */
+  readonly maxReleases: number;
+}
+
+/** Optional test-only clock override, bound as a parameter (never spliced into SQL). */
+export interface AtTime {
+  readonly now?: number;
+}
+
+export interface StepSubmitParams extends AtTime {
+  readonly type: string;
+  readonly args: Json;
+  readonly metadata?: { [key: string]: Json };
+  readonly priority?: number;
+  /** Resolved by the caller: submit > defineStep > FLEET_Q_DEFAULT_MAX_RETRIES. */
+  readonly maxRetries: number;
+  /** Resolved by the caller: submit > defineStep > FLEET_Q_DEFAULT_STEP_TIMEOUT_MS. */
+  readonly timeoutMs: number;
+  readonly idempotencyKey?: string | null;
+  /** Not claimable before `now + delayMs` (default 0). */
+  readonly delayMs?: number;
+}
+
+export interface StepSubmitResult {
+  readonly stepId: string;
+  /** `duplicate`: a step with this `(type, idempotency_key)` and identical args already exists; nothing was written. */
+  readonly outcome: 'submitted' | 'duplicate';
+}
+
+export interface StepSubmitBatchParams extends AtTime {
+  readonly steps: readonly Omit<StepSubmitParams, 'now'>[];
+}
+
+export interface StepSubmitBatchResult {
+  /** In the order of `steps`; a duplicate idempotency key with identical args yields the existing id. */
+  readonly results: readonly StepSubmitResult[];
+}
+
+export interface StepClaimParams extends AtTime {
+  readonly podId: string;
+  /** Only steps of these types are claimed (the pod's registered types). Empty: claims nothing. */
+  readonly types: readonly string[];
+  /** At most this many steps (`capacity − in_flight`). */
+  readonly limit: number;
+}
+
+/** Identifies one claim: fenced writes match `(step_id, claimed_by, attempt)` and `status='claimed'`. */
+export interface ClaimRef extends AtTime {
+  readonly stepId: string;
+  readonly podId: string;
+  readonly attempt: number;
+}
+
+/** `applied: false`: the fence matched no row; a `stale_write_rejected` event was written instead. */
+export type FencedWriteResult<O extends string> =
+  | { readonly applied: true; readonly outcome: O; readonly step: StepRow }
+  | { readonly applied: false; readonly outcome: 'stale' };
+
+export interface StepCompleteParams extends ClaimRef {
+  readonly result: Json;
+}
+
+export interface StepFailParams extends ClaimRef {
+  /** The error message recorded as `last_error`. */
+  readonly error: string;
+  /** `false`: dead-letter now whatever retries are left (NonRetryableError, `retryable(err)` false). */
+  readonly retryable: boolean;
+  /** Why the attempt failed; recorded in `detail.reason`. */
+  readonly reason: 'error' | 'timeout';
+}
+
+export interface StepReleaseParams extends ClaimRef {
+  readonly reason?: string;
+}
+
+export interface StepReplayParams extends AtTime {
+  readonly stepId: string;
+}
+
+export interface PodRegisterParams extends AtTime {
+  readonly podId: string;
+  readonly name: string;
+  readonly meta: PodMeta;
+}
+
+export interface PodHeartbeatParams extends AtTime {
+  readonly podId: string;
+  readonly meta?: PodMeta;
+}
+
+export interface PodHeartbeatResult {
+  /** `false`: the row is gone or `down` (declared dead); nothing was written and the pod must fence itself. */
+  readonly ok: boolean;
+  readonly ts: number;
+}
+
+export interface LeaderInfo {
+  /** The live pod with the smallest `(birth_ts, pod_id)`, or null when none is live. */
+  readonly leader: PodRow | null;
+  /** Live pods ordered by `(birth_ts, pod_id)`. */
+  readonly livePods: readonly PodRow[];
+  /** Database time at which liveness was judged. */
+  readonly checkedAt: number;
+}
+
+export interface RecoverySweepParams extends AtTime {
+  /** Report what would change; write nothing. */
+  readonly dryRun?: boolean;
+}
+
+export interface RecoverySummary {
+  readonly dryRun: boolean;
+  /** Pods that were `up` but not live, now (or, dry run, to be) marked `down`. */
+  readonly deadPods: readonly string[];
+  /** Claimed steps whose holder is not live: `requeued` ∪ `deadLettered`. */
+  readonly orphanedSteps: readonly string[];
+  /** Orphans with retries left: `recovered` (pending with backoff). */
+  readonly requeued: readonly string[];
+  /** Orphans out of retries: `dead_lettered`. */
+  readonly deadLettered: readonly string[];
+  readonly durationMs: number;
+}
+
+export interface QueueStats {
+  readonly pending: number;
+  readonly claimed: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** Pending count per priority. */
+  readonly pendingByPriority: { readonly [priority: string]: number };
+  /** Pending + claimed count per type. */
+  readonly activeByType: { readonly [type: string]: number };
+  /** Live pods with their claimed count (from step_tracker) and capacity (from meta). */
+  readonly pods: readonly { readonly podId: string; readonly claimed: number; readonly capacity: number }[];
+  readonly leader: string | null;
+}
+
+export interface DlqListParams {
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export interface DlqListResult {
+  readonly total: number;
+  /** Newest first (`last_update_ts DESC, step_id DESC`). */
+  readonly steps: readonly StepRow[];
+}
+
+export interface EventListParams {
+  /** Only this step's events. */
+  readonly stepId?: string;
+  /** Only events with `event_id > afterEventId`. */
+  readonly afterEventId?: number;
+  readonly limit?: number;
+}
+
+export interface RetentionPruneParams extends AtTime {
+  /** Delete terminal steps (and their events) last updated before `now − olderThanMs`, and `down` pods with no claims whose last heartbeat is that old. */
+  readonly olderThanMs: number;
+}
+
+export interface RetentionPruneResult {
+  readonly steps: number;
+  readonly events: number;
+  readonly pods: number;
+}
+
+export interface MigrateResult {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** What a driver can do beyond the contract; callers adapt (e.g. wake-up strategy). */
+export interface StoreCapabilities {
+  readonly kind: 'sqlite' | 'postgres' | 'snowflake';
+  /** `true` when `watchWork` pushes (LISTEN/NOTIFY); `false` when it polls a cheap change marker. */
+  readonly pushNotifications: boolean;
+}
+
+/**
+ * The queue's persistence. Every method is one transaction (or one autocommit statement) and is
+ * safe to call from several processes at once. Errors: `StoreError` classified by the driver, or a
+ * `FleetError` subclass named in the method's TSDoc.
+ */
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+  readonly policy: StorePolicy;
+
+  /**
+   * Creates or upgrades the schema with additive, versioned migrations, serialized across
+   * processes. Throws `SchemaTooNewError` (and changes nothing) if the database is newer than this build.
+   */
+  migrate(): Promise<MigrateResult>;
+
+  /** Releases connections and timers. Idempotent. */
+  close(): Promise<void>;
+
+  /**
+   * Inserts a `pending` step and its `submitted` event in one transaction.
+   * Idempotency: `(type, idempotency_key)` is unique while the row exists; a repeat with identical
+   * args returns `duplicate` and the existing id, writing nothing; different args throw `ConflictError`.
+   */
+  stepSubmit(params: StepSubmitParams): Promise<StepSubmitResult>;
+
+  /**
+   * Like `stepSubmit` for many steps, all or none in one transaction. Throws `ValidationError`
+   * (listing indexes) when two items share `(type, idempotency_key)`; `ConflictError` when an item
+   * conflicts with an existing step.
+   */
+  stepSubmitBatch(params: StepSubmitBatchParams): Promise<StepSubmitBatchResult>;
+
+  /**
+   * Atomically claims up to `limit` pending steps of `types` with `run_after <= now`, ordered by
+   * `priority DESC, created_ts, step_id`: sets `claimed`, `claimed_by`, `attempt + 1`, and writes one
+   * `claimed` event each. Concurrent callers never receive the same step. Throws `PodFencedError`
+   * (claiming nothing) when the pod's `pod_health` row is missing or `down`.
+   */
+  stepClaim(params: StepClaimParams): Promise<StepRow[]>;
+
+  /** Fenced: `claimed → completed` storing `result`, event `completed`; else `stale_write_rejected`. */
+  stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>>;
+
+  /**
+   * Fenced: records `last_error`. Retries left (`retry_count < max_retries`) and retryable:
+   * `pending`, `retry_count + 1 = n`, `run_after = now + min(base·2^(n−1), max)·U[0.5,1]`, event
+   * `retried`. Otherwise `failed`, event `dead_lettered`. Stale: `stale_write_rejected`.
+   */
+  stepFail(params: StepFailParams): Promise<FencedWriteResult<'retried' | 'dead_lettered'>>;
+
+  /**
+   * Fenced: gives an unfinished step back (drain). While `release_count < maxReleases`: `pending`,
+   * `run_after = now`, `release_count + 1`, `retry_count` unchanged, event `released`. Past the cap
+   * the release counts as a retry, exactly as `stepFail` (events `retried` | `dead_lettered`).
+   */
+  stepRelease(params: StepReleaseParams): Promise<FencedWriteResult<'released' | 'retried' | 'dead_lettered'>>;
+
+  /** One row, or null. Reads only. */
+  stepGet(params: { readonly stepId: string }): Promise<StepRow | null>;
+
+  /**
+   * Operator replay from the DLQ: `failed → pending`, `retry_count = 0`, `run_after = now`; attempt
+   * and `last_error` kept; event `replayed` with the old retry_count in detail. `NotFoundError` for
+   * an unknown id, `ConflictError` when the step is not `failed`.
+   */
+  stepReplay(params: StepReplayParams): Promise<StepRow>;
+
+  /** Audit events in `event_id` order. Reads only. */
+  eventList(params: EventListParams): Promise<StepEvent[]>;
+
+  /** Inserts (or revives) the pod's row: `up`, `birth_ts = last_heartbeat_ts = now`. */
+  podRegister(params: PodRegisterParams): Promise<PodRow>;
+
+  /** Sets `last_heartbeat_ts = now` (and meta) only while the row is `up`; see `PodHeartbeatResult.ok`. */
+  podHeartbeat(params: PodHeartbeatParams): Promise<PodHeartbeatResult>;
+
+  /** Marks the pod `down` (end of drain). Leaves its claims to fenced writes and the sweep. */
+  podMarkDown(params: { readonly podId: string } & AtTime): Promise<void>;
+
+  /** Every pod row with liveness judged by DB time, ordered by `(birth_ts, pod_id)`. */
+  podList(params?: AtTime): Promise<PodRow[]>;
+
+  /** Leader = live pod with the smallest `(birth_ts, pod_id)`, judged by DB time in one read. */
+  leaderGet(params?: AtTime): Promise<LeaderInfo>;
+
+  /**
+   * Recovery in one transaction of conditional statements, harmless if two pods run it at once:
+   * claimed steps whose holder is not live (judged inside the statement) → `recovered` (retries
+   * left: pending with backoff, `retry_count + 1`) or `dead_lettered`; pods `up` but not live →
+   * `down`. `dryRun` reads the same sets and writes nothing.
+   */
+  recoverySweep(params?: RecoverySweepParams): Promise<RecoverySummary>;
+
+  /** Counts by status, priority, type and pod. Reads only. */
+  queueStats(params?: AtTime): Promise<QueueStats>;
+
+  /** `failed` steps, newest first, with the total count. Reads only. */
+  dlqList(params: DlqListParams): Promise<DlqListResult>;
+
+  /** Deletes old history (see params). A no-op when `olderThanMs` is not positive. */
+  retentionPrune(params: RetentionPruneParams): Promise<RetentionPruneResult>;
+
+  /**
+   * Calls `onWork` soon after steps may have become claimable (a submit, a release, a replay) by any
+   * process; may call spuriously. SQLite polls a cheap change marker (~100 ms); PostgreSQL listens.
+   * Returns an unsubscribe function.
+   */
+  watchWork(onWork: () => void): () => void;
+}
