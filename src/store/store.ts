@@ -72,7 +72,10 @@ export interface StepEvent {
   readonly stepId: string;
   readonly ts: number;
   readonly kind: StepEventKind;
-  /** The pod that caused the transition; null for submit/replay by a producer and for sweeps' subjects' absent actor. */
+  /**
+   * The pod that caused the transition: the claimer, the writer of a fenced write (also when stale),
+   * the sweeper of `recovered`/sweep `dead_lettered`; null for producers' `submitted` and operators' `replayed`.
+   */
   readonly podId: string | null;
   readonly attempt: number;
   /** Reason, error, old values; see each method's TSDoc for what it records. */
@@ -216,6 +219,8 @@ export interface LeaderInfo {
 export interface RecoverySweepParams extends AtTime {
   /** Report what would change; write nothing. */
   readonly dryRun?: boolean;
+  /** The pod running the sweep, recorded as `pod_id` of the events it writes (the actor of the audit trail). */
+  readonly podId?: string;
 }
 
 export interface RecoverySummary {

@@ -1,0 +1,36 @@
+/**
+ * JSON helpers shared by every driver: canonical serialisation, so that "identical args" for
+ * idempotency does not depend on key order, and the size limits of DESIGN §5.
+ */
+import { ValidationError } from '../errors.js';
+import type { Json } from './store.js';
+
+/** Args + metadata serialised must fit in 64 KiB. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+/** A step's stored result must fit in 256 KiB. */
+export const MAX_RESULT_BYTES = 256 * 1024;
+
+/** JSON with object keys sorted recursively: equal values give equal strings. */
+export function canonicalJson(value: Json): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: Json): Json {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    const out: { [key: string]: Json } = {};
+    for (const key of Object.keys(value).sort()) out[key] = sortKeys(value[key]!);
+    return out;
+  }
+  return value;
+}
+
+/** Serialises a step's result, refusing one over `MAX_RESULT_BYTES` (undefined is stored as null). */
+export function serialiseResult(result: Json | undefined): string {
+  const text = JSON.stringify(result ?? null);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_RESULT_BYTES) {
+    throw new ValidationError(`step result is ${bytes} bytes; the limit is ${MAX_RESULT_BYTES}`);
+  }
+  return text;
+}
