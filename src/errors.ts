@@ -103,3 +103,14 @@ export class PodFencedError extends FleetError {
 export function isRetryableStoreError(err: unknown): boolean {
   return err instanceof StoreError && err.errorClass === 'retryable';
 }
+
+/**
+ * Thrown by a step handler to dead-letter the step at once, whatever retries are left
+ * (a bad input that no retry can fix). Exported to users.
+ */
+export class NonRetryableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NonRetryableError';
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Step types: `defineStep` and the registry a pod claims from and a producer validates against.
+ * Owns type names, args schemas and per-type defaults; never runs a handler or touches a store.
+ */
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { FleetError, ValidationError, type FleetErrorItem } from './errors.js';
+import type { Json } from './store/store.js';
+
+/** Type names (DESIGN §5). */
+export const STEP_TYPE_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
+
+/** What a handler learns about the attempt it runs. */
+export interface StepContext {
+  readonly stepId: string;
+  /** 1 for the first claim, +1 per claim. */
+  readonly attempt: number;
+  /** The submitted idempotency key, else the step id: stable across attempts. */
+  readonly idempotencyKey: string;
+  /** Aborted at the step's timeout, at the end of the drain grace, and when the pod fences itself. */
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+}
+
+/** A registered step type. Build one with `defineStep`. */
+export interface StepDefinition<Args = unknown> {
+  readonly type: string;
+  readonly args: z.ZodType<Args, any>;
+  readonly handler: (args: Args, ctx: StepContext) => unknown;
+  /** Overrides FLEET_Q_DEFAULT_MAX_RETRIES; a submit's max_retries overrides this. */
+  readonly maxRetries?: number;
+  /** Overrides FLEET_Q_DEFAULT_STEP_TIMEOUT_MS; a submit's timeout_ms overrides this. */
+  readonly timeoutMs?: number;
+  /** Return false to dead-letter on this error without retrying. */
+  readonly retryable?: (err: unknown) => boolean;
+}
+
+/** Declares a step type whose args are checked against `args` at submit. */
+export function defineStep<S extends z.ZodType>(definition: {
+  readonly type: string;
+  readonly args: S;
+  readonly handler: (args: z.output<S>, ctx: StepContext) => unknown;
+  readonly maxRetries?: number;
+  readonly timeoutMs?: number;
+  readonly retryable?: (err: unknown) => boolean;
+}): StepDefinition<z.output<S>> {
+  const problems = definitionProblems(definition);
+  if (problems.length > 0) throw new FleetError('validation_error', `invalid step definition '${definition.type}'`, { errors: problems });
+  return Object.freeze({ ...definition }) as StepDefinition<z.output<S>>;
+}
+
+function definitionProblems(d: { type: string; maxRetries?: number; timeoutMs?: number; handler: unknown }): FleetErrorItem[] {
+  const problems: FleetErrorItem[] = [];
+  if (typeof d.type !== 'string' || !STEP_TYPE_PATTERN.test(d.type)) problems.push({ loc: 'type', msg: `must match ${STEP_TYPE_PATTERN.source}` });
+  if (typeof d.handler !== 'function') problems.push({ loc: 'handler', msg: 'must be a function' });
+  if (d.maxRetries !== undefined && !(Number.isInteger(d.maxRetries) && d.maxRetries >= 0 && d.maxRetries <= 25)) {
+    problems.push({ loc: 'maxRetries', msg: 'must be an integer from 0 to 25' });
+  }
+  if (d.timeoutMs !== undefined && !(Number.isInteger(d.timeoutMs) && d.timeoutMs >= 1)) problems.push({ loc: 'timeoutMs', msg: 'must be a positive integer' });
+  return problems;
+}
+
+/** The step types one pod or producer knows, by name. */
+export class StepRegistry {
+  readonly #byType = new Map<string, StepDefinition>();
+
+  constructor(definitions: readonly StepDefinition<any>[]) {
+    for (const d of definitions) this.#byType.set(d.type, d as StepDefinition);
+  }
+
+  /** Registered type names, sorted. */
+  types(): string[] {
+    return [...this.#byType.keys()].sort();
+  }
+
+  get(type: string): StepDefinition | undefined {
+    return this.#byType.get(type);
+  }
+
+  /**
+   * Checks args against the type's schema, returning the parsed value; throws `ValidationError`
+   * naming an unknown type or every failing field (loc `args.<path>`).
+   */
+  parseArgs(type: string, args: unknown): Json {
+    const definition = this.#byType.get(type);
+    if (definition === undefined) {
+      throw new ValidationError(`unknown step type '${type}'`, [{ loc: 'type', msg: `unknown step type; registered: ${this.types().join(', ')}` }]);
+    }
+    const parsed = definition.args.safeParse(args);
+    if (!parsed.success) {
+      const errors = parsed.error.issues.map((issue) => ({ loc: ['args', ...issue.path.map(String)].join('.'), msg: issue.message }));
+      throw new ValidationError(`args do not match the schema of step type '${type}'`, errors);
+    }
+    return parsed.data as Json;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Turns a producer's submission (the snake_case body of POST /submit, a CLI call or a client call)
+ * into store parameters: validates every field, the type and its args schema, the size limit, and
+ * resolves max_retries and timeout_ms precedence (submit > defineStep > configuration). Refuses bad
+ * input with every problem listed; writes nothing.
+ */
+import { z } from 'zod';
+import { ValidationError, type FleetErrorItem } from './errors.js';
+import type { StepRegistry } from './registry.js';
+import { MAX_PAYLOAD_BYTES } from './store/json.js';
+import type { Json, StepSubmitParams } from './store/store.js';
+
+/** The fields of POST /submit (DESIGN §5). */
+export const submissionSchema = z
+  .object({
+    type: z.string(),
+    args: z.json().optional(),
+    metadata: z.record(z.string(), z.json()).optional(),
+    priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
+    max_retries: z.number().int().min(0).max(25).optional(),
+    timeout_ms: z.number().int().min(1).max(7 * 24 * 3_600_000).optional(),
+    idempotency_key: z.string().min(1).max(255).optional(),
+    delay_ms: z.number().int().min(0).max(365 * 24 * 3_600_000).optional(),
+  })
+  .strict();
+
+export type Submission = z.input<typeof submissionSchema>;
+
+/** Configuration defaults a submission falls back to. */
+export interface SubmissionDefaults {
+  readonly defaultMaxRetries: number;
+  readonly defaultStepTimeoutMs: number;
+}
+
+/**
+ * Problems of one submission, each `loc` prefixed with `prefix` (e.g. `steps.3.`), and the store
+ * parameters when there are none.
+ */
+export function checkSubmission(
+  registry: StepRegistry,
+  defaults: SubmissionDefaults,
+  raw: unknown,
+  prefix = '',
+): { params?: Omit<StepSubmitParams, 'now'>; problems: FleetErrorItem[] } {
+  const parsed = submissionSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { problems: parsed.error.issues.flatMap((i) => issueProblems(i, prefix)) };
+  }
+  const body = parsed.data;
+  const definition = registry.get(body.type);
+  if (definition === undefined) {
+    return { problems: [{ loc: `${prefix}type`, msg: `unknown step type '${body.type}'; registered: ${registry.types().join(', ')}` }] };
+  }
+  let args: Json;
+  try {
+    args = registry.parseArgs(body.type, body.args ?? {});
+  } catch (err) {
+    const errors = err instanceof ValidationError && err.errors ? err.errors : [{ loc: 'args', msg: String(err) }];
+    return { problems: errors.map((e) => ({ loc: prefix + e.loc, msg: e.msg })) };
+  }
+  const metadata = (body.metadata ?? {}) as { [key: string]: Json };
+  const bytes = Buffer.byteLength(JSON.stringify(args), 'utf8') + Buffer.byteLength(JSON.stringify(metadata), 'utf8');
+  if (bytes > MAX_PAYLOAD_BYTES) {
+    return { problems: [{ loc: `${prefix}args`, msg: `args + metadata are ${bytes} bytes serialised; the limit is ${MAX_PAYLOAD_BYTES}` }] };
+  }
+  return {
+    problems: [],
+    params: {
+      type: body.type,
+      args,
+      metadata,
+      priority: body.priority ?? 0,
+      maxRetries: body.max_retries ?? definition.maxRetries ?? defaults.defaultMaxRetries,
+      timeoutMs: body.timeout_ms ?? definition.timeoutMs ?? defaults.defaultStepTimeoutMs,
+      idempotencyKey: body.idempotency_key ?? null,
+      delayMs: body.delay_ms ?? 0,
+    },
+  };
+}
+
+function issueProblems(issue: z.core.$ZodIssue, prefix: string): FleetErrorItem[] {
+  const at = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ loc: prefix + (at ? `${at}.${key}` : key), msg: 'unknown field' }));
+  return [{ loc: prefix + (at || 'body'), msg: issue.message }];
+}
+
+/** One submission's store parameters; throws `ValidationError` listing every problem. */
+export function prepareSubmission(registry: StepRegistry, defaults: SubmissionDefaults, raw: unknown): Omit<StepSubmitParams, 'now'> {
+  const { params, problems } = checkSubmission(registry, defaults, raw);
+  if (params === undefined) throw new ValidationError(problems[0]?.msg ?? 'invalid submission', problems);
+  return params;
+}
+
+/** Most steps one batch may carry. */
+export const MAX_BATCH_STEPS = 10_000;
+
+/**
+ * A batch's store parameters, all or nothing: throws `ValidationError` whose errors name each failing
+ * item by index (`steps.<i>.<field>`), including idempotency keys repeated within the batch.
+ */
+export function prepareBatch(registry: StepRegistry, defaults: SubmissionDefaults, raw: unknown): Omit<StepSubmitParams, 'now'>[] {
+  const items = (raw as { steps?: unknown } | null)?.steps;
+  if (!Array.isArray(items)) throw new ValidationError('body must be { "steps": [ ... ] }', [{ loc: 'steps', msg: 'must be an array' }]);
+  if (items.length === 0 || items.length > MAX_BATCH_STEPS) {
+    throw new ValidationError(`a batch holds 1 to ${MAX_BATCH_STEPS} steps`, [{ loc: 'steps', msg: `has ${items.length} items; allowed 1 to ${MAX_BATCH_STEPS}` }]);
+  }
+  const problems: FleetErrorItem[] = [];
+  const out: Omit<StepSubmitParams, 'now'>[] = [];
+  const keys = new Map<string, number>();
+  items.forEach((item, index) => {
+    const checked = checkSubmission(registry, defaults, item, `steps.${index}.`);
+    problems.push(...checked.problems);
+    if (checked.params === undefined) return;
+    out.push(checked.params);
+    const key = checked.params.idempotencyKey;
+    if (key == null) return;
+    const composite = `${checked.params.type}\u0000${key}`;
+    const first = keys.get(composite);
+    if (first !== undefined) problems.push({ loc: `steps.${index}.idempotency_key`, msg: `repeats the key of steps.${first}` });
+    else keys.set(composite, index);
+  });
+  if (problems.length > 0) throw new ValidationError(`${new Set(problems.map((p) => p.loc.split('.')[1])).size} batch item(s) are invalid`, problems);
+  return out;
+}
