@@ -1,0 +1,303 @@
+/**
+ * `SqliteStore`: the `Store` contract on one SQLite file shared by every pod process of one host
+ * (better-sqlite3 12). Owns connections, pragmas, transaction boundaries and the busy-retry loop;
+ * the rules live in the operation modules beside it and the SQL in queries.ts.
+ *
+ * Concurrency: WAL (readers never wait for the writer), synchronous=NORMAL (durable at checkpoints,
+ * safe against corruption), every write a `BEGIN IMMEDIATE` transaction so two writers queue at
+ * BEGIN instead of deadlocking at upgrade, and a 30 ms busy_timeout plus async jittered retry so a
+ * file held by another process never blocks the event loop for long.
+ */
+import { closeSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { ValidationError } from '../../errors.js';
+import { serialiseResult } from '../json.js';
+import { tableNames, type TableNames } from '../schema.js';
+import type {
+  AtTime,
+  DlqListParams,
+  DlqListResult,
+  EventListParams,
+  FencedWriteResult,
+  LeaderInfo,
+  MigrateResult,
+  PodHeartbeatParams,
+  PodHeartbeatResult,
+  PodRegisterParams,
+  PodRow,
+  QueueStats,
+  RecoverySummary,
+  RecoverySweepParams,
+  RetentionPruneParams,
+  RetentionPruneResult,
+  StepClaimParams,
+  StepCompleteParams,
+  StepEvent,
+  StepFailParams,
+  StepReleaseParams,
+  StepReplayParams,
+  StepRow,
+  StepSubmitBatchParams,
+  StepSubmitBatchResult,
+  StepSubmitParams,
+  StepSubmitResult,
+  Store,
+  StoreCapabilities,
+  StorePolicy,
+} from '../store.js';
+import { classifySqliteError } from './classify.js';
+import { StatementCache, type SqliteContext } from './context.js';
+import { claimSteps, completeStep, failStep, releaseStep } from './fenced.js';
+import { applyMigrations } from './migrations.js';
+import { heartbeatPod, listPods, markPodDown, readLeader, registerPod } from './pods.js';
+import { sqliteQueries, type SqliteQueries } from './queries.js';
+import { getStep, listDlq, listEvents, readQueueStats } from './reads.js';
+import { prune, sweep, sweepPreview } from './recovery.js';
+import { replayStep } from './replay.js';
+import { DEFAULT_BUSY_RETRY, withBusyRetry, type BusyRetryPolicy } from './retry.js';
+import { insertSubmission, prepareBatch, prepareSubmission } from './submit.js';
+import { WorkWatcher } from './watch.js';
+
+/** Short enough that one blocked attempt costs the event loop little; the retry loop does the waiting. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 30;
+
+export interface SqliteStoreOptions {
+  /** The database file (created 0600 if missing), or `:memory:` for a private in-process store. */
+  readonly path: string;
+  readonly tablePrefix?: string;
+  readonly policy: StorePolicy;
+  /** SQLite's own wait for a lock, per attempt (default 30 ms). */
+  readonly busyTimeoutMs?: number;
+  /** The async retry loop around each transaction (default: up to 5 s). */
+  readonly busyRetry?: BusyRetryPolicy;
+}
+
+type Run = <T>(operation: () => T) => T;
+
+/** The SQLite store. Open with `openSqliteStore`, then call `migrate()`. */
+export class SqliteStore implements Store {
+  readonly capabilities: StoreCapabilities = { kind: 'sqlite', pushNotifications: false };
+  readonly policy: StorePolicy;
+  /** Table names in use (prefix applied). */
+  readonly tables: TableNames;
+  /** Attempts retried because the file was busy, since open; tests and metrics read it. */
+  busyRetries = 0;
+
+  private readonly ctx: SqliteContext;
+  private readonly immediate: Run;
+  private readonly deferred: Run;
+  private readonly watcher: WorkWatcher;
+  private closed = false;
+
+  /** @internal Use `openSqliteStore`. */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly watchDb: Database.Database,
+    tables: TableNames,
+    queries: SqliteQueries,
+    policy: StorePolicy,
+    private readonly busyRetry: BusyRetryPolicy,
+  ) {
+    this.policy = policy;
+    this.tables = tables;
+    const cache = new StatementCache(db, queries);
+    this.ctx = { db, policy, statement: (name) => cache.get(name) };
+    const tx = db.transaction((operation: () => unknown) => operation());
+    this.immediate = (operation) => tx.immediate(operation) as ReturnType<typeof operation>;
+    this.deferred = (operation) => tx.deferred(operation) as ReturnType<typeof operation>;
+    const watchCache = watchDb === db ? cache : new StatementCache(watchDb, queries);
+    this.watcher = new WorkWatcher(() => ({ dataVersion: watchCache.get('pragmaDataVersion'), probe: watchCache.get('watchProbe') }));
+  }
+
+  async migrate(): Promise<MigrateResult> {
+    return this.write(() => applyMigrations(this.ctx, this.tables, Date.now()));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watcher.close();
+    if (this.watchDb !== this.db) this.watchDb.close();
+    this.db.close();
+  }
+
+  async stepSubmit(params: StepSubmitParams): Promise<StepSubmitResult> {
+    const { prepared, problems } = prepareSubmission(params);
+    if (prepared === undefined) throw new ValidationError('invalid step', problems);
+    const now = nowOf(params);
+    const result = await this.write(() => insertSubmission(this.ctx, prepared, now));
+    if (result.outcome === 'submitted' && prepared.delayMs === 0) this.watcher.notify();
+    return result;
+  }
+
+  async stepSubmitBatch(params: StepSubmitBatchParams): Promise<StepSubmitBatchResult> {
+    const prepared = prepareBatch(params.steps);
+    if (prepared.length === 0) return { results: [] };
+    const now = nowOf(params);
+    const results = await this.write(() => prepared.map((p, i) => insertSubmission(this.ctx, p, now, `item ${i}: `)));
+    if (results.some((r, i) => r.outcome === 'submitted' && prepared[i]!.delayMs === 0)) this.watcher.notify();
+    return { results };
+  }
+
+  async stepClaim(params: StepClaimParams): Promise<StepRow[]> {
+    const now = nowOf(params);
+    return this.write(() => claimSteps(this.ctx, params, now));
+  }
+
+  async stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>> {
+    const resultJson = serialiseResult(params.result);
+    const now = nowOf(params);
+    return this.write(() => completeStep(this.ctx, params, resultJson, now));
+  }
+
+  async stepFail(params: StepFailParams): Promise<FencedWriteResult<'retried' | 'dead_lettered'>> {
+    const now = nowOf(params);
+    const outcome = await this.write(() => failStep(this.ctx, params, now));
+    this.notifyIfClaimable(outcome, now);
+    return outcome;
+  }
+
+  async stepRelease(params: StepReleaseParams): Promise<FencedWriteResult<'released' | 'retried' | 'dead_lettered'>> {
+    const now = nowOf(params);
+    const outcome = await this.write(() => releaseStep(this.ctx, params, now));
+    this.notifyIfClaimable(outcome, now);
+    return outcome;
+  }
+
+  async stepGet(params: { readonly stepId: string }): Promise<StepRow | null> {
+    return this.read(() => getStep(this.ctx, params.stepId));
+  }
+
+  async stepReplay(params: StepReplayParams): Promise<StepRow> {
+    const now = nowOf(params);
+    const row = await this.write(() => replayStep(this.ctx, params.stepId, now));
+    this.watcher.notify();
+    return row;
+  }
+
+  async eventList(params: EventListParams): Promise<StepEvent[]> {
+    return this.read(() => listEvents(this.ctx, params));
+  }
+
+  async podRegister(params: PodRegisterParams): Promise<PodRow> {
+    const now = nowOf(params);
+    return this.write(() => registerPod(this.ctx, params, now));
+  }
+
+  async podHeartbeat(params: PodHeartbeatParams): Promise<PodHeartbeatResult> {
+    const now = nowOf(params);
+    return this.write(() => heartbeatPod(this.ctx, params, now));
+  }
+
+  async podMarkDown(params: { readonly podId: string } & AtTime): Promise<void> {
+    await this.write(() => markPodDown(this.ctx, params.podId));
+  }
+
+  async podList(params?: AtTime): Promise<PodRow[]> {
+    const now = nowOf(params);
+    return this.read(() => listPods(this.ctx, now));
+  }
+
+  async leaderGet(params?: AtTime): Promise<LeaderInfo> {
+    const now = nowOf(params);
+    return this.read(() => readLeader(this.ctx, now));
+  }
+
+  async recoverySweep(params: RecoverySweepParams = {}): Promise<RecoverySummary> {
+    const now = nowOf(params);
+    const startedAt = Date.now();
+    if (params.dryRun === true) return this.read(() => sweepPreview(this.ctx, now, startedAt));
+    const summary = await this.write(() => sweep(this.ctx, params.podId ?? null, now, startedAt));
+    // Recovered steps wait out their backoff, so the watcher's run_after check picks them up; only
+    // a zero backoff makes them claimable at once.
+    if (summary.requeued.length > 0 && this.policy.baseDelayMs <= 0) this.watcher.notify();
+    return summary;
+  }
+
+  async queueStats(params?: AtTime): Promise<QueueStats> {
+    const now = nowOf(params);
+    return this.read(() => readQueueStats(this.ctx, now));
+  }
+
+  async dlqList(params: DlqListParams): Promise<DlqListResult> {
+    return this.read(() => listDlq(this.ctx, params));
+  }
+
+  async retentionPrune(params: RetentionPruneParams): Promise<RetentionPruneResult> {
+    if (!(params.olderThanMs > 0)) return { steps: 0, events: 0, pods: 0 };
+    const cutoff = nowOf(params) - params.olderThanMs;
+    return this.write(() => prune(this.ctx, cutoff));
+  }
+
+  /** The connection settings in force on the write connection (diagnostics and tests). */
+  connectionSettings(): { journalMode: string; synchronous: number; busyTimeoutMs: number } {
+    const read = (name: 'pragmaJournalModeRead' | 'pragmaSynchronousRead' | 'pragmaBusyTimeoutRead'): unknown =>
+      this.ctx.statement(name).pluck().get();
+    return {
+      journalMode: String(read('pragmaJournalModeRead')),
+      synchronous: Number(read('pragmaSynchronousRead')),
+      busyTimeoutMs: Number(read('pragmaBusyTimeoutRead')),
+    };
+  }
+
+  watchWork(onWork: () => void): () => void {
+    if (this.closed) return () => {};
+    return this.watcher.subscribe(onWork);
+  }
+
+  /** One `BEGIN IMMEDIATE` transaction, retried while the file is busy. */
+  private write<T>(operation: () => T): Promise<T> {
+    return withBusyRetry(() => this.immediate(operation), classifySqliteError, this.busyRetry, () => this.busyRetries++);
+  }
+
+  /** One deferred (read) transaction: several statements, one snapshot. */
+  private read<T>(operation: () => T): Promise<T> {
+    return withBusyRetry(() => this.deferred(operation), classifySqliteError, this.busyRetry, () => this.busyRetries++);
+  }
+
+  private notifyIfClaimable(outcome: FencedWriteResult<string>, now: number): void {
+    if (outcome.applied && outcome.step.status === 'pending' && outcome.step.runAfter <= now) this.watcher.notify();
+  }
+}
+
+/**
+ * Opens (creating if missing) the file and sets the pragmas. Does not migrate: call `migrate()`.
+ * Several processes may open one file at once; switching to WAL is retried while another holds it.
+ */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
+  const tables = tableNames(options.tablePrefix ?? '');
+  const queries = sqliteQueries(tables);
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const busyRetry = options.busyRetry ?? DEFAULT_BUSY_RETRY;
+  const inMemory = options.path === ':memory:' || options.path === '';
+  if (!inMemory) createPrivateFile(options.path);
+  const db = new Database(options.path, { timeout: busyTimeoutMs });
+  let watchDb: Database.Database | undefined;
+  try {
+    if (!inMemory) {
+      await withBusyRetry(() => db.prepare(queries.pragmaJournalModeWal).get(), classifySqliteError, busyRetry);
+    }
+    // Per connection, not persisted in the file: every connection of ours sets it.
+    db.prepare(queries.pragmaSynchronousNormal).run();
+    // The watcher polls on its own connection so its reads never queue behind this store's writes.
+    watchDb = inMemory ? db : new Database(options.path, { timeout: busyTimeoutMs });
+    return new SqliteStore(db, watchDb, tables, queries, options.policy, busyRetry);
+  } catch (err) {
+    if (watchDb !== undefined && watchDb !== db) watchDb.close();
+    db.close();
+    throw classifySqliteError(err);
+  }
+}
+
+/** Creates the file readable by its owner only (it holds every step's args); an existing file is left as is. */
+function createPrivateFile(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw classifySqliteError(err);
+  }
+}
+
+function nowOf(params: AtTime | undefined): number {
+  return params?.now ?? Date.now();
+}

@@ -1,0 +1,104 @@
+/**
+ * Claims and the fenced writes made on behalf of a claim (complete, fail, release), each with its
+ * one audit event, and the `stale_write_rejected` record when the fence matches nothing. Every
+ * function runs inside the driver's `BEGIN IMMEDIATE` transaction; the decisions that depend on the
+ * row (retry or dead-letter, backoff) are made by the statements themselves. Must not open
+ * transactions or retry.
+ */
+import { PodFencedError } from '../../errors.js';
+import type { ClaimRef, FencedWriteResult, Json, StepClaimParams, StepFailParams, StepReleaseParams, StepRow } from '../store.js';
+import { insertEvent, policyParams, type SqliteContext } from './context.js';
+import { byClaimOrder, toStepRow, type StepRecord } from './rows.js';
+
+/** Claims up to `limit` steps; refuses (claiming nothing) when the pod is not registered as up. */
+export function claimSteps(ctx: SqliteContext, params: StepClaimParams, now: number): StepRow[] {
+  const pod = ctx.statement('podStatusGet').get({ podId: params.podId }) as { status: string } | undefined;
+  if (pod === undefined || pod.status !== 'up') throw new PodFencedError(params.podId);
+  const limit = Math.max(0, Math.floor(params.limit));
+  if (limit === 0 || params.types.length === 0) return [];
+  const claimed = (ctx.statement('stepClaim').all({ podId: params.podId, types: JSON.stringify(params.types), limit, now }) as StepRecord[]).sort(
+    byClaimOrder,
+  );
+  for (const r of claimed) {
+    insertEvent(ctx, { stepId: r.step_id, ts: now, kind: 'claimed', podId: params.podId, attempt: r.attempt, detail: {} });
+  }
+  return claimed.map(toStepRow);
+}
+
+/** `claimed → completed` with the serialised result, or the stale record. */
+export function completeStep(ctx: SqliteContext, ref: ClaimRef, resultJson: string, now: number): FencedWriteResult<'completed'> {
+  const row = ctx.statement('stepComplete').get({ ...fence(ref), result: resultJson, now }) as StepRecord | undefined;
+  if (row === undefined) return rejectStale(ctx, ref, 'complete', now);
+  insertEvent(ctx, { stepId: row.step_id, ts: now, kind: 'completed', podId: ref.podId, attempt: row.attempt, detail: {} });
+  return { applied: true, outcome: 'completed', step: toStepRow(row) };
+}
+
+/** A failed attempt: retried with backoff while retries are left and the error is retryable, else dead-lettered. */
+export function failStep(ctx: SqliteContext, params: StepFailParams, now: number): FencedWriteResult<'retried' | 'dead_lettered'> {
+  return failOrReject(ctx, params, { error: params.error, retryable: params.retryable, reason: params.reason, write: 'fail' }, now);
+}
+
+/**
+ * Gives a step back (drain). Below the release cap: `released`, retry_count unchanged. At the cap the
+ * release is a retryable failure with reason `release`, exactly like `failStep`.
+ */
+export function releaseStep(ctx: SqliteContext, params: StepReleaseParams, now: number): FencedWriteResult<'released' | 'retried' | 'dead_lettered'> {
+  const row = ctx.statement('stepRelease').get({ ...fence(params), maxReleases: ctx.policy.maxReleases, now }) as StepRecord | undefined;
+  if (row !== undefined) {
+    insertEvent(ctx, { stepId: row.step_id, ts: now, kind: 'released', podId: params.podId, attempt: row.attempt, detail: { release_count: row.release_count } });
+    return { applied: true, outcome: 'released', step: toStepRow(row) };
+  }
+  const why = params.reason === undefined || params.reason === '' ? '' : ` (${params.reason})`;
+  const error = `released after ${ctx.policy.maxReleases} earlier releases${why}; counted as a retry`;
+  return failOrReject(ctx, params, { error, retryable: true, reason: 'release', write: 'release' }, now);
+}
+
+interface Failure {
+  readonly error: string;
+  readonly retryable: boolean;
+  readonly reason: 'error' | 'timeout' | 'release';
+  readonly write: 'fail' | 'release';
+}
+
+function failOrReject(ctx: SqliteContext, ref: ClaimRef, failure: Failure, now: number): FencedWriteResult<'retried' | 'dead_lettered'> {
+  const row = ctx.statement('stepFail').get({
+    ...fence(ref),
+    ...policyParams(ctx.policy),
+    error: failure.error,
+    retryable: failure.retryable ? 1 : 0,
+    now,
+  }) as StepRecord | undefined;
+  if (row === undefined) return rejectStale(ctx, ref, failure.write, now);
+  if (row.status === 'pending') {
+    const detail = { reason: failure.reason, error: failure.error, retry_count: row.retry_count, run_after: row.run_after };
+    insertEvent(ctx, { stepId: row.step_id, ts: now, kind: 'retried', podId: ref.podId, attempt: row.attempt, detail });
+    return { applied: true, outcome: 'retried', step: toStepRow(row) };
+  }
+  const reason = failure.retryable ? failure.reason : 'non_retryable';
+  insertEvent(ctx, {
+    stepId: row.step_id,
+    ts: now,
+    kind: 'dead_lettered',
+    podId: ref.podId,
+    attempt: row.attempt,
+    detail: { reason, error: failure.error, retry_count: row.retry_count },
+  });
+  return { applied: true, outcome: 'dead_lettered', step: toStepRow(row) };
+}
+
+/** Records that a write lost its claim; the row is left exactly as it is. */
+function rejectStale(ctx: SqliteContext, ref: ClaimRef, write: 'complete' | 'fail' | 'release', now: number): { applied: false; outcome: 'stale' } {
+  const current = ctx.statement('stepGet').get({ stepId: ref.stepId }) as StepRecord | undefined;
+  const detail: { [key: string]: Json } = {
+    write,
+    status: current?.status ?? null,
+    claimed_by: current?.claimed_by ?? null,
+    attempt: current?.attempt ?? null,
+  };
+  insertEvent(ctx, { stepId: ref.stepId, ts: now, kind: 'stale_write_rejected', podId: ref.podId, attempt: ref.attempt, detail });
+  return { applied: false, outcome: 'stale' };
+}
+
+function fence(ref: ClaimRef) {
+  return { stepId: ref.stepId, podId: ref.podId, attempt: ref.attempt };
+}

@@ -1,0 +1,166 @@
+/**
+ * Every DML statement and pragma of the SQLite driver, one entry per statement, built from the
+ * validated table names (DDL lives with its version in migrations.ts). Owns SQL text only: no
+ * connection, no binding, no decisions; callers bind parameters by name (`@now`, `@podId`, …).
+ *
+ * Time is INTEGER epoch ms bound as `@now`, so a test clock and the host clock take the same path.
+ * Liveness, backoff and fencing are judged inside the statements so each write is a single
+ * conditional statement (DESIGN §3), harmless when two processes run it one after the other.
+ */
+import type { TableNames } from '../schema.js';
+
+/**
+ * `min(base · 2^(n−1), max) · U[0.5, 1]` for the n-th retry, where n − 1 is the row's retry_count
+ * before the update (SET expressions see old values). Jitter comes from `random()`: the low 20 bits
+ * give U[0, 1] in steps of 1e-6. ROUND (half away from zero) keeps the integer result within
+ * [⌈d/2⌉, d] for integral d. The shift is capped at 40 so `1 << n` can never overflow.
+ */
+const BACKOFF_MS = `CAST(ROUND(
+    MIN(@baseDelayMs * (1 << MIN(retry_count, 40)), @maxDelayMs)
+    * (0.5 + 0.5 * ((random() & 1048575) / 1048575.0))
+  ) AS INTEGER)`;
+
+/** A pod is live while `up` and its heartbeat is younger than the threshold, by the bound clock. */
+const LIVE_POD = `status = 'up' AND @now - last_heartbeat_ts < @deadPodThresholdMs`;
+
+/** The fence of DESIGN §3: a write on behalf of a claim matches the exact claim or nothing. */
+const FENCE = `step_id = @stepId AND status = 'claimed' AND claimed_by = @podId AND attempt = @attempt`;
+
+/** The SQL of one store, keyed by the statement's purpose. */
+export function sqliteQueries(t: TableNames) {
+  const steps = t.stepTracker;
+  const pods = t.podHealth;
+  const events = t.stepEvents;
+  const version = t.schemaVersion;
+  const retryLeft = `@retryable = 1 AND retry_count < max_retries`;
+
+  return {
+    pragmaJournalModeWal: `PRAGMA journal_mode = WAL`,
+    pragmaSynchronousNormal: `PRAGMA synchronous = NORMAL`,
+    pragmaDataVersion: `PRAGMA data_version`,
+    pragmaJournalModeRead: `PRAGMA journal_mode`,
+    pragmaSynchronousRead: `PRAGMA synchronous`,
+    pragmaBusyTimeoutRead: `PRAGMA busy_timeout`,
+
+    schemaVersionTableExists: `SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = @name`,
+    schemaVersionRead: `SELECT version FROM ${version} WHERE id = 1`,
+    schemaVersionWrite: `INSERT INTO ${version} (id, version, updated_ts) VALUES (1, @version, @now)
+      ON CONFLICT (id) DO UPDATE SET version = excluded.version, updated_ts = excluded.updated_ts`,
+
+    stepInsert: `INSERT INTO ${steps} (step_id, type, args, metadata, priority, status, claimed_by, claim_token,
+        attempt, retry_count, max_retries, release_count, run_after, timeout_ms, idempotency_key,
+        last_error, result, created_ts, last_update_ts)
+      VALUES (@stepId, @type, @args, @metadata, @priority, 'pending', NULL, NULL,
+        0, 0, @maxRetries, 0, @runAfter, @timeoutMs, @idempotencyKey,
+        NULL, NULL, @now, @now)`,
+    stepFindByIdempotencyKey: `SELECT step_id, args FROM ${steps} WHERE type = @type AND idempotency_key = @idempotencyKey`,
+    eventInsert: `INSERT INTO ${events} (step_id, ts, kind, pod_id, attempt, detail)
+      VALUES (@stepId, @ts, @kind, @podId, @attempt, @detail)`,
+
+    podStatusGet: `SELECT status FROM ${pods} WHERE pod_id = @podId`,
+    /**
+     * `@types` is a JSON array, so one prepared statement serves any set of registered types.
+     * INDEXED BY: without statistics the planner prefers claim_idx and sorts every due row
+     * (see migrations.ts for the numbers).
+     */
+    stepClaim: `UPDATE ${steps}
+      SET status = 'claimed', claimed_by = @podId, attempt = attempt + 1, last_update_ts = @now
+      WHERE step_id IN (
+        SELECT step_id FROM ${steps} INDEXED BY ${steps}_claim_order_idx
+        WHERE status = 'pending' AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))
+        ORDER BY priority DESC, created_ts, step_id
+        LIMIT @limit)
+      RETURNING *`,
+
+    stepComplete: `UPDATE ${steps}
+      SET status = 'completed', result = @result, last_update_ts = @now
+      WHERE ${FENCE}
+      RETURNING *`,
+    /** Retry (pending with backoff) or dead-letter, decided per row from its own counters. */
+    stepFail: `UPDATE ${steps}
+      SET status = CASE WHEN ${retryLeft} THEN 'pending' ELSE 'failed' END,
+          claimed_by = CASE WHEN ${retryLeft} THEN NULL ELSE claimed_by END,
+          run_after = CASE WHEN ${retryLeft} THEN @now + ${BACKOFF_MS} ELSE run_after END,
+          retry_count = CASE WHEN ${retryLeft} THEN retry_count + 1 ELSE retry_count END,
+          last_error = @error,
+          last_update_ts = @now
+      WHERE ${FENCE}
+      RETURNING *`,
+    /** Matches nothing once the cap is reached; the caller then applies `stepFail` as a retry. */
+    stepRelease: `UPDATE ${steps}
+      SET status = 'pending', claimed_by = NULL, run_after = @now, release_count = release_count + 1,
+          last_update_ts = @now
+      WHERE ${FENCE} AND release_count < @maxReleases
+      RETURNING *`,
+
+    stepGet: `SELECT * FROM ${steps} WHERE step_id = @stepId`,
+    stepReplay: `UPDATE ${steps}
+      SET status = 'pending', claimed_by = NULL, retry_count = 0, run_after = @now, last_update_ts = @now
+      WHERE step_id = @stepId AND status = 'failed'
+      RETURNING *`,
+
+    eventList: `SELECT * FROM ${events}
+      WHERE (@stepId IS NULL OR step_id = @stepId) AND event_id > @afterEventId
+      ORDER BY event_id
+      LIMIT @limit`,
+
+    podRegister: `INSERT INTO ${pods} (pod_id, name, birth_ts, last_heartbeat_ts, status, meta)
+      VALUES (@podId, @name, @now, @now, 'up', @meta)
+      ON CONFLICT (pod_id) DO UPDATE SET name = excluded.name, birth_ts = excluded.birth_ts,
+        last_heartbeat_ts = excluded.last_heartbeat_ts, status = 'up', meta = excluded.meta
+      RETURNING *, (${LIVE_POD}) AS live`,
+    podHeartbeat: `UPDATE ${pods}
+      SET last_heartbeat_ts = @now, meta = COALESCE(@meta, meta)
+      WHERE pod_id = @podId AND status = 'up'
+      RETURNING pod_id`,
+    podMarkDown: `UPDATE ${pods} SET status = 'down' WHERE pod_id = @podId`,
+    podList: `SELECT *, (${LIVE_POD}) AS live FROM ${pods} ORDER BY birth_ts, pod_id`,
+
+    /** Orphans: claims whose holder is not a live pod (no row counts as not live), judged in-statement. */
+    recoveryOrphansRecover: `UPDATE ${steps}
+      SET status = CASE WHEN retry_count < max_retries THEN 'pending' ELSE 'failed' END,
+          run_after = CASE WHEN retry_count < max_retries THEN @now + ${BACKOFF_MS} ELSE run_after END,
+          retry_count = CASE WHEN retry_count < max_retries THEN retry_count + 1 ELSE retry_count END,
+          last_error = 'claim held by dead pod ' || claimed_by,
+          claimed_by = CASE WHEN retry_count < max_retries THEN NULL ELSE claimed_by END,
+          last_update_ts = @now
+      WHERE status = 'claimed' AND claimed_by NOT IN (SELECT pod_id FROM ${pods} WHERE ${LIVE_POD})
+      RETURNING *`,
+    recoveryOrphansPreview: `SELECT step_id, retry_count, max_retries FROM ${steps}
+      WHERE status = 'claimed' AND claimed_by NOT IN (SELECT pod_id FROM ${pods} WHERE ${LIVE_POD})
+      ORDER BY step_id`,
+    recoveryDeadPodsMarkDown: `UPDATE ${pods} SET status = 'down'
+      WHERE status = 'up' AND NOT (@now - last_heartbeat_ts < @deadPodThresholdMs)
+      RETURNING pod_id`,
+    recoveryDeadPodsPreview: `SELECT pod_id FROM ${pods}
+      WHERE status = 'up' AND NOT (@now - last_heartbeat_ts < @deadPodThresholdMs)
+      ORDER BY pod_id`,
+
+    statsByStatus: `SELECT status, COUNT(*) AS n FROM ${steps} GROUP BY status`,
+    statsPendingByPriority: `SELECT priority, COUNT(*) AS n FROM ${steps} WHERE status = 'pending' GROUP BY priority`,
+    statsActiveByType: `SELECT type, COUNT(*) AS n FROM ${steps} WHERE status IN ('pending', 'claimed') GROUP BY type`,
+    statsClaimedByPod: `SELECT claimed_by AS pod_id, COUNT(*) AS n FROM ${steps} WHERE status = 'claimed' GROUP BY claimed_by`,
+
+    dlqCount: `SELECT COUNT(*) AS n FROM ${steps} WHERE status = 'failed'`,
+    dlqPage: `SELECT * FROM ${steps} WHERE status = 'failed'
+      ORDER BY last_update_ts DESC, step_id DESC
+      LIMIT @limit OFFSET @offset`,
+
+    pruneEvents: `DELETE FROM ${events} WHERE step_id IN (
+        SELECT step_id FROM ${steps} WHERE status IN ('completed', 'failed') AND last_update_ts < @cutoff)`,
+    pruneSteps: `DELETE FROM ${steps} WHERE status IN ('completed', 'failed') AND last_update_ts < @cutoff`,
+    prunePods: `DELETE FROM ${pods}
+      WHERE status = 'down' AND last_heartbeat_ts < @cutoff
+        AND NOT EXISTS (SELECT 1 FROM ${steps} s WHERE s.status = 'claimed' AND s.claimed_by = ${pods}.pod_id)`,
+
+    /** The watcher's one cheap read: both answers come from the (status, run_after, …) index. */
+    watchProbe: `SELECT
+        EXISTS (SELECT 1 FROM ${steps} WHERE status = 'pending' AND run_after <= @now) AS claimable,
+        (SELECT MIN(run_after) FROM ${steps} WHERE status = 'pending' AND run_after > @now) AS next_run_after`,
+  } as const;
+}
+
+/** The statements of one store. */
+export type SqliteQueries = ReturnType<typeof sqliteQueries>;
+/** The name of one statement. */
+export type SqliteQueryName = keyof SqliteQueries;

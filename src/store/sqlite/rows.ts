@@ -1,0 +1,105 @@
+/**
+ * Row shapes of the SQLite tables as better-sqlite3 returns them (snake_case, JSON as TEXT) and
+ * their mapping to the `Store` types. Owns decoding only: no SQL, no decisions.
+ */
+import type { Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
+
+/** One `step_tracker` row as stored. */
+export interface StepRecord {
+  readonly step_id: string;
+  readonly type: string;
+  readonly args: string;
+  readonly metadata: string;
+  readonly priority: number;
+  readonly status: StepStatus;
+  readonly claimed_by: string | null;
+  readonly claim_token: string | null;
+  readonly attempt: number;
+  readonly retry_count: number;
+  readonly max_retries: number;
+  readonly release_count: number;
+  readonly run_after: number;
+  readonly timeout_ms: number;
+  readonly idempotency_key: string | null;
+  readonly last_error: string | null;
+  readonly result: string | null;
+  readonly created_ts: number;
+  readonly last_update_ts: number;
+}
+
+/** One `pod_health` row as stored, with `live` computed by the query (0 or 1). */
+export interface PodRecord {
+  readonly pod_id: string;
+  readonly name: string;
+  readonly birth_ts: number;
+  readonly last_heartbeat_ts: number;
+  readonly status: PodStatus;
+  readonly meta: string;
+  readonly live: number;
+}
+
+/** One `step_events` row as stored. */
+export interface EventRecord {
+  readonly event_id: number;
+  readonly step_id: string;
+  readonly ts: number;
+  readonly kind: StepEventKind;
+  readonly pod_id: string | null;
+  readonly attempt: number;
+  readonly detail: string;
+}
+
+export function toStepRow(r: StepRecord): StepRow {
+  return {
+    stepId: r.step_id,
+    type: r.type,
+    args: JSON.parse(r.args) as Json,
+    metadata: JSON.parse(r.metadata) as { [key: string]: Json },
+    priority: r.priority,
+    status: r.status,
+    claimedBy: r.claimed_by,
+    claimToken: r.claim_token,
+    attempt: r.attempt,
+    retryCount: r.retry_count,
+    maxRetries: r.max_retries,
+    releaseCount: r.release_count,
+    runAfter: r.run_after,
+    timeoutMs: r.timeout_ms,
+    idempotencyKey: r.idempotency_key,
+    lastError: r.last_error,
+    result: r.result === null ? null : (JSON.parse(r.result) as Json),
+    createdTs: r.created_ts,
+    lastUpdateTs: r.last_update_ts,
+  };
+}
+
+export function toPodRow(r: PodRecord): PodRow {
+  return {
+    podId: r.pod_id,
+    name: r.name,
+    birthTs: r.birth_ts,
+    lastHeartbeatTs: r.last_heartbeat_ts,
+    status: r.status,
+    meta: JSON.parse(r.meta) as PodMeta,
+    live: r.live === 1,
+  };
+}
+
+export function toStepEvent(r: EventRecord): StepEvent {
+  return {
+    eventId: r.event_id,
+    stepId: r.step_id,
+    ts: r.ts,
+    kind: r.kind,
+    podId: r.pod_id,
+    attempt: r.attempt,
+    detail: JSON.parse(r.detail) as { [key: string]: Json },
+  };
+}
+
+/** `priority DESC, created_ts, step_id`: the claim order, since RETURNING promises no order. */
+export function byClaimOrder(a: StepRecord, b: StepRecord): number {
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  if (a.created_ts !== b.created_ts) return a.created_ts - b.created_ts;
+  return a.step_id < b.step_id ? -1 : a.step_id > b.step_id ? 1 : 0;
+}
