@@ -1,0 +1,93 @@
+/**
+ * What the property tests of this folder share: the seed (`FLEET_Q_TEST_SEED`, fixed default), the
+ * small policy that makes deaths and backoffs happen within a few commands, fresh SQLite files in
+ * temp dirs, and the failure report that says how to replay. Owns no assertion of its own.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { openSqliteStore } from '../../src/store/sqlite/driver.js';
+import type { Store, StorePolicy } from '../../src/store/store.js';
+
+/** Dead after 3 s without a heartbeat, backoff 100 ms doubling to 1 s, two releases before they count. */
+export const PROPERTY_POLICY: StorePolicy = { deadPodThresholdMs: 3000, baseDelayMs: 100, maxDelayMs: 1000, maxReleases: 2 };
+
+/** Where every model clock starts (2023-11-14T22:13:20Z): far from 0 so wrong units show. */
+export const START_TS = 1_700_000_000_000;
+
+const DEFAULT_SEED = 20_261_129;
+
+/** `FLEET_Q_TEST_SEED` when it is an integer, else the fixed default. */
+export function testSeed(): number {
+  const raw = process.env.FLEET_Q_TEST_SEED;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_SEED;
+  const seed = Number(raw);
+  if (!Number.isSafeInteger(seed)) throw new Error(`FLEET_Q_TEST_SEED must be an integer, got ${JSON.stringify(raw)}`);
+  return seed;
+}
+
+/** `FLEET_Q_TEST_PATH`: a counterexample path printed by a failure, to replay only that case. */
+export function testPath(): string | undefined {
+  const raw = process.env.FLEET_Q_TEST_PATH;
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+/** A migrated store on a new file in a new temp dir; `dispose` closes it and removes the dir. */
+export interface TempStore {
+  readonly path: string;
+  readonly store: Store;
+  /** Opens another store (another connection) on the same file. */
+  openAnother(): Promise<Store>;
+  dispose(): Promise<void>;
+}
+
+export async function openTempStore(policy: StorePolicy = PROPERTY_POLICY): Promise<TempStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-q-prop-'));
+  const path = join(dir, 'queue.db');
+  const opened: Store[] = [];
+  const open = async () => {
+    const store = await openSqliteStore({ path, policy });
+    opened.push(store);
+    return store;
+  };
+  const store = await open();
+  await store.migrate();
+  return {
+    path,
+    store,
+    openAnother: open,
+    async dispose() {
+      for (const s of opened) await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The message of a failed `fc.check`: seed, path, shrunk case, error and the replay command. */
+export function failureReport(name: string, out: fc.RunDetails<unknown>): string {
+  const cause = out.errorInstance instanceof Error ? out.errorInstance.message : String(out.errorInstance);
+  return [
+    `${name} failed after ${out.numRuns} run(s) and ${out.numShrinks} shrink(s)`,
+    `seed: ${out.seed}`,
+    `path: ${out.counterexamplePath ?? '(none)'}`,
+    `counterexample: ${fc.stringify(out.counterexample)}`,
+    `error: ${cause}`,
+    `replay: FLEET_Q_TEST_SEED=${out.seed} npx vitest run test/property`,
+    `replay only this case: FLEET_Q_TEST_SEED=${out.seed} FLEET_Q_TEST_PATH='${out.counterexamplePath ?? ''}' npx vitest run test/property`,
+  ].join('\n');
+}
+
+/** `fc.check` with the seed (and path, when replaying one case); throws the failure report. */
+export async function checkProperty<Ts>(name: string, property: fc.IAsyncProperty<Ts>, numRuns: number): Promise<fc.RunDetails<Ts>> {
+  const path = testPath();
+  const out = await fc.check(property, {
+    seed: testSeed(),
+    numRuns,
+    ...(path === undefined ? {} : { path, endOnFailure: true }),
+    // Shrinking re-runs whole sequences against real files; past this, the smallest case so far is reported.
+    interruptAfterTimeLimit: 120_000,
+  });
+  if (out.failed) throw new Error(failureReport(name, out as fc.RunDetails<unknown>));
+  return out;
+}
