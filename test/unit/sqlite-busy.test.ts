@@ -1,7 +1,7 @@
 /**
  * The SQLite busy path: while another connection holds the write lock, a store call waits in short
  * SQLite waits plus async retries (the event loop keeps running), succeeds once the lock is gone,
- * and gives up with a retryable StoreError at its deadline.
+ * and gives up with a retryable StoreError at its deadline; an idle claim never waits for the lock.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -91,5 +91,20 @@ it('reads go on while another connection holds the write lock (WAL)', async () =
   const started = performance.now();
   expect((await store.stepGet({ stepId }))?.status).toBe('pending');
   expect(performance.now() - started).toBeLessThan(100);
+  await released;
+});
+
+it('an idle claim (nothing due) does not wait for the write lock', async () => {
+  store = await openSqliteStore({ path, policy: POLICY });
+  await store.migrate();
+  await store.podRegister({ podId: 'p-00000001', name: 'p', meta: { max_parallelism: 1, capacity: 1, in_flight: 0, version: '0', host: 'h' } });
+  await store.stepSubmit({ ...SUBMIT, delayMs: 60_000 });
+  const released = holdWriteLock(300);
+  const started = performance.now();
+  expect(await store.stepClaim({ podId: 'p-00000001', types: ['echo'], limit: 5 })).toEqual([]);
+  expect(performance.now() - started).toBeLessThan(100);
+  expect(store.busyRetries).toBe(0);
+  // A fenced pod is still refused without the write lock.
+  await expect(store.stepClaim({ podId: 'nobody-00000000', types: ['echo'], limit: 5 })).rejects.toMatchObject({ code: 'pod_fenced' });
   await released;
 });

@@ -47,7 +47,7 @@ import type {
 } from '../store.js';
 import { classifySqliteError } from './classify.js';
 import { StatementCache, type SqliteContext } from './context.js';
-import { claimSteps, completeStep, failStep, releaseStep } from './fenced.js';
+import { claimSteps, claimWorthTrying, completeStep, failStep, releaseStep } from './fenced.js';
 import { applyMigrations } from './migrations.js';
 import { heartbeatPod, listPods, markPodDown, readLeader, registerPod } from './pods.js';
 import { sqliteQueries, type SqliteQueries } from './queries.js';
@@ -141,6 +141,7 @@ export class SqliteStore implements Store {
 
   async stepClaim(params: StepClaimParams): Promise<StepRow[]> {
     const now = nowOf(params);
+    if (!(await this.read(() => claimWorthTrying(this.ctx, params, now)))) return [];
     return this.write(() => claimSteps(this.ctx, params, now));
   }
 

@@ -10,6 +10,19 @@ import type { ClaimRef, FencedWriteResult, Json, StepClaimParams, StepFailParams
 import { insertEvent, policyParams, type SqliteContext } from './context.js';
 import { byClaimOrder, toStepRow, type StepRecord } from './rows.js';
 
+/**
+ * Whether a claim is worth a write transaction: throws `PodFencedError` like the claim would, and
+ * answers false when no step of `types` is claimable at `now`. Reads only; the claim re-checks.
+ */
+export function claimWorthTrying(ctx: SqliteContext, params: StepClaimParams, now: number): boolean {
+  const look = ctx.statement('stepClaimPrecheck').get({ podId: params.podId, types: JSON.stringify(params.types), now }) as {
+    pod_status: string | null;
+    claimable: number;
+  };
+  if (look.pod_status !== 'up') throw new PodFencedError(params.podId);
+  return look.claimable === 1 && params.types.length > 0 && Math.floor(params.limit) > 0;
+}
+
 /** Claims up to `limit` steps; refuses (claiming nothing) when the pod is not registered as up. */
 export function claimSteps(ctx: SqliteContext, params: StepClaimParams, now: number): StepRow[] {
   const pod = ctx.statement('podStatusGet').get({ podId: params.podId }) as { status: string } | undefined;

@@ -58,6 +58,11 @@ export function sqliteQueries(t: TableNames) {
       VALUES (@stepId, @ts, @kind, @podId, @attempt, @detail)`,
 
     podStatusGet: `SELECT status FROM ${pods} WHERE pod_id = @podId`,
+    /** Read-only look before a claim, so idle polls never take the single write lock. */
+    stepClaimPrecheck: `SELECT
+        (SELECT status FROM ${pods} WHERE pod_id = @podId) AS pod_status,
+        EXISTS (SELECT 1 FROM ${steps}
+          WHERE status = 'pending' AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))) AS claimable`,
     /**
      * `@types` is a JSON array, so one prepared statement serves any set of registered types.
      * INDEXED BY: without statistics the planner prefers claim_idx and sorts every due row
