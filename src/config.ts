@@ -72,6 +72,8 @@ export interface FleetConfig {
 
 /** Variables with this prefix belong to tests (e.g. FLEET_Q_TEST_SEED) and are not configuration. */
 const TEST_VARIABLE_PREFIX = 'FLEET_Q_TEST_';
+/** Test-harness variables outside that prefix: which stores a test run must reach. */
+const TEST_VARIABLES: readonly string[] = ['FLEET_Q_REQUIRE_STORES'];
 
 /**
  * Reads `env`, applies `overrides` (camelCase keys, typed values; `undefined` = not overridden) and
@@ -122,7 +124,7 @@ function toProblems(issue: { code: string; path: readonly PropertyKey[]; message
 function unknownVariables(env: NodeJS.ProcessEnv): FleetErrorItem[] {
   const known = CONFIG_VARIABLES.map((v) => v.variable);
   return Object.keys(env)
-    .filter((name) => name.startsWith('FLEET_Q_') && !name.startsWith(TEST_VARIABLE_PREFIX) && !known.includes(name))
+    .filter((name) => name.startsWith('FLEET_Q_') && !name.startsWith(TEST_VARIABLE_PREFIX) && !TEST_VARIABLES.includes(name) && !known.includes(name))
     .sort()
     .map((name) => {
       const nearest = closest(name, known);

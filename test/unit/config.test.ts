@@ -342,8 +342,8 @@ describe('unknown variables', () => {
     expect(problemsOf({ FLEET_Q_COLOUR: 'blue' })).toEqual([{ loc: 'FLEET_Q_COLOUR', msg: 'is not a FLEET-Q variable' }]);
   });
 
-  it('FLEET_Q_TEST_* and variables of other programs are ignored', () => {
-    expect(() => loadConfig({ FLEET_Q_TEST_SEED: '42', FLEET_Q_TEST_DATABASE_URL: 'x', PATH: '/bin', FLEET_QUEUE: 'x' })).not.toThrow();
+  it('FLEET_Q_TEST_*, FLEET_Q_REQUIRE_STORES and variables of other programs are ignored', () => {
+    expect(() => loadConfig({ FLEET_Q_TEST_SEED: '42', FLEET_Q_TEST_DATABASE_URL: 'x', FLEET_Q_REQUIRE_STORES: 'sqlite', PATH: '/bin', FLEET_QUEUE: 'x' })).not.toThrow();
   });
 });
 
