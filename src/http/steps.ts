@@ -1,0 +1,51 @@
+/**
+ * Producer routes (DESIGN §5): POST /submit, POST /submit/batch, GET /status/:step_id and
+ * GET /idempotency/:step_id. Validation is `prepareSubmission`/`prepareBatch`, done completely before
+ * the store is called, so a refused submit writes nothing. Must not shape errors (errors.ts does) or
+ * format bodies by hand (views.ts does).
+ */
+import type { FastifyInstance } from 'fastify';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { prepareBatch, prepareSubmission } from '../submit.js';
+import { batchView, idempotencyView, stepView, submitView } from '../views.js';
+import type { AppDeps } from './app.js';
+
+/** The one route that accepts large bodies: 10,000 steps of a few hundred bytes each. */
+export const BATCH_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/** Registers the producer routes on `app`. */
+export function registerStepRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { store, registry, defaults } = deps;
+
+  app.post('/submit', async (request, reply) => {
+    const params = prepareSubmission(registry, defaults, request.body);
+    const result = await store.stepSubmit(params);
+    return reply.code(result.outcome === 'submitted' ? 201 : 200).send(submitView(result));
+  });
+
+  app.post('/submit/batch', { bodyLimit: BATCH_BODY_LIMIT_BYTES }, async (request, reply) => {
+    const steps = prepareBatch(registry, defaults, request.body);
+    const { results } = await store.stepSubmitBatch({ steps });
+    return reply.code(201).send(batchView(results));
+  });
+
+  app.get<{ Params: { step_id: string }; Querystring: { history?: string } }>('/status/:step_id', async (request) => {
+    const history = historyFlag(request.query.history);
+    const step = await store.stepGet({ stepId: request.params.step_id });
+    if (step === null) throw new NotFoundError(`Step ${request.params.step_id} not found`);
+    if (!history) return stepView(step);
+    return stepView(step, await store.eventList({ stepId: step.stepId }));
+  });
+
+  app.get<{ Params: { step_id: string } }>('/idempotency/:step_id', async (request) => {
+    const step = await store.stepGet({ stepId: request.params.step_id });
+    if (step === null) throw new NotFoundError(`Step ${request.params.step_id} not found`);
+    return idempotencyView(step);
+  });
+}
+
+function historyFlag(raw: unknown): boolean {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new ValidationError("history must be 'true' or 'false'", [{ loc: 'history', msg: "must be 'true' or 'false'" }]);
+}
