@@ -1,0 +1,109 @@
+/**
+ * `createClient`: the producer and operator library API (DESIGN §5). It opens the configured store
+ * directly (no pod, no HTTP) and answers with exactly the bodies of the matching HTTP routes, built by
+ * views.ts. Submissions are validated against the same step types the API uses (built-ins plus
+ * FLEET_Q_HANDLERS) by the same code (submit.ts), so a step the API would refuse is refused here too.
+ * Must not run handlers, claim steps or hold timers: a client is safe to open in any process.
+ */
+import { CONFIG_VARIABLES, loadConfig, type FleetConfig, type FleetConfigInput } from './config.js';
+import { dlqPage } from './dlq-page.js';
+import { FleetError, NotFoundError } from './errors.js';
+import { StepRegistry } from './registry.js';
+import { loadHandlerModule, withBuiltinSteps } from './steps/load.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
+import { prepareBatch, prepareSubmission, type Submission, type SubmissionDefaults } from './submit.js';
+import {
+  batchView,
+  dlqView,
+  queueView,
+  replayView,
+  stepView,
+  submitView,
+  type BatchView,
+  type DlqView,
+  type QueueView,
+  type ReplayView,
+  type StepView,
+  type SubmitView,
+} from './views.js';
+
+/** A producer's and operator's handle on the queue. Errors are `FleetError`s (see each method). */
+export interface FleetClient {
+  /**
+   * Submits one step (the fields of POST /submit). Resolves `status: "duplicate"` with the existing id
+   * when the idempotency key was used with identical args. Throws `ValidationError` (nothing written)
+   * or `ConflictError` (same key, different args).
+   */
+  submit(submission: Submission): Promise<SubmitView>;
+  /** Submits up to 10,000 steps, all or none; ids in order. Throws `ValidationError` naming failing indexes. */
+  submitBatch(submissions: readonly Submission[]): Promise<BatchView>;
+  /** The step as GET /status/:step_id shows it; `history` adds its audit events. Throws `NotFoundError`. */
+  status(stepId: string, options?: { readonly history?: boolean }): Promise<StepView>;
+  /** Counts as GET /admin/queue shows them. */
+  queue(): Promise<QueueView>;
+  /** Dead-lettered steps, newest first; limit 1–500 (default 50), offset ≥ 0. */
+  dlq(page?: { readonly limit?: number; readonly offset?: number }): Promise<DlqView>;
+  /** Replays a dead-lettered step. Throws `NotFoundError`, or `ConflictError` when it is not in the DLQ. */
+  replay(stepId: string): Promise<ReplayView>;
+  /** Closes the store connection. Idempotent; later calls fail. */
+  close(): Promise<void>;
+}
+
+/** A complete, already loaded configuration has every key, even the unset ones. */
+function isLoadedConfig(config: Partial<FleetConfigInput> | FleetConfig): config is FleetConfig {
+  return CONFIG_VARIABLES.every((v) => Object.hasOwn(config, v.key));
+}
+
+/**
+ * Opens a client. `config` is a loaded `FleetConfig`, used as is, or overrides (camelCase keys)
+ * applied on top of the `FLEET_Q_*` environment. Throws `ConfigError` listing every problem (a bad
+ * handlers module included) before any connection is opened.
+ */
+export async function createClient(config: Partial<FleetConfigInput> | FleetConfig = {}): Promise<FleetClient> {
+  const resolved = isLoadedConfig(config) ? config : loadConfig(process.env, config);
+  const extra = resolved.handlers === undefined ? [] : await loadHandlerModule(resolved.handlers);
+  const registry = new StepRegistry(withBuiltinSteps(extra));
+  const defaults: SubmissionDefaults = { defaultMaxRetries: resolved.defaultMaxRetries, defaultStepTimeoutMs: resolved.defaultStepTimeoutMs };
+  const store = await openStore(resolved);
+  return clientOver(store, registry, defaults);
+}
+
+/** A client over an open store; `close()` closes that store. */
+export function clientOver(store: Store, registry: StepRegistry, defaults: SubmissionDefaults): FleetClient {
+  let closed = false;
+  const open = (): Store => {
+    if (closed) throw new FleetError('internal_error', 'this FLEET-Q client is closed');
+    return store;
+  };
+  return {
+    async submit(submission) {
+      const params = prepareSubmission(registry, defaults, submission);
+      return submitView(await open().stepSubmit(params));
+    },
+    async submitBatch(submissions) {
+      const steps = prepareBatch(registry, defaults, { steps: submissions });
+      return batchView((await open().stepSubmitBatch({ steps })).results);
+    },
+    async status(stepId, options = {}) {
+      const s = open();
+      const step = await s.stepGet({ stepId });
+      if (step === null) throw new NotFoundError(`Step ${stepId} not found`);
+      return options.history === true ? stepView(step, await s.eventList({ stepId })) : stepView(step);
+    },
+    async queue() {
+      return queueView(await open().queueStats());
+    },
+    async dlq(page = {}) {
+      return dlqView(await open().dlqList(dlqPage(page)));
+    },
+    async replay(stepId) {
+      return replayView(await open().stepReplay({ stepId }));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await store.close();
+    },
+  };
+}
