@@ -1,0 +1,126 @@
+/**
+ * The connections of one PostgreSQL store: a main pool for steps, reads and sweeps, a separate small
+ * pool reserved for heartbeats and leadership (so a burst of claims and completions can never make a
+ * live pod miss its heartbeat), and the client settings the LISTEN connection shares. Owns
+ * connection settings, error reporting and the query runner; must not hold SQL of the queue.
+ *
+ * Nothing here may crash the process: an idle client that loses its server emits `error` on its
+ * pool, which is classified and reported through `onError`; the pool drops that client and the next
+ * call connects afresh.
+ */
+import pg from 'pg';
+import { StoreError } from '../../errors.js';
+import { classifyPgError } from './classify.js';
+
+/** What `openPostgresStore` passes on about connecting. */
+export interface PgConnectionOptions {
+  readonly url: string;
+  /** Main pool size; default 10. */
+  readonly poolSize?: number;
+  readonly ssl?: { readonly rejectUnauthorized?: boolean; readonly ca?: string };
+  /** Background connection failures (idle clients, the LISTEN client), already classified. */
+  readonly onError?: (err: StoreError) => void;
+}
+
+/**
+ * Server-side limits per connection role. A runtime statement is short by design (no transaction is
+ * held while a step runs), so 30 s means something is wrong; the client-side timeout, 5 s later,
+ * catches a half-open socket the server can no longer answer on. Heartbeats get 10 s: a heartbeat
+ * stuck longer than that is better reported failed, so self-fencing can start counting.
+ */
+const LIMITS = {
+  main: { statementTimeoutMs: 30_000, queryTimeoutMs: 35_000 },
+  control: { statementTimeoutMs: 10_000, queryTimeoutMs: 15_000 },
+  listen: { statementTimeoutMs: 10_000, queryTimeoutMs: 15_000 },
+} as const;
+
+/** Heartbeat + leader check may overlap; two connections are enough for both. */
+const CONTROL_POOL_SIZE = 2;
+const DEFAULT_POOL_SIZE = 10;
+
+export type ConnectionRole = keyof typeof LIMITS;
+
+/** The pools of one store and how to make more clients like theirs. */
+export class PgConnections {
+  readonly main: pg.Pool;
+  readonly control: pg.Pool;
+  private readonly options: PgConnectionOptions;
+
+  constructor(options: PgConnectionOptions) {
+    this.options = options;
+    this.main = new pg.Pool({
+      ...this.clientConfig('main'),
+      max: options.poolSize ?? DEFAULT_POOL_SIZE,
+      idleTimeoutMillis: 30_000,
+      allowExitOnIdle: true,
+    });
+    this.control = new pg.Pool({
+      ...this.clientConfig('control'),
+      max: CONTROL_POOL_SIZE,
+      // Kept open between heartbeats (30 s apart by default) instead of reconnecting for each.
+      idleTimeoutMillis: 0,
+      allowExitOnIdle: true,
+    });
+    for (const pool of [this.main, this.control]) pool.on('error', (err) => this.report(err));
+  }
+
+  /** Settings for one client of `role`; the LISTEN client is made from these too. */
+  clientConfig(role: ConnectionRole): pg.ClientConfig {
+    const { ssl } = this.options;
+    const limits = LIMITS[role];
+    return {
+      connectionString: this.options.url,
+      ...(ssl === undefined
+        ? {}
+        : { ssl: { rejectUnauthorized: ssl.rejectUnauthorized ?? true, ...(ssl.ca === undefined ? {} : { ca: ssl.ca }) } }),
+      application_name: `fleet-q ${role}`,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      statement_timeout: limits.statementTimeoutMs,
+      query_timeout: limits.queryTimeoutMs,
+      idle_in_transaction_session_timeout: 30_000,
+    };
+  }
+
+  /** Classifies a background failure and hands it to `onError`; never throws. */
+  report(err: unknown): void {
+    const classified = classifyPgError(err);
+    const storeError =
+      classified instanceof StoreError ? classified : new StoreError('fatal', classified.message, { cause: classified });
+    try {
+      this.options.onError?.(storeError);
+    } catch {
+      // A failing error handler must not turn a dropped connection into a crash.
+    }
+  }
+
+  /** Ends both pools; idempotent. */
+  async end(): Promise<void> {
+    await Promise.all([this.main, this.control].map((pool) => (pool.ended ? undefined : pool.end())));
+  }
+}
+
+/**
+ * Runs one statement, classifying any failure. `idempotent` statements (reads, heartbeats) are run
+ * once more on a retryable failure: the pool has dropped the broken client by then, so a connection
+ * killed between calls costs the caller nothing. Writes are not repeated, since a dropped connection
+ * leaves unknown whether they committed.
+ */
+export async function runQuery<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  query: pg.QueryConfig,
+  options: { readonly idempotent?: boolean } = {},
+): Promise<pg.QueryResult<R>> {
+  try {
+    return await pool.query<R>(query);
+  } catch (err) {
+    const classified = classifyPgError(err);
+    if (options.idempotent !== true || !(classified instanceof StoreError) || classified.errorClass !== 'retryable') throw classified;
+    try {
+      return await pool.query<R>(query);
+    } catch (again) {
+      throw classifyPgError(again);
+    }
+  }
+}

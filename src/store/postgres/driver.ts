@@ -1,0 +1,395 @@
+/**
+ * The PostgreSQL `Store` (DESIGN §3): each method is one statement of queries.ts, hence one round
+ * trip and one transaction, run on the main pool, except heartbeats and leadership, which run on the
+ * reserved control pool (connection.ts), and migrations, which take one dedicated connection.
+ * Owns the mapping from Store calls to statements and results; must not hold SQL text, open
+ * transactions across calls, or hold a connection while a step runs.
+ *
+ * Hot paths (submit, claim, complete, fail/release, heartbeat) are named prepared statements, so
+ * each connection parses and plans them once.
+ */
+import { ConflictError, NotFoundError, PodFencedError, ValidationError } from '../../errors.js';
+import type { StoreError } from '../../errors.js';
+import { serialiseResult } from '../json.js';
+import type {
+  DlqListParams,
+  DlqListResult,
+  EventListParams,
+  FencedWriteResult,
+  Json,
+  LeaderInfo,
+  MigrateResult,
+  PodHeartbeatParams,
+  PodHeartbeatResult,
+  PodRegisterParams,
+  PodRow,
+  QueueStats,
+  RecoverySummary,
+  RecoverySweepParams,
+  RetentionPruneParams,
+  RetentionPruneResult,
+  StepClaimParams,
+  StepCompleteParams,
+  StepEvent,
+  StepFailParams,
+  StepReleaseParams,
+  StepReplayParams,
+  StepRow,
+  StepSubmitBatchParams,
+  StepSubmitBatchResult,
+  StepSubmitParams,
+  StepSubmitResult,
+  Store,
+  StoreCapabilities,
+  StorePolicy,
+  AtTime,
+} from '../store.js';
+import { classifyPgError } from './classify.js';
+import { PgConnections, runQuery } from './connection.js';
+import { runMigrations } from './migrations.js';
+import { pgNames, type PgNames } from './names.js';
+import * as maintenanceSql from './queries.maintenance.js';
+import * as stepSql from './queries.js';
+import { byClaimOrder, toPodRow, toStepEvent, toStepRow, type EventRecord, type PodRecord, type StepRecord } from './rows.js';
+import { containsNul, submitSteps } from './submit.js';
+import { WorkWatcher } from './watch.js';
+
+/** Options of `openPostgresStore`. */
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database` (libpq URL syntax as `pg` reads it). */
+  readonly url: string;
+  /** FLEET_Q_DB_SCHEMA; default `public`. Created by `migrate()` when missing. */
+  readonly schema?: string;
+  /** FLEET_Q_TABLE_PREFIX; default empty. */
+  readonly tablePrefix?: string;
+  readonly policy: StorePolicy;
+  /** Size of the main pool (steps, reads, sweeps); heartbeats have two more connections of their own. Default 10. */
+  readonly poolSize?: number;
+  readonly ssl?: { readonly rejectUnauthorized?: boolean; readonly ca?: string };
+  /** Background connection failures (idle pool clients, the LISTEN connection), classified; never thrown. */
+  readonly onError?: (err: StoreError) => void;
+}
+
+/** The statements of one store, built once from its table names. */
+function statements(n: PgNames) {
+  return {
+    submit: stepSql.stepSubmitSql(n),
+    claim: stepSql.stepClaimSql(n),
+    complete: stepSql.stepCompleteSql(n),
+    fail: stepSql.stepFailSql(n),
+    get: stepSql.stepGetSql(n),
+    replay: stepSql.stepReplaySql(n),
+    events: stepSql.eventListSql(n),
+    podRegister: maintenanceSql.podRegisterSql(n),
+    podHeartbeat: maintenanceSql.podHeartbeatSql(n),
+    podMarkDown: maintenanceSql.podMarkDownSql(n),
+    podList: maintenanceSql.podListSql(n),
+    leader: maintenanceSql.leaderGetSql(n),
+    sweep: maintenanceSql.recoverySweepSql(n),
+    sweepPreview: maintenanceSql.recoveryPreviewSql(n),
+    stats: maintenanceSql.queueStatsSql(n),
+    dlq: maintenanceSql.dlqListSql(n),
+    prune: maintenanceSql.retentionPruneSql(n),
+  };
+}
+
+type FencedRow = StepRecord & { readonly outcome: 'released' | 'retried' | 'dead_lettered' };
+
+/** `now` as bound: the test clock, or null for the database clock. */
+function at(params: AtTime | undefined): number | null {
+  return params?.now ?? null;
+}
+
+export class PostgresStore implements Store {
+  readonly capabilities: StoreCapabilities = { kind: 'postgres', pushNotifications: true };
+  readonly policy: StorePolicy;
+  readonly names: PgNames;
+  private readonly connections: PgConnections;
+  private readonly sql: ReturnType<typeof statements>;
+  private readonly watcher: WorkWatcher;
+  private closing: Promise<void> | undefined;
+
+  /** Use `openPostgresStore`, which also checks that the database answers. */
+  constructor(options: PostgresStoreOptions) {
+    this.policy = { ...options.policy };
+    this.names = pgNames(options.schema, options.tablePrefix);
+    this.connections = new PgConnections(options);
+    this.sql = statements(this.names);
+    this.watcher = new WorkWatcher({
+      clientConfig: this.connections.clientConfig('listen'),
+      names: this.names,
+      report: (err) => this.connections.report(err),
+    });
+  }
+
+  private get main() {
+    return this.connections.main;
+  }
+
+  private get control() {
+    return this.connections.control;
+  }
+
+  async migrate(): Promise<MigrateResult> {
+    let client;
+    try {
+      client = await this.main.connect();
+    } catch (err) {
+      throw classifyPgError(err);
+    }
+    // A checked-out client has no pool listener: without this, a dropped connection would be an
+    // unhandled 'error' event, which crashes the process.
+    const onError = (err: Error) => this.connections.report(err);
+    client.on('error', onError);
+    let failed = false;
+    try {
+      return await runMigrations(client, this.names);
+    } catch (err) {
+      failed = true;
+      throw classifyPgError(err);
+    } finally {
+      client.removeListener('error', onError);
+      // After a failure the session state is unknown (aborted transaction, broken socket): discard it.
+      client.release(failed);
+    }
+  }
+
+  /** Checks that the database answers; a classified `StoreError` otherwise. */
+  async ping(): Promise<void> {
+    await runQuery(this.main, { text: 'SELECT 1' }, { idempotent: true });
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.watcher.close();
+      await this.connections.end();
+    })();
+    return this.closing;
+  }
+
+  async stepSubmit(params: StepSubmitParams): Promise<StepSubmitResult> {
+    const { now, ...step } = params;
+    const [result] = await submitSteps(this.main, this.names, this.sql.submit, [step], now);
+    return result!;
+  }
+
+  async stepSubmitBatch(params: StepSubmitBatchParams): Promise<StepSubmitBatchResult> {
+    return { results: await submitSteps(this.main, this.names, this.sql.submit, params.steps, params.now) };
+  }
+
+  async stepClaim(params: StepClaimParams): Promise<StepRow[]> {
+    const limit = Math.max(0, Math.floor(params.limit));
+    const { rows } = await runQuery<StepRecord & { pod_up: number }>(this.main, {
+      name: 'fleet_q_step_claim',
+      text: this.sql.claim,
+      values: [at(params), params.podId, [...params.types], limit],
+    });
+    if (rows[0]?.pod_up !== 1) throw new PodFencedError(params.podId);
+    return rows.filter((r) => r.step_id !== null).map(toStepRow).sort(byClaimOrder);
+  }
+
+  async stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>> {
+    const result = serialiseResult(params.result);
+    if (containsNul(result)) throw new ValidationError('step result must not contain U+0000');
+    const { rows } = await runQuery<StepRecord>(this.main, {
+      name: 'fleet_q_step_complete',
+      text: this.sql.complete,
+      values: [at(params), params.stepId, params.podId, params.attempt, result],
+    });
+    const row = rows[0];
+    return row === undefined ? { applied: false, outcome: 'stale' } : { applied: true, outcome: 'completed', step: toStepRow(row) };
+  }
+
+  async stepFail(params: StepFailParams): Promise<FencedWriteResult<'retried' | 'dead_lettered'>> {
+    // With release false the statement never answers 'released'.
+    const how = { release: false, error: params.error, retryable: params.retryable, reason: params.reason };
+    return (await this.failOrRelease(params, how)) as FencedWriteResult<'retried' | 'dead_lettered'>;
+  }
+
+  async stepRelease(params: StepReleaseParams): Promise<FencedWriteResult<'released' | 'retried' | 'dead_lettered'>> {
+    const why = params.reason === undefined || params.reason === '' ? '' : ` (${params.reason})`;
+    const error = `released after ${this.policy.maxReleases} earlier releases${why}; counted as a retry`;
+    return this.failOrRelease(params, { release: true, error, retryable: true, reason: 'release' });
+  }
+
+  private async failOrRelease(
+    ref: StepFailParams | StepReleaseParams,
+    how: { readonly release: boolean; readonly error: string; readonly retryable: boolean; readonly reason: string },
+  ): Promise<FencedWriteResult<'released' | 'retried' | 'dead_lettered'>> {
+    const p = this.policy;
+    const { rows } = await runQuery<FencedRow>(this.main, {
+      name: 'fleet_q_step_fail',
+      text: this.sql.fail,
+      values: [at(ref), ref.stepId, ref.podId, ref.attempt, how.error, how.release, p.maxReleases, how.retryable, how.reason, p.baseDelayMs, p.maxDelayMs],
+    });
+    const row = rows[0];
+    return row === undefined ? { applied: false, outcome: 'stale' } : { applied: true, outcome: row.outcome, step: toStepRow(row) };
+  }
+
+  async stepGet(params: { readonly stepId: string }): Promise<StepRow | null> {
+    const { rows } = await runQuery<StepRecord>(this.main, { text: this.sql.get, values: [params.stepId] }, { idempotent: true });
+    return rows[0] === undefined ? null : toStepRow(rows[0]);
+  }
+
+  async stepReplay(params: StepReplayParams): Promise<StepRow> {
+    const { rows } = await runQuery<StepRecord & { found_status: string | null }>(this.main, {
+      text: this.sql.replay,
+      values: [at(params), params.stepId],
+    });
+    const row = rows[0];
+    if (row === undefined || row.found_status === null) throw new NotFoundError(`step ${params.stepId} not found`);
+    if (row.step_id === null) throw new ConflictError(`step ${params.stepId} is ${row.found_status}, not failed; only dead-lettered steps can be replayed`);
+    return toStepRow(row);
+  }
+
+  async eventList(params: EventListParams): Promise<StepEvent[]> {
+    const { rows } = await runQuery<EventRecord>(
+      this.main,
+      { text: this.sql.events, values: [params.stepId ?? null, params.afterEventId ?? null, params.limit ?? null] },
+      { idempotent: true },
+    );
+    return rows.map(toStepEvent);
+  }
+
+  async podRegister(params: PodRegisterParams): Promise<PodRow> {
+    const { rows } = await runQuery<PodRecord>(this.control, {
+      text: this.sql.podRegister,
+      values: [at(params), params.podId, params.name, JSON.stringify(params.meta), this.policy.deadPodThresholdMs],
+    });
+    return toPodRow(rows[0]!);
+  }
+
+  async podHeartbeat(params: PodHeartbeatParams): Promise<PodHeartbeatResult> {
+    const { rows } = await runQuery<{ ts_ms: number; ok: boolean }>(
+      this.control,
+      {
+        name: 'fleet_q_pod_heartbeat',
+        text: this.sql.podHeartbeat,
+        values: [at(params), params.podId, params.meta === undefined ? null : JSON.stringify(params.meta)],
+      },
+      // Setting last_heartbeat_ts to now twice is the same as once.
+      { idempotent: true },
+    );
+    return { ok: rows[0]!.ok, ts: rows[0]!.ts_ms };
+  }
+
+  async podMarkDown(params: { readonly podId: string } & AtTime): Promise<void> {
+    await runQuery(this.control, { text: this.sql.podMarkDown, values: [params.podId] }, { idempotent: true });
+  }
+
+  async podList(params?: AtTime): Promise<PodRow[]> {
+    const { rows } = await runQuery<PodRecord>(
+      this.main,
+      { text: this.sql.podList, values: [at(params), this.policy.deadPodThresholdMs] },
+      { idempotent: true },
+    );
+    return rows.map(toPodRow);
+  }
+
+  async leaderGet(params?: AtTime): Promise<LeaderInfo> {
+    const { rows } = await runQuery<PodRecord & { checked_ms: number }>(
+      this.control,
+      { text: this.sql.leader, values: [at(params), this.policy.deadPodThresholdMs] },
+      { idempotent: true },
+    );
+    const livePods = rows.filter((r) => r.pod_id !== null).map(toPodRow);
+    return { leader: livePods[0] ?? null, livePods, checkedAt: rows[0]!.checked_ms };
+  }
+
+  async recoverySweep(params: RecoverySweepParams = {}): Promise<RecoverySummary> {
+    const started = performance.now();
+    const p = this.policy;
+    const dryRun = params.dryRun === true;
+    const { rows } = dryRun
+      ? await runQuery<SweepRow>(this.main, { text: this.sql.sweepPreview, values: [at(params), p.deadPodThresholdMs] }, { idempotent: true })
+      : await runQuery<SweepRow>(this.main, {
+          text: this.sql.sweep,
+          values: [at(params), params.podId ?? null, p.deadPodThresholdMs, p.baseDelayMs, p.maxDelayMs],
+        });
+    const { steps, pods } = rows[0]!;
+    const pick = (outcome: string) => steps.filter(([, o]) => o === outcome).map(([id]) => id);
+    return {
+      dryRun,
+      deadPods: pods,
+      orphanedSteps: steps.map(([id]) => id),
+      requeued: pick('recovered'),
+      deadLettered: pick('dead_lettered'),
+      durationMs: performance.now() - started,
+    };
+  }
+
+  async queueStats(params?: AtTime): Promise<QueueStats> {
+    const { rows } = await runQuery<StatsRow>(
+      this.main,
+      { text: this.sql.stats, values: [at(params), this.policy.deadPodThresholdMs] },
+      { idempotent: true },
+    );
+    const r = rows[0]!;
+    return {
+      pending: r.by_status['pending'] ?? 0,
+      claimed: r.by_status['claimed'] ?? 0,
+      completed: r.by_status['completed'] ?? 0,
+      failed: r.by_status['failed'] ?? 0,
+      pendingByPriority: r.by_priority,
+      activeByType: r.by_type,
+      pods: r.pods.map((pod) => ({ podId: pod.podId, claimed: pod.claimed, capacity: typeof pod.capacity === 'number' ? pod.capacity : 0 })),
+      leader: r.leader,
+    };
+  }
+
+  async dlqList(params: DlqListParams): Promise<DlqListResult> {
+    const limit = Math.max(0, Math.floor(params.limit));
+    const offset = Math.max(0, Math.floor(params.offset));
+    const { rows } = await runQuery<StepRecord & { total: number }>(
+      this.main,
+      { text: this.sql.dlq, values: [limit, offset] },
+      { idempotent: true },
+    );
+    return { total: rows[0]?.total ?? 0, steps: rows.filter((r) => r.step_id !== null).map(toStepRow) };
+  }
+
+  async retentionPrune(params: RetentionPruneParams): Promise<RetentionPruneResult> {
+    if (!(params.olderThanMs > 0)) return { steps: 0, events: 0, pods: 0 };
+    const { rows } = await runQuery<RetentionPruneResult>(this.main, { text: this.sql.prune, values: [at(params), params.olderThanMs] });
+    return rows[0]!;
+  }
+
+  watchWork(onWork: () => void): () => void {
+    if (this.closing !== undefined) return () => undefined;
+    return this.watcher.subscribe(onWork);
+  }
+
+  /** True while the LISTEN connection is up; tests wait for it before expecting a wake. */
+  get listening(): boolean {
+    return this.watcher.listening;
+  }
+}
+
+interface SweepRow {
+  readonly steps: [string, 'recovered' | 'dead_lettered'][];
+  readonly pods: string[];
+}
+
+interface StatsRow {
+  readonly by_status: { [status: string]: number };
+  readonly by_priority: { [priority: string]: number };
+  readonly by_type: { [type: string]: number };
+  readonly pods: { podId: string; claimed: number; capacity: Json }[];
+  readonly leader: string | null;
+}
+
+/**
+ * Opens a PostgreSQL store and checks that the database answers (a classified `StoreError`
+ * otherwise, with nothing left open). Does not migrate: call `migrate()` (or `openStore`, which does).
+ * Throws `ValidationError` for an invalid schema or table prefix before connecting.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const store = new PostgresStore(options);
+  try {
+    await store.ping();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}

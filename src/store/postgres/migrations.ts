@@ -1,0 +1,148 @@
+/**
+ * The PostgreSQL schema, as numbered additive migrations, and the runner that applies them. Owns DDL
+ * and the schema_version row; must not hold queue logic (queries.ts) or open connections itself.
+ *
+ * Many pods may start at once against an empty database, so the runner takes a transaction-scoped
+ * advisory lock keyed by schema + prefix: the first applies the migrations, the others wait and
+ * then find nothing to do. DDL is transactional in PostgreSQL, so a failed migration leaves nothing
+ * half-applied, and a database newer than this build is refused before anything is written.
+ */
+import type pg from 'pg';
+import { SchemaTooNewError } from '../../errors.js';
+import type { MigrateResult } from '../store.js';
+import { quoteLiteral, type PgNames } from './names.js';
+
+/** One migration: its version and its statements (run in order, in the runner's transaction). */
+export interface PgMigration {
+  readonly version: number;
+  readonly description: string;
+  statements(n: PgNames): readonly string[];
+}
+
+const STATUS_CHECK = "status IN ('pending', 'claimed', 'completed', 'failed')";
+const KIND_CHECK =
+  "kind IN ('submitted', 'claimed', 'completed', 'retried', 'recovered', 'dead_lettered', 'released', 'replayed', 'stale_write_rejected')";
+
+/**
+ * Ids, types and keys use the "C" collation: byte order, so `ORDER BY step_id` is creation order as
+ * the ids promise and ties sort the same as in JavaScript, whatever the database locale.
+ */
+export const MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    description: 'step_tracker, pod_health, step_events',
+    statements: (n) => [
+      `CREATE TABLE ${n.stepTracker} (
+        step_id text COLLATE "C" PRIMARY KEY,
+        type text COLLATE "C" NOT NULL,
+        args jsonb NOT NULL,
+        metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+        priority integer NOT NULL DEFAULT 0,
+        status text NOT NULL CHECK (${STATUS_CHECK}),
+        claimed_by text COLLATE "C",
+        claim_token text,
+        attempt integer NOT NULL DEFAULT 0 CHECK (attempt >= 0),
+        retry_count integer NOT NULL DEFAULT 0 CHECK (retry_count >= 0),
+        max_retries integer NOT NULL CHECK (max_retries >= 0),
+        release_count integer NOT NULL DEFAULT 0 CHECK (release_count >= 0),
+        run_after timestamptz NOT NULL,
+        timeout_ms bigint NOT NULL CHECK (timeout_ms > 0),
+        idempotency_key text COLLATE "C",
+        last_error text,
+        result jsonb,
+        created_ts timestamptz NOT NULL,
+        last_update_ts timestamptz NOT NULL,
+        CHECK (status <> 'claimed' OR claimed_by IS NOT NULL)
+      ) WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02)`,
+      // fillfactor 80 leaves room on each page for HOT updates: a step row is rewritten 3–4 times in
+      // its life, and the low vacuum scale factors keep dead tuples from piling up under churn.
+      `CREATE UNIQUE INDEX ${n.index('st_idem_ux')} ON ${n.stepTracker} (type, idempotency_key)`,
+      `CREATE INDEX ${n.index('st_pending_ix')} ON ${n.stepTracker} (priority DESC, created_ts, step_id) WHERE status = 'pending'`,
+      `CREATE INDEX ${n.index('st_due_ix')} ON ${n.stepTracker} (run_after) WHERE status = 'pending'`,
+      `CREATE INDEX ${n.index('st_claimed_ix')} ON ${n.stepTracker} (claimed_by) WHERE status = 'claimed'`,
+      `CREATE INDEX ${n.index('st_done_ix')} ON ${n.stepTracker} (status, last_update_ts DESC, step_id DESC) WHERE status IN ('completed', 'failed')`,
+      `CREATE TABLE ${n.podHealth} (
+        pod_id text COLLATE "C" PRIMARY KEY,
+        name text NOT NULL,
+        birth_ts timestamptz NOT NULL,
+        last_heartbeat_ts timestamptz NOT NULL,
+        status text NOT NULL CHECK (status IN ('up', 'down')),
+        meta jsonb NOT NULL DEFAULT '{}'::jsonb
+      )`,
+      `CREATE TABLE ${n.stepEvents} (
+        event_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        step_id text COLLATE "C" NOT NULL,
+        ts timestamptz NOT NULL,
+        kind text NOT NULL CHECK (${KIND_CHECK}),
+        pod_id text COLLATE "C",
+        attempt integer NOT NULL,
+        detail jsonb NOT NULL DEFAULT '{}'::jsonb
+      )`,
+      `CREATE INDEX ${n.index('se_step_ix')} ON ${n.stepEvents} (step_id, event_id)`,
+    ],
+  },
+];
+
+/** The newest schema this build knows. */
+export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/**
+ * Applies the missing migrations on `client` (a dedicated connection the caller releases), all in
+ * one transaction under the advisory lock. Throws `SchemaTooNewError` after rolling back, having
+ * changed nothing, when the recorded version is newer than `LATEST_VERSION`.
+ */
+export async function runMigrations(client: pg.ClientBase, n: PgNames, migrations: readonly PgMigration[] = MIGRATIONS): Promise<MigrateResult> {
+  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  // One round trip: the lock is taken before anything is read, so the version read below is final.
+  // DDL may take longer than the runtime statement_timeout on a large table; 0 lifts it here only.
+  await client.query(
+    `BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0;
+     SELECT pg_advisory_xact_lock(hashtextextended(${quoteLiteral(n.migrationLockText)}, 0))`,
+  );
+  try {
+    const from = await readVersion(client, n);
+    if (from > latest) throw new SchemaTooNewError(from, latest);
+    const pending = migrations.filter((m) => m.version > from).sort((a, b) => a.version - b.version);
+    if (pending.length === 0) {
+      await client.query('ROLLBACK');
+      return { from, to: from };
+    }
+    const statements = pending.flatMap((m) => m.statements(n));
+    statements.push(
+      `INSERT INTO ${n.schemaVersion} (id, version, updated_ts) VALUES (1, ${latest}, clock_timestamp())
+       ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, updated_ts = EXCLUDED.updated_ts`,
+    );
+    await client.query(`${statements.join(';\n')};\nCOMMIT`);
+    return { from, to: latest };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * The recorded version (0 for an empty schema), creating the schema and the schema_version table
+ * only when missing: a runtime role without the CREATE privilege (which even `… IF NOT EXISTS`
+ * checks) can still run `migrate` against an up-to-date database.
+ */
+async function readVersion(client: pg.ClientBase, n: PgNames): Promise<number> {
+  const found = await client.query<{ has_schema: boolean; has_table: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS has_schema, to_regclass($2) IS NOT NULL AS has_table',
+    [n.schema, n.schemaVersion],
+  );
+  const row = found.rows[0];
+  if (row?.has_table !== true) {
+    const setup = [
+      ...(row?.has_schema === true ? [] : [`CREATE SCHEMA ${n.schemaQuoted}`]),
+      `CREATE TABLE ${n.schemaVersion} (
+        id integer PRIMARY KEY CHECK (id = 1),
+        version integer NOT NULL,
+        updated_ts timestamptz NOT NULL
+      )`,
+    ];
+    await client.query(setup.join(';\n'));
+    return 0;
+  }
+  const result = await client.query<{ version: number }>(`SELECT version FROM ${n.schemaVersion} WHERE id = 1`);
+  return result.rows[0]?.version ?? 0;
+}

@@ -1,0 +1,206 @@
+/**
+ * The statements of a step's life (submit, claim, the fenced writes, replay) and its reads, one
+ * function of the table names per Store method; pods, leadership, recovery and housekeeping are in
+ * queries.maintenance.ts, the DDL in migrations.ts. Owns SQL text only: no pool, no values, no row
+ * mapping. Each statement is one round trip and one implicit transaction: data-modifying CTEs write
+ * the row change and its `step_events` row together, so no statement needs BEGIN…COMMIT.
+ *
+ * Conventions: `$1` is the statement clock (fragments.ts); times leave as epoch ms (`*_ms` float8
+ * columns); identifiers were validated and quoted (names.ts), values are always bound. Fenced writes
+ * lock their target row first (`FOR UPDATE`), so the outcome is decided on the row version that is
+ * then written, even when another writer committed in between.
+ */
+import { backoff, clockCte, EVENT_COLUMNS, ms, stepColumns, wakeCte } from './fragments.js';
+import type { PgNames } from './names.js';
+
+/**
+ * The `stale_write_rejected` event of a fenced write that matched nothing: the writer's pod and
+ * attempt, and the row's current status, holder and attempt (nulls when the row is gone).
+ * Expects `$2` step id, `$3` writer pod, `$4` writer attempt, and the `clock` CTE.
+ */
+function staleWriteCtes(n: PgNames, writeExpr: string, appliedCte: string): string {
+  return `cur AS (SELECT status, claimed_by, attempt FROM ${n.stepTracker} WHERE step_id = $2::text),
+  stale AS (
+    INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
+    SELECT $2::text, c.now, 'stale_write_rejected', $3::text, $4::int,
+           jsonb_build_object('write', ${writeExpr}, 'status', r.status, 'claimed_by', r.claimed_by, 'attempt', r.attempt)
+    FROM clock c LEFT JOIN cur r ON true
+    WHERE NOT EXISTS (SELECT 1 FROM ${appliedCte})
+  )`;
+}
+
+/**
+ * Batch submit (one item is a batch of one): `$1` now, `$2…$10` parallel arrays (step_id, type,
+ * args, metadata, priority, max_retries, timeout_ms, idempotency_key, delay_ms). Items whose
+ * `(type, idempotency_key)` exists are not inserted; if any of those has different args nothing is
+ * inserted (the caller throws ConflictError). A key committed by another writer after this
+ * statement's snapshot fails the unique index (23505) and the caller runs the statement again.
+ */
+export function stepSubmitSql(n: PgNames): string {
+  return `WITH ${clockCte()},
+  input AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::int4[], $8::int8[], $9::text[], $10::float8[])
+      WITH ORDINALITY AS i(step_id, type, args, metadata, priority, max_retries, timeout_ms, idempotency_key, delay_ms, ord)
+  ),
+  existing AS (
+    SELECT i.ord, s.step_id, s.args = i.args::jsonb AS same_args
+    FROM input i JOIN ${n.stepTracker} s ON s.type = i.type AND s.idempotency_key = i.idempotency_key
+  ),
+  ins AS (
+    INSERT INTO ${n.stepTracker} AS s (step_id, type, args, metadata, priority, status, attempt, retry_count, max_retries,
+                                       release_count, run_after, timeout_ms, idempotency_key, created_ts, last_update_ts)
+    SELECT i.step_id, i.type, i.args::jsonb, i.metadata::jsonb, i.priority, 'pending', 0, 0, i.max_retries,
+           0, c.now + i.delay_ms * interval '1 millisecond', i.timeout_ms, i.idempotency_key, c.now, c.now
+    FROM input i CROSS JOIN clock c
+    WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = i.ord)
+      AND NOT EXISTS (SELECT 1 FROM existing e WHERE NOT e.same_args)
+    ORDER BY i.ord
+    RETURNING s.step_id, s.priority, s.max_retries, s.created_ts
+  ),
+  ev AS (
+    INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
+    SELECT step_id, created_ts, 'submitted', NULL, 0, jsonb_build_object('priority', priority, 'max_retries', max_retries)
+    FROM ins ORDER BY step_id
+  ),
+  ${wakeCte(n, 'EXISTS (SELECT 1 FROM ins)')}
+  SELECT i.ord::int AS ord, e.step_id AS existing_id, e.same_args,
+         (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM wake)::int AS woke
+  FROM input i LEFT JOIN existing e ON e.ord = i.ord
+  ORDER BY i.ord`;
+}
+
+/**
+ * Claim: `$1` now, `$2` pod, `$3` types, `$4` limit. The pod row is share-locked while up, so a
+ * concurrent mark-down either waits for this claim or makes it claim nothing; `pod_up` is false when
+ * the pod is missing or down. SKIP LOCKED lets concurrent claimers take disjoint steps; MATERIALIZED
+ * keeps the planner from re-running the LIMIT subquery.
+ */
+export function stepClaimSql(n: PgNames): string {
+  return `WITH ${clockCte()},
+  pod AS (SELECT pod_id FROM ${n.podHealth} WHERE pod_id = $2::text AND status = 'up' FOR SHARE),
+  picked AS MATERIALIZED (
+    SELECT s.step_id FROM ${n.stepTracker} s CROSS JOIN clock c
+    WHERE s.status = 'pending' AND s.type = ANY($3::text[]) AND s.run_after <= c.now AND EXISTS (SELECT 1 FROM pod)
+    ORDER BY s.priority DESC, s.created_ts, s.step_id
+    LIMIT $4::int8
+    FOR UPDATE OF s SKIP LOCKED
+  ),
+  claimed AS (
+    UPDATE ${n.stepTracker} s SET status = 'claimed', claimed_by = $2::text, attempt = s.attempt + 1, last_update_ts = c.now
+    FROM picked p CROSS JOIN clock c
+    WHERE s.step_id = p.step_id AND s.status = 'pending'
+    RETURNING ${stepColumns('s')}
+  ),
+  ev AS (
+    INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
+    SELECT d.step_id, c.now, 'claimed', $2::text, d.attempt, '{}'::jsonb
+    FROM claimed d CROSS JOIN clock c
+    ORDER BY d.priority DESC, d.created_ms, d.step_id
+  )
+  SELECT (SELECT count(*) FROM pod)::int AS pod_up, d.*
+  FROM (SELECT 1) AS one LEFT JOIN claimed d ON true`;
+}
+
+/** Fenced complete: `$1` now, `$2` step, `$3` pod, `$4` attempt, `$5` result JSON. */
+export function stepCompleteSql(n: PgNames): string {
+  return `WITH ${clockCte()},
+  done AS (
+    UPDATE ${n.stepTracker} s SET status = 'completed', result = $5::jsonb, last_update_ts = c.now
+    FROM clock c
+    WHERE s.step_id = $2::text AND s.claimed_by = $3::text AND s.attempt = $4::int AND s.status = 'claimed'
+    RETURNING ${stepColumns('s')}
+  ),
+  ev AS (
+    INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
+    SELECT d.step_id, c.now, 'completed', $3::text, d.attempt, '{}'::jsonb FROM done d CROSS JOIN clock c
+  ),
+  ${staleWriteCtes(n, "'complete'", 'done')}
+  SELECT d.* FROM done d`;
+}
+
+/**
+ * Fenced fail and release, one statement because a release past the cap is a failure:
+ * `$1` now, `$2` step, `$3` pod, `$4` attempt, `$5` error, `$6` is a release, `$7` maxReleases,
+ * `$8` retryable, `$9` reason, `$10` baseDelayMs, `$11` maxDelayMs. The outcome is decided on the
+ * locked row: released (under the cap), retried (retries left and retryable) or dead_lettered.
+ */
+export function stepFailSql(n: PgNames): string {
+  return `WITH ${clockCte()},
+  target AS MATERIALIZED (
+    SELECT s.step_id,
+           CASE WHEN $6::bool AND s.release_count < $7::int THEN 'released'
+                WHEN $8::bool AND s.retry_count < s.max_retries THEN 'retried'
+                ELSE 'dead_lettered' END AS outcome
+    FROM ${n.stepTracker} s
+    WHERE s.step_id = $2::text AND s.claimed_by = $3::text AND s.attempt = $4::int AND s.status = 'claimed'
+    FOR UPDATE
+  ),
+  done AS (
+    UPDATE ${n.stepTracker} s SET
+      status = CASE t.outcome WHEN 'dead_lettered' THEN 'failed' ELSE 'pending' END,
+      claimed_by = CASE t.outcome WHEN 'dead_lettered' THEN s.claimed_by ELSE NULL END,
+      retry_count = s.retry_count + CASE t.outcome WHEN 'retried' THEN 1 ELSE 0 END,
+      release_count = s.release_count + CASE t.outcome WHEN 'released' THEN 1 ELSE 0 END,
+      run_after = CASE t.outcome WHEN 'released' THEN c.now
+                                 WHEN 'retried' THEN ${backoff('c.now', 's.retry_count', '$10', '$11')}
+                                 ELSE s.run_after END,
+      last_error = CASE t.outcome WHEN 'released' THEN s.last_error ELSE $5::text END,
+      last_update_ts = c.now
+    FROM target t CROSS JOIN clock c
+    WHERE s.step_id = t.step_id
+    RETURNING ${stepColumns('s')}, t.outcome
+  ),
+  ev AS (
+    INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
+    SELECT d.step_id, c.now, d.outcome, $3::text, d.attempt,
+           CASE d.outcome
+             WHEN 'released' THEN jsonb_build_object('release_count', d.release_count)
+             WHEN 'retried' THEN jsonb_build_object('reason', $9::text, 'error', $5::text, 'retry_count', d.retry_count, 'run_after', d.run_after_ms)
+             ELSE jsonb_build_object('reason', CASE WHEN $8::bool THEN $9::text ELSE 'non_retryable' END, 'error', $5::text, 'retry_count', d.retry_count)
+           END
+    FROM done d CROSS JOIN clock c
+  ),
+  ${staleWriteCtes(n, "CASE WHEN $6::bool THEN 'release' ELSE 'fail' END", 'done')},
+  ${wakeCte(n, "EXISTS (SELECT 1 FROM done WHERE outcome <> 'dead_lettered')")}
+  SELECT d.*, (SELECT count(*) FROM wake)::int AS woke FROM done d`;
+}
+
+/** One row: `$1` step. */
+export function stepGetSql(n: PgNames): string {
+  return `SELECT ${stepColumns('s')} FROM ${n.stepTracker} s WHERE s.step_id = $1::text`;
+}
+
+/**
+ * Replay from the DLQ: `$1` now, `$2` step. Always one row: `found_status` is null for an unknown
+ * step; the step columns are null unless the row was `failed` and is now pending.
+ */
+export function stepReplaySql(n: PgNames): string {
+  return `WITH ${clockCte()},
+  cur AS (SELECT status FROM ${n.stepTracker} WHERE step_id = $2::text),
+  target AS MATERIALIZED (
+    SELECT step_id, retry_count AS old_retry_count FROM ${n.stepTracker} WHERE step_id = $2::text AND status = 'failed' FOR UPDATE
+  ),
+  done AS (
+    UPDATE ${n.stepTracker} s SET status = 'pending', retry_count = 0, run_after = c.now, claimed_by = NULL, last_update_ts = c.now
+    FROM target t CROSS JOIN clock c
+    WHERE s.step_id = t.step_id
+    RETURNING ${stepColumns('s')}, t.old_retry_count
+  ),
+  ev AS (
+    INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
+    SELECT d.step_id, c.now, 'replayed', NULL, d.attempt, jsonb_build_object('old_retry_count', d.old_retry_count)
+    FROM done d CROSS JOIN clock c
+  ),
+  ${wakeCte(n, 'EXISTS (SELECT 1 FROM done)')}
+  SELECT r.status AS found_status, d.*, (SELECT count(*) FROM wake)::int AS woke
+  FROM (SELECT 1) AS one LEFT JOIN cur r ON true LEFT JOIN done d ON true`;
+}
+
+/** Audit events in order: `$1` step or null, `$2` after event id or null, `$3` limit or null (all). */
+export function eventListSql(n: PgNames): string {
+  return `SELECT e.event_id, e.step_id, ${ms('e.ts')} AS ts_ms, e.kind, e.pod_id, e.attempt, e.detail
+  FROM ${n.stepEvents} e
+  WHERE ($1::text IS NULL OR e.step_id = $1::text) AND e.event_id > coalesce($2::int8, 0)
+  ORDER BY e.event_id
+  LIMIT $3::int8`;
+}

@@ -1,0 +1,107 @@
+/**
+ * Rows as the statements of queries.ts return them, and their mapping to the Store's types. Owns the
+ * column names of result sets only: no SQL, no connections. Times arrive as epoch ms (float8); `pg`
+ * hands int8 over as strings (it cannot know the value fits a double), so those go through Number().
+ */
+import type { Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
+
+/** The columns of `stepColumns()` in queries.ts. */
+export interface StepRecord {
+  readonly step_id: string;
+  readonly type: string;
+  readonly args: Json;
+  readonly metadata: { [key: string]: Json };
+  readonly priority: number;
+  readonly status: StepStatus;
+  readonly claimed_by: string | null;
+  readonly claim_token: string | null;
+  readonly attempt: number;
+  readonly retry_count: number;
+  readonly max_retries: number;
+  readonly release_count: number;
+  readonly run_after_ms: number;
+  readonly timeout_ms: string | number;
+  readonly idempotency_key: string | null;
+  readonly last_error: string | null;
+  readonly result: Json | null;
+  readonly created_ms: number;
+  readonly last_update_ms: number;
+}
+
+/** The columns of `podColumns()` in queries.ts. */
+export interface PodRecord {
+  readonly pod_id: string;
+  readonly name: string;
+  readonly birth_ms: number;
+  readonly heartbeat_ms: number;
+  readonly status: PodStatus;
+  readonly meta: PodMeta;
+  readonly live: boolean;
+}
+
+/** The columns of `eventListSql()`. */
+export interface EventRecord {
+  readonly event_id: string | number;
+  readonly step_id: string;
+  readonly ts_ms: number;
+  readonly kind: StepEventKind;
+  readonly pod_id: string | null;
+  readonly attempt: number;
+  readonly detail: { [key: string]: Json };
+}
+
+export function toStepRow(r: StepRecord): StepRow {
+  return {
+    stepId: r.step_id,
+    type: r.type,
+    args: r.args,
+    metadata: r.metadata,
+    priority: r.priority,
+    status: r.status,
+    claimedBy: r.claimed_by,
+    claimToken: r.claim_token,
+    attempt: r.attempt,
+    retryCount: r.retry_count,
+    maxRetries: r.max_retries,
+    releaseCount: r.release_count,
+    runAfter: r.run_after_ms,
+    timeoutMs: Number(r.timeout_ms),
+    idempotencyKey: r.idempotency_key,
+    lastError: r.last_error,
+    // A JSON `null` result and SQL NULL (no result yet) both read as null.
+    result: r.result ?? null,
+    createdTs: r.created_ms,
+    lastUpdateTs: r.last_update_ms,
+  };
+}
+
+export function toPodRow(r: PodRecord): PodRow {
+  return {
+    podId: r.pod_id,
+    name: r.name,
+    birthTs: r.birth_ms,
+    lastHeartbeatTs: r.heartbeat_ms,
+    status: r.status,
+    meta: r.meta,
+    live: r.live,
+  };
+}
+
+export function toStepEvent(r: EventRecord): StepEvent {
+  return {
+    eventId: Number(r.event_id),
+    stepId: r.step_id,
+    ts: r.ts_ms,
+    kind: r.kind,
+    podId: r.pod_id,
+    attempt: r.attempt,
+    detail: r.detail,
+  };
+}
+
+/** Orders claimed rows as they were picked: `RETURNING` promises no order. */
+export function byClaimOrder(a: StepRow, b: StepRow): number {
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  if (a.createdTs !== b.createdTs) return a.createdTs - b.createdTs;
+  return a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0;
+}
