@@ -1,0 +1,97 @@
+/**
+ * The registry of stores the conformance suite runs against: one entry per driver. Adding a store is
+ * adding one entry to `STORE_FACTORIES`; the cases never name a driver.
+ * Owns how a test gets a fresh, isolated database (SQLite: a new file in its own temp dir). It must not
+ * hold assertions, and nothing here may reach past the `Store` interface into a driver's tables.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Store, StorePolicy } from '../../src/store/store.js';
+
+/** The stores a registry entry may stand for. */
+export type StoreName = 'sqlite' | 'postgres' | 'snowflake';
+
+/** How to open a store on a database. */
+export interface OpenOptions {
+  /** Table prefix (FLEET_Q_TABLE_PREFIX); none by default. */
+  readonly tablePrefix?: string;
+  /** Run `migrate()` before handing the store over (default true). */
+  readonly migrate?: boolean;
+}
+
+/** One isolated database, and every store instance opened on it. */
+export interface OpenedStore {
+  readonly store: Store;
+  /**
+   * Another store instance with its own connection on the same database, as a second pod process
+   * would open it (same prefix unless `options.tablePrefix` says otherwise). Closed by `cleanup`.
+   */
+  openPeer(options?: OpenOptions): Promise<Store>;
+  /** Closes every instance and removes the database (file, schema or prefix). */
+  cleanup(): Promise<void>;
+}
+
+/** One registry entry: how to reach one kind of store and open fresh, isolated instances of it. */
+export interface StoreFactory {
+  readonly name: StoreName;
+  /** `true` when this store can be reached here; otherwise `false` or the reason it cannot. */
+  available(): Promise<boolean | string>;
+  /** A fresh database nothing else uses, with a store opened on it under `policy`. */
+  open(policy: StorePolicy, options?: OpenOptions): Promise<OpenedStore>;
+}
+
+/** Imported lazily so that the suite loads (and reports why) even when a driver cannot be loaded. */
+async function loadSqliteDriver(): Promise<typeof import('../../src/store/sqlite/driver.js')> {
+  return import('../../src/store/sqlite/driver.js');
+}
+
+const sqlite: StoreFactory = {
+  name: 'sqlite',
+  async available() {
+    try {
+      await loadSqliteDriver();
+      return true;
+    } catch (err) {
+      return `the SQLite driver does not load: ${(err as Error).message}`;
+    }
+  },
+  async open(policy, options = {}) {
+    const { openSqliteStore } = await loadSqliteDriver();
+    const dir = await mkdtemp(join(tmpdir(), 'fleet-q-conformance-'));
+    const path = join(dir, 'queue.db');
+    const stores: Store[] = [];
+    const openOne = async (opts: OpenOptions): Promise<Store> => {
+      const store = await openSqliteStore({ path, policy, ...(opts.tablePrefix === undefined ? {} : { tablePrefix: opts.tablePrefix }) });
+      stores.push(store);
+      if (opts.migrate ?? true) await store.migrate();
+      return store;
+    };
+    const store = await openOne(options);
+    return {
+      store,
+      openPeer: (peerOptions = {}) => openOne({ tablePrefix: options.tablePrefix, ...peerOptions }),
+      async cleanup() {
+        await Promise.all(stores.map((s) => s.close()));
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+/** Every store the suite knows, in the order it runs them. */
+export const STORE_FACTORIES: readonly StoreFactory[] = [sqlite];
+
+/**
+ * Stores that must run: `FLEET_Q_REQUIRE_STORES` (comma list). Unset, only `sqlite` is required: it
+ * needs nothing outside the repository, so its absence is always a defect rather than an environment gap.
+ */
+export function requiredStores(env: string | undefined = process.env['FLEET_Q_REQUIRE_STORES']): Set<string> {
+  if (env === undefined) return new Set(['sqlite']);
+  return new Set(
+    env
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  );
+}
