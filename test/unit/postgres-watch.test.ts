@@ -1,0 +1,126 @@
+/**
+ * PostgreSQL `watchWork`: LISTEN/NOTIFY wakes an idle pod within 200 ms of a submit made by another
+ * process (another store, another pool); a backoff-delayed step wakes it when it becomes due though
+ * nothing notifies then; the LISTEN connection comes back after the server kills it; unsubscribing
+ * stops the wakes.
+ */
+import { describe, expect, it } from 'vitest';
+import type { PostgresStore } from '../../src/store/postgres/driver.js';
+import { withClient } from '../support/postgres.js';
+import { SUBMIT, pgTestDatabases, waitFor } from './postgres-fixture.js';
+
+const database = pgTestDatabases();
+
+/** Subscribes and waits until the LISTEN connection is up and its catch-up wake has passed. */
+async function listen(store: PostgresStore): Promise<{ wakes: number[]; stop: () => void }> {
+  const wakes: number[] = [];
+  const stop = store.watchWork(() => wakes.push(performance.now()));
+  await waitFor(() => store.listening, 'the LISTEN connection');
+  await waitFor(() => wakes.length > 0, 'the catch-up wake after connecting');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  wakes.length = 0;
+  return { wakes, stop };
+}
+
+describe('postgres watchWork', () => {
+  it('wakes within 200 ms of a submit from another pool', async () => {
+    const db = await database();
+    const idle = await db.open();
+    await idle.migrate();
+    const producer = await db.open();
+    const { wakes, stop } = await listen(idle);
+    for (let round = 0; round < 3; round++) {
+      const before = wakes.length;
+      const submittedAt = performance.now();
+      await producer.stepSubmit(SUBMIT);
+      await waitFor(() => wakes.length > before, 'a wake after the submit', 2_000);
+      expect(wakes[before]! - submittedAt).toBeLessThan(200);
+    }
+    stop();
+    expect(db.errors).toEqual([]);
+  });
+
+  it('wakes when a delayed step becomes due, with no notification at that moment', async () => {
+    const db = await database();
+    const idle = await db.open();
+    await idle.migrate();
+    const producer = await db.open();
+    const { wakes, stop } = await listen(idle);
+    const submittedAt = performance.now();
+    await producer.stepSubmit({ ...SUBMIT, delayMs: 600 });
+    await waitFor(() => wakes.some((t) => t - submittedAt >= 550), 'the wake at run_after', 3_000);
+    const due = wakes.find((t) => t - submittedAt >= 550)!;
+    expect(due - submittedAt).toBeLessThan(1_200);
+    stop();
+  });
+
+  it('also wakes for a retry and for a replay, but not for a dead-letter', async () => {
+    const db = await database();
+    const idle = await db.open();
+    await idle.migrate();
+    const worker = await db.open();
+    const pod = 'worker-00000001';
+    await worker.podRegister({ podId: pod, name: 'worker', meta: { max_parallelism: 1, capacity: 1, in_flight: 0, version: 't', host: 'h' } });
+    const { stepId } = await worker.stepSubmit({ ...SUBMIT, maxRetries: 1 });
+    const { wakes, stop } = await listen(idle);
+    const wakeAfter = async (what: string, action: () => Promise<unknown>) => {
+      const before = wakes.length;
+      await action();
+      await waitFor(() => wakes.length > before, `a wake after ${what}`, 2_000);
+    };
+    const first = (await worker.stepClaim({ podId: pod, types: ['echo'], limit: 1 }))[0]!;
+    await wakeAfter('a retry', () => worker.stepFail({ stepId, podId: pod, attempt: first.attempt, error: 'e', retryable: true, reason: 'error' }));
+    const { runAfter } = (await worker.stepGet({ stepId }))!;
+    const second = (await worker.stepClaim({ podId: pod, types: ['echo'], limit: 1, now: runAfter }))[0]!;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const beforeDeadLetter = wakes.length;
+    const outcome = await worker.stepFail({ stepId, podId: pod, attempt: second.attempt, error: 'e', retryable: true, reason: 'error', now: runAfter });
+    expect(outcome).toMatchObject({ applied: true, outcome: 'dead_lettered' });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(wakes.length).toBe(beforeDeadLetter);
+    await wakeAfter('a replay', () => worker.stepReplay({ stepId }));
+    stop();
+  });
+
+  it('reconnects after the server terminates the LISTEN connection, and wakes again', async () => {
+    const db = await database({ tag: true });
+    const idle = await db.open();
+    await idle.migrate();
+    const producer = await db.open({ url: db.baseUrl });
+    const { wakes, stop } = await listen(idle);
+    // Every connection of the idle store (main, control, LISTEN), none of the producer's.
+    const killed = await withClient(db.baseUrl, async (c) => {
+      const { rows } = await c.query<{ n: number }>(
+        'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1',
+        [db.schema],
+      );
+      return rows[0]!.n;
+    });
+    expect(killed).toBeGreaterThanOrEqual(1);
+    await waitFor(() => db.errors.length > 0, 'the dropped connection to be reported');
+    expect(db.errors[0]!.errorClass).toBe('retryable');
+    await waitFor(() => !idle.listening, 'the watcher to notice', 2_000).catch(() => undefined);
+    await waitFor(() => idle.listening, 'the LISTEN connection to come back', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = wakes.length;
+    const submittedAt = performance.now();
+    await producer.stepSubmit(SUBMIT);
+    await waitFor(() => wakes.length > before, 'a wake after reconnecting', 2_000);
+    expect(wakes[before]! - submittedAt).toBeLessThan(200);
+    stop();
+  });
+
+  it('stops waking after unsubscribe, and unsubscribing twice is harmless', async () => {
+    const db = await database();
+    const idle = await db.open();
+    await idle.migrate();
+    const producer = await db.open();
+    const { wakes, stop } = await listen(idle);
+    stop();
+    stop();
+    expect(idle.listening).toBe(false);
+    await producer.stepSubmit(SUBMIT);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(wakes).toEqual([]);
+  });
+});
