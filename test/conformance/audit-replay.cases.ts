@@ -55,11 +55,11 @@ export function describeAuditReplay(factory: StoreFactory): void {
       let now = T0;
       for (const pod of PODS) await registerPod(store, pod, now);
       const stepIds = new Set<string>();
-      let refs: ClaimRef[] = [];
+      const refs: ClaimRef[] = [];
       let lastEventId = 0;
 
       /** Runs one operation and checks the kinds of the events it appended. */
-      const step = async (operation: () => Promise<readonly StepEventKind[] | ((kinds: StepEventKind[]) => void)>) => {
+      const checked = async (operation: () => Promise<readonly StepEventKind[] | ((kinds: StepEventKind[]) => void)>) => {
         const expected = await operation();
         const appended = await appendedSince(store, lastEventId);
         lastEventId = appended.last;
@@ -79,7 +79,7 @@ export function describeAuditReplay(factory: StoreFactory): void {
         now += int(4_000) + (random() < 0.02 ? POLICY.deadPodThresholdMs : 0);
         const roll = random();
         if (roll < 0.25) {
-          await step(async () => {
+          await checked(async () => {
             const key = random() < 0.3 ? `key-${int(6)}` : null;
             try {
               const r = await store.stepSubmit({ type: pick(TYPES), args: { v: int(2) }, priority: int(4), maxRetries: int(4), timeoutMs: 60_000, idempotencyKey: key, now });
@@ -94,7 +94,7 @@ export function describeAuditReplay(factory: StoreFactory): void {
           });
         } else if (roll < 0.45) {
           const podId = pick(PODS);
-          await step(async () => {
+          await checked(async () => {
             try {
               const rows = await store.stepClaim({ podId, types: random() < 0.8 ? TYPES : [pick(TYPES)], limit: 1 + int(3), now });
               refs.push(...rows.map((r) => ({ stepId: r.stepId, podId, attempt: r.attempt })));
@@ -107,24 +107,24 @@ export function describeAuditReplay(factory: StoreFactory): void {
           });
         } else if (roll < 0.58) {
           const ref = takeRef();
-          if (ref) await step(async () => fencedKinds(await store.stepComplete({ ...ref, result: { i }, now })));
+          if (ref) await checked(async () => fencedKinds(await store.stepComplete({ ...ref, result: { i }, now })));
         } else if (roll < 0.7) {
           const ref = takeRef();
           const fail = { error: `error ${i}`, retryable: random() < 0.8, reason: random() < 0.5 ? ('error' as const) : ('timeout' as const) };
-          if (ref) await step(async () => fencedKinds(await store.stepFail({ ...ref, ...fail, now })));
+          if (ref) await checked(async () => fencedKinds(await store.stepFail({ ...ref, ...fail, now })));
         } else if (roll < 0.76) {
           const ref = takeRef();
-          if (ref) await step(async () => fencedKinds(await store.stepRelease({ ...ref, reason: 'drain', now })));
+          if (ref) await checked(async () => fencedKinds(await store.stepRelease({ ...ref, reason: 'drain', now })));
         } else if (roll < 0.82) {
           const { steps } = await store.dlqList({ limit: 20, offset: 0 });
-          if (steps.length > 0) await step(async () => (await store.stepReplay({ stepId: pick(steps).stepId, now }), ['replayed']));
+          if (steps.length > 0) await checked(async () => (await store.stepReplay({ stepId: pick(steps).stepId, now }), ['replayed']));
         } else if (roll < 0.94) {
           const podId = pick(PODS);
           const beat = await store.podHeartbeat({ podId, now });
           if (!beat.ok) await registerPod(store, podId, now);
         } else if (roll < 0.98) {
           const dryRun = random() < 0.25;
-          await step(async () => {
+          await checked(async () => {
             const summary = await store.recoverySweep({ podId: pick(PODS), dryRun, now });
             return (kinds: StepEventKind[]) => {
               expect(kinds).toHaveLength(dryRun ? 0 : summary.orphanedSteps.length);
