@@ -1,0 +1,114 @@
+/**
+ * The effects the machines invoke, as named placeholder actors with typed input and output: the
+ * contract between machines/ and the runtime in src/, which swaps each one for a real implementation
+ * with `machine.provide({ actors })` (see `providePodActors`). A placeholder only fails loudly when it
+ * was not provided; none of them does I/O, reads a clock or knows about a store.
+ */
+import { fromCallback, fromPromise, type CallbackActorLogic, type PromiseActorLogic } from 'xstate';
+import type { AbortMode, HandlerAbortReason, PruneReport, RecoveryReport, StepOutcome } from './events.js';
+
+/** What the machines need of a claimed `step_tracker` row (a `StepRow` is structurally one). */
+export interface ClaimedStep {
+  readonly stepId: string;
+  readonly type: string;
+  readonly args: unknown;
+  /** The attempt of this claim: the fence of every write about it. */
+  readonly attempt: number;
+  readonly timeoutMs: number;
+  readonly idempotencyKey: string | null;
+}
+
+/** `incarnation` counts registrations of this process: 1, then +1 after each self-fencing. */
+export interface RegisterInput { readonly incarnation: number }
+/** The new pod id (`<name>-<8 hex>`, fresh for every incarnation so it never inherits old claims). */
+export interface RegisterOutput { readonly podId: string }
+
+export interface ClaimStepsInput { readonly podId: string; readonly limit: number }
+/** At most `limit` rows. A `PodFencedError` (code `pod_fenced`) rejection fences the pod at once. */
+export type ClaimStepsOutput = readonly ClaimedStep[];
+
+export interface PodInput { readonly podId: string }
+/** `ok: false`: the pod's row is gone or `down`. A rejection counts as a missed beat. */
+export interface HeartbeatOutput { readonly ok: boolean }
+
+/** `leaderId`: the current leader's pod id, null when no pod is live. */
+export interface CheckLeaderOutput { readonly isLeader: boolean; readonly leaderId: string | null }
+
+export interface RecoverInput { readonly podId: string; readonly dryRun: boolean }
+export interface PruneInput { readonly olderThanMs: number }
+
+export interface ExecuteStepInput { readonly podId: string; readonly step: ClaimedStep }
+
+/** Sent to the handler actor to abort `ctx.signal`; the actor keeps running until the handler settles. */
+export interface HandlerAbortEvent { readonly type: 'handler.abort'; readonly reason: HandlerAbortReason }
+/** The handler resolved; `result` is stored as the step's result. */
+export interface HandlerSucceededEvent { readonly type: 'handler.succeeded'; readonly result: unknown }
+/** The handler threw; `retryable: false` for `NonRetryableError` or a `retryable(err)` that said no. */
+export interface HandlerFailedEvent { readonly type: 'handler.failed'; readonly error: string; readonly retryable: boolean }
+/** What the handler actor sends back, exactly once. */
+export type HandlerSettledEvent = HandlerSucceededEvent | HandlerFailedEvent;
+
+/** The fenced write to make about one attempt (Store `stepComplete` | `stepFail` | `stepRelease`). */
+export type StepReport =
+  | { readonly kind: 'complete'; readonly result: unknown }
+  | { readonly kind: 'fail'; readonly error: string; readonly retryable: boolean; readonly reason: 'error' | 'timeout' }
+  | { readonly kind: 'release' };
+
+export interface ReportStepInput {
+  readonly podId: string;
+  readonly stepId: string;
+  readonly attempt: number;
+  readonly report: StepReport;
+}
+/** The store's verdict: the applied outcome, or `stale` when the fence matched no row. */
+export interface ReportStepOutput { readonly outcome: StepOutcome }
+
+/** Re-exported for callers that build abort commands. */
+export type { AbortMode };
+
+/** The message of an actor's rejection, as recorded in facts and `last_error`. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+}
+
+/** The stable `code` of a rejection (a `FleetError`), if it has one. */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function notProvided(name: string): never {
+  throw new Error(`machine actor '${name}' was not provided; pass it with machine.provide({ actors })`);
+}
+
+/** Placeholder logic of every effect, by the name the machines invoke it under. */
+export const placeholders = {
+  register: fromPromise<RegisterOutput, RegisterInput>(async () => notProvided('register')),
+  claimSteps: fromPromise<ClaimStepsOutput, ClaimStepsInput>(async () => notProvided('claimSteps')),
+  markDown: fromPromise<void, PodInput>(async () => notProvided('markDown')),
+  heartbeat: fromPromise<HeartbeatOutput, PodInput>(async () => notProvided('heartbeat')),
+  checkLeader: fromPromise<CheckLeaderOutput, PodInput>(async () => notProvided('checkLeader')),
+  recover: fromPromise<RecoveryReport, RecoverInput>(async () => notProvided('recover')),
+  prune: fromPromise<PruneReport, PruneInput>(async () => notProvided('prune')),
+  /**
+   * A callback actor, not a promise: on a timeout the step must tell the handler to abort and still
+   * learn when it settles (a stopped promise actor's settlement is dropped). It receives
+   * `handler.abort` and must `sendBack` one `HandlerSettledEvent`; stopping it (pod stop) should abort too.
+   */
+  executeStep: fromCallback<HandlerAbortEvent, ExecuteStepInput>(() => notProvided('executeStep')),
+  reportStep: fromPromise<ReportStepOutput, ReportStepInput>(async () => notProvided('reportStep')),
+};
+
+/** The logic type each effect must have when provided. */
+export interface PodActorImplementations {
+  readonly register: PromiseActorLogic<RegisterOutput, RegisterInput>;
+  readonly claimSteps: PromiseActorLogic<ClaimStepsOutput, ClaimStepsInput>;
+  readonly markDown: PromiseActorLogic<void, PodInput>;
+  readonly heartbeat: PromiseActorLogic<HeartbeatOutput, PodInput>;
+  readonly checkLeader: PromiseActorLogic<CheckLeaderOutput, PodInput>;
+  readonly recover: PromiseActorLogic<RecoveryReport, RecoverInput>;
+  readonly prune: PromiseActorLogic<PruneReport, PruneInput>;
+  readonly executeStep: CallbackActorLogic<HandlerAbortEvent, ExecuteStepInput>;
+  readonly reportStep: PromiseActorLogic<ReportStepOutput, ReportStepInput>;
+}

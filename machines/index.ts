@@ -1,0 +1,150 @@
+/**
+ * The pure XState v5 machines of a FLEET-Q pod (DESIGN §4), by name. Everything here imports only
+ * `xstate` and siblings, does no I/O and reads no clock: time passes only through named `after`
+ * delays (values from input), and every effect is a named placeholder actor that src/ provides,
+ * most simply with `providePodActors(impls)`. This file lists exports; it must not add behaviour.
+ *
+ * Placeholder actors (`placeholders` in actors.ts; types there) and what src/ must make each do:
+ * - `register` (supervisor) — input `{ incarnation }`; make a fresh pod id (`newPodId`) and
+ *   `podRegister` it; output `{ podId }`. Reject when the database fails: retried after `registerRetryDelay`.
+ * - `claimSteps` (supervisor) — input `{ podId, limit }`; `stepClaim` of the registered types; output
+ *   the claimed rows (at most `limit`). Reject with the store's `PodFencedError` (code `pod_fenced`) to fence at once.
+ * - `markDown` (supervisor, end of drain) — input `{ podId }`; `podMarkDown`; output nothing.
+ * - `heartbeat` (heartbeat) — input `{ podId }`; `podHeartbeat` with meta (in flight = the
+ *   supervisor's `busySlots` count); output `{ ok }`. Reject on a database error (a missed beat).
+ * - `checkLeader` (leader) — input `{ podId }`; `leaderGet`; output `{ isLeader, leaderId }`.
+ * - `recover` (leader) — input `{ podId, dryRun }`; `recoverySweep({ podId, dryRun })`; output its `RecoverySummary`.
+ * - `prune` (leader) — input `{ olderThanMs }`; `retentionPrune`; output its `RetentionPruneResult`.
+ * - `executeStep` (step) — a CALLBACK actor: input `{ podId, step }`; run the registered handler with
+ *   `ctx.signal` from an AbortController; on `handler.abort` abort it (keep running until the handler
+ *   settles); `sendBack` exactly one `handler.succeeded { result }` or `handler.failed { error,
+ *   retryable }` (classify NonRetryableError / `retryable(err)` there; never let a rejection escape);
+ *   the cleanup function aborts too.
+ * - `reportStep` (step) — input `{ podId, stepId, attempt, report }`; `report.kind` picks
+ *   `stepComplete` | `stepFail` (with `reason`) | `stepRelease`; output `{ outcome }`: the applied
+ *   outcome, or `stale` when the fence matched nothing. Reject on a database error (retried).
+ *
+ * Talking to a running pod: send the supervisor `drain`, `work.available` (from `store.watchWork`)
+ * and `recovery.run { requestId, force, dryRun }` (answered by a `recovery.*` fact with that
+ * requestId); subscribe to `actor.on('*')` for every `PodFact`, and to `actor.subscribe({ error })`
+ * so a crash is reported instead of exiting the process.
+ */
+import type { AnyStateMachine } from 'xstate';
+import { heartbeatMachine } from './heartbeat.machine.js';
+import { leaderMachine } from './leader.machine.js';
+import { lifecycleMachine } from './lifecycle.machine.js';
+import { slotMachine } from './slot.machine.js';
+import { stepMachine } from './step.machine.js';
+import { supervisorMachine } from './supervisor.machine.js';
+
+export {
+  placeholders,
+  describeError,
+  errorCode,
+  type ClaimedStep,
+  type ClaimStepsInput,
+  type ClaimStepsOutput,
+  type CheckLeaderOutput,
+  type ExecuteStepInput,
+  type HandlerAbortEvent,
+  type HandlerFailedEvent,
+  type HandlerSettledEvent,
+  type HandlerSucceededEvent,
+  type HeartbeatOutput,
+  type PodActorImplementations,
+  type PodInput,
+  type PruneInput,
+  type RecoverInput,
+  type RegisterInput,
+  type RegisterOutput,
+  type ReportStepInput,
+  type ReportStepOutput,
+  type StepReport,
+} from './actors.js';
+export {
+  CLAIM_EVENTS,
+  COMMANDS,
+  DRAIN_EVENTS,
+  EVENT_NAMES,
+  HANDLER_EVENTS,
+  HEARTBEAT_EVENTS,
+  LEADER_EVENTS,
+  POD_EVENTS,
+  PRUNE_EVENTS,
+  RECOVERY_EVENTS,
+  SLOT_EVENTS,
+  STEP_EVENTS,
+  STEP_KINDS,
+  STEP_OUTCOMES,
+  WORK_EVENTS,
+  stepOutcomeEvent,
+  type AbortMode,
+  type HandlerAbortReason,
+  type HeartbeatFact,
+  type LeaderFact,
+  type PodFact,
+  type PruneReport,
+  type RecoveryRefusal,
+  type RecoveryReport,
+  type SlotFreedEvent,
+  type StepKind,
+  type StepOutcome,
+  type SupervisorOwnFact,
+} from './events.js';
+export { heartbeatMachine, fenceWindowMs, type HeartbeatMachineContext, type HeartbeatMachineInput } from './heartbeat.machine.js';
+export {
+  leaderMachine,
+  type LeaderMachineContext,
+  type LeaderMachineEvent,
+  type LeaderMachineInput,
+  type RecoveryRunEvent,
+  type SweepRequest,
+} from './leader.machine.js';
+export {
+  lifecycleMachine,
+  LIFECYCLE_EVENT_TYPES,
+  type DeadLetterReason,
+  type LifecycleContext,
+  type LifecycleEvent,
+  type LifecycleInput,
+  type LifecycleState,
+} from './lifecycle.machine.js';
+export {
+  applyLifecycleEvent,
+  lifecycleEventFromRecord,
+  lifecycleStateOf,
+  runLifecycle,
+  startLifecycle,
+  type LifecycleRecord,
+  type LifecycleRun,
+  type LifecycleSnapshot,
+} from './lifecycle.oracle.js';
+export { providePodActors } from './provide.js';
+export { slotMachine, type SlotAssignEvent, type SlotMachineContext, type SlotMachineEvent, type SlotMachineInput } from './slot.machine.js';
+export {
+  stepMachine,
+  type StepAbortEvent,
+  type StepMachineContext,
+  type StepMachineEvent,
+  type StepMachineInput,
+  type StepMachineOutput,
+} from './step.machine.js';
+export {
+  supervisorMachine,
+  slotId,
+  type ChildFact,
+  type SupervisorCommand,
+  type SupervisorMachineContext,
+  type SupervisorMachineEvent,
+  type SupervisorMachineInput,
+} from './supervisor.machine.js';
+
+/** Every machine by its name (and diagram file name in visualizations/). */
+export const machines: Readonly<Record<'supervisor' | 'heartbeat' | 'leader' | 'slot' | 'step' | 'lifecycle', AnyStateMachine>> = {
+  supervisor: supervisorMachine,
+  heartbeat: heartbeatMachine,
+  leader: leaderMachine,
+  slot: slotMachine,
+  step: stepMachine,
+  lifecycle: lifecycleMachine,
+};

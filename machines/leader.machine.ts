@@ -1,0 +1,210 @@
+/**
+ * The leader machine: learns whether this pod is the leader (actor `checkLeader`, the live pod with
+ * the smallest `(birth_ts, pod_id)` by DB time) every `leaderCheckInterval`, and while it leads runs
+ * the recovery sweep (`recover`) every `recoveryInterval` and retention pruning (`prune`) every
+ * `pruneInterval`. It owns when sweeps happen and that only one runs at a time on this pod; it must
+ * not decide anything a sweep decides (the store does, in conditional statements harmless under two
+ * leaders), and it reads no clock.
+ *
+ * Choices: a pod checks once at start, so a fresh fleet finds its leader at once; a new leader
+ * sweeps at once (the previous one may have died with orphaned claims); a failed check while leading
+ * steps down, because leadership must be proven and an error proves nothing (a follower just waits).
+ * `recovery.run` (the admin route) sweeps now if this pod leads or `force` is set, is refused as
+ * `busy` while a sweep runs and `not_leader` otherwise; a scheduled sweep due while one runs is skipped.
+ */
+import { assign, raise, sendParent, setup } from 'xstate';
+import { describeError, placeholders } from './actors.js';
+import type { LeaderFact, PruneReport, RecoveryReport } from './events.js';
+
+/** Timing from configuration; `retentionMs <= 0` keeps history forever (never prunes). */
+export interface LeaderMachineInput {
+  readonly podId: string;
+  readonly leaderCheckIntervalMs: number;
+  readonly recoveryIntervalMs: number;
+  readonly pruneIntervalMs: number;
+  readonly retentionMs: number;
+}
+
+/** `POST /admin/recovery/run`; the answer is a `recovery.completed | failed | refused` fact with the same `requestId`. */
+export interface RecoveryRunEvent {
+  readonly type: 'recovery.run';
+  readonly requestId: string;
+  readonly force: boolean;
+  readonly dryRun: boolean;
+}
+
+/** Raised by the leader region when a scheduled sweep is due. */
+interface RecoveryDueEvent { readonly type: 'recovery.due' }
+
+export type LeaderMachineEvent = RecoveryRunEvent | RecoveryDueEvent;
+
+/** The sweep in flight: who asked (null for a scheduled one) and whether it writes. */
+export interface SweepRequest { readonly requestId: string | null; readonly dryRun: boolean }
+
+export interface LeaderMachineContext extends LeaderMachineInput {
+  readonly isLeader: boolean;
+  readonly leaderId: string | null;
+  readonly sweep: SweepRequest | null;
+  readonly sweeps: number;
+}
+
+export const leaderMachine = setup({
+  types: {
+    context: {} as LeaderMachineContext,
+    input: {} as LeaderMachineInput,
+    events: {} as LeaderMachineEvent,
+  },
+  actors: { checkLeader: placeholders.checkLeader, recover: placeholders.recover, prune: placeholders.prune },
+  delays: {
+    leaderCheckInterval: ({ context }) => context.leaderCheckIntervalMs,
+    recoveryInterval: ({ context }) => context.recoveryIntervalMs,
+    pruneInterval: ({ context }) => context.pruneIntervalMs,
+  },
+  guards: {
+    elected: (_, params: { isLeader: boolean }) => params.isLeader,
+    mayRunNow: ({ context, event }) => event.type === 'recovery.run' && (context.isLeader || event.force),
+    retentionEnabled: ({ context }) => context.retentionMs > 0,
+  },
+  actions: {
+    becomeLeader: assign({ isLeader: true, leaderId: ({ context }) => context.podId }),
+    becomeFollower: assign({ isLeader: false, leaderId: (_, params: { leaderId: string | null }) => params.leaderId }),
+    requestSweep: raise({ type: 'recovery.due' }),
+    startScheduledSweep: assign({ sweep: { requestId: null, dryRun: false } }),
+    startRequestedSweep: assign({
+      sweep: ({ event }) => (event.type === 'recovery.run' ? { requestId: event.requestId, dryRun: event.dryRun } : null),
+    }),
+    finishSweep: assign({ sweep: null, sweeps: ({ context }) => context.sweeps + 1 }),
+    tellElected: sendParent(({ context }) => ({ type: 'leader.elected', podId: context.podId }) satisfies LeaderFact),
+    tellLost: sendParent(({ context }) => ({ type: 'leader.lost', podId: context.podId, leaderId: context.leaderId }) satisfies LeaderFact),
+    tellCheckFailed: sendParent(({ context }, params: { error: unknown }) => ({
+      type: 'leader.check_failed', podId: context.podId, error: describeError(params.error),
+    }) satisfies LeaderFact),
+    tellSweepDone: sendParent(({ context }, params: { report: RecoveryReport }) => ({
+      type: 'recovery.completed', requestId: context.sweep?.requestId ?? null, report: params.report,
+    }) satisfies LeaderFact),
+    tellSweepFailed: sendParent(({ context }, params: { error: unknown }) => ({
+      type: 'recovery.failed', requestId: context.sweep?.requestId ?? null, error: describeError(params.error),
+    }) satisfies LeaderFact),
+    refuseBusy: sendParent(({ event }) => ({
+      type: 'recovery.refused', requestId: event.type === 'recovery.run' ? event.requestId : '', reason: 'busy',
+    }) satisfies LeaderFact),
+    refuseNotLeader: sendParent(({ event }) => ({
+      type: 'recovery.refused', requestId: event.type === 'recovery.run' ? event.requestId : '', reason: 'not_leader',
+    }) satisfies LeaderFact),
+    tellPruned: sendParent((_, params: { report: PruneReport }) => ({ type: 'prune.completed', report: params.report }) satisfies LeaderFact),
+    tellPruneFailed: sendParent((_, params: { error: unknown }) => ({
+      type: 'prune.failed', error: describeError(params.error),
+    }) satisfies LeaderFact),
+  },
+}).createMachine({
+  id: 'leader',
+  context: ({ input }) => ({ ...input, isLeader: false, leaderId: null, sweep: null, sweeps: 0 }),
+  type: 'parallel',
+  states: {
+    role: {
+      initial: 'follower',
+      states: {
+        follower: {
+          initial: 'checking',
+          states: {
+            checking: {
+              invoke: {
+                src: 'checkLeader',
+                input: ({ context }) => ({ podId: context.podId }),
+                onDone: [
+                  {
+                    guard: { type: 'elected', params: ({ event }) => ({ isLeader: event.output.isLeader }) },
+                    target: '#leader.role.leader',
+                    actions: ['becomeLeader', 'tellElected'],
+                  },
+                  { target: 'waiting', actions: { type: 'becomeFollower', params: ({ event }) => ({ leaderId: event.output.leaderId }) } },
+                ],
+                onError: { target: 'waiting', actions: { type: 'tellCheckFailed', params: ({ event }) => ({ error: event.error }) } },
+              },
+            },
+            waiting: { after: { leaderCheckInterval: 'checking' } },
+          },
+        },
+        leader: {
+          type: 'parallel',
+          entry: 'requestSweep',
+          states: {
+            election: {
+              initial: 'waiting',
+              states: {
+                waiting: { after: { leaderCheckInterval: 'checking' } },
+                checking: {
+                  invoke: {
+                    src: 'checkLeader',
+                    input: ({ context }) => ({ podId: context.podId }),
+                    onDone: [
+                      { guard: { type: 'elected', params: ({ event }) => ({ isLeader: event.output.isLeader }) }, target: 'waiting' },
+                      {
+                        target: '#leader.role.follower.waiting',
+                        actions: [{ type: 'becomeFollower', params: ({ event }) => ({ leaderId: event.output.leaderId }) }, 'tellLost'],
+                      },
+                    ],
+                    onError: {
+                      target: '#leader.role.follower.waiting',
+                      actions: [
+                        { type: 'tellCheckFailed', params: ({ event }) => ({ error: event.error }) },
+                        { type: 'becomeFollower', params: { leaderId: null } },
+                        'tellLost',
+                      ],
+                    },
+                  },
+                },
+              },
+            },
+            recovery: {
+              initial: 'waiting',
+              states: {
+                waiting: { after: { recoveryInterval: { target: 'waiting', reenter: true, actions: 'requestSweep' } } },
+              },
+            },
+            pruning: {
+              initial: 'waiting',
+              states: {
+                waiting: { after: { pruneInterval: { guard: 'retentionEnabled', target: 'pruning' } } },
+                pruning: {
+                  invoke: {
+                    src: 'prune',
+                    input: ({ context }) => ({ olderThanMs: context.retentionMs }),
+                    onDone: { target: 'waiting', actions: { type: 'tellPruned', params: ({ event }) => ({ report: event.output }) } },
+                    onError: { target: 'waiting', actions: { type: 'tellPruneFailed', params: ({ event }) => ({ error: event.error }) } },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    sweeper: {
+      initial: 'idle',
+      states: {
+        idle: {
+          on: {
+            'recovery.due': { target: 'sweeping', actions: 'startScheduledSweep' },
+            'recovery.run': [{ guard: 'mayRunNow', target: 'sweeping', actions: 'startRequestedSweep' }, { actions: 'refuseNotLeader' }],
+          },
+        },
+        sweeping: {
+          invoke: {
+            src: 'recover',
+            input: ({ context }) => ({ podId: context.podId, dryRun: context.sweep?.dryRun ?? false }),
+            onDone: {
+              target: 'idle',
+              actions: [{ type: 'tellSweepDone', params: ({ event }) => ({ report: event.output }) }, 'finishSweep'],
+            },
+            onError: {
+              target: 'idle',
+              actions: [{ type: 'tellSweepFailed', params: ({ event }) => ({ error: event.error }) }, 'finishSweep'],
+            },
+          },
+          on: { 'recovery.run': { actions: 'refuseBusy' } },
+        },
+      },
+    },
+  },
+});

@@ -1,0 +1,331 @@
+/**
+ * The supervisor machine: one per pod process. It registers the pod, runs the claim loop, keeps the
+ * heartbeat and leader machines alive for each incarnation, spawns `capacity` slots, drains on
+ * request and fences itself when liveness is lost (DESIGN §3–4). It owns the claim loop and the
+ * pod's phases; it must not run handlers or decide any row's status (steps and the store do), and it
+ * reads no clock (every wait is an `after` delay).
+ *
+ * Layout: `registering` → `registered` { `running` → `draining` } → `stopped`; `fenced` → `registering`.
+ * Heartbeat and leader are invoked by `registered`, which encloses both `running` and `draining`, so
+ * a drain keeps beating (in-flight steps still hold claims) without restarting the fence window.
+ * Slots are spawned once at start and outlive incarnations: after fencing, a slot whose aborted
+ * handler has not settled stays busy, and the new incarnation claims only for idle slots.
+ *
+ * Claim loop: at most one `claimSteps` in flight, asking for exactly the idle slots. A claim starts
+ * when a slot frees, on `work.available`, or after `claimInterval` (only with an idle slot: a full
+ * pod waits for a slot to free instead of polling). Frees or wake-ups during a claim cause exactly one
+ * follow-up claim right after it, if a slot is still idle. A `drain` during a claim waits for it and
+ * runs what it claimed (a stopped claim could commit unseen, costing those steps a retry).
+ *
+ * Drain: stop claiming, let slots finish for `shutdownGrace`, then abort busy steps with `release`,
+ * then `markDown` (its failure is published; the pod stops anyway) and reach `stopped` (final).
+ * Fencing (`heartbeat.lost`, or a claim refused with `pod_fenced`): abort steps with `fenced`,
+ * then register again as a new pod id; while draining it stops instead.
+ */
+import { assertEvent, assign, emit, enqueueActions, setup } from 'xstate';
+import { describeError, errorCode, placeholders, type ClaimedStep, type RegisterOutput } from './actors.js';
+import type { AbortMode, HeartbeatFact, LeaderFact, PodFact, SlotFreedEvent } from './events.js';
+import { heartbeatMachine } from './heartbeat.machine.js';
+import { leaderMachine, type RecoveryRunEvent } from './leader.machine.js';
+import { slotMachine } from './slot.machine.js';
+
+/** Everything from configuration; intervals in milliseconds. */
+export interface SupervisorMachineInput {
+  /** `max(1, floor(max_parallelism × capacity_threshold))`: the number of slots. */
+  readonly capacity: number;
+  readonly heartbeatIntervalMs: number;
+  readonly deadPodThresholdMs: number;
+  readonly claimIntervalMs: number;
+  readonly leaderCheckIntervalMs: number;
+  readonly recoveryIntervalMs: number;
+  readonly pruneIntervalMs: number;
+  /** `FLEET_Q_RETENTION_DAYS` in ms; 0 keeps everything. */
+  readonly retentionMs: number;
+  readonly shutdownGraceMs: number;
+  /** Pause before registering again after the database refused or failed. */
+  readonly registerRetryDelayMs: number;
+  /** Pause between attempts of a step's report that failed with a database error. */
+  readonly reportRetryDelayMs: number;
+}
+
+/** What the runtime sends: SIGTERM/SIGINT, the store's wake-up hint, and the admin route. */
+export type SupervisorCommand = { readonly type: 'drain' } | { readonly type: 'work.available' } | RecoveryRunEvent;
+
+/** Facts the children send up. */
+export type ChildFact = HeartbeatFact | LeaderFact | SlotFreedEvent;
+
+export type SupervisorMachineEvent = SupervisorCommand | ChildFact;
+
+export interface SupervisorMachineContext extends SupervisorMachineInput {
+  /** The current incarnation's pod id; null before the first registration. */
+  readonly podId: string | null;
+  /** Registrations so far (the next one is `incarnation + 1`). */
+  readonly incarnation: number;
+  readonly idleSlots: readonly string[];
+  /** slot id → step id of the steps running now. */
+  readonly busySlots: Readonly<Record<string, string>>;
+  /** The `limit` of the claim in flight (or the last one). */
+  readonly claimLimit: number;
+  /** A slot freed or work arrived while a claim was in flight. */
+  readonly claimAgain: boolean;
+  readonly drainRequested: boolean;
+}
+
+const CHILD_FACTS = [
+  'heartbeat.confirmed', 'heartbeat.missed', 'heartbeat.lost',
+  'leader.elected', 'leader.lost', 'leader.check_failed',
+  'recovery.completed', 'recovery.failed', 'recovery.refused',
+  'prune.completed', 'prune.failed', 'slot.freed',
+] as const satisfies readonly ChildFact['type'][];
+
+/** The id of the i-th slot actor (also its key in `idleSlots` / `busySlots`). */
+export function slotId(index: number): string {
+  return `slot-${index}`;
+}
+
+const inFlight = (context: SupervisorMachineContext): number => Object.keys(context.busySlots).length;
+const podIdOf = (context: SupervisorMachineContext): string => context.podId ?? '';
+
+export const supervisorMachine = setup({
+  types: {
+    context: {} as SupervisorMachineContext,
+    input: {} as SupervisorMachineInput,
+    events: {} as SupervisorMachineEvent,
+    emitted: {} as PodFact,
+  },
+  actors: {
+    register: placeholders.register,
+    claimSteps: placeholders.claimSteps,
+    markDown: placeholders.markDown,
+    heartbeatMachine,
+    leaderMachine,
+    slotMachine,
+  },
+  delays: {
+    claimInterval: ({ context }) => context.claimIntervalMs,
+    shutdownGrace: ({ context }) => context.shutdownGraceMs,
+    registerRetryDelay: ({ context }) => context.registerRetryDelayMs,
+  },
+  guards: {
+    hasIdleSlot: ({ context }) => context.idleSlots.length > 0,
+    allSlotsIdle: ({ context }) => inFlight(context) === 0,
+    drainRequested: ({ context }) => context.drainRequested,
+    // Guards run before the transition's actions: count the slots the claimed steps are about to take.
+    followUpNeeded: ({ context }, params: { claimed: number }) => context.claimAgain && context.idleSlots.length > params.claimed,
+    isFenceError: (_, params: { error: unknown }) => errorCode(params.error) === 'pod_fenced',
+  },
+  actions: {
+    spawnSlots: enqueueActions(({ context, enqueue }) => {
+      for (let i = 0; i < context.capacity; i++) {
+        enqueue.spawnChild('slotMachine', {
+          id: slotId(i),
+          input: { slotId: slotId(i), reportRetryDelayMs: context.reportRetryDelayMs },
+        });
+      }
+    }),
+    recordRegistration: assign((_, params: RegisterOutput) => ({ podId: params.podId })),
+    countIncarnation: assign({ incarnation: ({ context }) => context.incarnation + 1 }),
+    assignClaimedSteps: enqueueActions(({ context, enqueue }, params: { steps: readonly ClaimedStep[] }) => {
+      const idle = [...context.idleSlots];
+      const busy = { ...context.busySlots };
+      // claimSteps never returns more rows than `limit` = idle slots, and only this action takes idle slots.
+      for (const step of params.steps.slice(0, idle.length)) {
+        const slot = idle.shift() as string;
+        busy[slot] = step.stepId;
+        enqueue.sendTo(slot, { type: 'slot.assign', podId: podIdOf(context), step });
+      }
+      enqueue.assign({ idleSlots: idle, busySlots: busy, claimAgain: false });
+    }),
+    markSlotIdle: assign(({ context, event }) => {
+      if (event.type !== 'slot.freed') return {};
+      const { [event.slotId]: _finished, ...busy } = context.busySlots;
+      const idle = context.idleSlots.includes(event.slotId) ? context.idleSlots : [...context.idleSlots, event.slotId];
+      return { idleSlots: idle, busySlots: busy };
+    }),
+    recordClaimLimit: assign({ claimLimit: ({ context }) => context.idleSlots.length }),
+    requestFollowUp: assign({ claimAgain: true }),
+    requestDrain: assign({ drainRequested: true }),
+    abortBusySlots: enqueueActions(({ context, enqueue }, params: { mode: AbortMode }) => {
+      for (const slot of Object.keys(context.busySlots)) enqueue.sendTo(slot, { type: 'step.abort', mode: params.mode });
+    }),
+    forwardToLeader: enqueueActions(({ enqueue, event }) => {
+      if (event.type === 'recovery.run') enqueue.sendTo('leader', event);
+    }),
+    publish: emit(({ event }) => {
+      assertEvent(event, CHILD_FACTS);
+      return event;
+    }),
+    publishRegistered: emit(({ context }) => ({ type: 'pod.registered', podId: podIdOf(context), incarnation: context.incarnation }) as const),
+    publishRegisterFailed: emit(({ context }, params: { error: unknown }) => ({
+      type: 'pod.register_failed', incarnation: context.incarnation + 1, error: describeError(params.error),
+    }) as const),
+    publishClaimed: emit(({ context }, params: { steps: readonly ClaimedStep[] }) => ({
+      type: 'claim.completed', podId: podIdOf(context), limit: context.claimLimit, stepIds: params.steps.map((s) => s.stepId),
+    }) as const),
+    publishClaimFailed: emit(({ context }, params: { error: unknown }) => ({
+      type: 'claim.failed', podId: podIdOf(context), error: describeError(params.error),
+    }) as const),
+    publishDrainStarted: emit(({ context }) => ({ type: 'drain.started', podId: podIdOf(context), inFlight: inFlight(context) }) as const),
+    publishGraceExpired: emit(({ context }) => ({ type: 'drain.grace_expired', podId: podIdOf(context), inFlight: inFlight(context) }) as const),
+    publishFenced: emit(({ context }) => ({ type: 'pod.fenced', podId: podIdOf(context), inFlight: inFlight(context) }) as const),
+    publishMarkDownFailed: emit(({ context }, params: { error: unknown }) => ({
+      type: 'pod.mark_down_failed', podId: podIdOf(context), error: describeError(params.error),
+    }) as const),
+    publishStopped: emit(({ context }) => ({ type: 'pod.stopped', podId: context.podId }) as const),
+    refuseRecoveryRun: emit(({ event }) => ({
+      type: 'recovery.refused', requestId: event.type === 'recovery.run' ? event.requestId : '', reason: 'unavailable',
+    }) as const),
+  },
+}).createMachine({
+  id: 'supervisor',
+  context: ({ input }) => ({
+    ...input,
+    podId: null,
+    incarnation: 0,
+    idleSlots: Array.from({ length: input.capacity }, (_, i) => slotId(i)),
+    busySlots: {},
+    claimLimit: 0,
+    claimAgain: false,
+    drainRequested: false,
+  }),
+  entry: 'spawnSlots',
+  on: {
+    // Handled here in every state; states that react further (claim loop, drain) repeat markSlotIdle.
+    'slot.freed': { actions: ['markSlotIdle', 'publish'] },
+    'heartbeat.confirmed': { actions: 'publish' },
+    'heartbeat.missed': { actions: 'publish' },
+    'leader.elected': { actions: 'publish' },
+    'leader.lost': { actions: 'publish' },
+    'leader.check_failed': { actions: 'publish' },
+    'recovery.completed': { actions: 'publish' },
+    'recovery.failed': { actions: 'publish' },
+    'recovery.refused': { actions: 'publish' },
+    'prune.completed': { actions: 'publish' },
+    'prune.failed': { actions: 'publish' },
+    'recovery.run': { actions: 'refuseRecoveryRun' },
+  },
+  initial: 'registering',
+  states: {
+    registering: {
+      invoke: {
+        src: 'register',
+        input: ({ context }) => ({ incarnation: context.incarnation + 1 }),
+        onDone: {
+          target: 'registered',
+          actions: [{ type: 'recordRegistration', params: ({ event }) => event.output }, 'countIncarnation', 'publishRegistered'],
+        },
+        onError: { target: 'waitingToRegister', actions: { type: 'publishRegisterFailed', params: ({ event }) => ({ error: event.error }) } },
+      },
+      on: { drain: 'stopped' },
+    },
+    waitingToRegister: {
+      after: { registerRetryDelay: 'registering' },
+      on: { drain: 'stopped' },
+    },
+    registered: {
+      invoke: [
+        {
+          id: 'heartbeat',
+          src: 'heartbeatMachine',
+          input: ({ context }) => ({
+            podId: podIdOf(context), heartbeatIntervalMs: context.heartbeatIntervalMs, deadPodThresholdMs: context.deadPodThresholdMs,
+          }),
+        },
+        {
+          id: 'leader',
+          src: 'leaderMachine',
+          input: ({ context }) => ({
+            podId: podIdOf(context),
+            leaderCheckIntervalMs: context.leaderCheckIntervalMs,
+            recoveryIntervalMs: context.recoveryIntervalMs,
+            pruneIntervalMs: context.pruneIntervalMs,
+            retentionMs: context.retentionMs,
+          }),
+        },
+      ],
+      on: {
+        'heartbeat.lost': { target: 'fenced', actions: 'publish' },
+        'recovery.run': { actions: 'forwardToLeader' },
+      },
+      initial: 'running',
+      states: {
+        running: {
+          on: { drain: { target: 'draining', actions: 'requestDrain' } },
+          initial: 'starting',
+          states: {
+            starting: { always: [{ guard: 'hasIdleSlot', target: 'claiming' }, { target: 'waiting' }] },
+            waiting: {
+              after: { claimInterval: { guard: 'hasIdleSlot', target: 'claiming' } },
+              on: {
+                'work.available': { guard: 'hasIdleSlot', target: 'claiming' },
+                'slot.freed': { target: 'claiming', actions: ['markSlotIdle', 'publish'] },
+              },
+            },
+            claiming: {
+              entry: 'recordClaimLimit',
+              invoke: {
+                src: 'claimSteps',
+                input: ({ context }) => ({ podId: podIdOf(context), limit: context.claimLimit }),
+                onDone: [
+                  {
+                    guard: 'drainRequested',
+                    target: '#supervisor.registered.draining',
+                    actions: [{ type: 'publishClaimed', params: ({ event }) => ({ steps: event.output }) }, { type: 'assignClaimedSteps', params: ({ event }) => ({ steps: event.output }) }],
+                  },
+                  {
+                    guard: { type: 'followUpNeeded', params: ({ event }) => ({ claimed: event.output.length }) },
+                    target: 'claiming',
+                    reenter: true,
+                    actions: [{ type: 'publishClaimed', params: ({ event }) => ({ steps: event.output }) }, { type: 'assignClaimedSteps', params: ({ event }) => ({ steps: event.output }) }],
+                  },
+                  {
+                    target: 'waiting',
+                    actions: [{ type: 'publishClaimed', params: ({ event }) => ({ steps: event.output }) }, { type: 'assignClaimedSteps', params: ({ event }) => ({ steps: event.output }) }],
+                  },
+                ],
+                onError: [
+                  { guard: { type: 'isFenceError', params: ({ event }) => ({ error: event.error }) }, target: '#supervisor.fenced' },
+                  { guard: 'drainRequested', target: '#supervisor.registered.draining' },
+                  { target: 'waiting', actions: { type: 'publishClaimFailed', params: ({ event }) => ({ error: event.error }) } },
+                ],
+              },
+              on: {
+                'slot.freed': { actions: ['markSlotIdle', 'requestFollowUp', 'publish'] },
+                'work.available': { actions: 'requestFollowUp' },
+                drain: { actions: 'requestDrain' },
+              },
+            },
+          },
+        },
+        draining: {
+          entry: 'publishDrainStarted',
+          initial: 'finishing',
+          states: {
+            finishing: {
+              always: { guard: 'allSlotsIdle', target: 'markingDown' },
+              after: { shutdownGrace: 'aborting' },
+            },
+            aborting: {
+              entry: ['publishGraceExpired', { type: 'abortBusySlots', params: { mode: 'release' } }],
+              always: { guard: 'allSlotsIdle', target: 'markingDown' },
+            },
+            markingDown: {
+              invoke: {
+                src: 'markDown',
+                input: ({ context }) => ({ podId: podIdOf(context) }),
+                onDone: '#supervisor.stopped',
+                onError: { target: '#supervisor.stopped', actions: { type: 'publishMarkDownFailed', params: ({ event }) => ({ error: event.error }) } },
+              },
+            },
+          },
+        },
+      },
+    },
+    fenced: {
+      entry: ['publishFenced', { type: 'abortBusySlots', params: { mode: 'fenced' } }],
+      always: [{ guard: 'drainRequested', target: 'stopped' }, { target: 'registering' }],
+    },
+    // Reaching a final state stops every child: slots, steps, and the handlers they run.
+    stopped: { type: 'final', entry: 'publishStopped' },
+  },
+});

@@ -1,0 +1,133 @@
+/**
+ * Test harness for the machine unit tests: stub actors whose promises the test settles by hand, a
+ * stub handler actor, and a recording parent so machines that `sendParent` run exactly as they do
+ * under the supervisor. Time is a `SimulatedClock` shared by the whole actor system; nothing sleeps.
+ */
+import {
+  createActor,
+  createMachine,
+  fromCallback,
+  fromPromise,
+  SimulatedClock,
+  type AnyActorLogic,
+  type AnyActorRef,
+  type AnyEventObject,
+  type InputFrom,
+} from 'xstate';
+import type { ExecuteStepInput, HandlerAbortEvent, HandlerSettledEvent } from '../../../machines/index.js';
+
+/** Lets promise callbacks and XState's mailbox run; no timers involved. */
+export async function flush(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** One call of a held stub: its input and the means to settle it. */
+export interface HeldCall<TIn, TOut> {
+  readonly input: TIn;
+  readonly resolve: (output: TOut) => void;
+  readonly reject: (error: unknown) => void;
+  readonly signal: AbortSignal;
+}
+
+/** A `fromPromise` stub whose calls stay pending until the test settles them. */
+export function held<TOut, TIn>() {
+  const calls: HeldCall<TIn, TOut>[] = [];
+  const logic = fromPromise<TOut, TIn>(
+    ({ input, signal }) => new Promise<TOut>((resolve, reject) => void calls.push({ input, resolve, reject, signal })),
+  );
+  return {
+    logic,
+    calls,
+    /** The most recent call. */
+    last(): HeldCall<TIn, TOut> {
+      const call = calls.at(-1);
+      if (!call) throw new Error('the stub was never called');
+      return call;
+    },
+    /** Calls whose actor was not stopped (a stopped invoke aborts its signal). */
+    live(): HeldCall<TIn, TOut>[] {
+      return calls.filter((c) => !c.signal.aborted);
+    },
+  };
+}
+
+/** A `fromPromise` stub answering every call at once with `answer(input)`. */
+export function answering<TOut, TIn>(answer: (input: TIn) => TOut | Promise<TOut>) {
+  const inputs: TIn[] = [];
+  const logic = fromPromise<TOut, TIn>(async ({ input }) => {
+    inputs.push(input);
+    return answer(input);
+  });
+  return { logic, inputs };
+}
+
+/** One running handler of the stub `executeStep`. */
+export interface HandlerRun {
+  readonly input: ExecuteStepInput;
+  readonly aborts: HandlerAbortEvent['reason'][];
+  stopped: boolean;
+  settle(event: HandlerSettledEvent): void;
+}
+
+/** A stub `executeStep` callback actor: records aborts and stops, settles when the test says. */
+export function handlers() {
+  const runs: HandlerRun[] = [];
+  const logic = fromCallback<HandlerAbortEvent, ExecuteStepInput>(({ input, sendBack, receive }) => {
+    const run: HandlerRun = { input, aborts: [], stopped: false, settle: (event) => sendBack(event) };
+    runs.push(run);
+    receive((event) => run.aborts.push(event.reason));
+    return () => {
+      run.stopped = true;
+    };
+  });
+  return {
+    logic,
+    runs,
+    of(stepId: string): HandlerRun {
+      const run = runs.findLast((r) => r.input.step.stepId === stepId);
+      if (!run) throw new Error(`no handler ran ${stepId}`);
+      return run;
+    },
+  };
+}
+
+/**
+ * Runs `logic` as the invoked child `child` of a parent that records every event it receives,
+ * as the supervisor would. Errors are collected instead of crashing the test process.
+ */
+export function underParent<T extends AnyActorLogic>(logic: T, input: InputFrom<T>) {
+  const clock = new SimulatedClock();
+  const received: AnyEventObject[] = [];
+  const errors: unknown[] = [];
+  const parent = createMachine({
+    invoke: { id: 'child', src: logic, input },
+    on: { '*': { actions: ({ event }) => void received.push(event) } },
+  });
+  const actor = createActor(parent, { clock });
+  actor.subscribe({ error: (err) => errors.push(err) });
+  actor.start();
+  const child = actor.getSnapshot().children['child'] as AnyActorRef;
+  return {
+    clock,
+    actor,
+    child,
+    errors,
+    received,
+    /** Events received from the child of the given types (or all non-xstate ones). */
+    facts(...types: string[]): AnyEventObject[] {
+      return received.filter((e) => (types.length ? types.includes(e.type) : !e.type.startsWith('xstate.')));
+    },
+  };
+}
+
+/** A claimed step for tests. */
+export function claimedStep(stepId: string, overrides: Partial<{ attempt: number; timeoutMs: number }> = {}) {
+  return {
+    stepId,
+    type: 'echo',
+    args: { stepId },
+    attempt: overrides.attempt ?? 1,
+    timeoutMs: overrides.timeoutMs ?? 1_000,
+    idempotencyKey: null,
+  };
+}
