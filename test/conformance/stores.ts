@@ -79,8 +79,51 @@ const sqlite: StoreFactory = {
   },
 };
 
+/** Imported lazily, like the SQLite driver: a machine without `pg` still runs the rest of the suite. */
+async function loadPostgres(): Promise<[typeof import('../../src/store/postgres/driver.js'), typeof import('../support/postgres.js')]> {
+  return Promise.all([import('../../src/store/postgres/driver.js'), import('../support/postgres.js')]);
+}
+
+/**
+ * PostgreSQL: FLEET_Q_TEST_DATABASE_URL, or the run's throw-away server (test/support); each test
+ * gets a schema of its own, dropped by `cleanup`. Small pools: many tests run at once on one server.
+ */
+const postgres: StoreFactory = {
+  name: 'postgres',
+  async available() {
+    try {
+      const [, support] = await loadPostgres();
+      return (await support.testDatabaseUrl()) !== undefined || `no PostgreSQL: ${support.testDatabaseUnavailableReason()}`;
+    } catch (err) {
+      return `the PostgreSQL driver does not load: ${(err as Error).message}`;
+    }
+  },
+  async open(policy, options = {}) {
+    const [{ openPostgresStore }, support] = await loadPostgres();
+    const url = await support.requireTestDatabaseUrl();
+    const { schema, drop } = await support.freshSchema(url);
+    const stores: Store[] = [];
+    const openOne = async (opts: OpenOptions): Promise<Store> => {
+      const prefix = opts.tablePrefix === undefined ? {} : { tablePrefix: opts.tablePrefix };
+      const store = await openPostgresStore({ url, schema, policy, poolSize: 4, ...prefix });
+      stores.push(store);
+      if (opts.migrate ?? true) await store.migrate();
+      return store;
+    };
+    const store = await openOne(options);
+    return {
+      store,
+      openPeer: (peerOptions = {}) => openOne({ tablePrefix: options.tablePrefix, ...peerOptions }),
+      async cleanup() {
+        await Promise.all(stores.map((s) => s.close()));
+        await drop();
+      },
+    };
+  },
+};
+
 /** Every store the suite knows, in the order it runs them. */
-export const STORE_FACTORIES: readonly StoreFactory[] = [sqlite];
+export const STORE_FACTORIES: readonly StoreFactory[] = [sqlite, postgres];
 
 /**
  * Stores that must run: `FLEET_Q_REQUIRE_STORES` (comma list). Unset, only `sqlite` is required: it
