@@ -140,15 +140,24 @@ export function dlqListSql(n: PgNames): string {
 }
 
 /**
- * Retention: `$1` now, `$2` olderThanMs. Terminal steps last updated before the cutoff and their
- * events; `down` pods silent since before the cutoff that hold no claim. One row of counts.
+ * One chunk of retention: `$1` now, `$2` olderThanMs, `$3` at most this many steps. Terminal steps
+ * last updated before the cutoff (oldest first, skipping rows another writer holds) and their
+ * events; `down` pods silent since before the cutoff that hold no claim. One row of counts and the
+ * clock, so the caller can run the next chunk against the same cutoff.
  */
 export function retentionPruneSql(n: PgNames): string {
   return `WITH ${clockCte()},
   cutoff AS (SELECT c.now - $2::float8 * interval '1 millisecond' AS ts FROM clock c),
-  old_steps AS (
-    DELETE FROM ${n.stepTracker} s USING cutoff k
+  doomed AS MATERIALIZED (
+    SELECT s.step_id FROM ${n.stepTracker} s CROSS JOIN cutoff k
     WHERE s.status IN ('completed', 'failed') AND s.last_update_ts < k.ts
+    ORDER BY s.last_update_ts
+    LIMIT $3::int8
+    FOR UPDATE OF s SKIP LOCKED
+  ),
+  old_steps AS (
+    DELETE FROM ${n.stepTracker} s USING doomed d
+    WHERE s.step_id = d.step_id AND s.status IN ('completed', 'failed')
     RETURNING s.step_id
   ),
   old_events AS (DELETE FROM ${n.stepEvents} e USING old_steps o WHERE e.step_id = o.step_id RETURNING e.event_id),
@@ -159,7 +168,8 @@ export function retentionPruneSql(n: PgNames): string {
     RETURNING p.pod_id
   )
   SELECT (SELECT count(*) FROM old_steps)::int AS steps, (SELECT count(*) FROM old_events)::int AS events,
-         (SELECT count(*) FROM old_pods)::int AS pods`;
+         (SELECT count(*) FROM old_pods)::int AS pods, ${ms('c.now')} AS now_ms
+  FROM clock c`;
 }
 
 /**

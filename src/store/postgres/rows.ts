@@ -3,7 +3,7 @@
  * column names of result sets only: no SQL, no connections. Times arrive as epoch ms (float8); `pg`
  * hands int8 over as strings (it cannot know the value fits a double), so those go through Number().
  */
-import type { Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
+import type { Json, PodMeta, PodRow, PodStatus, QueueStats, RecoverySummary, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
 
 /** The columns of `stepColumns()` in queries.ts. */
 export interface StepRecord {
@@ -48,6 +48,21 @@ export interface EventRecord {
   readonly pod_id: string | null;
   readonly attempt: number;
   readonly detail: { [key: string]: Json };
+}
+
+/** The one row of the recovery sweep and its preview: `[step_id, outcome]` pairs and pod ids. */
+export interface SweepRecord {
+  readonly steps: [string, 'recovered' | 'dead_lettered'][];
+  readonly pods: string[];
+}
+
+/** The one row of `queueStatsSql()`: JSON aggregates. */
+export interface StatsRecord {
+  readonly by_status: { [status: string]: number };
+  readonly by_priority: { [priority: string]: number };
+  readonly by_type: { [type: string]: number };
+  readonly pods: { podId: string; claimed: number; capacity: Json }[];
+  readonly leader: string | null;
 }
 
 export function toStepRow(r: StepRecord): StepRow {
@@ -104,4 +119,30 @@ export function byClaimOrder(a: StepRow, b: StepRow): number {
   if (a.priority !== b.priority) return b.priority - a.priority;
   if (a.createdTs !== b.createdTs) return a.createdTs - b.createdTs;
   return a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0;
+}
+
+export function toRecoverySummary(r: SweepRecord, dryRun: boolean, durationMs: number): RecoverySummary {
+  const pick = (outcome: string) => r.steps.filter(([, o]) => o === outcome).map(([id]) => id);
+  return {
+    dryRun,
+    deadPods: r.pods,
+    orphanedSteps: r.steps.map(([id]) => id),
+    requeued: pick('recovered'),
+    deadLettered: pick('dead_lettered'),
+    durationMs,
+  };
+}
+
+export function toQueueStats(r: StatsRecord): QueueStats {
+  return {
+    pending: r.by_status['pending'] ?? 0,
+    claimed: r.by_status['claimed'] ?? 0,
+    completed: r.by_status['completed'] ?? 0,
+    failed: r.by_status['failed'] ?? 0,
+    pendingByPriority: r.by_priority,
+    activeByType: r.by_type,
+    // A pod whose meta lacks a numeric capacity (written by something else) counts as 0, not NaN.
+    pods: r.pods.map((pod) => ({ podId: pod.podId, claimed: pod.claimed, capacity: typeof pod.capacity === 'number' ? pod.capacity : 0 })),
+    leader: r.leader,
+  };
 }
