@@ -8,7 +8,8 @@
  * - `register` (supervisor) — input `{ incarnation }`; make a fresh pod id (`newPodId`) and
  *   `podRegister` it; output `{ podId }`. Reject when the database fails: retried after `registerRetryDelay`.
  * - `claimSteps` (supervisor) — input `{ podId, limit }`; `stepClaim` of the registered types; output
- *   the claimed rows (at most `limit`). Reject with the store's `PodFencedError` (code `pod_fenced`) to fence at once.
+ *   the claimed rows (at most `limit`; more is a bug the supervisor fails on). Reject with the
+ *   store's `PodFencedError` (code `pod_fenced`) to fence at once.
  * - `markDown` (supervisor, end of drain) — input `{ podId }`; `podMarkDown`; output nothing.
  * - `heartbeat` (heartbeat) — input `{ podId }`; `podHeartbeat` with meta (in flight = the
  *   supervisor's `busySlots` count); output `{ ok }`. Reject on a database error (a missed beat).

@@ -125,11 +125,19 @@ export const supervisorMachine = setup({
     }),
     recordRegistration: assign((_, params: RegisterOutput) => ({ podId: params.podId })),
     countIncarnation: assign({ incarnation: ({ context }) => context.incarnation + 1 }),
-    assignClaimedSteps: enqueueActions(({ context, enqueue }, params: { steps: readonly ClaimedStep[] }) => {
+    // Publishes the claim and hands each claimed step to an idle slot.
+    takeClaimedSteps: enqueueActions(({ context, enqueue }, params: { steps: readonly ClaimedStep[] }) => {
+      enqueue.emit({
+        type: 'claim.completed', podId: podIdOf(context), limit: context.claimLimit, stepIds: params.steps.map((s) => s.stepId),
+      });
       const idle = [...context.idleSlots];
       const busy = { ...context.busySlots };
-      // claimSteps never returns more rows than `limit` = idle slots, and only this action takes idle slots.
-      for (const step of params.steps.slice(0, idle.length)) {
+      // Only this action takes idle slots, so `limit` ≤ idle slots. A row beyond them would stay
+      // claimed by a live pod that never runs it: fail loudly (the runtime's error observer) instead.
+      if (params.steps.length > idle.length) {
+        throw new Error(`claimSteps returned ${params.steps.length} steps for ${idle.length} idle slots (limit ${context.claimLimit})`);
+      }
+      for (const step of params.steps) {
         const slot = idle.shift() as string;
         busy[slot] = step.stepId;
         enqueue.sendTo(slot, { type: 'slot.assign', podId: podIdOf(context), step });
@@ -158,9 +166,6 @@ export const supervisorMachine = setup({
     publishRegistered: emit(({ context }) => ({ type: 'pod.registered', podId: podIdOf(context), incarnation: context.incarnation }) as const),
     publishRegisterFailed: emit(({ context }, params: { error: unknown }) => ({
       type: 'pod.register_failed', incarnation: context.incarnation + 1, error: describeError(params.error),
-    }) as const),
-    publishClaimed: emit(({ context }, params: { steps: readonly ClaimedStep[] }) => ({
-      type: 'claim.completed', podId: podIdOf(context), limit: context.claimLimit, stepIds: params.steps.map((s) => s.stepId),
     }) as const),
     publishClaimFailed: emit(({ context }, params: { error: unknown }) => ({
       type: 'claim.failed', podId: podIdOf(context), error: describeError(params.error),
@@ -270,17 +275,17 @@ export const supervisorMachine = setup({
                   {
                     guard: 'drainRequested',
                     target: '#supervisor.registered.draining',
-                    actions: [{ type: 'publishClaimed', params: ({ event }) => ({ steps: event.output }) }, { type: 'assignClaimedSteps', params: ({ event }) => ({ steps: event.output }) }],
+                    actions: { type: 'takeClaimedSteps', params: ({ event }) => ({ steps: event.output }) },
                   },
                   {
                     guard: { type: 'followUpNeeded', params: ({ event }) => ({ claimed: event.output.length }) },
                     target: 'claiming',
                     reenter: true,
-                    actions: [{ type: 'publishClaimed', params: ({ event }) => ({ steps: event.output }) }, { type: 'assignClaimedSteps', params: ({ event }) => ({ steps: event.output }) }],
+                    actions: { type: 'takeClaimedSteps', params: ({ event }) => ({ steps: event.output }) },
                   },
                   {
                     target: 'waiting',
-                    actions: [{ type: 'publishClaimed', params: ({ event }) => ({ steps: event.output }) }, { type: 'assignClaimedSteps', params: ({ event }) => ({ steps: event.output }) }],
+                    actions: { type: 'takeClaimedSteps', params: ({ event }) => ({ steps: event.output }) },
                   },
                 ],
                 onError: [

@@ -158,6 +158,14 @@ describe('supervisor machine', () => {
     expect(limits).toEqual([3, 1]);
   });
 
+  it('fails loudly when claimSteps breaks its limit, rather than strand a claimed step', async () => {
+    const pod = startPod();
+    await pod.registerAs('pod-a');
+    await pod.claimed('s1', 's2', 's3', 's4');
+    expect(pod.errors).toHaveLength(1);
+    expect(String(pod.errors[0])).toContain('claimSteps returned 4 steps for 3 idle slots');
+  });
+
   it('polls every claim interval while idle, and wakes at once on work.available', async () => {
     const pod = startPod();
     await pod.registerAs('pod-a');
