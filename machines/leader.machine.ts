@@ -33,8 +33,8 @@ export interface RecoveryRunEvent {
   readonly dryRun: boolean;
 }
 
-/** Raised by the leader region when a scheduled sweep is due. */
-interface RecoveryDueEvent { readonly type: 'recovery.due' }
+/** Raised by the leader region when a scheduled sweep is due (internal; exported for declaration files). */
+export interface RecoveryDueEvent { readonly type: 'recovery.due' }
 
 export type LeaderMachineEvent = RecoveryRunEvent | RecoveryDueEvent;
 
