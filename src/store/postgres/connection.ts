@@ -7,6 +7,9 @@
  * Nothing here may crash the process: an idle client that loses its server emits `error` on its
  * pool, which is classified and reported through `onError`; the pool drops that client and the next
  * call connects afresh.
+ *
+ * Connections are sessions: LISTEN, named prepared statements and the timeouts sent as startup
+ * parameters all need one, so behind PgBouncer use session pooling (transaction pooling breaks all three).
  */
 import pg from 'pg';
 import { StoreError } from '../../errors.js';
