@@ -5,7 +5,7 @@
  * was not provided; none of them does I/O, reads a clock or knows about a store.
  */
 import { fromCallback, fromPromise, type CallbackActorLogic, type PromiseActorLogic } from 'xstate';
-import type { AbortMode, HandlerAbortReason, PruneReport, RecoveryReport, StepOutcome } from './events.js';
+import type { HandlerAbortReason, PruneReport, RecoveryReport, StepOutcome } from './events.js';
 
 /** What the machines need of a claimed `step_tracker` row (a `StepRow` is structurally one). */
 export interface ClaimedStep {
@@ -62,9 +62,6 @@ export interface ReportStepInput {
 }
 /** The store's verdict: the applied outcome, or `stale` when the fence matched no row. */
 export interface ReportStepOutput { readonly outcome: StepOutcome }
-
-/** Re-exported for callers that build abort commands. */
-export type { AbortMode };
 
 /** The message of an actor's rejection, as recorded in facts and `last_error`. */
 export function describeError(error: unknown): string {
