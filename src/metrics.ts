@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics of one FLEET-Q process, on a registry of its own (never prom-client's global
  * one, so two apps in one process or one test file never collide). Owns metric names, help texts and
- * label sets; the pod adds its counters to `registry` the same way. Must not start timers: queue
+ * label sets; the pod's counters are registered by `registerPodMetrics`. Must not start timers: queue
  * gauges are read from the store when scraped, and only then.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -95,4 +95,74 @@ export function registerQueueGauges(metrics: FleetMetrics, store: Pick<Store, 'q
       this.set((await scrapeStats()).pods.length);
     },
   });
+}
+
+/**
+ * Counters of a running pod, labelled with the event names of machines/events.ts (the same names
+ * its log lines carry in `event`), so a log query and a metric query speak one vocabulary.
+ */
+export interface PodMetrics {
+  /** Every pod fact and runtime event, by name (`heartbeat.missed`, `stale_write_rejected`, …). */
+  readonly events: Counter<'event'>;
+  /** Steps this pod finished, by outcome (`completed`, `retried`, `dead_lettered`, `released`, `stale`). */
+  readonly stepOutcomes: Counter<'outcome'>;
+  /** Steps this pod claimed. */
+  readonly stepsClaimed: Counter;
+  /** Claim-to-outcome time of each step on this pod, by outcome. */
+  readonly stepDuration: Histogram<'outcome'>;
+  /** Store calls that failed, by Store method and class (`retryable | conflict | fatal`, or the error code). */
+  readonly storeErrors: Counter<'operation' | 'error_class'>;
+}
+
+const POD_EVENTS_METRIC = 'fleet_q_pod_events_total';
+
+/**
+ * Registers the pod counters on `metrics.registry`, or returns the ones already there (two pods in one
+ * process may share a registry; their counts add up, as they would in one scrape of both).
+ */
+export function registerPodMetrics(metrics: FleetMetrics): PodMetrics {
+  const { registry } = metrics;
+  const existing = <M>(name: string): M | undefined => registry.getSingleMetric(name) as M | undefined;
+  if (existing(POD_EVENTS_METRIC) !== undefined) {
+    return {
+      events: existing<Counter<'event'>>(POD_EVENTS_METRIC)!,
+      stepOutcomes: existing<Counter<'outcome'>>('fleet_q_step_outcomes_total')!,
+      stepsClaimed: existing<Counter>('fleet_q_steps_claimed_total')!,
+      stepDuration: existing<Histogram<'outcome'>>('fleet_q_step_duration_seconds')!,
+      storeErrors: existing<Counter<'operation' | 'error_class'>>('fleet_q_store_errors_total')!,
+    };
+  }
+  return {
+    events: new Counter({
+      name: POD_EVENTS_METRIC,
+      help: 'Pod events by name, as logged in the event field (pod.fenced, heartbeat.missed, step.completed, …).',
+      labelNames: ['event'] as const,
+      registers: [registry],
+    }),
+    stepOutcomes: new Counter({
+      name: 'fleet_q_step_outcomes_total',
+      help: 'Steps finished on this pod, by outcome (completed, retried, dead_lettered, released, stale).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    stepsClaimed: new Counter({
+      name: 'fleet_q_steps_claimed_total',
+      help: 'Steps claimed by this pod.',
+      registers: [registry],
+    }),
+    stepDuration: new Histogram({
+      name: 'fleet_q_step_duration_seconds',
+      help: 'Time from claiming a step to recording its outcome on this pod, by outcome.',
+      labelNames: ['outcome'] as const,
+      // Built-in steps take milliseconds; user steps range up to the 15-minute default timeout.
+      buckets: [0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300, 900],
+      registers: [registry],
+    }),
+    storeErrors: new Counter({
+      name: 'fleet_q_store_errors_total',
+      help: 'Failed store calls of the pod runtime, by Store method and error class.',
+      labelNames: ['operation', 'error_class'] as const,
+      registers: [registry],
+    }),
+  };
 }

@@ -1,0 +1,124 @@
+/**
+ * The `executeStep` effect (a callback actor, see machines/actors.ts): runs one claimed step's handler
+ * with its `StepContext`, aborts `ctx.signal` when the step machine says so (timeout, drain, fencing)
+ * or when the actor is stopped, and sends back exactly one `handler.succeeded | handler.failed`.
+ * It owns handler invocation, error classification and result normalisation; it must not write to
+ * the store (reportStep does) nor decide when to abort (the step machine does).
+ *
+ * Args are passed as stored: they were parsed by the type's schema at submit, and parsing again could
+ * fail on a schema whose transform is not idempotent (e.g. `z.string().transform(s => s.length)`).
+ */
+import { fromCallback } from 'xstate';
+import { describeError, type ExecuteStepInput, type HandlerAbortEvent, type HandlerSettledEvent } from '../machines/index.js';
+import { NonRetryableError } from './errors.js';
+import type { Logger } from './log.js';
+import type { StepContext, StepDefinition, StepRegistry } from './registry.js';
+import { MAX_RESULT_BYTES } from './store/json.js';
+
+/** The `reason` of an aborted `ctx.signal`: an Error, so `throw signal.reason` gives a useful stack and message. */
+export class StepAbortedError extends Error {
+  constructor(readonly reason: 'timeout' | 'drain' | 'fenced' | 'stopped') {
+    super(`step aborted: ${reason}`);
+    this.name = 'AbortError';
+  }
+}
+
+export interface ExecuteStepDeps {
+  readonly registry: StepRegistry;
+  /** Parent of each attempt's `ctx.log`. */
+  readonly logger: Logger;
+}
+
+/** The callback actor logic the step machine invokes as `executeStep`. */
+export function executeStepLogic(deps: ExecuteStepDeps) {
+  return fromCallback<HandlerAbortEvent, ExecuteStepInput>(({ input, sendBack, receive }) => {
+    const { step, podId } = input;
+    const controller = new AbortController();
+    const abort = (reason: StepAbortedError['reason']): void => {
+      if (!controller.signal.aborted) controller.abort(new StepAbortedError(reason));
+    };
+    receive((event) => abort(event.reason));
+
+    const log = deps.logger.child({ step_id: step.stepId, attempt: step.attempt, step_type: step.type, pod_id: podId });
+    const definition = deps.registry.get(step.type);
+    const ctx: StepContext = {
+      stepId: step.stepId,
+      attempt: step.attempt,
+      idempotencyKey: step.idempotencyKey ?? step.stepId,
+      signal: controller.signal,
+      log,
+    };
+    // Always settles asynchronously: sending to the parent while it is still starting this actor is not allowed.
+    const outcome: Promise<HandlerSettledEvent> =
+      definition === undefined
+        ? Promise.resolve({ type: 'handler.failed', error: `step type '${step.type}' is not registered on pod ${podId}`, retryable: true })
+        : runHandler(definition, step.args, ctx);
+    void outcome.then((event) => {
+      if (event.type === 'handler.failed') log.warn({ event: event.type, error: event.error, retryable: event.retryable }, 'step handler failed');
+      else log.debug({ event: event.type }, 'step handler succeeded');
+      sendBack(event);
+    });
+    // Stopped (pod stop, or the step machine finished while the handler still runs): the handler learns it.
+    return () => abort('stopped');
+  });
+}
+
+async function runHandler(definition: StepDefinition, args: unknown, ctx: StepContext): Promise<HandlerSettledEvent> {
+  let result: unknown;
+  try {
+    result = await definition.handler(args, ctx);
+  } catch (err) {
+    return { type: 'handler.failed', error: errorMessage(err), retryable: isRetryable(definition, err, ctx.log) };
+  }
+  return resultEvent(result);
+}
+
+/**
+ * The handler's value as stored: plain JSON (`undefined` → null, a `Date` → its ISO string, as
+ * `JSON.stringify` does). A value that cannot be stored fails the attempt for good: the same handler
+ * would produce it again on every retry.
+ */
+export function resultEvent(result: unknown): HandlerSettledEvent {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(result);
+  } catch (err) {
+    return { type: 'handler.failed', error: `step result is not JSON-serialisable: ${describeError(err)}`, retryable: false };
+  }
+  text ??= 'null';
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_RESULT_BYTES) {
+    return {
+      type: 'handler.failed',
+      error: `step result is ${bytes} bytes serialised; the limit is ${MAX_RESULT_BYTES} (256 KiB): store large outputs elsewhere and return a reference`,
+      retryable: false,
+    };
+  }
+  return { type: 'handler.succeeded', result: JSON.parse(text) as unknown };
+}
+
+/**
+ * `NonRetryableError` is also recognised by name: a handler module may import it from another copy of
+ * the package (dist/ next to src/, or a nested node_modules), where `instanceof` fails.
+ */
+function isNonRetryable(err: unknown): boolean {
+  return err instanceof NonRetryableError || (err instanceof Error && err.name === 'NonRetryableError');
+}
+
+function isRetryable(definition: StepDefinition, err: unknown, log: Logger): boolean {
+  if (isNonRetryable(err)) return false;
+  if (definition.retryable === undefined) return true;
+  try {
+    return Boolean(definition.retryable(err) ?? true);
+  } catch (classifierError) {
+    // A broken classifier must not turn a transient failure into a dead letter.
+    log.warn({ err: classifierError }, 'the step type\'s retryable(err) threw; retrying the step');
+    return true;
+  }
+}
+
+/** The message recorded as `last_error`: the error's own message, else its name, else its JSON. */
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message === '' ? err.name : err.message;
+  return describeError(err);
+}

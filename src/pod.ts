@@ -1,0 +1,289 @@
+/**
+ * `createPod`: one in-process FLEET-Q pod. It wires the pure supervisor machine (machines/) to a real
+ * Store through the effects of implementations.ts, turns the store's wake-up hint (`watchWork`: SQLite
+ * polls `data_version` every ~100 ms, PostgreSQL listens) into `work.available`, and answers the HTTP
+ * API through `PodControl`. Every timer is a delay of the machines; this file adds none. It owns the
+ * pod object's life (start, drain, stop, the store it opened) and must not make any decision the
+ * machines or the store make (what to claim, when to fence, a row's status).
+ *
+ * Heartbeats run on their own timer in the heartbeat machine, independent of step handlers, and no
+ * store call is held while a handler runs, so steps cannot starve them through the database. They
+ * share the event loop with handlers, though: handlers must be asynchronous. A CPU-bound handler that
+ * blocks the loop longer than `dead_pod_threshold − 2 × heartbeat_interval` stops heartbeats, the
+ * HTTP API and timeouts alike; the pod is then declared dead, its steps recovered elsewhere, and its
+ * late writes rejected as stale. Run such work in a worker thread or child process.
+ *
+ * Life: `start()` loads the step types (built-ins + `steps` + FLEET_Q_HANDLERS), opens the store if
+ * none was given, starts the supervisor and resolves after the first registration attempt (retried
+ * in the background when it failed; `/health` says `starting` until one commits). `drain()` is DESIGN
+ * §3 Drain and resolves once the pod is marked down. `stop()` is an immediate stop without drain:
+ * timers stop, handlers' `ctx.signal` aborts, nothing is written (claims stay with the pod's `up` row
+ * and are recovered by the sweep once its heartbeat ages out), a store this pod opened is closed.
+ */
+import { randomUUID } from 'node:crypto';
+import { createActor, type Actor } from 'xstate';
+import { providePodActors, type PodFact, type RecoveryRefusal, type supervisorMachine } from '../machines/index.js';
+import { CONFIG_VARIABLES, capacityOf, loadConfig, type FleetConfig, type FleetConfigInput } from './config.js';
+import { ConflictError, FleetError } from './errors.js';
+import { createPodActors } from './implementations.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics, registerPodMetrics, type FleetMetrics } from './metrics.js';
+import type { PodControl, PodHealthView, RecoveryRun } from './pod-control.js';
+import { healthStatusOf, inFlightOf, isLeaderOf, type PodPhase } from './pod-health.js';
+import { PodTelemetry } from './pod-telemetry.js';
+import { supervisorInputOf } from './pod-timing.js';
+import { StepRegistry, type StepDefinition } from './registry.js';
+import { loadHandlerModule, withBuiltinSteps } from './steps/load.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
+import { FLEET_Q_VERSION } from './version.js';
+
+export interface PodOptions {
+  /** A loaded configuration, used as is, or overrides (camelCase keys) on top of the `FLEET_Q_*` environment. */
+  readonly config?: Partial<FleetConfigInput> | FleetConfig;
+  /** Step types besides the built-ins (`echo`, `sleep`, `fail`) and the FLEET_Q_HANDLERS module. */
+  readonly steps?: readonly StepDefinition<any>[];
+  /** Defaults to a logger built from the configuration (stderr). */
+  readonly logger?: Logger;
+  /** A store to use (the caller closes it); by default the pod opens the configured one and closes it when it ends. */
+  readonly store?: Store;
+  /** Where the pod counters go (share the HTTP API's so one GET /metrics shows both); fresh by default. */
+  readonly metrics?: FleetMetrics;
+}
+
+/** How a pod ended: `drained` (drain completed), `stopped` (stop()), `crashed` (a bug in the runtime; `error` says what). */
+export interface PodExit {
+  readonly reason: 'drained' | 'stopped' | 'crashed';
+  readonly error?: unknown;
+}
+
+/** A running pod; also the `PodControl` the HTTP API asks for health and recovery runs. */
+export interface Pod extends PodControl {
+  readonly config: FleetConfig;
+  /** The current incarnation's id (`<name>-<8 hex>`, new after each self-fencing); null until registered. */
+  readonly podId: string | null;
+  /** The step types this pod claims; null until `start()` loaded them. */
+  readonly registry: StepRegistry | null;
+  /** Resolves when the pod has ended, however it ended. */
+  readonly exited: Promise<PodExit>;
+  start(): Promise<void>;
+  /** Stop claiming, let in-flight steps finish for the shutdown grace, release the rest, mark the pod down. */
+  drain(): Promise<void>;
+  /** Stop at once without writing anything (see the file header). */
+  stop(): Promise<void>;
+  /** Calls `listener` with every fact the pod's machines publish; returns the unsubscribe function. */
+  onFact(listener: (fact: PodFact) => void): () => void;
+}
+
+/** Creates (does not start) a pod. Throws `ConfigError` for an invalid configuration. */
+export function createPod(options: PodOptions = {}): Pod {
+  return new FleetPod(options);
+}
+
+type SupervisorActor = Actor<typeof supervisorMachine>;
+type RecoveryAnswer = Extract<PodFact, { type: 'recovery.completed' | 'recovery.failed' | 'recovery.refused' }>;
+
+function resolveConfig(config: Partial<FleetConfigInput> | FleetConfig): FleetConfig {
+  const loaded = CONFIG_VARIABLES.every((v) => Object.hasOwn(config, v.key));
+  return loaded ? (config as FleetConfig) : loadConfig(process.env, config as Partial<FleetConfigInput>);
+}
+
+class FleetPod implements Pod {
+  readonly config: FleetConfig;
+  readonly exited: Promise<PodExit>;
+  readonly #options: PodOptions;
+  readonly #logger: Logger;
+  readonly #telemetry: PodTelemetry;
+  readonly #listeners = new Set<(fact: PodFact) => void>();
+  #resolveExit: (exit: PodExit) => void = () => undefined;
+  #phase: PodPhase = 'new';
+  #registry: StepRegistry | null = null;
+  #store: Store | undefined;
+  #actor: SupervisorActor | undefined;
+  #unwatch: (() => void) | undefined;
+  #starting: Promise<void> | undefined;
+  #finishing: Promise<void> | undefined;
+  #startedAt: number | undefined;
+  #lastLeaderCheck: number | null = null;
+
+  constructor(options: PodOptions) {
+    this.#options = options;
+    this.config = resolveConfig(options.config ?? {});
+    this.#logger = options.logger ?? createLogger(this.config);
+    const metrics = registerPodMetrics(options.metrics ?? createMetrics());
+    this.#telemetry = new PodTelemetry(this.#logger, metrics, () => this.podId);
+    this.exited = new Promise<PodExit>((resolve) => {
+      this.#resolveExit = resolve;
+    });
+  }
+
+  get podId(): string | null {
+    return this.#actor?.getSnapshot().context.podId ?? null;
+  }
+
+  get registry(): StepRegistry | null {
+    return this.#registry;
+  }
+
+  start(): Promise<void> {
+    if (this.#phase !== 'new' && this.#starting === undefined) return Promise.reject(new FleetError('internal_error', 'this pod has ended; create a new one'));
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    this.#phase = 'starting';
+    this.#startedAt = Date.now();
+    let store: Store;
+    try {
+      const extra = this.config.handlers === undefined ? [] : await loadHandlerModule(this.config.handlers);
+      this.#registry = new StepRegistry(withBuiltinSteps([...(this.#options.steps ?? []), ...extra]));
+      store = this.#options.store ?? (await openStore(this.config));
+      this.#store = store;
+    } catch (err) {
+      await this.#finish('stopped');
+      throw err;
+    }
+    if (this.#phase !== 'starting') return this.#finish('stopped'); // stop() or drain() came first
+
+    const actors = createPodActors({
+      store,
+      registry: this.#registry,
+      config: this.config,
+      logger: this.#logger,
+      telemetry: this.#telemetry,
+      inFlight: () => inFlightOf(this.#actor?.getSnapshot()),
+      onLeaderCheck: (info) => {
+        this.#lastLeaderCheck = info.checkedAt;
+      },
+    });
+    const actor = createActor(providePodActors(actors), { input: supervisorInputOf(this.config) });
+    this.#actor = actor;
+    actor.on('*', (fact) => this.#publish(fact));
+    actor.subscribe({
+      complete: () => void this.#finish(this.#phase === 'stopped' ? 'stopped' : 'drained'),
+      error: (err) => void this.#finish('crashed', err),
+    });
+    const firstAttempt = this.#nextFact((f) => f.type === 'pod.registered' || f.type === 'pod.register_failed');
+    this.#phase = 'running';
+    actor.start();
+    this.#unwatch = store.watchWork(() => {
+      if (actor.getSnapshot().status === 'active') actor.send({ type: 'work.available' });
+    });
+    await Promise.race([firstAttempt, this.exited]);
+  }
+
+  async drain(): Promise<void> {
+    if (this.#phase === 'new') return this.#finish('drained');
+    await this.#starting?.catch(() => undefined);
+    const actor = this.#actor;
+    if (actor !== undefined && actor.getSnapshot().status === 'active' && this.#phase === 'running') {
+      this.#phase = 'draining';
+      actor.send({ type: 'drain' });
+    }
+    await this.exited;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#phase === 'new') return this.#finish('stopped');
+    if (this.#phase === 'starting') this.#phase = 'stopped';
+    await this.#starting?.catch(() => undefined);
+    const actor = this.#actor;
+    if (actor !== undefined && actor.getSnapshot().status === 'active') {
+      this.#phase = 'stopped';
+      this.#unwatch?.();
+      actor.stop();
+      this.#telemetry.event('info', 'pod.stopped', { pod_id: this.podId, drained: false }, 'pod stopped without drain');
+    }
+    await this.#finish('stopped');
+  }
+
+  onFact(listener: (fact: PodFact) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  health(): PodHealthView {
+    const snapshot = this.#actor?.getSnapshot();
+    return {
+      podId: this.podId,
+      status: healthStatusOf(this.#phase, snapshot),
+      uptimeSeconds: this.#startedAt === undefined ? 0 : (Date.now() - this.#startedAt) / 1000,
+      inFlight: inFlightOf(snapshot),
+      capacity: capacityOf(this.config),
+      isLeader: isLeaderOf(snapshot),
+      version: FLEET_Q_VERSION,
+      lastLeaderCheck: this.#lastLeaderCheck,
+    };
+  }
+
+  async runRecovery(options: { readonly force: boolean; readonly dryRun: boolean }): Promise<RecoveryRun> {
+    const actor = this.#actor;
+    if (actor === undefined || actor.getSnapshot().status !== 'active') throw refusal('unavailable', options.force, this.podId);
+    const requestId = randomUUID();
+    const answer = this.#nextFact(
+      (f): f is RecoveryAnswer =>
+        (f.type === 'recovery.completed' || f.type === 'recovery.failed' || f.type === 'recovery.refused') && f.requestId === requestId,
+    );
+    actor.send({ type: 'recovery.run', requestId, force: options.force, dryRun: options.dryRun });
+    const fact = await Promise.race([answer, this.exited.then(() => null)]);
+    if (fact === null) throw refusal('unavailable', options.force, this.podId);
+    if (fact.type === 'recovery.completed') return { cycleId: requestId, summary: fact.report };
+    if (fact.type === 'recovery.failed') throw new FleetError('database_error', `recovery sweep failed: ${fact.error}`);
+    throw refusal(fact.reason, options.force, this.podId);
+  }
+
+  #publish(fact: PodFact): void {
+    this.#telemetry.fact(fact);
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(fact);
+      } catch (err) {
+        this.#logger.error({ err }, 'a pod fact listener threw');
+      }
+    }
+  }
+
+  /** The next fact matching `match`. */
+  #nextFact<F extends PodFact>(match: (fact: PodFact) => fact is F): Promise<F>;
+  #nextFact(match: (fact: PodFact) => boolean): Promise<PodFact>;
+  #nextFact(match: (fact: PodFact) => boolean): Promise<PodFact> {
+    return new Promise((resolve) => {
+      const unsubscribe = this.onFact((fact) => {
+        if (!match(fact)) return;
+        unsubscribe();
+        resolve(fact);
+      });
+      void this.exited.then(unsubscribe);
+    });
+  }
+
+  /** Ends the pod once: no more wake-ups, the store it opened closed, `exited` resolved. */
+  #finish(reason: PodExit['reason'], error?: unknown): Promise<void> {
+    this.#finishing ??= (async () => {
+      this.#phase = reason === 'drained' ? 'drained' : 'stopped';
+      this.#unwatch?.();
+      this.#unwatch = undefined;
+      if (reason === 'crashed') this.#logger.fatal({ err: error, pod_id: this.podId }, 'pod supervisor crashed; the pod has stopped');
+      if (this.#options.store === undefined && this.#store !== undefined) {
+        await this.#store.close().catch((err: unknown) => this.#logger.warn({ err }, 'closing the store failed'));
+      }
+      this.#resolveExit(error === undefined ? { reason } : { reason, error });
+    })();
+    return this.#finishing;
+  }
+}
+
+/** The error a refused or impossible recovery run answers with (see PodControl.runRecovery). */
+function refusal(reason: RecoveryRefusal, force: boolean, podId: string | null): FleetError {
+  switch (reason) {
+    case 'busy':
+      return new ConflictError('a recovery sweep is already running on this pod');
+    case 'not_leader':
+      return new FleetError('not_leader', `pod ${podId ?? '(unregistered)'} is not the leader; send { "force": true } to sweep from this pod anyway`);
+    case 'unavailable':
+      return force
+        ? new FleetError('database_error', 'this pod is not registered (starting, re-registering after losing its heartbeat, or stopped); try again shortly')
+        : new FleetError('not_leader', 'this pod is not registered, so it does not lead recovery; send { "force": true } to sweep anyway');
+  }
+}
