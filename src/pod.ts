@@ -126,8 +126,9 @@ class FleetPod implements Pod {
   }
 
   start(): Promise<void> {
-    if (this.#phase !== 'new' && this.#starting === undefined) return Promise.reject(new FleetError('internal_error', 'this pod has ended; create a new one'));
-    this.#starting ??= this.#start();
+    if (this.#starting !== undefined && (this.#phase === 'starting' || this.#phase === 'running')) return this.#starting;
+    if (this.#phase !== 'new') return Promise.reject(new FleetError('internal_error', 'this pod has ended; create a new one'));
+    this.#starting = this.#start();
     return this.#starting;
   }
 
@@ -175,7 +176,8 @@ class FleetPod implements Pod {
 
   async drain(): Promise<void> {
     if (this.#phase === 'new') return this.#finish('drained');
-    await this.#starting?.catch(() => undefined);
+    // Only a pod still starting is waited for: a running one must say `draining` from this call on.
+    if (this.#phase === 'starting') await this.#starting?.catch(() => undefined);
     const actor = this.#actor;
     if (actor !== undefined && actor.getSnapshot().status === 'active' && this.#phase === 'running') {
       this.#phase = 'draining';
