@@ -1,0 +1,25 @@
+/**
+ * The library API of `fleet-q` (DESIGN §5): what an application imports to define step types, run a
+ * pod in-process and submit work. Named exports only, each listed on purpose: anything not here is
+ * internal and may change. Must not hold behaviour.
+ */
+export { defineStep, type StepContext, type StepDefinition } from './registry.js';
+export {
+  NonRetryableError,
+  FleetError,
+  ConfigError,
+  ValidationError,
+  NotFoundError,
+  ConflictError,
+  StoreError,
+  type FleetErrorCode,
+  type FleetErrorItem,
+  type StoreErrorClass,
+} from './errors.js';
+export { createPod, type Pod, type PodExit, type PodOptions } from './pod.js';
+export type { PodHealthStatus, PodHealthView, RecoveryRun } from './pod-control.js';
+export { createClient, type FleetClient } from './client.js';
+export type { Submission } from './submit.js';
+export type { BatchView, DlqView, EventView, QueueView, ReplayView, StepView, SubmitView } from './views.js';
+export { loadConfig, type FleetConfig, type FleetConfigInput } from './config.js';
+export type { PodFact, StepOutcome } from '../machines/index.js';

@@ -1,0 +1,98 @@
+/**
+ * `fleet-q start`: one pod process. Logs the configuration (secrets redacted), opens and migrates the
+ * store, starts the pod, serves the HTTP API on FLEET_Q_API_HOST:FLEET_Q_API_PORT with the pod as its
+ * PodControl, and on SIGTERM or SIGINT drains (DESIGN §3: `/health` answers 503 `draining` meanwhile
+ * and submits still work), closes the API and the store, and resolves exit code 0. A second signal
+ * exits 1 at once. Owns the process wiring only; the pod's behaviour is pod.ts's, the routes http/'s.
+ */
+import type { FastifyInstance } from 'fastify';
+import { redactConfig, type FleetConfig } from './config.js';
+import { buildApp } from './http/app.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { createPod, type Pod } from './pod.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
+import { FLEET_Q_VERSION } from './version.js';
+
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/** Seams for tests; a real `fleet-q start` uses the defaults. */
+export interface PodCommandHooks {
+  /** Where SIGTERM and SIGINT arrive (default: `process`). */
+  readonly signals?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
+  /** The forced exit of a second signal (default: `process.exit`). */
+  readonly exit?: (code: number) => void;
+  /** Told the bound address (`http://host:port`) once the API listens. */
+  readonly onListening?: (address: string) => void;
+  /** Default: a logger from the configuration, on stderr. */
+  readonly logger?: Logger;
+}
+
+/** Runs a pod until a signal drains it; resolves the process exit code (0 after a drain, 1 if the pod crashed). */
+export async function runPodCommand(config: FleetConfig, hooks: PodCommandHooks = {}): Promise<number> {
+  const logger = hooks.logger ?? createLogger(config);
+  logger.info({ version: FLEET_Q_VERSION, config: redactConfig(config) }, 'starting FLEET-Q pod');
+  // Listening from the first moment: a signal during start-up still ends the pod cleanly.
+  const signals = watchSignals(hooks.signals ?? process, logger, hooks.exit ?? ((code) => process.exit(code)));
+  let store: Store | undefined;
+  let pod: Pod | undefined;
+  let app: FastifyInstance | undefined;
+  try {
+    store = await openStore(config);
+    const metrics = createMetrics();
+    pod = createPod({ config, store, logger, metrics });
+    await pod.start();
+    app = await buildApp({
+      store,
+      registry: pod.registry!,
+      defaults: { defaultMaxRetries: config.defaultMaxRetries, defaultStepTimeoutMs: config.defaultStepTimeoutMs },
+      pod,
+      logger: logger.child({ component: 'http' }),
+      metrics,
+    });
+    const address = await app.listen({ host: config.apiHost, port: config.apiPort });
+    logger.info({ address }, 'HTTP API listening');
+    hooks.onListening?.(address);
+
+    const ended = await Promise.race([signals.first.then(() => null), pod.exited]);
+    if (ended === null) await pod.drain();
+    const exit = await pod.exited;
+    return exit.reason === 'crashed' ? 1 : 0;
+  } catch (err) {
+    // Claims made before the failure are released rather than left to the dead-pod sweep.
+    await pod?.drain().catch(() => undefined);
+    throw err;
+  } finally {
+    signals.dispose();
+    await app?.close().catch((err: unknown) => logger.warn({ err }, 'closing the HTTP API failed'));
+    await pod?.stop();
+    await store?.close().catch((err: unknown) => logger.warn({ err }, 'closing the store failed'));
+  }
+}
+
+/** `first` resolves on the first SIGTERM/SIGINT; a second one exits 1 without waiting for the drain. */
+function watchSignals(source: Pick<NodeJS.EventEmitter, 'on' | 'off'>, logger: Logger, exit: (code: number) => void) {
+  let received = 0;
+  let resolveFirst: () => void = () => undefined;
+  const first = new Promise<void>((resolve) => {
+    resolveFirst = resolve;
+  });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    received += 1;
+    if (received === 1) {
+      logger.info({ signal }, `received ${signal}: draining (send it again to exit at once)`);
+      resolveFirst();
+      return;
+    }
+    logger.warn({ signal }, `received ${signal} again: exiting without finishing the drain`);
+    exit(1);
+  };
+  for (const signal of SHUTDOWN_SIGNALS) source.on(signal, onSignal);
+  return {
+    first,
+    dispose: () => {
+      for (const signal of SHUTDOWN_SIGNALS) source.off(signal, onSignal);
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * `fleet-q start` in-process (runPodCommand): the redacted configuration is logged, /health answers
+ * at once, submits run, SIGTERM drains (503 draining meanwhile, submits still accepted) and resolves
+ * exit code 0, and a second signal forces exit 1. Signals come from an EventEmitter handed in, so the
+ * test process itself is never signalled.
+ */
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { runPodCommand } from '../../src/start.js';
+import { PodWorld, waitFor } from './pod-harness.js';
+
+let world: PodWorld;
+afterEach(async () => {
+  await world.close();
+});
+
+interface Running {
+  readonly signals: EventEmitter;
+  readonly exits: number[];
+  readonly lines: Record<string, unknown>[];
+  readonly result: Promise<number>;
+  readonly address: Promise<string>;
+}
+
+function runPod(overrides: Parameters<PodWorld['config']>[0] = {}): Running {
+  const config = world.config({ podId: 'cmd', apiPort: 0, databaseUrl: 'postgres://fleet:s3cret@db.example:5432/q', ...overrides });
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const signals = new EventEmitter();
+  const exits: number[] = [];
+  let onListening: (address: string) => void = () => undefined;
+  const address = new Promise<string>((resolve) => {
+    onListening = resolve;
+  });
+  const result = runPodCommand(config, { signals, exit: (code) => void exits.push(code), onListening, logger: createLogger(config, {}, sink) });
+  return { signals, exits, lines, result, address };
+}
+
+async function json(response: Response): Promise<Record<string, unknown>> {
+  return (await response.json()) as Record<string, unknown>;
+}
+
+describe('runPodCommand', () => {
+  it('serves /health at once, runs submitted steps, and drains on SIGTERM to exit code 0', async () => {
+    world = new PodWorld();
+    const startedAt = Date.now();
+    const pod = runPod({ shutdownGraceSeconds: 0.5 });
+    const base = await pod.address;
+    const health = await fetch(`${base}/health`);
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    expect(health.status).toBe(200);
+    expect(await json(health)).toMatchObject({ pod_id: expect.stringMatching(/^cmd-[0-9a-f]{8}$/), status: 'healthy', max_capacity: 2 });
+
+    const config = pod.lines.find((l) => l['msg'] === 'starting FLEET-Q pod')?.['config'] as Record<string, unknown>;
+    expect(config['FLEET_Q_POD_ID']).toBe('cmd');
+    expect(config['FLEET_Q_DATABASE_URL']).toBe('postgres://fleet:***@db.example:5432/q');
+    expect(pod.lines.some((l) => l['msg'] === 'HTTP API listening' && l['address'] === base)).toBe(true);
+
+    const submit = (body: unknown) => fetch(`${base}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const echoed = await json(await submit({ type: 'echo', args: { hello: 'world' } }));
+    await waitFor('echo completed', async () => (await json(await fetch(`${base}/status/${String(echoed['step_id'])}`)))['status'] === 'completed');
+    expect(await json(await fetch(`${base}/status/${String(echoed['step_id'])}`))).toMatchObject({ result: { hello: 'world' }, attempt: 1 });
+
+    // A step that outlives the grace, so the drain takes a while and can be watched.
+    const sleeper = String((await json(await submit({ type: 'sleep', args: { ms: 10_000 } })))['step_id']);
+    await waitFor('sleep claimed', async () => (await json(await fetch(`${base}/status/${sleeper}`)))['status'] === 'claimed');
+    pod.signals.emit('SIGTERM', 'SIGTERM');
+    const duringDrain = await fetch(`${base}/health`);
+    expect(duringDrain.status).toBe(503);
+    expect(await json(duringDrain)).toMatchObject({ status: 'draining', current_capacity: 1 });
+    const lateSubmit = await submit({ type: 'echo', args: {} });
+    expect(lateSubmit.status).toBe(201);
+
+    expect(await pod.result).toBe(0);
+    expect(pod.exits).toEqual([]);
+    const store = await world.store();
+    expect((await store.eventList({ stepId: sleeper })).map((e) => e.kind)).toEqual(['submitted', 'claimed', 'released']);
+    expect((await store.podList()).map((p) => p.status)).toEqual(['down']);
+    // The API is closed with the pod.
+    await expect(fetch(`${base}/health`)).rejects.toThrow();
+  });
+
+  it('exits 1 at once on a second signal during the drain', async () => {
+    world = new PodWorld();
+    const pod = runPod({ shutdownGraceSeconds: 1 });
+    const base = await pod.address;
+    await fetch(`${base}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'sleep', args: { ms: 10_000 } }) });
+    await waitFor('a step in flight', async () => (await json(await fetch(`${base}/health`)))['current_capacity'] === 1);
+    pod.signals.emit('SIGINT', 'SIGINT');
+    pod.signals.emit('SIGINT', 'SIGINT');
+    expect(pod.exits).toEqual([1]);
+    expect(pod.lines.some((l) => l['level'] === 'warn' && String(l['msg']).includes('again'))).toBe(true);
+    // In a real process exit(1) ends it here; this one finishes its drain so the test cleans up.
+    expect(await pod.result).toBe(0);
+  });
+});
