@@ -1,0 +1,42 @@
+/**
+ * An idle pod's cost to the database: one in-process pod with the production default intervals on
+ * an empty queue, watched for a while after its start-up burst; every statement it runs is counted
+ * and extrapolated to a minute, heartbeats and the leader's sweeps apart from the rest. Owns this
+ * one measurement.
+ */
+import { createPod } from '../../src/pod.js';
+import type { BenchQueue } from './database.js';
+import { podConfig } from './processing.js';
+import type { IdleResult } from './report.js';
+import { countOf, HEARTBEAT_LABELS, SWEEP_LABELS, type StatementCounter } from './statement-counter.js';
+import { sleep } from './wait.js';
+
+/** Registration, the first leader check and the first sweep happen at start; they are not idling. */
+const SETTLE_MS = 2000;
+
+export async function measureIdle(queue: BenchQueue, options: { readonly seconds: number; readonly handlers: string; readonly counter: StatementCounter }): Promise<IdleResult> {
+  const pod = createPod({ config: podConfig(queue, options.handlers) });
+  let counts;
+  try {
+    await pod.start();
+    await sleep(SETTLE_MS);
+    options.counter.reset();
+    await sleep(options.seconds * 1000);
+    counts = options.counter.snapshot();
+  } finally {
+    await pod.drain();
+  }
+  const perMinute = (n: number) => (n * 60) / options.seconds;
+  const heartbeats = countOf(counts, HEARTBEAT_LABELS);
+  const sweeps = countOf(counts, SWEEP_LABELS);
+  return {
+    seconds: options.seconds,
+    perMinute: {
+      total: perMinute(counts.total),
+      heartbeats: perMinute(heartbeats),
+      sweeps: perMinute(sweeps),
+      rest: perMinute(counts.total - heartbeats - sweeps),
+    },
+    byLabel: counts.byLabel,
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The benchmark's command line: which store, how many steps, which parallelisms, how long each
+ * timed loop runs. Owns parsing and defaults only; must not touch a database or the environment.
+ */
+import { parseArgs } from 'node:util';
+
+/** Everything a benchmark run is told, after defaults. */
+export interface BenchOptions {
+  readonly store: 'postgres' | 'sqlite';
+  /** Steps per processing run (and per bulk fill). */
+  readonly steps: number;
+  /** Max parallelism of each in-process processing run (capacity = floor(P × 0.8)). */
+  readonly parallelism: readonly number[];
+  /** Also run one pod at the largest parallelism with FLEET_Q_CAPACITY_THRESHOLD=1. */
+  readonly fullCapacity: boolean;
+  /** Pod processes in the multi-process run (0 skips it). */
+  readonly pods: number;
+  /** Max parallelism of each pod process. */
+  readonly podParallelism: number;
+  /** Steps per `submitBatch` call (≤ 10,000). */
+  readonly batchSize: number;
+  /** Seconds of each single-row commit loop. */
+  readonly baselineSeconds: number;
+  /** Steps submitted one at a time to an idle pod for pickup latency. */
+  readonly pickupSteps: number;
+  readonly pickupIntervalMs: number;
+  /** Seconds an idle pod is watched for its statement rate (0 skips it). */
+  readonly idleSeconds: number;
+  /** Keep the PostgreSQL schema or SQLite files after the run, for inspection. */
+  readonly keep: boolean;
+}
+
+export const USAGE = `usage: npm run bench [-- options]
+  --store postgres|sqlite   default postgres: FLEET_Q_DATABASE_URL, else a throw-away embedded server
+  --steps N                 steps per processing run (default 20000)
+  --parallelism P[,P…]      max parallelism of the in-process pod runs (default 10,50)
+  --no-full-capacity        skip the extra run at the largest P with FLEET_Q_CAPACITY_THRESHOLD=1
+  --pods K                  pod processes in the multi-process run (default 2; 0 skips it)
+  --pod-parallelism P       max parallelism of each pod process (default 10)
+  --batch-size B            steps per submitBatch call (default 5000, at most 10000)
+  --baseline-seconds S      length of each single-row commit loop (default 3)
+  --pickup-steps N          steps submitted one at a time for pickup latency (default 200)
+  --pickup-interval-ms MS   pause between those submits (default 20)
+  --idle-seconds S          how long the idle pod is watched (default 30; 0 skips it)
+  --keep                    keep the bench schema / SQLite files
+`;
+
+/** Parses `argv` (without node and the script); throws an Error whose message is for the user. */
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      store: { type: 'string', default: 'postgres' },
+      steps: { type: 'string', default: '20000' },
+      parallelism: { type: 'string', default: '10,50' },
+      pods: { type: 'string', default: '2' },
+      'pod-parallelism': { type: 'string', default: '10' },
+      'batch-size': { type: 'string', default: '5000' },
+      'baseline-seconds': { type: 'string', default: '3' },
+      'pickup-steps': { type: 'string', default: '200' },
+      'pickup-interval-ms': { type: 'string', default: '20' },
+      'idle-seconds': { type: 'string', default: '30' },
+      'no-full-capacity': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  if (values.store !== 'postgres' && values.store !== 'sqlite') throw new Error(`--store must be postgres or sqlite, not '${values.store}'`);
+  const parallelism = values.parallelism.split(',').map((p) => integer('--parallelism', p, 1, 1000));
+  return {
+    store: values.store,
+    steps: integer('--steps', values.steps, 1, 10_000_000),
+    parallelism,
+    fullCapacity: !values['no-full-capacity'],
+    pods: integer('--pods', values.pods, 0, 16),
+    podParallelism: integer('--pod-parallelism', values['pod-parallelism'], 1, 1000),
+    batchSize: integer('--batch-size', values['batch-size'], 1, 10_000),
+    baselineSeconds: number('--baseline-seconds', values['baseline-seconds'], 0.5, 600),
+    pickupSteps: integer('--pickup-steps', values['pickup-steps'], 0, 100_000),
+    pickupIntervalMs: integer('--pickup-interval-ms', values['pickup-interval-ms'], 1, 10_000),
+    idleSeconds: number('--idle-seconds', values['idle-seconds'], 0, 3600),
+    keep: values.keep,
+  };
+}
+
+function number(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${flag} must be a number from ${min} to ${max}, not '${text}'`);
+  return value;
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const value = number(flag, text, min, max);
+  if (!Number.isInteger(value)) throw new Error(`${flag} must be an integer, not '${text}'`);
+  return value;
+}

@@ -1,0 +1,109 @@
+/**
+ * Burn-down by pod PROCESSES: K real `fleet-q start` processes (the compiled CLI of this build, API
+ * on a free port, FLEET_Q_HANDLERS = the benchmark's no-op steps) register first; then the queue is
+ * filled with steps that become claimable together a little later, so every pod starts from the same
+ * line. Throughput comes from the audit trail. Statements are not counted: they run in the children.
+ * Owns the children's lives (spawn, SIGTERM drain, exit) and nothing else.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { capacityOf } from '../../src/config.js';
+import type { BenchQueue } from './database.js';
+import { fillQueue } from './enqueue.js';
+import type { ProcessingResult } from './report.js';
+import type { StatementCounter } from './statement-counter.js';
+import { sleep, waitForCompletion } from './wait.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+/** Lines of a child's stderr kept for the error message when it dies. */
+const KEPT_LINES = 20;
+
+export interface ProcessesRun {
+  readonly steps: number;
+  readonly pods: number;
+  readonly parallelism: number;
+  readonly batchSize: number;
+  /** Enqueue rate measured earlier in this run, to place the start line after the fill. */
+  readonly enqueuePerSecond: number;
+  readonly handlers: string;
+  readonly counter: StatementCounter;
+}
+
+interface Child {
+  readonly process: ChildProcess;
+  readonly stderr: string[];
+  exitCode: number | null | undefined;
+}
+
+function spawnPod(queue: BenchQueue, run: ProcessesRun, index: number): Child {
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET_Q_')));
+  Object.assign(env, queue.env, {
+    FLEET_Q_HANDLERS: run.handlers,
+    FLEET_Q_MAX_PARALLELISM: String(run.parallelism),
+    FLEET_Q_API_PORT: '0',
+    FLEET_Q_LOG_LEVEL: 'warn',
+    FLEET_Q_POD_ID: `bench-${index}`,
+  });
+  const child: Child = { process: spawn(process.execPath, [CLI, 'start'], { env, stdio: ['ignore', 'ignore', 'pipe'] }), stderr: [], exitCode: undefined };
+  child.process.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    child.stderr.push(...text.split('\n').filter((l) => l !== ''));
+    child.stderr.splice(0, Math.max(0, child.stderr.length - KEPT_LINES));
+  });
+  child.process.on('exit', (code) => {
+    child.exitCode = code;
+  });
+  return child;
+}
+
+/** Why a child is gone, or null while all live. */
+function deadChild(children: readonly Child[]): string | null {
+  const dead = children.find((c) => c.exitCode !== undefined);
+  return dead === undefined ? null : `pod process exited with ${dead.exitCode}: ${dead.stderr.join('\n')}`;
+}
+
+/** Spawns the pods, fills the queue, waits for the burn-down, drains the pods with SIGTERM. */
+export async function processWithPodProcesses(queue: BenchQueue, run: ProcessesRun): Promise<ProcessingResult> {
+  const children = Array.from({ length: run.pods }, (_, i) => spawnPod(queue, run, i));
+  try {
+    // A pod process migrates the tables as it starts; reads before that would find none.
+    for (let waited = 0; ; waited += 100) {
+      const dead = deadChild(children);
+      if (dead !== null) throw new Error(dead);
+      if (waited > 30_000) throw new Error('pod processes did not register within 30 s');
+      if ((await queue.podsUp().catch(() => 0)) >= run.pods) break;
+      await sleep(100);
+    }
+    // Twice the measured fill time, plus a margin for the pods to arm their wake-up timers.
+    const claimableAt = Date.now() + (2 * run.steps * 1000) / run.enqueuePerSecond + 500;
+    await fillQueue(queue, { steps: run.steps, batchSize: run.batchSize, handlers: run.handlers, counter: run.counter, claimableAt });
+    await waitForCompletion(queue, run.steps, 30_000, () => deadChild(children));
+  } finally {
+    await Promise.all(children.map((c) => stopChild(c)));
+  }
+  const window = await queue.window();
+  const seconds = ((window.lastCompleteMs ?? Number.NaN) - (window.firstClaimMs ?? Number.NaN)) / 1000;
+  return {
+    label: 'pod processes (fleet-q start)',
+    pods: run.pods,
+    mode: 'processes',
+    parallelism: run.parallelism,
+    capacityThreshold: 0.8,
+    capacity: capacityOf({ maxParallelism: run.parallelism, capacityThreshold: 0.8 }),
+    steps: run.steps,
+    seconds,
+    perSecond: run.steps / seconds,
+    statementsPerStep: null,
+    statements: null,
+    baselineConcurrency: run.pods * run.parallelism,
+  };
+}
+
+/** SIGTERM (the pod drains and exits 0); SIGKILL after 30 s. */
+async function stopChild(child: Child): Promise<void> {
+  if (child.exitCode !== undefined) return;
+  const exited = new Promise<void>((resolve) => child.process.once('exit', () => resolve()));
+  child.process.kill('SIGTERM');
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,192 @@
+/**
+ * The benchmark's output: every figure of one run, a readable table on stdout, and one
+ * `BENCH_JSON {...}` line with the same figures for scripts. Owns formatting and the comparison
+ * with the targets; measures nothing.
+ */
+import type { CommitRate } from './database.js';
+import type { EnqueueResult } from './enqueue.js';
+import type { StatementCounts } from './statement-counter.js';
+import { percentile } from './wait.js';
+
+/** One processing run: N pre-enqueued no-op steps burnt down by one or more pods. */
+export interface ProcessingResult {
+  readonly label: string;
+  readonly pods: number;
+  /** In-process pod, or `fleet-q start` processes. */
+  readonly mode: 'in-process' | 'processes';
+  readonly parallelism: number;
+  readonly capacityThreshold: number;
+  /** Per pod: max(1, floor(parallelism × threshold)). */
+  readonly capacity: number;
+  readonly steps: number;
+  /** First `claimed` event to last `completed` event. */
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** In-process runs: statements of the pod (every kind, BEGIN/COMMIT and heartbeats included) per completed step. */
+  readonly statementsPerStep: number | null;
+  readonly statements: StatementCounts | null;
+  /** The commit loop this run is compared with. */
+  readonly baselineConcurrency: number;
+}
+
+/** Pickup latency: submit's commit (the submit call returned) to the handler's start. */
+export interface PickupResult {
+  readonly steps: number;
+  readonly intervalMs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly minMs: number;
+  readonly meanMs: number;
+}
+
+/** An idle pod's statements, extrapolated to a minute. */
+export interface IdleResult {
+  readonly seconds: number;
+  readonly perMinute: { readonly total: number; readonly heartbeats: number; readonly sweeps: number; readonly rest: number };
+  readonly byLabel: StatementCounts['byLabel'];
+}
+
+export interface BenchFigures {
+  readonly versions: { readonly node: string; readonly fleetQ: string; readonly database: string };
+  readonly database: { readonly kind: 'postgres' | 'sqlite'; readonly origin: string; readonly settings: Readonly<Record<string, string>> };
+  readonly settings: { readonly [key: string]: unknown };
+  readonly baseline: readonly CommitRate[];
+  readonly enqueue: readonly EnqueueResult[];
+  readonly processing: readonly ProcessingResult[];
+  readonly pickup: PickupResult | null;
+  readonly idle: IdleResult | null;
+  readonly totalSeconds: number;
+}
+
+/** The commit rate a figure is compared with: the loop at `concurrency`, else the nearest one. */
+export function baselineFor(figures: Pick<BenchFigures, 'baseline'>, concurrency: number): CommitRate | undefined {
+  return [...figures.baseline].sort((a, b) => Math.abs(a.concurrency - concurrency) - Math.abs(b.concurrency - concurrency))[0];
+}
+
+/** One target of the README, judged on this run (null when the run did not measure it). */
+export interface TargetCheck {
+  readonly target: string;
+  readonly value: string;
+  readonly met: boolean | null;
+}
+
+export function checkTargets(f: BenchFigures): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const onePod = f.processing.filter((p) => p.mode === 'in-process' && p.pods === 1);
+  const best = onePod.reduce<ProcessingResult | undefined>((a, b) => (a === undefined || b.perSecond > a.perSecond ? b : a), undefined);
+  if (f.database.kind === 'postgres') {
+    const ratios = onePod.map((p) => p.perSecond / (baselineFor(f, p.baselineConcurrency)?.perSecond ?? Number.NaN));
+    const bestRatio = Math.max(...ratios);
+    checks.push({ target: 'processing ≥ 1.5 × single-row commit rate', value: `${fixed(bestRatio, 2)}× (best in-process run)`, met: ratios.length ? bestRatio >= 1.5 : null });
+    if (f.pickup !== null) {
+      checks.push({ target: 'pickup p50 ≤ 3 ms', value: `${fixed(f.pickup.p50Ms, 2)} ms`, met: f.pickup.p50Ms <= 3 });
+      checks.push({ target: 'pickup p99 ≤ 15 ms', value: `${fixed(f.pickup.p99Ms, 2)} ms`, met: f.pickup.p99Ms <= 15 });
+    }
+    if (f.enqueue.length > 0) {
+      const median = percentile(f.enqueue.map((e) => e.perSecond), 50);
+      checks.push({ target: 'bulk enqueue ≥ 30,000 steps/s', value: `${int(median)} steps/s (median fill)`, met: median >= 30_000 });
+    }
+    if (f.idle !== null) {
+      checks.push({ target: 'idle pod ≤ 12 statements/min besides heartbeats and sweeps', value: `${fixed(f.idle.perMinute.rest, 1)}/min`, met: f.idle.perMinute.rest <= 12 });
+    }
+  } else if (best !== undefined) {
+    checks.push({ target: 'SQLite one pod ≥ 10,000 steps/s', value: `${int(best.perSecond)} steps/s (P=${best.parallelism})`, met: best.perSecond >= 10_000 });
+  }
+  return checks;
+}
+
+function int(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–';
+}
+
+function fixed(n: number, digits: number): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '–';
+}
+
+function ratio(value: number, base: CommitRate | undefined): string {
+  return base === undefined ? '–' : `${fixed(value / base.perSecond, 2)}×`;
+}
+
+/** Left-aligned first column, right-aligned numbers. */
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The human-readable report. */
+export function formatReport(f: BenchFigures): string {
+  const out: string[] = [];
+  out.push(`FLEET-Q ${f.versions.fleetQ} benchmark — ${f.versions.database} (${f.database.origin}), Node ${f.versions.node}`);
+  out.push(`database settings: ${Object.entries(f.database.settings).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  out.push('');
+  out.push(
+    table(
+      ['single-row commit loop (BEGIN; UPDATE; COMMIT)', 'connections', 'commits/s'],
+      f.baseline.map((b) => ['', String(b.concurrency), int(b.perSecond)]),
+    ),
+  );
+  out.push('');
+  const rows: string[][] = [];
+  for (const e of f.enqueue) {
+    rows.push([`bulk enqueue, submitBatch × ${e.batchSize}`, '', '', int(e.steps), fixed(e.seconds, 2), int(e.perSecond), ratio(e.perSecond, baselineFor(f, 1)), fixed(e.statementsPerBatch, 1) + '/batch']);
+  }
+  for (const p of f.processing) {
+    const base = baselineFor(f, p.baselineConcurrency);
+    rows.push([
+      p.label,
+      `${p.pods} × P=${p.parallelism}`,
+      String(p.capacity),
+      int(p.steps),
+      fixed(p.seconds, 2),
+      int(p.perSecond),
+      `${ratio(p.perSecond, base)} (c=${base?.concurrency ?? '–'})`,
+      p.statementsPerStep === null ? '–' : `${fixed(p.statementsPerStep, 2)}/step`,
+    ]);
+  }
+  out.push(table(['throughput', 'pods', 'capacity', 'steps', 'seconds', 'steps/s', 'vs commit loop', 'statements'], rows));
+  for (const p of f.processing) {
+    if (p.statements === null) continue;
+    // Start-up statements (register, migrations check, first sweep) round to 0.000 per step.
+    const parts = Object.entries(p.statements.byLabel)
+      .filter(([, n]) => n / p.steps >= 0.0005)
+      .map(([label, n]) => `${label} ${fixed(n / p.steps, 3)}`);
+    out.push(`  ${p.label}, P=${p.parallelism}: statements per step by kind: ${parts.join(', ')}`);
+  }
+  if (f.pickup !== null) {
+    const k = f.pickup;
+    out.push('');
+    out.push(
+      table(
+        ['pickup latency (submit returned → handler start)', 'steps', 'p50 ms', 'p99 ms', 'max ms', 'min ms', 'mean ms'],
+        [[`one submit every ${k.intervalMs} ms to an idle pod`, String(k.steps), fixed(k.p50Ms, 2), fixed(k.p99Ms, 2), fixed(k.maxMs, 2), fixed(k.minMs, 2), fixed(k.meanMs, 2)]],
+      ),
+    );
+  }
+  if (f.idle !== null) {
+    const i = f.idle;
+    out.push('');
+    out.push(
+      table(
+        [`idle pod, ${i.seconds} s watched, per minute`, 'total', 'heartbeats', 'leader sweeps', 'rest'],
+        [['statements', fixed(i.perMinute.total, 1), fixed(i.perMinute.heartbeats, 1), fixed(i.perMinute.sweeps, 1), fixed(i.perMinute.rest, 1)]],
+      ),
+    );
+    out.push(`  by kind (count in ${i.seconds} s): ${Object.entries(i.byLabel).map(([l, n]) => `${l} ${n}`).join(', ') || 'none'}`);
+  }
+  const targets = checkTargets(f);
+  if (targets.length > 0) {
+    out.push('');
+    out.push(table(['target', 'this run', 'met'], targets.map((t) => [t.target, t.value, t.met === null ? '–' : t.met ? 'yes' : 'NO'])));
+  }
+  out.push('');
+  out.push(`total ${fixed(f.totalSeconds, 1)} s`);
+  return out.join('\n');
+}
+
+/** The machine-readable line: every figure, the versions, the settings and the target checks. */
+export function formatJsonLine(f: BenchFigures): string {
+  return `BENCH_JSON ${JSON.stringify({ ...f, targets: checkTargets(f) })}`;
+}

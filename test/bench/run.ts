@@ -1,0 +1,113 @@
+/**
+ * `npm run bench`: one benchmark run against one store — the database's own single-row commit rate,
+ * bulk enqueue, burn-down of pre-enqueued no-op steps by one in-process pod at each parallelism and
+ * by pod processes, pickup latency, and an idle pod's statement rate — printed as a table and as
+ * one BENCH_JSON line. Owns the order of the phases and the run's settings; each phase lives in its
+ * own file. A benchmark, not a test: it asserts nothing and is not part of `npm test`.
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { FLEET_Q_VERSION } from '../../src/version.js';
+import type { BenchDatabase, CommitRate } from './database.js';
+import { openPostgresBench } from './database.postgres.js';
+import { openSqliteBench } from './database.sqlite.js';
+import { fillQueue, type EnqueueResult } from './enqueue.js';
+import { measureIdle } from './idle.js';
+import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
+import { measurePickup } from './pickup.js';
+import { processWithPodProcesses } from './processes.js';
+import { processInProcess } from './processing.js';
+import { formatJsonLine, formatReport, type BenchFigures, type IdleResult, type PickupResult, type ProcessingResult } from './report.js';
+import { StatementCounter } from './statement-counter.js';
+import { countPgStatements } from './statements.pg.js';
+import { countSqliteStatements } from './statements.sqlite.js';
+
+/** The compiled step module (this file's sibling), as FLEET_Q_HANDLERS for clients and pod processes. */
+const HANDLERS = fileURLToPath(new URL('./steps.js', import.meta.url));
+
+function progress(message: string): void {
+  process.stderr.write(`· ${message}\n`);
+}
+
+/** Commit-loop concurrencies this run compares with: 1 (enqueue), each P, and the processes' total. */
+function baselineConcurrencies(options: BenchOptions): number[] {
+  const wanted = [1, ...options.parallelism, ...(options.pods > 0 ? [options.pods * options.podParallelism] : [])];
+  return [...new Set(wanted)].sort((a, b) => a - b);
+}
+
+async function measure(db: BenchDatabase, options: BenchOptions, counter: StatementCounter): Promise<Omit<BenchFigures, 'totalSeconds'>> {
+  const baseline: CommitRate[] = [];
+  for (const concurrency of db.kind === 'sqlite' ? [1] : baselineConcurrencies(options)) {
+    progress(`single-row commit loop, ${concurrency} connection(s), ${options.baselineSeconds} s`);
+    baseline.push(await db.commitLoop(concurrency, options.baselineSeconds));
+  }
+  const enqueue: EnqueueResult[] = [];
+  const processing: ProcessingResult[] = [];
+  const fill = { steps: options.steps, batchSize: options.batchSize, handlers: HANDLERS, counter };
+  const runs = [
+    ...options.parallelism.map((p) => ({ name: `p${p}`, parallelism: p, threshold: 0.8 })),
+    ...(options.fullCapacity ? [{ name: `p${Math.max(...options.parallelism)}full`, parallelism: Math.max(...options.parallelism), threshold: 1 }] : []),
+  ];
+  // One batch into a throw-away queue first, so the reported fills run on warm (JIT-compiled) code.
+  await fillQueue(await db.queue('warmup'), { ...fill, steps: options.batchSize });
+  for (const run of runs) {
+    const queue = await db.queue(run.name);
+    progress(`bulk enqueue of ${options.steps} steps into ${queue.name}`);
+    enqueue.push(await fillQueue(queue, fill));
+    progress(`one in-process pod, P=${run.parallelism}, threshold ${run.threshold}: processing ${options.steps} steps`);
+    const label = `in-process pod${run.threshold === 1 ? ', threshold 1' : ''}`;
+    processing.push(
+      await processInProcess(queue, { label, steps: options.steps, parallelism: run.parallelism, capacityThreshold: run.threshold, handlers: HANDLERS, counter }),
+    );
+  }
+  if (options.pods > 0) {
+    const queue = await db.queue('procs');
+    progress(`${options.pods} pod processes, P=${options.podParallelism} each: processing ${options.steps} steps`);
+    const enqueuePerSecond = Math.min(...enqueue.map((e) => e.perSecond));
+    processing.push(await processWithPodProcesses(queue, { ...fill, pods: options.pods, parallelism: options.podParallelism, enqueuePerSecond }));
+  }
+  let pickup: PickupResult | null = null;
+  if (options.pickupSteps > 0) {
+    progress(`pickup latency: ${options.pickupSteps} steps, one every ${options.pickupIntervalMs} ms`);
+    pickup = await measurePickup(await db.queue('pickup'), { steps: options.pickupSteps, intervalMs: options.pickupIntervalMs, handlers: HANDLERS });
+  }
+  let idle: IdleResult | null = null;
+  if (options.idleSeconds > 0) {
+    progress(`idle pod: counting statements for ${options.idleSeconds} s`);
+    idle = await measureIdle(await db.queue('idle'), { seconds: options.idleSeconds, handlers: HANDLERS, counter });
+  }
+  return {
+    versions: { node: process.versions.node, fleetQ: FLEET_Q_VERSION, database: db.version },
+    database: { kind: db.kind, origin: db.origin, settings: db.settings },
+    settings: { ...options, cpus: availableParallelism(), platform: `${process.platform}-${process.arch}` },
+    baseline,
+    enqueue,
+    processing,
+    pickup,
+    idle,
+  };
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseBenchOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const started = performance.now();
+  const counter = new StatementCounter();
+  if (options.store === 'postgres') countPgStatements(counter);
+  else countSqliteStatements(counter);
+  const db = options.store === 'postgres' ? await openPostgresBench(counter) : await openSqliteBench(counter);
+  try {
+    const figures: BenchFigures = { ...(await measure(db, options, counter)), totalSeconds: (performance.now() - started) / 1000 };
+    process.stdout.write(`${formatReport(figures)}\n${formatJsonLine(figures)}\n`);
+    return 0;
+  } finally {
+    await db.close({ keep: options.keep });
+  }
+}
+
+process.exitCode = await main();
