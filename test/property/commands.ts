@@ -167,40 +167,71 @@ async function fencedWrite<O extends string>(
   if (got.applied) expect(rowView(got.step), 'returned row').toEqual(rowView(q.steps.get(got.step.stepId)!));
 }
 
-export class CompleteCommand implements StoreCommand {
-  constructor(readonly pick: number, readonly variant: WriterVariant) {}
-  check = (w: Readonly<World>) => resolveRef(w, this.pick, this.variant) !== null;
-  async run(w: World, store: Store): Promise<void> {
-    const ref = resolveRef(w, this.pick, this.variant)!;
-    const result: Json = { done: this.pick };
-    const prediction = w.queue.complete(ref, result);
-    await fencedWrite(w.queue, store, prediction, store.stepComplete({ ...ref, result, now: w.queue.clock }));
-  }
-  toString = () => `complete(#${this.pick},${this.variant})`;
+/** What a pod reports for its attempt. */
+export type Report =
+  | { readonly kind: 'complete' }
+  | { readonly kind: 'fail'; readonly retryable: boolean; readonly reason: 'error' | 'timeout' }
+  | { readonly kind: 'release' };
+
+function reportName(report: Report): string {
+  return report.kind === 'fail' ? `fail:${report.retryable ? 'retryable' : 'fatal'}:${report.reason}` : report.kind;
 }
 
-export class FailCommand implements StoreCommand {
-  constructor(readonly pick: number, readonly variant: WriterVariant, readonly retryable: boolean, readonly reason: 'error' | 'timeout') {}
-  check = (w: Readonly<World>) => resolveRef(w, this.pick, this.variant) !== null;
-  async run(w: World, store: Store): Promise<void> {
-    const ref = resolveRef(w, this.pick, this.variant)!;
-    const error = `boom ${this.pick}`;
-    const prediction = w.queue.fail(ref, error, this.retryable, this.reason);
-    const call = store.stepFail({ ...ref, error, retryable: this.retryable, reason: this.reason, now: w.queue.clock });
-    await fencedWrite(w.queue, store, prediction, call);
+/** One fenced write with `ref`, predicted by the model and checked against the store. */
+async function sendReport(w: World, store: Store, ref: ClaimRefSpec, report: Report, tag: number): Promise<void> {
+  const q = w.queue;
+  const now = q.clock;
+  if (report.kind === 'complete') {
+    const result: Json = { done: tag };
+    return fencedWrite(q, store, q.complete(ref, result), store.stepComplete({ ...ref, result, now }));
   }
-  toString = () => `fail(#${this.pick},${this.variant},${this.retryable ? 'retryable' : 'fatal'},${this.reason})`;
+  if (report.kind === 'release') return fencedWrite(q, store, q.release(ref), store.stepRelease({ ...ref, reason: 'drain', now }));
+  const error = `boom ${tag}`;
+  const prediction = q.fail(ref, error, report.retryable, report.reason);
+  await fencedWrite(q, store, prediction, store.stepFail({ ...ref, error, retryable: report.retryable, reason: report.reason, now }));
 }
 
-export class ReleaseCommand implements StoreCommand {
-  constructor(readonly pick: number, readonly variant: WriterVariant) {}
+/** A complete / fail / release by the holder of a step, or by a stale writer (see `resolveRef`). */
+export class ReportCommand implements StoreCommand {
+  constructor(readonly pick: number, readonly variant: WriterVariant, readonly report: Report) {}
   check = (w: Readonly<World>) => resolveRef(w, this.pick, this.variant) !== null;
   async run(w: World, store: Store): Promise<void> {
-    const ref = resolveRef(w, this.pick, this.variant)!;
-    const prediction = w.queue.release(ref);
-    await fencedWrite(w.queue, store, prediction, store.stepRelease({ ...ref, reason: 'drain', now: w.queue.clock }));
+    await sendReport(w, store, resolveRef(w, this.pick, this.variant)!, this.report, this.pick);
   }
-  toString = () => `release(#${this.pick},${this.variant})`;
+  toString = () => `${reportName(this.report)}(#${this.pick},${this.variant})`;
+}
+
+/**
+ * A pod's whole turn, as its slot runs it: claim one step and at once report on it, or (`crash`) die
+ * holding it, so that only the sweep can bring it back.
+ */
+export class WorkCommand implements StoreCommand {
+  constructor(readonly slot: number, readonly report: Report | 'crash') {}
+  check = (w: Readonly<World>) => !w.slots[this.slot]!.silent;
+  async run(w: World, store: Store): Promise<void> {
+    const podId = w.slots[this.slot]!.podId;
+    const before = new Set([...w.queue.steps.values()].filter((s) => s.status === 'claimed').map((s) => s.stepId));
+    await new ClaimCommand(this.slot, 1, STEP_TYPES).run(w, store);
+    const claimed = [...w.queue.steps.values()].find((s) => s.status === 'claimed' && s.claimedBy === podId && !before.has(s.stepId));
+    if (claimed === undefined) return;
+    if (this.report === 'crash') return new KillCommand(this.slot).run(w);
+    await sendReport(w, store, { stepId: claimed.stepId, podId, attempt: claimed.attempt }, this.report, claimed.attempt);
+  }
+  toString = () => `work(s${this.slot},${this.report === 'crash' ? 'crash' : reportName(this.report)})`;
+}
+
+/** Drain (DESIGN §3): the pod gives back every step it holds, then marks itself down and stops. */
+export class DrainCommand implements StoreCommand {
+  constructor(readonly slot: number) {}
+  check = (w: Readonly<World>) => !w.slots[this.slot]!.silent;
+  async run(w: World, store: Store): Promise<void> {
+    const podId = w.slots[this.slot]!.podId;
+    const held = [...w.queue.steps.values()].filter((s) => s.status === 'claimed' && s.claimedBy === podId);
+    for (const step of held) await sendReport(w, store, { stepId: step.stepId, podId, attempt: step.attempt }, { kind: 'release' }, 0);
+    await new MarkDownCommand(this.slot).run(w, store);
+    await new KillCommand(this.slot).run(w);
+  }
+  toString = () => `drain(s${this.slot})`;
 }
 
 /** Operator replay of a dead-lettered step, of any step (mostly not failed: a conflict), or of an unknown id. */
@@ -261,7 +292,7 @@ export class HeartbeatCommand implements StoreCommand {
 export class KillCommand implements StoreCommand {
   constructor(readonly slot: number) {}
   check = (w: Readonly<World>) => !w.slots[this.slot]!.silent;
-  async run({ slots }: World): Promise<void> {
+  async run({ slots }: Pick<World, 'slots'>): Promise<void> {
     slots[this.slot]!.silent = true;
   }
   toString = () => `kill(s${this.slot})`;
@@ -296,71 +327,23 @@ export class SweepCommand implements StoreCommand {
   toString = () => `sweep(${this.sweeperSlot === null ? 'anonymous' : `s${this.sweeperSlot}`}${this.dryRun ? ',dry' : ''})`;
 }
 
+/** How the pods spend a clock move: all paused, heartbeating, or heartbeating while the leader sweeps. */
+export type Passing = 'paused' | 'beating' | 'sweeping';
+
 /**
- * Moves the model clock; every later call passes the new `now`. With `beat`, every pod still running
- * heartbeats at the new time, as its timer would; without, time passed with nobody beating (a pause).
+ * Moves the model clock; every later call passes the new `now`. Then, unless the pods were paused,
+ * every pod still running heartbeats, as its timer would, and with `sweeping` the first of them
+ * runs the recovery sweep, as the leader's timer would.
  */
 export class AdvanceCommand implements StoreCommand {
-  constructor(readonly ms: number, readonly beat: boolean) {}
+  constructor(readonly ms: number, readonly passing: Passing) {}
   check = () => true;
   async run(w: World, store: Store): Promise<void> {
     w.queue.clock += this.ms;
-    if (this.beat) return new HeartbeatCommand(null).run(w, store);
-    await conclude(w.queue, store, noEffect);
+    if (this.passing === 'paused') return conclude(w.queue, store, noEffect);
+    await new HeartbeatCommand(null).run(w, store);
+    const sweeper = w.slots.findIndex((s) => !s.silent);
+    if (this.passing === 'sweeping') await new SweepCommand(sweeper === -1 ? null : sweeper, false).run(w, store);
   }
-  toString = () => `advance(${this.ms}${this.beat ? ',beat' : ''})`;
-}
-
-/** Argument values that repeat, differ, and include two with the same canonical JSON. */
-const ARGS: readonly Json[] = [{ n: 1 }, { n: 2 }, { a: 1, b: [1, 2] }, { b: [1, 2], a: 1 }];
-
-/** The command mix, weighted by repetition; `threshold` is the dead-pod threshold of the policy. */
-export function commandArbitraries(threshold: number): fc.Arbitrary<StoreCommand>[] {
-  const slot = fc.integer({ min: 0, max: 2 });
-  const pick = fc.nat(15);
-  const variant = fc.constantFrom<WriterVariant>('holder', 'holder', 'holder', 'wrongPod', 'oldAttempt');
-  const reason = fc.constantFrom<'error' | 'timeout'>('error', 'timeout');
-  const submit = fc
-    .record({
-      type: fc.constantFrom(...STEP_TYPES),
-      args: fc.constantFrom(...ARGS),
-      priority: fc.integer({ min: 0, max: 2 }),
-      maxRetries: fc.integer({ min: 0, max: 3 }),
-      idempotencyKey: fc.option(fc.constantFrom('k1', 'k2'), { freq: 2, nil: null }),
-    })
-    .map((spec) => new SubmitCommand(spec));
-  // Mostly every type, so claims find work; sometimes a subset (or none) to check the type filter.
-  const types = fc.oneof({ arbitrary: fc.constant([...STEP_TYPES]), weight: 3 }, { arbitrary: fc.subarray([...STEP_TYPES]), weight: 1 });
-  const unregistered = fc.constantFrom(false, false, false, false, false, false, false, true);
-  const claim = fc.tuple(slot, fc.integer({ min: 1, max: 3 }), types, unregistered).map(([s, limit, t, u]) => new ClaimCommand(s, limit, t, u));
-  const complete = fc.tuple(pick, variant).map(([p, v]) => new CompleteCommand(p, v));
-  // Mostly short moves (backoffs expire, pods stay live); sometimes to the dead threshold and past it.
-  const advance = fc
-    .oneof(
-      { arbitrary: fc.integer({ min: 1, max: 300 }), weight: 4 },
-      { arbitrary: fc.integer({ min: 300, max: 1500 }), weight: 3 },
-      { arbitrary: fc.constantFrom(threshold - 1, threshold, threshold + 1), weight: 1 },
-      { arbitrary: fc.integer({ min: threshold, max: 2 * threshold }), weight: 1 },
-    )
-    .chain((ms) => fc.constantFrom(true, true, false).map((beat) => new AdvanceCommand(ms, beat)));
-  const heartbeat = fc.option(slot, { nil: null, freq: 2 }).map((s) => new HeartbeatCommand(s));
-  const death = fc.tuple(slot, fc.constantFrom(false, false, false, true)).map(([s, markDown]) => (markDown ? new MarkDownCommand(s) : new KillCommand(s)));
-  return [
-    submit, submit, submit, submit,
-    claim, claim, claim, claim, claim,
-    complete, complete, complete,
-    fc.tuple(pick, variant, fc.boolean(), reason).map(([p, v, retryable, why]) => new FailCommand(p, v, retryable, why)),
-    fc.tuple(pick, variant, reason).map(([p, v, why]) => new FailCommand(p, v, true, why)),
-    fc.tuple(pick, variant).map(([p, v]) => new ReleaseCommand(p, v)),
-    heartbeat, heartbeat, heartbeat,
-    fc.tuple(slot, fc.boolean()).map(([s, fresh]) => new RegisterCommand(s, fresh)),
-    fc.tuple(slot, fc.boolean()).map(([s, fresh]) => new RegisterCommand(s, fresh)),
-    death, death,
-    fc.tuple(fc.option(slot, { nil: null }), fc.constantFrom(false, false, true)).map(([s, dry]) => new SweepCommand(s, dry)),
-    fc.tuple(fc.option(slot, { nil: null }), fc.constant(false)).map(([s, dry]) => new SweepCommand(s, dry)),
-    fc.tuple(fc.option(slot, { nil: null }), fc.constant(false)).map(([s, dry]) => new SweepCommand(s, dry)),
-    fc.tuple(pick, fc.constantFrom<'failed' | 'any' | 'unknown'>('failed', 'failed', 'any', 'unknown')).map(([p, target]) => new ReplayCommand(p, target)),
-    pick.map((p) => new ReplayCommand(p, 'failed')),
-    advance, advance, advance,
-  ];
+  toString = () => `advance(${this.ms},${this.passing})`;
 }

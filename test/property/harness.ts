@@ -10,8 +10,12 @@ import fc from 'fast-check';
 import { openSqliteStore } from '../../src/store/sqlite/driver.js';
 import type { Store, StorePolicy } from '../../src/store/store.js';
 
-/** Dead after 3 s without a heartbeat, backoff 100 ms doubling to 1 s, two releases before they count. */
-export const PROPERTY_POLICY: StorePolicy = { deadPodThresholdMs: 3000, baseDelayMs: 100, maxDelayMs: 1000, maxReleases: 2 };
+/**
+ * Dead after 3 s without a heartbeat, backoff 100 ms doubling to 1 s, one free release. With two free
+ * releases, a release past the cap needed three release commands on one step and happened in too few
+ * of 80 sequences for a broken cap (`>` for `>=`) to be caught; with one it is caught.
+ */
+export const PROPERTY_POLICY: StorePolicy = { deadPodThresholdMs: 3000, baseDelayMs: 100, maxDelayMs: 1000, maxReleases: 1 };
 
 /** Where every model clock starts (2023-11-14T22:13:20Z): far from 0 so wrong units show. */
 export const START_TS = 1_700_000_000_000;
@@ -29,7 +33,16 @@ export function testSeed(): number {
 
 /** `FLEET_Q_TEST_PATH`: a counterexample path printed by a failure, to replay only that case. */
 export function testPath(): string | undefined {
-  const raw = process.env.FLEET_Q_TEST_PATH;
+  return envText('FLEET_Q_TEST_PATH');
+}
+
+/** `FLEET_Q_TEST_REPLAY_PATH`: the `fc.commands` replay hint printed with that path (command properties only). */
+export function testReplayPath(): string | undefined {
+  return envText('FLEET_Q_TEST_REPLAY_PATH');
+}
+
+function envText(name: string): string | undefined {
+  const raw = process.env[name];
   return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
 }
 
@@ -64,30 +77,56 @@ export async function openTempStore(policy: StorePolicy = PROPERTY_POLICY): Prom
   };
 }
 
-/** The message of a failed `fc.check`: seed, path, shrunk case, error and the replay command. */
-export function failureReport(name: string, out: fc.RunDetails<unknown>): string {
-  const cause = out.errorInstance instanceof Error ? out.errorInstance.message : String(out.errorInstance);
+/** The assertion's values, when the error carries them (vitest's `expect` does), so the report shows the difference. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const { actual, expected } = error as Error & { actual?: unknown; expected?: unknown };
+  if (actual === undefined && expected === undefined) return error.message;
+  const show = (value: unknown) => JSON.stringify(value)?.slice(0, 2000) ?? String(value);
+  return `${error.message}\n  actual:   ${show(actual)}\n  expected: ${show(expected)}`;
+}
+
+/** The message of a failed `fc.check`: seed, path, shrunk case, error and the commands that replay it. */
+export function failureReport(name: string, file: string, out: fc.RunDetails<unknown>): string {
+  const counterexample = fc.stringify(out.counterexample);
+  const replayPath = /replayPath="([^"]*)"/.exec(counterexample)?.[1];
+  const only = [
+    `FLEET_Q_TEST_SEED=${out.seed}`,
+    `FLEET_Q_TEST_PATH='${out.counterexamplePath ?? ''}'`,
+    ...(replayPath === undefined ? [] : [`FLEET_Q_TEST_REPLAY_PATH='${replayPath}'`]),
+  ].join(' ');
   return [
     `${name} failed after ${out.numRuns} run(s) and ${out.numShrinks} shrink(s)`,
     `seed: ${out.seed}`,
     `path: ${out.counterexamplePath ?? '(none)'}`,
-    `counterexample: ${fc.stringify(out.counterexample)}`,
-    `error: ${cause}`,
+    `counterexample: ${counterexample}`,
+    `error: ${describeError(out.errorInstance)}`,
     `replay: FLEET_Q_TEST_SEED=${out.seed} npx vitest run test/property`,
-    `replay only this case: FLEET_Q_TEST_SEED=${out.seed} FLEET_Q_TEST_PATH='${out.counterexamplePath ?? ''}' npx vitest run test/property`,
+    `replay only this case: ${only} npx vitest run ${file}`,
   ].join('\n');
 }
 
-/** `fc.check` with the seed (and path, when replaying one case); throws the failure report. */
-export async function checkProperty<Ts>(name: string, property: fc.IAsyncProperty<Ts>, numRuns: number): Promise<fc.RunDetails<Ts>> {
+/**
+ * `fc.check` with the seed (and, to replay one case, its path and the commands' replay hint);
+ * throws the failure report. `property` receives the replay hint for `fc.commands`; `examples` run
+ * first, before the random cases (not when replaying one case).
+ */
+export async function checkProperty<Ts>(
+  name: string,
+  file: string,
+  property: (replayPath: string | undefined) => fc.IAsyncProperty<Ts>,
+  numRuns: number,
+  examples: Ts[] = [],
+): Promise<fc.RunDetails<Ts>> {
   const path = testPath();
-  const out = await fc.check(property, {
+  const out = await fc.check(property(testReplayPath()), {
     seed: testSeed(),
     numRuns,
+    ...(path === undefined ? { examples } : {}),
     ...(path === undefined ? {} : { path, endOnFailure: true }),
     // Shrinking re-runs whole sequences against real files; past this, the smallest case so far is reported.
     interruptAfterTimeLimit: 120_000,
   });
-  if (out.failed) throw new Error(failureReport(name, out as fc.RunDetails<unknown>));
+  if (out.failed) throw new Error(failureReport(name, file, out as fc.RunDetails<unknown>));
   return out;
 }

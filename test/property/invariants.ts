@@ -4,9 +4,13 @@
  * terminal event per episode (I5), retry accounting (I7), dead-letter only when earned (I8),
  * execution bound (I9), backoff (I10), no false death (I11), and the replay of the trail that must
  * reproduce each row (I13). An episode is the life of a step since its submit or its last `replayed`.
- * Pure functions over data: no store, no model state beyond what the caller passes in.
+ * Legality (I6) is judged by the `lifecycle` machine (machines/lifecycle.machine.ts), the oracle every
+ * lifecycle must keep; the walk here adds what the machine leaves to the store (time, backoff, pods)
+ * and cross-checks the row the machine ends in. Pure functions over data: no store, no model state
+ * beyond what the caller passes in.
  */
-import type { Json, StepEvent, StepEventKind, StepStatus, StorePolicy } from '../../src/store/store.js';
+import { applyLifecycleEvent, lifecycleEventFromRecord, lifecycleStateOf, startLifecycle } from '../../machines/lifecycle.oracle.js';
+import type { Json, StepEvent, StepStatus, StorePolicy } from '../../src/store/store.js';
 import type { PodLogEntry } from './model.js';
 
 /** The fields of a row that replaying its events must reproduce (I13). */
@@ -29,22 +33,6 @@ export interface TrailContext {
   /** After the settle phase: every episode must have ended. */
   readonly final: boolean;
 }
-
-/**
- * The lifecycle of a step row as a transition table: `from` lists the statuses an event may leave
- * (`null` = the row does not exist yet), `to` the status it enters (`same` = unchanged).
- */
-export const LIFECYCLE: { readonly [K in StepEventKind]: { readonly from: readonly (StepStatus | null)[]; readonly to: StepStatus | 'same' } } = {
-  submitted: { from: [null], to: 'pending' },
-  claimed: { from: ['pending'], to: 'claimed' },
-  completed: { from: ['claimed'], to: 'completed' },
-  retried: { from: ['claimed'], to: 'pending' },
-  recovered: { from: ['claimed'], to: 'pending' },
-  dead_lettered: { from: ['claimed'], to: 'failed' },
-  released: { from: ['claimed'], to: 'pending' },
-  replayed: { from: ['failed'], to: 'pending' },
-  stale_write_rejected: { from: [null, 'pending', 'claimed', 'completed', 'failed'], to: 'same' },
-};
 
 const DEAD_LETTER_REASONS: readonly Json[] = ['error', 'timeout', 'non_retryable', 'pod_dead', 'release'];
 
@@ -82,11 +70,12 @@ function walkStep(stepId: string, events: readonly StepEvent[], ctx: TrailContex
     runAfter: 0, episodeClaims: 0, episodeReleases: 0, episodeTerminals: 0,
   };
   const maxRetries = ctx.maxRetries(stepId);
+  let lifecycle = startLifecycle({ maxReleases: ctx.policy.maxReleases });
   for (const e of events) {
     const bad = (msg: string) => out.push(`${stepId} event #${e.eventId} ${e.kind}: ${msg}`);
-    const rule = LIFECYCLE[e.kind];
-    const from = w.exists ? w.status : null;
-    if (!rule.from.includes(from)) bad(`I6 illegal transition from ${from ?? 'nothing'}`);
+    const next = applyLifecycleEvent(lifecycle, lifecycleEventFromRecord(e));
+    if (!next.legal) bad(`I6 the lifecycle machine refuses it in state ${lifecycleStateOf(lifecycle)}`);
+    lifecycle = next.snapshot;
     const sweepMade = e.kind === 'recovered' || (e.kind === 'dead_lettered' && e.detail.reason === 'pod_dead');
     const writerMade = ['completed', 'retried', 'released', 'dead_lettered'].includes(e.kind) && !sweepMade;
     if (writerMade && (e.podId !== w.claimedBy || e.attempt !== w.attempt)) {
@@ -166,6 +155,12 @@ function walkStep(stepId: string, events: readonly StepEvent[], ctx: TrailContex
     if (w.episodeTerminals > 1) bad(`I5 ${w.episodeTerminals} terminal events in one episode`);
   }
   if (ctx.final && w.exists && w.episodeTerminals !== 1) out.push(`${stepId}: I5/I1 episode ended with ${w.episodeTerminals} terminal events`);
+  const { context } = lifecycle;
+  const oracle = { status: lifecycleStateOf(lifecycle), claimedBy: context.claimedBy, attempt: context.attempt, retryCount: context.retryCount, lastError: context.lastError };
+  const walked = { status: w.exists ? w.status : 'unsubmitted', claimedBy: w.claimedBy, attempt: w.attempt, retryCount: w.retryCount, lastError: w.lastError };
+  if (JSON.stringify(oracle) !== JSON.stringify(walked)) {
+    out.push(`${stepId}: I13 the lifecycle machine ends in ${JSON.stringify(oracle)}, the trail walk in ${JSON.stringify(walked)}`);
+  }
   return w.exists ? { status: w.status, claimedBy: w.claimedBy, attempt: w.attempt, retryCount: w.retryCount, lastError: w.lastError } : null;
 }
 
