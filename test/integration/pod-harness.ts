@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { loadConfig, type FleetConfig, type FleetConfigInput } from '../../src/config.js';
 import { NonRetryableError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
+import type { FleetMetrics } from '../../src/metrics.js';
 import { createPod, type Pod } from '../../src/pod.js';
 import { defineStep, type StepDefinition } from '../../src/registry.js';
 import { openStore } from '../../src/store/open.js';
@@ -90,8 +91,11 @@ export class PodWorld {
     return this.#store;
   }
 
-  /** A started pod named `name` running the test step types (its own store, opened from the config). */
-  async startPod(name: string, overrides: Partial<FleetConfigInput> = {}): Promise<Pod> {
+  /**
+   * A started pod named `name` running the test step types: on its own store opened from the config,
+   * or on `options.store` (which the test then owns and closes).
+   */
+  async startPod(name: string, overrides: Partial<FleetConfigInput> = {}, options: { store?: Store; metrics?: FleetMetrics } = {}): Promise<Pod> {
     const config = this.config({ podId: name, ...overrides });
     const sink = new Writable({
       write: (chunk: Buffer, _encoding, done) => {
@@ -99,7 +103,7 @@ export class PodWorld {
         done();
       },
     });
-    const pod = createPod({ config, steps: this.steps(name), logger: createLogger(config, { test_pod: name }, sink) });
+    const pod = createPod({ config, steps: this.steps(name), logger: createLogger(config, { test_pod: name }, sink), ...options });
     this.pods.push(pod);
     await pod.start();
     await waitFor(`${name} registered`, () => pod.podId !== null);

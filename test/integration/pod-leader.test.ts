@@ -56,6 +56,28 @@ describe('leader and recovery', () => {
     expect(world.logged('recovery.completed').some((l) => (l['requeued_steps'] as string[]).length === 2 && (l['dead_pods'] as string[]).includes(alphaId))).toBe(true);
   });
 
+  it('prunes, as leader, terminal steps and down pods older than the retention', async () => {
+    world = new PodWorld();
+    const store = await world.store();
+    // 0.00001 days = 864 ms; the leader then prunes every recovery interval (0.3 s).
+    const alpha = await world.startPod('alpha', { retentionDays: 0.00001 });
+    const bravo = await world.startPod('bravo', { retentionDays: 0.00001 });
+    await waitFor('alpha leads', () => alpha.health().isLeader);
+    const id = await world.submit('work', { ms: 0 });
+    await world.waitForStatus(id, 'completed');
+    const bravoId = bravo.podId!;
+    await bravo.drain();
+
+    await waitFor('the step pruned', async () => (await store.stepGet({ stepId: id })) === null, 5_000);
+    expect(await world.events(id)).toEqual([]);
+    await waitFor('the drained pod pruned', async () => !(await store.podList()).some((p) => p.podId === bravoId), 5_000);
+    expect((await store.podList()).map((p) => p.podId)).toEqual([alpha.podId]);
+    const pruned = world.logged('prune.completed');
+    expect(pruned.length).toBeGreaterThan(0);
+    expect(pruned.every((l) => l['test_pod'] === 'alpha')).toBe(true);
+    expect(pruned.reduce((sum, l) => sum + (l['steps'] as number), 0)).toBe(1);
+  });
+
   it('runs a manual sweep on the leader, refuses a follower unless forced, and a second one while the first runs', async () => {
     world = new PodWorld();
     const alpha = await world.startPod('alpha');

@@ -68,6 +68,12 @@ describe('runPodCommand', () => {
     await waitFor('echo completed', async () => (await json(await fetch(`${base}/status/${String(echoed['step_id'])}`)))['status'] === 'completed');
     expect(await json(await fetch(`${base}/status/${String(echoed['step_id'])}`))).toMatchObject({ result: { hello: 'world' }, attempt: 1 });
 
+    // The pod's counters share the API's registry, labelled with the log's event names.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^fleet_q_step_outcomes_total\{outcome="completed"\} 1$/m);
+    expect(metrics).toMatch(/^fleet_q_pod_events_total\{event="pod.registered"\} 1$/m);
+    expect(metrics).toMatch(/^fleet_q_steps_claimed_total 1$/m);
+
     // A step that outlives the grace, so the drain takes a while and can be watched.
     const sleeper = String((await json(await submit({ type: 'sleep', args: { ms: 10_000 } })))['step_id']);
     await waitFor('sleep claimed', async () => (await json(await fetch(`${base}/status/${sleeper}`)))['status'] === 'claimed');
