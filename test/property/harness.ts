@@ -2,6 +2,11 @@
  * What the property tests of this folder share: the seed (`FLEET_Q_TEST_SEED`, fixed default), the
  * small policy that makes deaths and backoffs happen within a few commands, fresh SQLite files in
  * temp dirs, and the failure report that says how to replay. Owns no assertion of its own.
+ *
+ * A seed fixes the generated commands, not everything the store does: backoff jitter (SQLite's
+ * random()) and step ids are random, so a rerun with the same seed can take a slightly different
+ * path. The printed path with the commands' replay hint replays the shrunk case itself, which is
+ * small enough that it rarely depends on either.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,7 +114,7 @@ export function failureReport(name: string, file: string, out: fc.RunDetails<unk
 /**
  * `fc.check` with the seed (and, to replay one case, its path and the commands' replay hint);
  * throws the failure report. `property` receives the replay hint for `fc.commands`; `examples` run
- * first, before the random cases (not when replaying one case).
+ * first, before the random cases.
  */
 export async function checkProperty<Ts>(
   name: string,
@@ -122,9 +127,11 @@ export async function checkProperty<Ts>(
   const out = await fc.check(property(testReplayPath()), {
     seed: testSeed(),
     numRuns,
-    ...(path === undefined ? { examples } : {}),
+    // Examples come first in the path's numbering, so a replayed path needs them too.
+    examples,
     ...(path === undefined ? {} : { path, endOnFailure: true }),
-    // Shrinking re-runs whole sequences against real files; past this, the smallest case so far is reported.
+    // Shrinking re-runs whole sequences against real files; past this, the smallest case so far is
+    // reported (and a passing run on a very slow machine ends early, with fewer runs).
     interruptAfterTimeLimit: 120_000,
   });
   if (out.failed) throw new Error(failureReport(name, file, out as fc.RunDetails<unknown>));
