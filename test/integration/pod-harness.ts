@@ -70,7 +70,7 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
   }
 }
 
-/** Per-test world: one SQLite file, its pods, an inspection store, the execution log and every log line. */
+/** Per-test world: one SQLite file (or the `base` store), its pods, an inspection store, the execution log and every log line. */
 export class PodWorld {
   readonly dir = mkdtempSync(join(tmpdir(), 'fleet-q-pod-'));
   readonly dbPath = join(this.dir, 'queue.db');
@@ -81,8 +81,11 @@ export class PodWorld {
   readonly pods: Pod[] = [];
   #store: Store | undefined;
 
+  /** `base`: configuration every pod and the inspection store share (e.g. a PostgreSQL URL and schema). */
+  constructor(private readonly base: Partial<FleetConfigInput> = {}) {}
+
   config(overrides: Partial<FleetConfigInput> = {}): FleetConfig {
-    return loadConfig({}, { ...FAST_TIMINGS, storageMode: 'sqlite', sqliteDbPath: this.dbPath, ...overrides });
+    return loadConfig({}, { ...FAST_TIMINGS, storageMode: 'sqlite', sqliteDbPath: this.dbPath, ...this.base, ...overrides });
   }
 
   /** The inspection store (the test's own connection to the file). */
