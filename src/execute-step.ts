@@ -23,9 +23,9 @@ export class StepAbortedError extends Error {
   }
 }
 
+/** What the handler actor needs: the step types, and the logger each attempt's `ctx.log` derives from. */
 export interface ExecuteStepDeps {
   readonly registry: StepRegistry;
-  /** Parent of each attempt's `ctx.log`. */
   readonly logger: Logger;
 }
 

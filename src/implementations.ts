@@ -36,6 +36,7 @@ import type { StepRegistry } from './registry.js';
 import type { FencedWriteResult, Json, LeaderInfo, PodMeta, Store } from './store/store.js';
 import { FLEET_Q_VERSION } from './version.js';
 
+/** What the effects are built from. */
 export interface PodActorDeps {
   readonly store: Store;
   readonly registry: StepRegistry;

@@ -9,6 +9,7 @@ import type { SnapshotFrom } from 'xstate';
 import type { supervisorMachine } from '../machines/index.js';
 import type { PodHealthStatus } from './pod-control.js';
 
+/** A snapshot of a running (or ended) supervisor actor. */
 export type SupervisorSnapshot = SnapshotFrom<typeof supervisorMachine>;
 
 /** Where the pod object is in its own life, around the machine. */

@@ -30,6 +30,7 @@ interface Running {
   readonly claimedAt: number;
 }
 
+/** The log and metrics sink of one pod: facts in, log lines and counter increments out. */
 export class PodTelemetry {
   /** step id → claims not yet finished, oldest first (a fenced incarnation's step may still settle while a new one runs it again). */
   readonly #running = new Map<string, Running[]>();

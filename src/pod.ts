@@ -38,6 +38,7 @@ import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { FLEET_Q_VERSION } from './version.js';
 
+/** What `createPod` takes; every field is optional. */
 export interface PodOptions {
   /** A loaded configuration, used as is, or overrides (camelCase keys) on top of the `FLEET_Q_*` environment. */
   readonly config?: Partial<FleetConfigInput> | FleetConfig;
