@@ -42,6 +42,7 @@ describe('drain', () => {
     expect(await store.stepGet({ stepId: stuck })).toMatchObject({ status: 'pending', retryCount: 0, releaseCount: 1, claimedBy: null });
     expect(await world.kinds(later)).toEqual(['submitted']);
     expect(world.logged('drain.started')).toHaveLength(1);
+    expect(world.unknownEventNames()).toEqual([]);
     expect(world.logged('drain.grace_expired')).toEqual([expect.objectContaining({ pod_id: alphaId, in_flight: 1 })]);
 
     // Elsewhere: another pod completes the released step and the one submitted during the drain.

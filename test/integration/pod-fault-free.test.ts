@@ -56,6 +56,7 @@ describe('pods without faults', () => {
       expect(health.lastLeaderCheck).not.toBeNull();
     }
     expect(world.logged('step.completed')).toHaveLength(30);
+    expect(world.unknownEventNames()).toEqual([]);
     expect(world.logged('step.completed')[0]).toMatchObject({ step_id: expect.any(String), attempt: 1, pod_id: expect.any(String), duration_ms: expect.any(Number) });
   });
 

@@ -58,6 +58,7 @@ describe('a pod that loses its liveness', () => {
     expect((await world.events(abortable)).at(-1)!.podId).toBe(newId);
 
     expect(world.logged('pod.fenced')).toHaveLength(1);
+    expect(world.unknownEventNames()).toEqual([]);
     const rows = await store.podList();
     expect(rows.find((r) => r.podId === oldId)?.status).toBe('down');
     expect(rows.find((r) => r.podId === newId)?.status).toBe('up');

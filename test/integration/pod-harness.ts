@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
+import { EVENT_NAMES } from '../../machines/index.js';
 import { loadConfig, type FleetConfig, type FleetConfigInput } from '../../src/config.js';
 import { NonRetryableError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
@@ -135,6 +136,12 @@ export class PodWorld {
   /** Log lines with `event` = `name`. */
   logged(name: string): Record<string, unknown>[] {
     return this.logLines.filter((l) => l['event'] === name);
+  }
+
+  /** `event` values logged that are not in the one vocabulary of machines/events.ts. */
+  unknownEventNames(): string[] {
+    const names = new Set(this.logLines.map((l) => l['event']).filter((e): e is string => typeof e === 'string'));
+    return [...names].filter((name) => !EVENT_NAMES.includes(name));
   }
 
   executionsOf(stepId: string): Execution[] {

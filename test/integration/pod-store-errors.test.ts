@@ -45,6 +45,7 @@ describe('a pod whose database fails', () => {
         locker.close();
       }
       const newId = await waitFor('a new incarnation', () => (pod.podId !== oldId ? pod.podId : undefined), 5_000);
+      expect(world.unknownEventNames()).toEqual([]);
       expect(newId).toMatch(/^alpha-[0-9a-f]{8}$/);
       await waitFor('healthy again', () => pod.health().status === 'healthy');
       const counted = await metrics.registry.getSingleMetricAsString('fleet_q_store_errors_total');
