@@ -10,6 +10,15 @@ export const MAX_PAYLOAD_BYTES = 64 * 1024;
 /** A step's stored result must fit in 256 KiB. */
 export const MAX_RESULT_BYTES = 256 * 1024;
 
+/**
+ * True when serialised JSON holds U+0000 (JSON.stringify writes it as the escape `\u0000`, while a
+ * literal backslash before `u0000` is written `\\u0000`). PostgreSQL's `jsonb` cannot store it, so
+ * every store refuses it as bad input rather than one of them failing with a database error.
+ */
+export function containsNul(json: string): boolean {
+  return /(?:^|[^\\])(?:\\\\)*\\u0000/.test(json);
+}
+
 /** JSON with object keys sorted recursively: equal values give equal strings. */
 export function canonicalJson(value: Json): string {
   return JSON.stringify(sortKeys(value));
@@ -25,12 +34,16 @@ function sortKeys(value: Json): Json {
   return value;
 }
 
-/** Serialises a step's result, refusing one over `MAX_RESULT_BYTES` (undefined is stored as null). */
+/**
+ * Serialises a step's result, refusing one over `MAX_RESULT_BYTES` or holding U+0000 (which
+ * PostgreSQL's jsonb cannot store; every store refuses it alike). Undefined is stored as null.
+ */
 export function serialiseResult(result: Json | undefined): string {
   const text = JSON.stringify(result ?? null);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_RESULT_BYTES) {
     throw new ValidationError(`step result is ${bytes} bytes; the limit is ${MAX_RESULT_BYTES}`);
   }
+  if (containsNul(text)) throw new ValidationError('step result must not contain U+0000');
   return text;
 }

@@ -72,6 +72,15 @@ export function describeSubmit(factory: StoreFactory): void {
       expect([third, first, second].sort()).toEqual([first, second, third]);
     });
 
+    it('refuses args or metadata holding U+0000 with ValidationError, writing nothing, alike on every store', async () => {
+      const { store } = await open();
+      await expect(submit(store, { args: { text: 'a\u0000b' }, now: T0 })).rejects.toBeInstanceOf(ValidationError);
+      await expect(submit(store, { metadata: { m: '\u0000' }, now: T0 })).rejects.toBeInstanceOf(ValidationError);
+      expect(await allEvents(store)).toEqual([]);
+      const stepId = await submit(store, { args: { text: 'a\\u0000b' }, now: T0 });
+      expect((await mustGet(store, stepId)).args).toEqual({ text: 'a\\u0000b' });
+    });
+
     it('stepGet answers null for an unknown id', async () => {
       const { store } = await open();
       expect(await store.stepGet({ stepId: 'step_0000000000NOSUCHSTEP000000' })).toBeNull();

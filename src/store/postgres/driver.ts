@@ -63,7 +63,7 @@ import {
   type StepRecord,
   type SweepRecord,
 } from './rows.js';
-import { containsNul, submitSteps } from './submit.js';
+import { submitSteps } from './submit.js';
 import { WorkWatcher } from './watch.js';
 
 /** Options of `openPostgresStore`. */
@@ -208,7 +208,6 @@ export class PostgresStore implements Store {
 
   async stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>> {
     const result = serialiseResult(params.result);
-    if (containsNul(result)) throw new ValidationError('step result must not contain U+0000');
     const { rows } = await runQuery<StepRecord>(this.main, {
       name: 'fleet_q_step_complete',
       text: this.sql.complete,

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { ConflictError, StoreError, ValidationError, type FleetErrorItem } from '../../errors.js';
 import { newStepId } from '../../ids.js';
-import { MAX_PAYLOAD_BYTES } from '../json.js';
+import { assertNoDuplicateKeys, submissionProblems } from '../submission-checks.js';
 import type { StepSubmitParams, StepSubmitResult } from '../store.js';
 import { constraintOf } from './classify.js';
 import { runQuery } from './connection.js';
@@ -29,15 +29,6 @@ interface SubmitRow {
  */
 const KEY_RACE_RUNS = 5;
 
-/**
- * True when serialised JSON holds U+0000 (JSON.stringify writes it as the escape `\u0000`, while a
- * literal backslash before `u0000` is written `\\u0000`). `jsonb` cannot store it, so it is refused
- * as bad input rather than left to fail as a database error.
- */
-export function containsNul(json: string): boolean {
-  return /(?:^|[^\\])(?:\\\\)*\\u0000/.test(json);
-}
-
 /** The statement's ten parameters: `now` and nine arrays, one element per item. */
 function parameters(steps: readonly Submission[], now: number | undefined): unknown[] {
   const problems: FleetErrorItem[] = [];
@@ -53,7 +44,7 @@ function parameters(steps: readonly Submission[], now: number | undefined): unkn
     delays: [] as number[],
   };
   steps.forEach((s, i) => {
-    const itemProblems = problemsOf(s);
+    const itemProblems = submissionProblems(s, JSON.stringify(s.args ?? null), JSON.stringify(s.metadata ?? {}));
     problems.push(...itemProblems.map((p) => ({ loc: String(i), msg: `${p.loc}: ${p.msg}` })));
     if (itemProblems.length > 0) return;
     arrays.types.push(s.type);
@@ -66,52 +57,12 @@ function parameters(steps: readonly Submission[], now: number | undefined): unkn
     arrays.delays.push(s.delayMs ?? 0);
   });
   if (problems.length > 0) throw new ValidationError('invalid steps', problems);
-  duplicateKeys(steps);
+  assertNoDuplicateKeys(steps);
   // Ids made in one millisecond sort randomly; sorted, they keep the batch's order for equal
   // priority and created_ts, so a batch is claimed in the order it was submitted.
   arrays.ids = steps.map(() => newStepId(now ?? Date.now())).sort();
   const a = arrays;
   return [now ?? null, a.ids, a.types, a.args, a.metadata, a.priorities, a.maxRetries, a.timeouts, a.keys, a.delays];
-}
-
-function problemsOf(s: Submission): FleetErrorItem[] {
-  const problems: FleetErrorItem[] = [];
-  if (typeof s.type !== 'string' || s.type === '') problems.push({ loc: 'type', msg: 'must be a non-empty string' });
-  const priority = s.priority ?? 0;
-  if (!Number.isInteger(priority) || Math.abs(priority) > 2 ** 31 - 1) problems.push({ loc: 'priority', msg: 'must be a 32-bit integer' });
-  if (!Number.isInteger(s.maxRetries) || s.maxRetries < 0 || s.maxRetries > 2 ** 31 - 1) {
-    problems.push({ loc: 'maxRetries', msg: 'must be a non-negative integer' });
-  }
-  if (!Number.isSafeInteger(s.timeoutMs) || s.timeoutMs < 1) problems.push({ loc: 'timeoutMs', msg: 'must be a positive integer' });
-  const delayMs = s.delayMs ?? 0;
-  if (!Number.isSafeInteger(delayMs) || delayMs < 0) problems.push({ loc: 'delayMs', msg: 'must be a non-negative integer' });
-  const key = s.idempotencyKey ?? null;
-  if (key !== null && (typeof key !== 'string' || key === '')) problems.push({ loc: 'idempotencyKey', msg: 'must be a non-empty string or null' });
-  const argsJson = JSON.stringify(s.args ?? null);
-  const metadataJson = JSON.stringify(s.metadata ?? {});
-  const bytes = Buffer.byteLength(argsJson, 'utf8') + Buffer.byteLength(metadataJson, 'utf8');
-  if (bytes > MAX_PAYLOAD_BYTES) problems.push({ loc: 'args', msg: `args + metadata are ${bytes} bytes; the limit is ${MAX_PAYLOAD_BYTES}` });
-  if (containsNul(argsJson) || containsNul(metadataJson)) problems.push({ loc: 'args', msg: 'must not contain U+0000' });
-  return problems;
-}
-
-/** Refuses two items sharing `(type, idempotency_key)`, listing every index involved. */
-function duplicateKeys(steps: readonly Submission[]): void {
-  const byKey = new Map<string, number[]>();
-  steps.forEach((s, i) => {
-    const key = s.idempotencyKey ?? null;
-    if (key === null) return;
-    const k = JSON.stringify([s.type, key]);
-    byKey.set(k, [...(byKey.get(k) ?? []), i]);
-  });
-  const problems: FleetErrorItem[] = [];
-  for (const indexes of byKey.values()) {
-    if (indexes.length < 2) continue;
-    for (const i of indexes) problems.push({ loc: String(i), msg: `same (type, idempotency_key) as item ${indexes.filter((j) => j !== i).join(', ')}` });
-  }
-  if (problems.length === 0) return;
-  problems.sort((a, b) => Number(a.loc) - Number(b.loc));
-  throw new ValidationError('duplicate (type, idempotency_key) within one batch', problems);
 }
 
 /**

@@ -6,7 +6,8 @@
  */
 import { ConflictError, ValidationError, type FleetErrorItem } from '../../errors.js';
 import { newStepId } from '../../ids.js';
-import { canonicalJson, MAX_PAYLOAD_BYTES } from '../json.js';
+import { canonicalJson } from '../json.js';
+import { assertNoDuplicateKeys, submissionProblems } from '../submission-checks.js';
 import type { Json, StepSubmitParams, StepSubmitResult } from '../store.js';
 import { insertEvent, type SqliteContext } from './context.js';
 
@@ -27,32 +28,20 @@ type Submission = Omit<StepSubmitParams, 'now'>;
 
 /** Serialises one submission, or lists what is wrong with it (each `loc` prefixed with `prefix`). */
 export function prepareSubmission(s: Submission, prefix = ''): { prepared?: PreparedSubmission; problems: FleetErrorItem[] } {
-  const problems: FleetErrorItem[] = [];
-  const loc = (field: string) => `${prefix}${field}`;
-  if (typeof s.type !== 'string' || s.type === '') problems.push({ loc: loc('type'), msg: 'must be a non-empty string' });
-  const priority = s.priority ?? 0;
-  if (!Number.isSafeInteger(priority)) problems.push({ loc: loc('priority'), msg: 'must be an integer' });
-  if (!Number.isSafeInteger(s.maxRetries) || s.maxRetries < 0) problems.push({ loc: loc('maxRetries'), msg: 'must be a non-negative integer' });
-  if (!Number.isSafeInteger(s.timeoutMs) || s.timeoutMs < 1) problems.push({ loc: loc('timeoutMs'), msg: 'must be a positive integer' });
-  const delayMs = s.delayMs ?? 0;
-  if (!Number.isSafeInteger(delayMs) || delayMs < 0) problems.push({ loc: loc('delayMs'), msg: 'must be a non-negative integer' });
-  const key = s.idempotencyKey ?? null;
-  if (key !== null && (typeof key !== 'string' || key === '')) problems.push({ loc: loc('idempotencyKey'), msg: 'must be a non-empty string or null' });
   const argsJson = JSON.stringify(s.args ?? null);
   const metadataJson = JSON.stringify(s.metadata ?? {});
-  const bytes = Buffer.byteLength(argsJson, 'utf8') + Buffer.byteLength(metadataJson, 'utf8');
-  if (bytes > MAX_PAYLOAD_BYTES) problems.push({ loc: loc('args'), msg: `args + metadata are ${bytes} bytes; the limit is ${MAX_PAYLOAD_BYTES}` });
+  const problems = submissionProblems(s, argsJson, metadataJson).map((p) => ({ loc: `${prefix}${p.loc}`, msg: p.msg }));
   if (problems.length > 0) return { problems };
   const prepared: PreparedSubmission = {
     type: s.type,
     argsJson,
     argsCanonical: canonicalJson(s.args ?? null),
     metadataJson,
-    priority,
+    priority: s.priority ?? 0,
     maxRetries: s.maxRetries,
     timeoutMs: s.timeoutMs,
-    idempotencyKey: key,
-    delayMs,
+    idempotencyKey: s.idempotencyKey ?? null,
+    delayMs: s.delayMs ?? 0,
   };
   return { prepared, problems };
 }
@@ -67,24 +56,7 @@ export function prepareBatch(steps: readonly Submission[]): PreparedSubmission[]
     if (one.prepared !== undefined) prepared.push(one.prepared);
   });
   if (problems.length > 0) throw new ValidationError('invalid steps in batch', problems);
-  const byKey = new Map<string, number[]>();
-  prepared.forEach((p, i) => {
-    if (p.idempotencyKey === null) return;
-    const k = JSON.stringify([p.type, p.idempotencyKey]);
-    byKey.set(k, [...(byKey.get(k) ?? []), i]);
-  });
-  const duplicates: FleetErrorItem[] = [];
-  for (const indexes of byKey.values()) {
-    if (indexes.length < 2) continue;
-    for (const i of indexes) {
-      const others = indexes.filter((j) => j !== i).join(', ');
-      duplicates.push({ loc: String(i), msg: `same (type, idempotency_key) as item ${others}` });
-    }
-  }
-  if (duplicates.length > 0) {
-    duplicates.sort((a, b) => Number(a.loc) - Number(b.loc));
-    throw new ValidationError('duplicate (type, idempotency_key) within one batch', duplicates);
-  }
+  assertNoDuplicateKeys(steps);
   return prepared;
 }
 
