@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { allEvents, byStep, exactlyOnceProblems, readExecutions, unexecutedCompletions } from './audit.js';
 import { postgresQueue } from './database.js';
-import { startPods, useE2eSuite, withQueue } from './harness.js';
+import { startPods, useE2eSuite, waitHealthy, withQueue } from './harness.js';
 import { submitBatch } from './http.js';
 import { startPrivatePostgres } from './private-postgres.js';
 import { recordSteps } from './scenarios/sigkill.js';
@@ -38,17 +38,8 @@ describe('PostgreSQL restarted mid-run', () => {
           await server.restart(OUTAGE_MS);
 
           for (const [i, pod] of pods.entries()) {
-            const health = await waitFor(
-              `${pod.name} to be healthy again as a new incarnation`,
-              async () => {
-                if (pod.exit !== null) throw new Error(`${pod.name} exited (${JSON.stringify(pod.exit)}):\n${pod.output}`);
-                const answer = await pod.health();
-                return answer.status === 200 && answer.body.pod_id !== oldIds[i] ? answer.body : null;
-              },
-              { timeoutMs: 30_000 },
-            );
-            expect((health.pod_id as string).startsWith(`${pod.name}-`)).toBe(true);
-            pod.podId = health.pod_id as string;
+            const newId = await waitHealthy(pod, { replacing: oldIds[i]! });
+            expect(newId.startsWith(`${pod.name}-`)).toBe(true);
           }
 
           const after = await queue.openReader();

@@ -117,16 +117,20 @@ export async function startPod(options: StartPodOptions): Promise<PodProcess> {
   return pod;
 }
 
-/** Waits for `/health` 200 and records the pod id it reports; fails early if the process exits. */
-export async function waitHealthy(pod: PodProcess, timeoutMs = 30_000): Promise<string> {
+/**
+ * Waits for `/health` 200 and records the pod id it reports; fails early if the process exits.
+ * With `replacing`, waits for a 200 from another incarnation than that id: a pod woken from a
+ * SIGSTOP may answer one last 200 under its old id before its overdue fence timer fires.
+ */
+export async function waitHealthy(pod: PodProcess, options: { readonly timeoutMs?: number; readonly replacing?: string } = {}): Promise<string> {
   const body = await waitFor(
-    `${pod.name} to answer /health 200`,
+    options.replacing === undefined ? `${pod.name} to answer /health 200` : `${pod.name} to answer /health 200 as another incarnation than ${options.replacing}`,
     async () => {
       if (pod.exit !== null) throw new Error(`${pod.name} exited (${JSON.stringify(pod.exit)}):\n${pod.output}`);
       const answer = await pod.health();
-      return answer.status === 200 ? answer.body : null;
+      return answer.status === 200 && answer.body.pod_id !== options.replacing ? answer.body : null;
     },
-    { timeoutMs, intervalMs: 50 },
+    { timeoutMs: options.timeoutMs ?? 30_000, intervalMs: 50 },
   ).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}\n--- ${pod.name} output ---\n${pod.output}`);
   });
