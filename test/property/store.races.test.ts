@@ -57,14 +57,17 @@ const raceProperty = fc.asyncProperty(fc.scheduler(), setupArbitrary, async (s, 
     }
 
     // Each action is a chain of statements; the scheduler decides when each statement may start.
-    // better-sqlite3 runs a call's whole transaction synchronously when the method is called, so
-    // `started` (pushed just before each call) is the order in which the transactions ran.
+    // `started` is the order in which the transactions committed: better-sqlite3 runs a sweep's
+    // whole transaction synchronously when the method is called, so a sweep is pushed just before
+    // its call; completions are coalesced and commit together at the end of the event-loop turn,
+    // so a completion is pushed when its commit is reported, before any later call can run.
     const gate = (label: string) => s.schedule(Promise.resolve(label), label);
     const started: string[] = [];
     const zombie = Promise.all(lost.map(async (row) => {
       await gate(`zombie completes ${row.stepId}`);
+      const write = await one.stepComplete({ stepId: row.stepId, podId: 'zombie-00000000', attempt: row.attempt, result: 'late', now: t1 });
       started.push(`zombie ${row.stepId}`);
-      return { row, write: await one.stepComplete({ stepId: row.stepId, podId: 'zombie-00000000', attempt: row.attempt, result: 'late', now: t1 }) };
+      return { row, write };
     }));
     const sweeper = (store: Store, podId: string) => (async () => {
       await gate(`sweep by ${podId}`);
