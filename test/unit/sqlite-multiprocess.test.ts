@@ -29,6 +29,7 @@ const spin = (ms) => { const end = Date.now() + ms; while (Date.now() < end) {} 
 const burst = () => {
   if (stop) { db.close(); process.stdout.write('held ' + held + '\\n'); return; }
   db.exec('BEGIN IMMEDIATE'); spin(10 + Math.random() * 15); db.exec('COMMIT'); held++;
+  process.stdout.write('h\\n');
   setTimeout(burst, Math.random() * 5);
 };
 burst();
@@ -66,8 +67,11 @@ it('three store instances and another process share one file: every step complet
   );
 
   const completedBy = new Map<string, string>();
+  // Workers keep polling until the queue is drained AND the contender has really competed (a
+  // fast drain could otherwise finish before the other process took the lock ten times).
+  const holds = () => output.split('\n').filter((line) => line === 'h').length;
   const work = async (store: SqliteStore, podId: string) => {
-    for (let idle = 0; idle < 20; ) {
+    for (let idle = 0; idle < 20 || holds() <= 10; ) {
       const claimed = await store.stepClaim({ podId, types: ['echo'], limit: 8 });
       if (claimed.length === 0) {
         idle++;
