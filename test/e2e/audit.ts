@@ -40,6 +40,20 @@ export async function stepRows(reader: QueueReader, stepIds: readonly string[]):
   return rows;
 }
 
+/**
+ * The claims `podId` never reported: steps whose last event written by that pod, stale writes aside,
+ * is its `claimed`, with the attempt of that claim. For a pod that died or froze, these are exactly the
+ * claims it held — read from the whole trail afterwards, so a claim that committed just after the
+ * signal (a statement already on its way to PostgreSQL) is counted too.
+ */
+export function claimsLeftBy(events: readonly StepEvent[], podId: string): Map<string, number> {
+  const last = new Map<string, StepEvent>();
+  for (const event of events) if (event.podId === podId && event.kind !== 'stale_write_rejected') last.set(event.stepId, event);
+  const held = new Map<string, number>();
+  for (const [stepId, event] of last) if (event.kind === 'claimed') held.set(stepId, event.attempt);
+  return held;
+}
+
 /** Steps of `stepIds` without exactly one `completed` event, or with a `dead_lettered` one. */
 export function exactlyOnceProblems(events: ReadonlyMap<string, readonly StepEvent[]>, stepIds: readonly string[]): string[] {
   const problems: string[] = [];

@@ -6,7 +6,7 @@
  * Owns the scenario; the test files choose the store.
  */
 import { expect } from 'vitest';
-import { allEvents, byStep, completionOf, exactlyOnceProblems, readExecutions, stepRows, unexecutedCompletions } from '../audit.js';
+import { allEvents, byStep, claimsLeftBy, completionOf, exactlyOnceProblems, readExecutions, stepRows, unexecutedCompletions } from '../audit.js';
 import type { QueueDatabase } from '../database.js';
 import { eldestFirst, startPods } from '../harness.js';
 import { getJson, submitBatch } from '../http.js';
@@ -42,9 +42,6 @@ export async function sigkillScenario(cli: string, queue: QueueDatabase, victimR
   const killedAt = Date.now();
   victim.signal('SIGKILL');
   expect(await victim.exited).toMatchObject({ code: null, signal: 'SIGKILL' });
-  const atKill = await stepRows(reader, stepIds);
-  const orphans = [...atKill.values()].filter((row) => row.status === 'claimed' && row.claimedBy === victim.podId).map((row) => row.stepId);
-  expect(orphans.length).toBeGreaterThan(0);
 
   if (victimRole === 'leader') {
     const [heir, other] = survivors as [typeof sweeper, typeof sweeper];
@@ -61,6 +58,9 @@ export async function sigkillScenario(cli: string, queue: QueueDatabase, victimR
 
   const trail = await allEvents(reader);
   const events = byStep(trail);
+  const heldAtKill = claimsLeftBy(trail, victim.podId);
+  const orphans = [...heldAtKill.keys()];
+  expect(orphans.length).toBeGreaterThan(0);
   expect(exactlyOnceProblems(events, stepIds)).toEqual([]);
   expect(unexecutedCompletions(events, stepIds, readExecutions(queue.executionLog))).toEqual([]);
   // A killed process writes nothing: every event it wrote is older than the kill.
@@ -76,7 +76,7 @@ export async function sigkillScenario(cli: string, queue: QueueDatabase, victimR
     }
     expect(recovered).toHaveLength(1);
     const event = recovered[0]!;
-    expect(event).toMatchObject({ podId: sweeper.podId, attempt: atKill.get(stepId)!.attempt });
+    expect(event).toMatchObject({ podId: sweeper.podId, attempt: heldAtKill.get(stepId) });
     expect(event.detail).toEqual({ reason: 'pod_dead', error: `claim held by dead pod ${victim.podId}`, retry_count: 1, run_after: expect.any(Number) });
     // Backoff of the first retry: base × U[0.5, 1].
     const backoff = (event.detail['run_after'] as number) - event.ts;
@@ -84,7 +84,7 @@ export async function sigkillScenario(cli: string, queue: QueueDatabase, victimR
     expect(backoff).toBeLessThanOrEqual(TIMING.baseDelayMs);
     const completed = completionOf(events, stepId);
     expect(survivors.map((p) => p.podId)).toContain(completed.podId);
-    expect(completed.attempt).toBe(atKill.get(stepId)!.attempt + 1);
+    expect(completed.attempt).toBe(heldAtKill.get(stepId)! + 1);
     slowest = Math.max(slowest, completed.ts - killedAt);
   }
   expect(slowest, `the last of ${orphans.length} orphaned steps completed ${slowest} ms after the kill`).toBeLessThanOrEqual(RECOVERY_BOUND_MS);

@@ -7,20 +7,21 @@
  *
  * The frozen pod alone registers `spin` (a synchronous busy loop) and is stopped inside it, so when
  * it wakes the first thing it does is finish that handler and send its completion write, before any
- * timer (heartbeat, fence window) can fence it; a write already sent is not taken back by fencing.
- * So every run has a late write that must be rejected as stale.
+ * timer (heartbeat, fence window) can fence it; fencing does not take back a write already sent (on
+ * SQLite a busy file may delay its commit, not cancel it). So every run has a late write that must be
+ * rejected as stale.
  * Owns the scenario; the test files choose the store.
  */
 import { expect } from 'vitest';
 import type { StepEvent } from '../../../src/store/store.js';
-import { allEvents, byStep, completionOf, exactlyOnceProblems, readExecutions, stepRows, unexecutedCompletions } from '../audit.js';
+import { allEvents, byStep, claimsLeftBy, completionOf, exactlyOnceProblems, readExecutions, stepRows, unexecutedCompletions } from '../audit.js';
 import type { QueueDatabase } from '../database.js';
 import { eldestFirst, startPod, waitHealthy } from '../harness.js';
 import { submitBatch, submitStep } from '../http.js';
 import { waitFor } from '../wait.js';
 import { recordSteps } from './sigkill.js';
 
-/** Long enough to be caught inside with a 10 ms poll, well inside the 1.1 s fence window. */
+/** Long enough to be caught inside with a 5 ms poll, well inside the 1.1 s fence window. */
 const SPIN_MS = 500;
 
 /** Freezes a follower inside `spin` past the threshold, wakes it, and checks recovery, fencing and the audit trail. */
@@ -53,15 +54,11 @@ export async function sigstopScenario(cli: string, queue: QueueDatabase): Promis
   expect(spinning).toMatchObject({ attempt: 1, pod_id: oldId, pid: frozen.pid });
 
   const stepIds = [...recordIds, spinId];
-  const atStop = await stepRows(reader, stepIds);
-  const held = [...atStop.values()].filter((r) => r.status === 'claimed' && r.claimedBy === oldId).map((r) => r.stepId);
-  expect(held).toContain(spinId);
-  expect(held.length).toBeGreaterThan(1);
 
   await waitFor(
     `the claims of frozen ${oldId} to be recovered and its row marked down`,
     async () => {
-      const rows = await stepRows(reader, held);
+      const rows = await stepRows(reader, [...claimsLeftBy(await allEvents(reader), oldId).keys()]);
       const pod = (await reader.podList()).find((p) => p.podId === oldId);
       return pod?.status === 'down' && [...rows.values()].every((r) => r.claimedBy !== oldId);
     },
@@ -84,6 +81,10 @@ export async function sigstopScenario(cli: string, queue: QueueDatabase): Promis
 
   const trail = await allEvents(reader);
   const events = byStep(trail);
+  const heldAtStop = claimsLeftBy(trail, oldId);
+  const held = [...heldAtStop.keys()];
+  expect(held).toContain(spinId);
+  expect(held.length).toBeGreaterThan(1);
   const executions = readExecutions(queue.executionLog);
   expect(exactlyOnceProblems(events, stepIds)).toEqual([]);
   expect(unexecutedCompletions(events, stepIds, executions)).toEqual([]);
@@ -110,13 +111,13 @@ export async function sigstopScenario(cli: string, queue: QueueDatabase): Promis
     const stepEvents = events.get(stepId) ?? [];
     const recovered = stepEvents.filter((e) => e.kind === 'recovered');
     expect(recovered).toHaveLength(1);
-    expect(recovered[0]).toMatchObject({ podId: leader.podId, attempt: atStop.get(stepId)!.attempt });
+    expect(recovered[0]).toMatchObject({ podId: leader.podId, attempt: heldAtStop.get(stepId) });
     expect(recovered[0]!.detail).toMatchObject({ reason: 'pod_dead', error: `claim held by dead pod ${oldId}`, retry_count: 1 });
     const afterRecovery = stepEvents.filter((e: StepEvent) => e.eventId > recovered[0]!.eventId && e.podId === oldId);
     expect(afterRecovery.map((e) => e.kind).filter((k) => k !== 'stale_write_rejected')).toEqual([]);
     const completed = completionOf(events, stepId);
     expect(completed.podId).not.toBe(oldId);
-    expect(completed.attempt).toBe(atStop.get(stepId)!.attempt + 1);
+    expect(completed.attempt).toBe(heldAtStop.get(stepId)! + 1);
   }
   // `spin` exists on the frozen pod only: its new incarnation ran it again.
   expect(completionOf(events, spinId)).toMatchObject({ podId: newId, attempt: 2 });
