@@ -2,8 +2,9 @@
  * The PostgreSQL `Store` (DESIGN §3): each method is one statement of queries.ts or
  * queries.maintenance.ts, hence one round trip and one transaction, run on the main pool; heartbeats
  * and leadership run on the reserved control pool (connection.ts); migrations take one dedicated
- * connection. One deliberate exception: retention prunes a large backlog in chunks, each its own
- * transaction (see `retentionPrune`). Owns the mapping from Store calls to statements and results;
+ * connection. Two deliberate exceptions: retention prunes a large backlog in chunks, each its own
+ * transaction (see `retentionPrune`), and completions arriving together share one statement (see
+ * `completions`; each keeps its own fence and outcome). Owns the mapping from Store calls to statements and results;
  * must not hold SQL text, open transactions across calls, or hold a connection while a step runs.
  *
  * Hot paths (submit, claim, complete, fail/release, heartbeat) are named prepared statements, so
@@ -11,6 +12,7 @@
  */
 import { ConflictError, NotFoundError, PodFencedError, ValidationError } from '../../errors.js';
 import type { StoreError } from '../../errors.js';
+import { WriteCoalescer } from '../coalesce.js';
 import { serialiseResult } from '../json.js';
 import type {
   DlqListParams,
@@ -91,6 +93,7 @@ function statements(n: PgNames) {
     submit: stepSql.stepSubmitSql(n),
     claim: stepSql.stepClaimSql(n),
     complete: stepSql.stepCompleteSql(n),
+    completeBatch: stepSql.stepCompleteBatchSql(n),
     fail: stepSql.stepFailSql(n),
     get: stepSql.stepGetSql(n),
     replay: stepSql.stepReplaySql(n),
@@ -111,6 +114,12 @@ function statements(n: PgNames) {
 /** Steps (with their events) deleted per retention statement: 12,345 one-event steps took 0.1 s in three chunks here. */
 const RETENTION_CHUNK = 5_000;
 
+/** A completion waiting for its batch: the call's parameters and its serialised result. */
+interface PendingCompletion {
+  readonly params: StepCompleteParams;
+  readonly result: string;
+}
+
 type FencedRow = StepRecord & { readonly outcome: 'released' | 'retried' | 'dead_lettered' };
 
 /** `now` as bound: the test clock, or null for the database clock. */
@@ -125,6 +134,18 @@ export class PostgresStore implements Store {
   private readonly connections: PgConnections;
   private readonly sql: ReturnType<typeof statements>;
   private readonly watcher: WorkWatcher;
+  /**
+   * Completions that arrive while the previous batch commits are written as one statement
+   * (coalesce.ts), so a busy pod pays one commit (one WAL flush) per batch instead of per step.
+   * Measured with `npm run bench` (one pod, 6,000 no-op steps, median of 3 on a 2-core host):
+   * statements per completed step 1.28 → 0.58 at P=10 and 1.07 → 0.13 at P=50; 979 → 1,437 steps/s
+   * at P=50, no measurable change at P=10 (there the claim's round trip bounds the pod).
+   */
+  private readonly completions = new WriteCoalescer<PendingCompletion, FencedWriteResult<'completed'>>({
+    writeBatch: (items) => this.completeBatch(items),
+    writeOne: (item) => this.completeOne(item),
+    key: (item) => item.params.stepId,
+  });
   private closing: Promise<void> | undefined;
 
   /** Use `openPostgresStore`, which also checks that the database answers. */
@@ -207,7 +228,10 @@ export class PostgresStore implements Store {
   }
 
   async stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>> {
-    const result = serialiseResult(params.result);
+    return this.completions.submit({ params, result: serialiseResult(params.result) });
+  }
+
+  private async completeOne({ params, result }: PendingCompletion): Promise<FencedWriteResult<'completed'>> {
     const { rows } = await runQuery<StepRecord>(this.main, {
       name: 'fleet_q_step_complete',
       text: this.sql.complete,
@@ -215,6 +239,23 @@ export class PostgresStore implements Store {
     });
     const row = rows[0];
     return row === undefined ? { applied: false, outcome: 'stale' } : { applied: true, outcome: 'completed', step: toStepRow(row) };
+  }
+
+  private async completeBatch(items: readonly PendingCompletion[]): Promise<FencedWriteResult<'completed'>[]> {
+    const { rows } = await runQuery<StepRecord | { [column: string]: null }>(this.main, {
+      name: 'fleet_q_step_complete_batch',
+      text: this.sql.completeBatch,
+      values: [
+        items.map((i) => at(i.params)),
+        items.map((i) => i.params.stepId),
+        items.map((i) => i.params.podId),
+        items.map((i) => i.params.attempt),
+        items.map((i) => i.result),
+      ],
+    });
+    return rows.map((row) =>
+      row.step_id === null ? { applied: false, outcome: 'stale' } : { applied: true, outcome: 'completed', step: toStepRow(row as StepRecord) },
+    );
   }
 
   async stepFail(params: StepFailParams): Promise<FencedWriteResult<'retried' | 'dead_lettered'>> {

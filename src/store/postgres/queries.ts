@@ -101,6 +101,40 @@ export function stepClaimSql(n: PgNames): string {
   FROM (SELECT 1) AS one LEFT JOIN claimed d ON true`;
 }
 
+/**
+ * Fenced completes of several claims in one statement (the driver coalesces completions that arrive
+ * while the previous batch commits): parallel arrays `$1` now (null: the database clock), `$2` step,
+ * `$3` pod, `$4` attempt, `$5` result JSON, one element per item, no step twice. Each item reads its
+ * own clock once. One row per item in input order: the step columns when applied; nulls when the
+ * fence matched nothing, in which case its `stale_write_rejected` event was written instead.
+ */
+export function stepCompleteBatchSql(n: PgNames): string {
+  return `WITH input AS MATERIALIZED (
+    SELECT i.step_id, i.pod_id, i.attempt, i.result, i.ord,
+           coalesce(timestamptz 'epoch' + i.now_ms * interval '1 millisecond', date_trunc('milliseconds', clock_timestamp())) AS now
+    FROM unnest($1::float8[], $2::text[], $3::text[], $4::int4[], $5::text[]) WITH ORDINALITY AS i(now_ms, step_id, pod_id, attempt, result, ord)
+  ),
+  done AS (
+    UPDATE ${n.stepTracker} s SET status = 'completed', result = i.result::jsonb, last_update_ts = i.now
+    FROM input i
+    WHERE s.step_id = i.step_id AND s.claimed_by = i.pod_id AND s.attempt = i.attempt AND s.status = 'claimed'
+    RETURNING ${stepColumns('s')}, i.ord AS item, i.now AS item_now, i.pod_id AS writer
+  ),
+  ev AS (
+    INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
+    SELECT d.step_id, d.item_now, 'completed', d.writer, d.attempt, '{}'::jsonb FROM done d ORDER BY d.item
+  ),
+  stale AS (
+    INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
+    SELECT i.step_id, i.now, 'stale_write_rejected', i.pod_id, i.attempt,
+           jsonb_build_object('write', 'complete', 'status', r.status, 'claimed_by', r.claimed_by, 'attempt', r.attempt)
+    FROM input i LEFT JOIN ${n.stepTracker} r ON r.step_id = i.step_id
+    WHERE NOT EXISTS (SELECT 1 FROM done d WHERE d.item = i.ord)
+    ORDER BY i.ord
+  )
+  SELECT d.* FROM input i LEFT JOIN done d ON d.item = i.ord ORDER BY i.ord`;
+}
+
 /** Fenced complete: `$1` now, `$2` step, `$3` pod, `$4` attempt, `$5` result JSON. */
 export function stepCompleteSql(n: PgNames): string {
   return `WITH ${clockCte()},
