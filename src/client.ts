@@ -8,7 +8,7 @@
 import { CONFIG_VARIABLES, loadConfig, type FleetConfig, type FleetConfigInput } from './config.js';
 import { dlqPage } from './dlq-page.js';
 import { FleetError, NotFoundError } from './errors.js';
-import { StepRegistry } from './registry.js';
+import { StepRegistry, stepsDefinedInProcess, type StepDefinition } from './registry.js';
 import { loadHandlerModule, withBuiltinSteps } from './steps/load.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
@@ -55,15 +55,25 @@ function isLoadedConfig(config: Partial<FleetConfigInput> | FleetConfig): config
   return CONFIG_VARIABLES.every((v) => Object.hasOwn(config, v.key));
 }
 
+/** What a client validates submissions against, beyond the built-ins and FLEET_Q_HANDLERS. */
+export interface ClientOptions {
+  /** More step types to accept (their args schemas are checked at submit). */
+  readonly steps?: readonly StepDefinition<any>[];
+}
+
 /**
  * Opens a client. `config` is a loaded `FleetConfig`, used as is, or overrides (camelCase keys)
- * applied on top of the `FLEET_Q_*` environment. Throws `ConfigError` listing every problem (a bad
- * handlers module included) before any connection is opened.
+ * applied on top of the `FLEET_Q_*` environment. Submissions are checked against the built-ins, the
+ * FLEET_Q_HANDLERS module, `options.steps`, and every type `defineStep` declared in this process;
+ * any other type is refused. Throws `ConfigError` listing every problem (a bad handlers module
+ * included) before any connection is opened.
  */
-export async function createClient(config: Partial<FleetConfigInput> | FleetConfig = {}): Promise<FleetClient> {
+export async function createClient(config: Partial<FleetConfigInput> | FleetConfig = {}, options: ClientOptions = {}): Promise<FleetClient> {
   const resolved = isLoadedConfig(config) ? config : loadConfig(process.env, config);
   const extra = resolved.handlers === undefined ? [] : await loadHandlerModule(resolved.handlers);
-  const registry = new StepRegistry(withBuiltinSteps(extra));
+  const named = withBuiltinSteps([...extra, ...(options.steps ?? [])]);
+  const namedTypes = new Set(named.map((d) => d.type));
+  const registry = new StepRegistry([...named, ...stepsDefinedInProcess().filter((d) => !namedTypes.has(d.type))]);
   const defaults: SubmissionDefaults = { defaultMaxRetries: resolved.defaultMaxRetries, defaultStepTimeoutMs: resolved.defaultStepTimeoutMs };
   const store = await openStore(resolved);
   return clientOver(store, registry, defaults);

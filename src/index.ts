@@ -18,7 +18,7 @@ export {
 } from './errors.js';
 export { createPod, type Pod, type PodExit, type PodOptions } from './pod.js';
 export type { PodHealthStatus, PodHealthView, RecoveryRun } from './pod-control.js';
-export { createClient, type FleetClient } from './client.js';
+export { createClient, type ClientOptions, type FleetClient } from './client.js';
 export type { Submission } from './submit.js';
 export type { BatchView, DlqView, EventView, QueueView, ReplayView, StepView, SubmitView } from './views.js';
 export { loadConfig, type FleetConfig, type FleetConfigInput } from './config.js';

@@ -46,7 +46,21 @@ export function defineStep<S extends z.ZodType>(definition: {
 }): StepDefinition<z.output<S>> {
   const problems = definitionProblems(definition);
   if (problems.length > 0) throw new FleetError('validation_error', `invalid step definition '${definition.type}'`, { errors: problems });
-  return Object.freeze({ ...definition }) as StepDefinition<z.output<S>>;
+  const frozen = Object.freeze({ ...definition }) as StepDefinition<z.output<S>>;
+  definedInProcess.set(frozen.type, frozen as StepDefinition);
+  return frozen;
+}
+
+/**
+ * Every type `defineStep` has declared in this process, latest definition per name. A producer in
+ * the same process as its pods (a script, a test, a monolith) then validates args against the very
+ * schemas the pods run, without naming the steps twice.
+ */
+const definedInProcess = new Map<string, StepDefinition>();
+
+/** The step types declared by `defineStep` in this process so far. */
+export function stepsDefinedInProcess(): StepDefinition[] {
+  return [...definedInProcess.values()];
 }
 
 function definitionProblems(d: { type: string; maxRetries?: number; timeoutMs?: number; handler: unknown }): FleetErrorItem[] {

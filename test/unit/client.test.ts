@@ -167,3 +167,21 @@ describe('createClient: reading and replaying', () => {
     await expect(c.queue()).rejects.toThrow(/closed/);
   });
 });
+
+describe('createClient: step types it validates against', () => {
+  it('knows types passed as options.steps and types defineStep declared in this process', async () => {
+    const { defineStep } = await import('../../src/registry.js');
+    const { z } = await import('zod');
+    const declared = defineStep({ type: 'client.declared', args: z.object({ n: z.number() }), handler: () => null });
+    const passed = { ...declared, type: 'client.passed' };
+    client = await createClient({ sqliteDbPath: dbPath, storageMode: 'sqlite' }, { steps: [passed] });
+    expect((await client.submit({ type: 'client.declared', args: { n: 1 } })).status).toBe('submitted');
+    expect((await client.submit({ type: 'client.passed', args: { n: 2 } })).status).toBe('submitted');
+    await expect(client.submit({ type: 'client.declared', args: { n: 'x' } })).rejects.toMatchObject({
+      code: 'validation_error',
+      errors: [{ loc: 'args.n', msg: expect.any(String) }],
+    });
+    await expect(client.submit({ type: 'client.never-declared', args: {} })).rejects.toBeInstanceOf(ValidationError);
+    expect((await client.queue()).pending_steps).toBe(2);
+  });
+});
