@@ -27,6 +27,25 @@ export function healthStatusOf(phase: PodPhase, snapshot: SupervisorSnapshot | u
   return snapshot.context.incarnation === 0 ? 'starting' : 'unhealthy';
 }
 
+/**
+ * How long a pod may go without confirming a heartbeat before it must fence itself (DESIGN §3):
+ * `threshold − 2 × heartbeat interval`.
+ */
+export function fenceWindowMs(config: { readonly deadPodThresholdSeconds: number; readonly heartbeatIntervalSeconds: number }): number {
+  return Math.round((config.deadPodThresholdSeconds - 2 * config.heartbeatIntervalSeconds) * 1000);
+}
+
+/**
+ * `healthy` only while liveness was proven within the fence window. The machine fences on a timer,
+ * and a process that was paused (SIGSTOP, a long GC, a frozen VM) can serve a probe before that
+ * overdue timer fires: without this check it would answer 200 under an id the others already
+ * declared dead.
+ */
+export function livenessChecked(status: PodHealthStatus, proofAgeMs: number | undefined, windowMs: number): PodHealthStatus {
+  if (status !== 'healthy') return status;
+  return proofAgeMs === undefined || proofAgeMs > windowMs ? 'unhealthy' : 'healthy';
+}
+
 /** Steps running on this pod: its busy slots. */
 export function inFlightOf(snapshot: SupervisorSnapshot | undefined): number {
   return snapshot === undefined ? 0 : Object.keys(snapshot.context.busySlots).length;

@@ -29,7 +29,7 @@ import { createPodActors } from './implementations.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, registerPodMetrics, type FleetMetrics } from './metrics.js';
 import type { PodControl, PodHealthView, RecoveryRun } from './pod-control.js';
-import { healthStatusOf, inFlightOf, isLeaderOf, type PodPhase } from './pod-health.js';
+import { fenceWindowMs, healthStatusOf, inFlightOf, isLeaderOf, livenessChecked, type PodPhase } from './pod-health.js';
 import { PodTelemetry } from './pod-telemetry.js';
 import { supervisorInputOf } from './pod-timing.js';
 import { StepRegistry, type StepDefinition } from './registry.js';
@@ -106,6 +106,8 @@ class FleetPod implements Pod {
   #finishing: Promise<void> | undefined;
   #startedAt: number | undefined;
   #lastLeaderCheck: number | null = null;
+  /** Wall-clock time of the last registration or confirmed heartbeat: this process's proof of liveness. */
+  #lastLivenessProof: number | undefined;
 
   constructor(options: PodOptions) {
     this.#options = options;
@@ -208,9 +210,10 @@ class FleetPod implements Pod {
 
   health(): PodHealthView {
     const snapshot = this.#actor?.getSnapshot();
+    const proofAgeMs = this.#lastLivenessProof === undefined ? undefined : Date.now() - this.#lastLivenessProof;
     return {
       podId: this.podId,
-      status: healthStatusOf(this.#phase, snapshot),
+      status: livenessChecked(healthStatusOf(this.#phase, snapshot), proofAgeMs, fenceWindowMs(this.config)),
       uptimeSeconds: this.#startedAt === undefined ? 0 : (Date.now() - this.#startedAt) / 1000,
       inFlight: inFlightOf(snapshot),
       capacity: capacityOf(this.config),
@@ -237,6 +240,7 @@ class FleetPod implements Pod {
   }
 
   #publish(fact: PodFact): void {
+    if (fact.type === 'pod.registered' || fact.type === 'heartbeat.confirmed') this.#lastLivenessProof = Date.now();
     this.#telemetry.fact(fact);
     for (const listener of [...this.#listeners]) {
       try {

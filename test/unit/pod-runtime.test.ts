@@ -54,3 +54,16 @@ describe('resultEvent', () => {
     expect(resultEvent('x'.repeat(256 * 1024 - 1))).toMatchObject({ type: 'handler.failed', retryable: false, error: expect.stringContaining('262145 bytes') });
   });
 });
+
+describe('livenessChecked', () => {
+  it('turns healthy into unhealthy once the last proof of liveness is older than the fence window', async () => {
+    const { fenceWindowMs, livenessChecked } = await import('../../src/pod-health.js');
+    const windowMs = fenceWindowMs({ deadPodThresholdSeconds: 1.5, heartbeatIntervalSeconds: 0.2 });
+    expect(windowMs).toBe(1100);
+    expect(livenessChecked('healthy', 1100, windowMs)).toBe('healthy');
+    expect(livenessChecked('healthy', 1101, windowMs)).toBe('unhealthy');
+    expect(livenessChecked('healthy', undefined, windowMs)).toBe('unhealthy');
+    expect(livenessChecked('draining', 10_000, windowMs)).toBe('draining');
+    expect(livenessChecked('starting', undefined, windowMs)).toBe('starting');
+  });
+});
