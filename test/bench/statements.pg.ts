@@ -41,6 +41,7 @@ export function pgStatementLabels(schema: string, prefix: string): [string, stri
     [stepSql.stepSubmitSql(n), 'submit'],
     [stepSql.stepClaimSql(n), 'claim'],
     [stepSql.stepCompleteSql(n), 'complete'],
+    [stepSql.stepCompleteBatchSql(n), 'complete_batch'],
     [stepSql.stepFailSql(n), 'fail/release'],
     [stepSql.stepGetSql(n), 'step_get'],
     [stepSql.stepReplaySql(n), 'replay'],
