@@ -74,6 +74,16 @@ export function stepSubmitSql(n: PgNames): string {
  * concurrent mark-down either waits for this claim or makes it claim nothing; `pod_up` is false when
  * the pod is missing or down. SKIP LOCKED lets concurrent claimers take disjoint steps; MATERIALIZED
  * keeps the planner from re-running the LIMIT subquery.
+ *
+ * The claim commits asynchronously (`synchronous_commit = off` for its own transaction only): it
+ * does not wait for the WAL flush, which was the longest wait on a pod's path from submit to
+ * handler. Losing a claim is harmless, so nothing needs it durable: a server crash can forget only
+ * claims of the last few hundred ms (a claim with the row and its `claimed` event, never half), which
+ * puts the steps back to pending; their handlers may already run, but the fence rejects their writes
+ * (`stale_write_rejected`) and the steps run again, as at-least-once allows. Every outcome stays
+ * durable: a complete, fail or release commits synchronously, and its WAL flush carries the claim
+ * before it. Measured with `npm run bench` (one pod at P=10, 4,000 no-op steps, median of 4):
+ * 628 → 787 steps/s; pickup latency p99 6.4 → 4.8 ms.
  */
 export function stepClaimSql(n: PgNames): string {
   return `WITH ${clockCte()},
@@ -98,7 +108,7 @@ export function stepClaimSql(n: PgNames): string {
     ORDER BY d.priority DESC, d.created_ms, d.step_id
   )
   SELECT (SELECT count(*) FROM pod)::int AS pod_up, d.*
-  FROM (SELECT 1) AS one LEFT JOIN claimed d ON true`;
+  FROM (SELECT set_config('synchronous_commit', 'off', true)) AS one LEFT JOIN claimed d ON true`;
 }
 
 /**
