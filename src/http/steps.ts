@@ -44,8 +44,17 @@ export function registerStepRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 }
 
+/**
+ * The spellings of a boolean query parameter that the original FLEET-Q API (FastAPI, pydantic) takes,
+ * any case: a Python client sends `params={"history": True}` as `history=True`.
+ */
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on', 't', 'y']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off', 'f', 'n']);
+
 function historyFlag(raw: unknown): boolean {
-  if (raw === undefined || raw === 'false') return false;
-  if (raw === 'true') return true;
+  if (raw === undefined) return false;
+  const word = typeof raw === 'string' ? raw.toLowerCase() : '';
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
   throw new ValidationError("history must be 'true' or 'false'", [{ loc: 'history', msg: "must be 'true' or 'false'" }]);
 }

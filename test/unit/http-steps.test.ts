@@ -127,11 +127,27 @@ describe('GET /status/:step_id', () => {
     expect(plain).not.toHaveProperty('history');
   });
 
-  it('refuses a history value other than true or false', async () => {
+  it('takes the boolean spellings a Python client sends (True, 1, yes; False, 0, no)', async () => {
     const id = (await submit({ type: 'echo', args: {} })).json().step_id;
-    const res = await api.app.inject({ method: 'GET', url: `/status/${id}?history=yes` });
-    expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ error_type: 'validation_error', path: `/status/${id}` });
+    for (const value of ['True', 'TRUE', '1', 'yes', 'on']) {
+      const res = await api.app.inject({ method: 'GET', url: `/status/${id}?history=${value}` });
+      expect(res.statusCode, `history=${value}`).toBe(200);
+      expect(res.json(), `history=${value}`).toHaveProperty('history');
+    }
+    for (const value of ['False', '0', 'no', 'off']) {
+      const res = await api.app.inject({ method: 'GET', url: `/status/${id}?history=${value}` });
+      expect(res.statusCode, `history=${value}`).toBe(200);
+      expect(res.json(), `history=${value}`).not.toHaveProperty('history');
+    }
+  });
+
+  it('refuses a history value that is no boolean', async () => {
+    const id = (await submit({ type: 'echo', args: {} })).json().step_id;
+    for (const query of ['history=maybe', 'history=', 'history']) {
+      const res = await api.app.inject({ method: 'GET', url: `/status/${id}?${query}` });
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json(), query).toMatchObject({ error_type: 'validation_error', path: `/status/${id}` });
+    }
   });
 
   it('answers 404 not_found for an unknown id', async () => {
