@@ -50,9 +50,10 @@ export function batchView(results: readonly StepSubmitResult[]): BatchView {
   return { step_ids: results.map((r) => r.stepId) };
 }
 
-/** One `step_events` row in `history`. */
+/** One `step_events` row in `history`, with the table's column names. */
 export interface EventView {
   readonly event_id: number;
+  readonly step_id: string;
   readonly ts: string;
   readonly kind: string;
   readonly pod_id: string | null;
@@ -61,7 +62,7 @@ export interface EventView {
 }
 
 export function eventView(event: StepEvent): EventView {
-  return { event_id: event.eventId, ts: isoTime(event.ts), kind: event.kind, pod_id: event.podId, attempt: event.attempt, detail: event.detail };
+  return { event_id: event.eventId, step_id: event.stepId, ts: isoTime(event.ts), kind: event.kind, pod_id: event.podId, attempt: event.attempt, detail: event.detail };
 }
 
 /** Body of GET /status/:step_id; `history` only when asked for. */
@@ -230,7 +231,8 @@ export function recoveryView(run: RecoveryRun): RecoveryView {
       orphaned_steps_found: s.orphanedSteps.length,
       steps_requeued: s.requeued.length,
       steps_marked_terminal: s.deadLettered.length,
-      duration_ms: s.durationMs,
+      // Whole milliseconds on every store (the PostgreSQL driver measures with performance.now()).
+      duration_ms: Math.round(s.durationMs),
       dead_pods: [...s.deadPods],
       requeued_steps: [...s.requeued],
       terminal_steps: [...s.deadLettered],

@@ -162,6 +162,18 @@ describe('POST /admin/recovery/run through a pod', () => {
     });
   });
 
+  it('reports duration_ms in whole milliseconds, as every store measures it', async () => {
+    const pod = new FakePod();
+    // The PostgreSQL driver times the sweep with performance.now().
+    pod.recovery = async (o) => ({
+      cycleId: 'cycle-8',
+      summary: { dryRun: o.dryRun, deadPods: [], orphanedSteps: [], requeued: [], deadLettered: [], durationMs: 5.005905000001803 },
+    });
+    api = await openTestApi({ pod });
+    const res = await api.app.inject({ method: 'POST', url: '/admin/recovery/run', payload: {} });
+    expect(res.json().recovery_summary.duration_ms).toBe(5);
+  });
+
   it('defaults to force false, dry_run false, also for an empty JSON body', async () => {
     const pod = new FakePod();
     api = await openTestApi({ pod });

@@ -122,7 +122,8 @@ describe('GET /status/:step_id', () => {
   it('adds the audit trail with ?history=true', async () => {
     const id = (await submit({ type: 'echo', args: {} })).json().step_id;
     const body = (await api.app.inject({ method: 'GET', url: `/status/${id}?history=true` })).json();
-    expect(body.history).toEqual([{ event_id: expect.any(Number), ts: expect.stringMatching(ISO_UTC), kind: 'submitted', pod_id: null, attempt: 0, detail: expect.any(Object) }]);
+    // Each event carries the columns of step_events, step_id included.
+    expect(body.history).toEqual([{ event_id: expect.any(Number), step_id: id, ts: expect.stringMatching(ISO_UTC), kind: 'submitted', pod_id: null, attempt: 0, detail: { priority: 0, max_retries: 3 } }]);
     const plain = (await api.app.inject({ method: 'GET', url: `/status/${id}?history=false` })).json();
     expect(plain).not.toHaveProperty('history');
   });
