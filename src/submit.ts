@@ -10,17 +10,20 @@ import type { StepRegistry } from './registry.js';
 import { MAX_PAYLOAD_BYTES } from './store/json.js';
 import type { Json, StepSubmitParams } from './store/store.js';
 
-/** The fields of POST /submit (DESIGN §5). */
+/**
+ * The fields of POST /submit (DESIGN §5). An optional field sent as `null` counts as not sent, as in
+ * the original FLEET-Q API (pydantic `Optional[...] = None`): clients serialise unset fields that way.
+ */
 export const submissionSchema = z
   .object({
     type: z.string(),
     args: z.json().optional(),
-    metadata: z.record(z.string(), z.json()).optional(),
-    priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
-    max_retries: z.number().int().min(0).max(25).optional(),
-    timeout_ms: z.number().int().min(1).max(7 * 24 * 3_600_000).optional(),
-    idempotency_key: z.string().min(1).max(255).optional(),
-    delay_ms: z.number().int().min(0).max(365 * 24 * 3_600_000).optional(),
+    metadata: z.record(z.string(), z.json()).nullish(),
+    priority: z.number().int().min(-1_000_000).max(1_000_000).nullish(),
+    max_retries: z.number().int().min(0).max(25).nullish(),
+    timeout_ms: z.number().int().min(1).max(7 * 24 * 3_600_000).nullish(),
+    idempotency_key: z.string().min(1).max(255).nullish(),
+    delay_ms: z.number().int().min(0).max(365 * 24 * 3_600_000).nullish(),
   })
   .strict();
 

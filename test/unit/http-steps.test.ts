@@ -37,6 +37,13 @@ describe('POST /submit', () => {
     expect(await api.store.stepGet({ stepId: fromSubmit })).toMatchObject({ maxRetries: 0, timeoutMs: 50 });
   });
 
+  it('takes optional fields sent as null (a Python client\'s None) as not sent', async () => {
+    const res = await submit({ type: 'echo', args: { a: 1 }, metadata: null, priority: null, max_retries: null, timeout_ms: null, idempotency_key: null });
+    expect(res.statusCode).toBe(201);
+    const row = await api.store.stepGet({ stepId: res.json().step_id });
+    expect(row).toMatchObject({ metadata: {}, priority: 0, maxRetries: 3, timeoutMs: 900_000, idempotencyKey: null });
+  });
+
   it('answers 200 duplicate for a repeated idempotency key with identical args, writing nothing', async () => {
     const first = await submit({ type: 'echo', args: { a: 1, b: [1, 2] }, idempotency_key: 'order-42' });
     expect(first.statusCode).toBe(201);

@@ -30,6 +30,21 @@ describe('prepareSubmission', () => {
     });
   });
 
+  it('reads an optional field sent as null as not sent', () => {
+    const params = prepareSubmission(registry, defaults, {
+      type: 'email.send',
+      args: { to: 'a@b.co' },
+      metadata: null,
+      priority: null,
+      max_retries: null,
+      timeout_ms: null,
+      idempotency_key: null,
+      delay_ms: null,
+    });
+    expect(params).toMatchObject({ metadata: {}, priority: 0, maxRetries: 7, timeoutMs: 5000, idempotencyKey: null, delayMs: 0 });
+    expect(problemsOf(() => prepareSubmission(registry, defaults, { type: null, args: {} })).map((p) => p.loc)).toEqual(['type']);
+  });
+
   it('refuses an unknown type, naming the registered ones', () => {
     const problems = problemsOf(() => prepareSubmission(registry, defaults, { type: 'nope', args: {} }));
     expect(problems).toEqual([{ loc: 'type', msg: expect.stringContaining('echo, email.send, fail, sleep') }]);
