@@ -43,13 +43,23 @@ describe('a pod that loses its liveness', () => {
     await world.waitForStatus(held, 'completed');
     await world.waitForStatus(abortable, 'completed');
 
-    // The held handler finished after its claim was recovered: the fenced write matched no row.
+    // The held handler finished after its claim was recovered: the fenced write matched no row. It
+    // commits through the completion batch, so under load the new incarnation may claim the step
+    // first; the stale event then records the row as that claim left it.
     const heldEvents = await world.events(held);
-    expect(heldEvents.map((e) => e.kind)).toEqual(['submitted', 'claimed', 'recovered', 'stale_write_rejected', 'claimed', 'completed']);
-    const stale = heldEvents[3]!;
+    expect(heldEvents.filter((e) => e.kind !== 'stale_write_rejected').map((e) => e.kind)).toEqual(['submitted', 'claimed', 'recovered', 'claimed', 'completed']);
+    const staleAt = heldEvents.findIndex((e) => e.kind === 'stale_write_rejected');
+    // The row the stale write found, by where it landed: after the recovery, the new claim, or the completion.
+    const rowFound = new Map<number, object>([
+      [3, { status: 'pending', claimed_by: null, attempt: 1 }],
+      [4, { status: 'claimed', claimed_by: newId, attempt: 2 }],
+      [5, { status: 'completed', claimed_by: newId, attempt: 2 }],
+    ]).get(staleAt);
+    expect(rowFound, `stale_write_rejected at ${staleAt}, before the recovery`).toBeDefined();
+    const stale = heldEvents[staleAt]!;
     expect(stale).toMatchObject({ podId: oldId, attempt: 1 });
-    expect(stale.detail).toMatchObject({ write: 'complete', status: 'pending', claimed_by: null });
-    expect(heldEvents[5]!.podId).toBe(newId);
+    expect(stale.detail).toEqual({ write: 'complete', ...rowFound });
+    expect(heldEvents.at(-1)!).toMatchObject({ kind: 'completed', podId: newId });
     expect(world.logged('stale_write_rejected')).toEqual([expect.objectContaining({ step_id: held, pod_id: oldId, attempt: 1 })]);
 
     // The other handler was aborted by the fence and wrote nothing; the new incarnation ran it again.
