@@ -140,8 +140,9 @@ const fields = z.strictObject({
   leaderCheckIntervalSeconds: seconds(0, true).default(60),
   apiHost: nonEmptyText().default('127.0.0.1'),
   apiPort: numberField({ integer: true, min: 0, max: 65535 }).default(8000),
-  logLevel: choiceField(LOG_LEVELS, { warning: 'warn' }).default('info'),
-  logFormat: choiceField(LOG_FORMATS).default('json'),
+  // Python's level and format names, which operators of the original FLEET-Q use.
+  logLevel: choiceField(LOG_LEVELS, { warning: 'warn', critical: 'fatal' }).default('info'),
+  logFormat: choiceField(LOG_FORMATS, { text: 'console' }).default('json'),
   defaultMaxRetries: numberField({ integer: true, min: 0, max: 25 }).default(3),
   baseDelayMs: numberField({ integer: true, min: 0 }).default(1000),
   maxDelayMs: numberField({ integer: true, min: 0 }).default(300_000),

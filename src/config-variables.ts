@@ -131,13 +131,13 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     variable: 'FLEET_Q_LOG_LEVEL',
     key: 'logLevel',
     default: 'info',
-    description: '`trace`, `debug`, `info`, `warn` (or `warning`), `error`, `fatal` or `silent`; any case.',
+    description: '`trace`, `debug`, `info`, `warn` (or `warning`), `error`, `fatal` (or `critical`) or `silent`; any case.',
   },
   {
     variable: 'FLEET_Q_LOG_FORMAT',
     key: 'logFormat',
     default: 'json',
-    description: '`json` (one object per line) or `console` (one readable line per record); always on stderr.',
+    description: '`json` (one object per line) or `console` (or `text`: one readable line per record); always on stderr.',
   },
   {
     variable: 'FLEET_Q_DEFAULT_MAX_RETRIES',

@@ -236,6 +236,11 @@ describe('parsing', () => {
     expect([config.logLevel, config.storageMode]).toEqual(['warn', 'postgres']);
   });
 
+  it('accepts the Python names CRITICAL (fatal) and text (console)', () => {
+    const config = loadConfig({ FLEET_Q_LOG_LEVEL: 'CRITICAL', FLEET_Q_LOG_FORMAT: 'Text' });
+    expect([config.logLevel, config.logFormat]).toEqual(['fatal', 'console']);
+  });
+
   it('never echoes a malformed database URL, which may hold a password', () => {
     const [problem] = problemsOf({ FLEET_Q_DATABASE_URL: 'postgres//user:hunter2@host' });
     expect(problem?.loc).toBe('FLEET_Q_DATABASE_URL');
