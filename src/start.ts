@@ -11,6 +11,7 @@ import { buildApp } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { createPod, type Pod } from './pod.js';
+import { loadHandlerModule, withBuiltinSteps } from './steps/load.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { FLEET_Q_VERSION } from './version.js';
@@ -39,6 +40,9 @@ export async function runPodCommand(config: FleetConfig, hooks: PodCommandHooks 
   let pod: Pod | undefined;
   let app: FastifyInstance | undefined;
   try {
+    // A bad FLEET_Q_HANDLERS module is a configuration error (exit 2) found before the database is
+    // created or touched; the pod's own import of it later hits the module cache.
+    if (config.handlers !== undefined) withBuiltinSteps(await loadHandlerModule(config.handlers));
     store = await openStore(config);
     const metrics = createMetrics();
     pod = createPod({ config, store, logger, metrics });

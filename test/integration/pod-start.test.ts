@@ -5,8 +5,11 @@
  * test process itself is never signalled.
  */
 import { EventEmitter } from 'node:events';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { runPodCommand } from '../../src/start.js';
 import { PodWorld, waitFor } from './pod-harness.js';
@@ -91,6 +94,23 @@ describe('runPodCommand', () => {
     expect((await store.podList()).map((p) => p.status)).toEqual(['down']);
     // The API is closed with the pod.
     await expect(fetch(`${base}/health`)).rejects.toThrow();
+  });
+
+  it('refuses a bad FLEET_Q_HANDLERS module as configuration before the database file exists', async () => {
+    world = new PodWorld();
+    const missing = join(world.dir, 'no-such-steps.mjs');
+    const doubled = join(world.dir, 'doubled-steps.mjs');
+    writeFileSync(doubled, 'export const steps = [{ type: "echo", args: { safeParse: () => ({}) }, handler: () => null }];\n');
+    for (const handlers of [missing, doubled]) {
+      const pod = runPod({ handlers });
+      const refusal = await pod.result.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(refusal, handlers).toBeInstanceOf(ConfigError);
+      expect((refusal as ConfigError).errors?.[0]?.loc, handlers).toMatch(/^FLEET_Q_HANDLERS/);
+      expect(existsSync(world.dbPath), handlers).toBe(false);
+    }
   });
 
   it('exits 1 at once on a second signal during the drain', async () => {
