@@ -57,5 +57,6 @@ export function pgStatementLabels(schema: string, prefix: string): [string, stri
     [maintenanceSql.dlqListSql(n), 'dlq'],
     [maintenanceSql.retentionPruneSql(n), 'prune'],
     [maintenanceSql.nextWakeSql(n), 'wake_read'],
+    [maintenanceSql.analyzeStepsSql(n), 'analyze'],
   ];
 }

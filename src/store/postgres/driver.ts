@@ -108,11 +108,16 @@ function statements(n: PgNames) {
     stats: maintenanceSql.queueStatsSql(n),
     dlq: maintenanceSql.dlqListSql(n),
     prune: maintenanceSql.retentionPruneSql(n),
+    analyze: maintenanceSql.analyzeStepsSql(n),
   };
 }
 
 /** Steps (with their events) deleted per retention statement: 12,345 one-event steps took 0.1 s in three chunks here. */
 const RETENTION_CHUNK = 5_000;
+
+/** Steps inserted by one store before it asks for fresh statistics, and the least time between two asks. */
+const ANALYZE_AFTER_ROWS = 5_000;
+const ANALYZE_INTERVAL_MS = 60_000;
 
 /** A completion waiting for its batch: the call's parameters and its serialised result. */
 interface PendingCompletion {
@@ -147,6 +152,9 @@ export class PostgresStore implements Store {
     key: (item) => item.params.stepId,
   });
   private closing: Promise<void> | undefined;
+  private insertedSinceAnalyze = 0;
+  private lastAnalyzeAt = Number.NEGATIVE_INFINITY;
+  private analyzing = false;
 
   /** Use `openPostgresStore`, which also checks that the database answers. */
   constructor(options: PostgresStoreOptions) {
@@ -209,11 +217,37 @@ export class PostgresStore implements Store {
   async stepSubmit(params: StepSubmitParams): Promise<StepSubmitResult> {
     const { now, ...step } = params;
     const [result] = await submitSteps(this.main, this.names, this.sql.submit, [step], now);
+    this.refreshStatistics(result!.outcome === 'submitted' ? 1 : 0);
     return result!;
   }
 
   async stepSubmitBatch(params: StepSubmitBatchParams): Promise<StepSubmitBatchResult> {
-    return { results: await submitSteps(this.main, this.names, this.sql.submit, params.steps, params.now) };
+    const results = await submitSteps(this.main, this.names, this.sql.submit, params.steps, params.now);
+    this.refreshStatistics(results.filter((r) => r.outcome === 'submitted').length);
+    return { results };
+  }
+
+  /**
+   * Asks for fresh planner statistics of `step_tracker` once this store has inserted
+   * `ANALYZE_AFTER_ROWS` steps since it last did, at most once per `ANALYZE_INTERVAL_MS`, in the
+   * background. Until autovacuum first analyzes a new or fast-grown table (up to a minute), the
+   * planner guesses a handful of pending rows and claims by sorting every due row: with 20,000 steps
+   * a claim took 15–20 ms instead of 0.5 ms. Measured with `npm run bench` (20,000 no-op steps
+   * enqueued into fresh tables, then one pod; 2 runs each): 439–474 → 681–1,192 steps/s at P=10 and
+   * 1,182–1,533 → 1,959–2,247 at P=50. A role that may not analyze the table gets a warning only.
+   */
+  private refreshStatistics(inserted: number): void {
+    this.insertedSinceAnalyze += inserted;
+    const now = Date.now();
+    if (this.analyzing || this.insertedSinceAnalyze < ANALYZE_AFTER_ROWS || now - this.lastAnalyzeAt < ANALYZE_INTERVAL_MS) return;
+    this.analyzing = true;
+    this.insertedSinceAnalyze = 0;
+    this.lastAnalyzeAt = now;
+    runQuery(this.main, { text: this.sql.analyze })
+      .catch((err: unknown) => this.connections.report(err))
+      .finally(() => {
+        this.analyzing = false;
+      });
   }
 
   async stepClaim(params: StepClaimParams): Promise<StepRow[]> {

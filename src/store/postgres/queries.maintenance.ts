@@ -172,6 +172,11 @@ export function retentionPruneSql(n: PgNames): string {
   FROM clock c`;
 }
 
+/** Fresh planner statistics for `step_tracker` (see `PostgresStore.refreshStatistics`). */
+export function analyzeStepsSql(n: PgNames): string {
+  return `ANALYZE ${n.stepTracker}`;
+}
+
 /**
  * For the LISTEN client: the database time and the earliest future `run_after` of a pending step
  * (null when none), so a backoff-delayed step that becomes due without a notification still wakes
