@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { createPod, type Pod } from './pod.js';
 import { loadHandlerModule, withBuiltinSteps } from './steps/load.js';
+import { isRetryableStoreError } from './errors.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { FLEET_Q_VERSION } from './version.js';
@@ -43,7 +44,8 @@ export async function runPodCommand(config: FleetConfig, hooks: PodCommandHooks 
     // A bad FLEET_Q_HANDLERS module is a configuration error (exit 2) found before the database is
     // created or touched; the pod's own import of it later hits the module cache.
     if (config.handlers !== undefined) withBuiltinSteps(await loadHandlerModule(config.handlers));
-    store = await openStore(config);
+    store = await openStoreWhenReachable(config, logger, signals.first);
+    if (store === undefined) return 0; // a signal came while the database was still unreachable
     const metrics = createMetrics();
     pod = createPod({ config, store, logger, metrics });
     await pod.start();
@@ -72,6 +74,33 @@ export async function runPodCommand(config: FleetConfig, hooks: PodCommandHooks 
     await app?.close().catch((err: unknown) => logger.warn({ err }, 'closing the HTTP API failed'));
     await pod?.stop();
     await store?.close().catch((err: unknown) => logger.warn({ err }, 'closing the store failed'));
+  }
+}
+
+/** Pauses between attempts to reach a database that is down at start-up: doubling from 0.5 s to 10 s. */
+const OPEN_RETRY_FIRST_MS = 500;
+const OPEN_RETRY_MAX_MS = 10_000;
+
+/**
+ * Opens and migrates the store, waiting out a database that is not reachable yet (a pod scheduled
+ * before its database, or during a restart): retryable errors are logged and tried again with
+ * backoff; anything else (a newer schema, a bad path, bad credentials) is thrown at once. Resolves
+ * undefined when `stop` (the first signal) comes first.
+ */
+async function openStoreWhenReachable(config: FleetConfig, logger: Logger, stop: Promise<void>): Promise<Store | undefined> {
+  let stopped = false;
+  void stop.then(() => (stopped = true));
+  for (let pauseMs = OPEN_RETRY_FIRST_MS; ; pauseMs = Math.min(pauseMs * 2, OPEN_RETRY_MAX_MS)) {
+    try {
+      return await openStore(config);
+    } catch (err) {
+      if (!isRetryableStoreError(err) || stopped) throw err;
+      logger.warn({ event: 'store.unreachable', err, retry_in_ms: pauseMs }, 'database not reachable; retrying');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([stop, new Promise<void>((resolve) => (timer = setTimeout(resolve, pauseMs)))]);
+    clearTimeout(timer);
+    if (stopped) return undefined;
   }
 }
 

@@ -5,6 +5,7 @@
  * test process itself is never signalled.
  */
 import { EventEmitter } from 'node:events';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { runPodCommand } from '../../src/start.js';
+import { freshSchema, requireTestDatabaseUrl } from '../support/postgres.js';
 import { PodWorld, waitFor } from './pod-harness.js';
 
 let world: PodWorld;
@@ -126,4 +128,46 @@ describe('runPodCommand', () => {
     // In a real process exit(1) ends it here; this one finishes its drain so the test cleans up.
     expect(await pod.result).toBe(0);
   });
+
+  it('waits out a database that is unreachable at start, then serves once it answers', async () => {
+    world = new PodWorld();
+    const url = new URL(await requireTestDatabaseUrl());
+    const schema = await freshSchema(url.toString());
+    // A port nothing listens on yet; later a relay to the real server opens on it.
+    const port = await freePort();
+    const target = { host: url.hostname, port: Number(url.port || 5432) };
+    url.host = `127.0.0.1:${port}`;
+    const pod = runPod({ storageMode: 'postgres', databaseUrl: url.toString(), dbSchema: schema.schema, shutdownGraceSeconds: 0.2 });
+    let relay: Server | undefined;
+    try {
+      await waitFor('two unreachable-database retries', () => pod.lines.filter((l) => l['event'] === 'store.unreachable').length >= 2);
+      expect(pod.exits).toEqual([]);
+      relay = createServer((socket) => socket.pipe(connect(target)).pipe(socket)).listen(port, '127.0.0.1');
+      const base = await pod.address;
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+      pod.signals.emit('SIGTERM', 'SIGTERM');
+      expect(await pod.result).toBe(0);
+    } finally {
+      relay?.close();
+      await schema.drop();
+    }
+  });
+
+  it('ends with exit code 0 when signalled while the database is still unreachable', async () => {
+    world = new PodWorld();
+    const pod = runPod({ storageMode: 'postgres', databaseUrl: `postgresql://postgres@127.0.0.1:${await freePort()}/test` });
+    await waitFor('an unreachable-database retry', () => pod.lines.some((l) => l['event'] === 'store.unreachable'));
+    pod.signals.emit('SIGTERM', 'SIGTERM');
+    expect(await pod.result).toBe(0);
+  });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
