@@ -136,7 +136,9 @@ function report(io: CliIo, err: unknown, command: string | undefined, json: bool
   }
   const code = exitCodeOf(err);
   if (json) {
-    io.stderr(`${JSON.stringify(errorResponse(err, route ?? command ?? '').body)}\n`);
+    // --json prints exactly the body the HTTP route would answer, error bodies included, on stdout
+    // (the exit code says it failed), so a script reads one stream whatever happened.
+    io.stdout(`${JSON.stringify(errorResponse(err, route ?? command ?? '').body)}\n`);
   } else if (err instanceof FleetError) {
     // Problems the message already states (a single-field error) are not repeated underneath.
     const problems = err.errors ?? [];

@@ -217,14 +217,14 @@ describe('fleet-q status, queue, dlq', () => {
     expect(queue.stdout).toMatch(/^pending: +1$/m);
   });
 
-  it('status of an unknown step exits 1; with --json the error body goes to stderr', async () => {
+  it('status of an unknown step exits 1; with --json the error body is printed like the HTTP answer', async () => {
     await cli(['migrate']);
     const plain = await cli(['status', 'step_NOPE']);
     expect(plain).toMatchObject({ code: 1, stdout: '' });
     expect(plain.stderr).toContain('step_NOPE');
     const json = await cli(['status', 'step_NOPE', '--json']);
-    expect(json).toMatchObject({ code: 1, stdout: '' });
-    expect(JSON.parse(json.stderr)).toMatchObject({ error_type: 'not_found', path: '/status/step_NOPE', detail: expect.any(String) });
+    expect(json).toMatchObject({ code: 1, stderr: '' });
+    expect(JSON.parse(json.stdout)).toMatchObject({ error_type: 'not_found', path: '/status/step_NOPE', detail: expect.any(String) });
   });
 
   it('dlq list and replay: 0 for a dead-lettered step, 1 when not in the DLQ or unknown', async () => {
