@@ -13,7 +13,8 @@ import type { QueueDatabase, QueueReader } from './database.js';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
 import { getJson, runCli, type HttpAnswer, type ProcessRun } from './http.js';
 import { TIMING_ENV } from './timing.js';
-import { freePort, waitFor } from './wait.js';
+import { freePort } from '../support/embedded-postgres.js';
+import { waitFor } from './wait.js';
 
 /** The handlers module every e2e pod loads (`record`, and `spin` where E2E_SPIN_STEPS=1). */
 export const HANDLERS = join(ROOT, 'test/e2e/fixtures/steps.mjs');

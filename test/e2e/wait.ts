@@ -1,8 +1,6 @@
 /**
- * Waiting in end-to-end tests: `waitFor` polls a probe until it yields a value, and `freePort` finds
- * a port for a pod's API. Owns polling only; what is awaited, and with which bound, is the caller's.
+ * Waiting in end-to-end tests: `waitFor` polls a probe until it yields a value. Owns polling only; what is awaited, and with which bound, is the caller's.
  */
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** What a probe returns while the condition does not hold yet. */
@@ -35,16 +33,4 @@ export async function waitFor<T>(
     }
     await sleep(options.intervalMs ?? 50);
   }
-}
-
-/** A loopback port nothing listens on right now (the OS picks it; released before the pod binds it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no free port'))));
-    });
-  });
 }

@@ -5,7 +5,7 @@
  * test process itself is never signalled.
  */
 import { EventEmitter } from 'node:events';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { runPodCommand } from '../../src/start.js';
+import { freePort } from '../support/embedded-postgres.js';
 import { freshSchema, requireTestDatabaseUrl } from '../support/postgres.js';
 import { PodWorld, waitFor } from './pod-harness.js';
 
@@ -162,12 +163,3 @@ describe('runPodCommand', () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
