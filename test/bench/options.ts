@@ -28,6 +28,8 @@ export interface BenchOptions {
   readonly idleSeconds: number;
   /** Keep the PostgreSQL schema or SQLite files after the run, for inspection. */
   readonly keep: boolean;
+  /** Print the usage and run nothing. */
+  readonly help: boolean;
 }
 
 export const USAGE = `usage: npm run bench [-- options]
@@ -41,8 +43,9 @@ export const USAGE = `usage: npm run bench [-- options]
   --baseline-seconds S      length of each single-row commit loop (default 3)
   --pickup-steps N          steps submitted one at a time for pickup latency (default 200)
   --pickup-interval-ms MS   pause between those submits (default 20)
-  --idle-seconds S          how long the idle pod is watched (default 30; 0 skips it)
+  --idle-seconds S          how long the idle pod is watched (default 60: one leader check; 0 skips it)
   --keep                    keep the bench schema / SQLite files
+  --help                    this text
 `;
 
 /** Parses `argv` (without node and the script); throws an Error whose message is for the user. */
@@ -61,9 +64,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       'baseline-seconds': { type: 'string', default: '3' },
       'pickup-steps': { type: 'string', default: '200' },
       'pickup-interval-ms': { type: 'string', default: '20' },
-      'idle-seconds': { type: 'string', default: '30' },
+      'idle-seconds': { type: 'string', default: '60' },
       'no-full-capacity': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     },
   });
   if (values.store !== 'postgres' && values.store !== 'sqlite') throw new Error(`--store must be postgres or sqlite, not '${values.store}'`);
@@ -81,6 +85,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     pickupIntervalMs: integer('--pickup-interval-ms', values['pickup-interval-ms'], 1, 10_000),
     idleSeconds: number('--idle-seconds', values['idle-seconds'], 0, 3600),
     keep: values.keep,
+    help: values.help,
   };
 }
 

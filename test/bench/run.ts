@@ -99,6 +99,10 @@ async function main(): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n${USAGE}`);
     return 2;
   }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const started = performance.now();
   const counter = new StatementCounter();
   if (options.store === 'postgres') countPgStatements(counter);
