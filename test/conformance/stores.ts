@@ -41,6 +41,33 @@ export interface StoreFactory {
   open(policy: StorePolicy, options?: OpenOptions): Promise<OpenedStore>;
 }
 
+/**
+ * Opens the first store and hands out peers on the same database: `openDriver` opens one instance
+ * (with the prefix asked for), `removeDatabase` runs after every instance has closed.
+ */
+async function instancesOn(
+  openDriver: (tablePrefix: { tablePrefix?: string }) => Promise<Store>,
+  options: OpenOptions,
+  removeDatabase: () => Promise<void>,
+): Promise<OpenedStore> {
+  const stores: Store[] = [];
+  const openOne = async (opts: OpenOptions): Promise<Store> => {
+    const store = await openDriver(opts.tablePrefix === undefined ? {} : { tablePrefix: opts.tablePrefix });
+    stores.push(store);
+    if (opts.migrate ?? true) await store.migrate();
+    return store;
+  };
+  const store = await openOne(options);
+  return {
+    store,
+    openPeer: (peerOptions = {}) => openOne({ tablePrefix: options.tablePrefix, ...peerOptions }),
+    async cleanup() {
+      await Promise.all(stores.map((s) => s.close()));
+      await removeDatabase();
+    },
+  };
+}
+
 /** Imported lazily so that the suite loads (and reports why) even when a driver cannot be loaded. */
 async function loadSqliteDriver(): Promise<typeof import('../../src/store/sqlite/driver.js')> {
   return import('../../src/store/sqlite/driver.js');
@@ -60,22 +87,7 @@ const sqlite: StoreFactory = {
     const { openSqliteStore } = await loadSqliteDriver();
     const dir = await mkdtemp(join(tmpdir(), 'fleet-q-conformance-'));
     const path = join(dir, 'queue.db');
-    const stores: Store[] = [];
-    const openOne = async (opts: OpenOptions): Promise<Store> => {
-      const store = await openSqliteStore({ path, policy, ...(opts.tablePrefix === undefined ? {} : { tablePrefix: opts.tablePrefix }) });
-      stores.push(store);
-      if (opts.migrate ?? true) await store.migrate();
-      return store;
-    };
-    const store = await openOne(options);
-    return {
-      store,
-      openPeer: (peerOptions = {}) => openOne({ tablePrefix: options.tablePrefix, ...peerOptions }),
-      async cleanup() {
-        await Promise.all(stores.map((s) => s.close()));
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
+    return instancesOn((prefix) => openSqliteStore({ path, policy, ...prefix }), options, () => rm(dir, { recursive: true, force: true }));
   },
 };
 
@@ -102,23 +114,7 @@ const postgres: StoreFactory = {
     const [{ openPostgresStore }, support] = await loadPostgres();
     const url = await support.requireTestDatabaseUrl();
     const { schema, drop } = await support.freshSchema(url);
-    const stores: Store[] = [];
-    const openOne = async (opts: OpenOptions): Promise<Store> => {
-      const prefix = opts.tablePrefix === undefined ? {} : { tablePrefix: opts.tablePrefix };
-      const store = await openPostgresStore({ url, schema, policy, poolSize: 4, ...prefix });
-      stores.push(store);
-      if (opts.migrate ?? true) await store.migrate();
-      return store;
-    };
-    const store = await openOne(options);
-    return {
-      store,
-      openPeer: (peerOptions = {}) => openOne({ tablePrefix: options.tablePrefix, ...peerOptions }),
-      async cleanup() {
-        await Promise.all(stores.map((s) => s.close()));
-        await drop();
-      },
-    };
+    return instancesOn((prefix) => openPostgresStore({ url, schema, policy, poolSize: 4, ...prefix }), options, drop);
   },
 };
 
