@@ -5,7 +5,7 @@
  * FLEET_Q_HANDLERS) by the same code (submit.ts), so a step the API would refuse is refused here too.
  * Must not run handlers, claim steps or hold timers: a client is safe to open in any process.
  */
-import { CONFIG_VARIABLES, loadConfig, type FleetConfig, type FleetConfigInput } from './config.js';
+import { resolveConfig, type FleetConfig, type FleetConfigInput } from './config.js';
 import { dlqPage } from './dlq-page.js';
 import { FleetError, NotFoundError } from './errors.js';
 import { StepRegistry, stepsDefinedInProcess, type StepDefinition } from './registry.js';
@@ -50,11 +50,6 @@ export interface FleetClient {
   close(): Promise<void>;
 }
 
-/** A complete, already loaded configuration has every key, even the unset ones. */
-function isLoadedConfig(config: Partial<FleetConfigInput> | FleetConfig): config is FleetConfig {
-  return CONFIG_VARIABLES.every((v) => Object.hasOwn(config, v.key));
-}
-
 /** What a client validates submissions against, beyond the built-ins and FLEET_Q_HANDLERS. */
 export interface ClientOptions {
   /** More step types to accept (their args schemas are checked at submit). */
@@ -69,7 +64,7 @@ export interface ClientOptions {
  * included) before any connection is opened.
  */
 export async function createClient(config: Partial<FleetConfigInput> | FleetConfig = {}, options: ClientOptions = {}): Promise<FleetClient> {
-  const resolved = isLoadedConfig(config) ? config : loadConfig(process.env, config);
+  const resolved = resolveConfig(config);
   const extra = resolved.handlers === undefined ? [] : await loadHandlerModule(resolved.handlers);
   const named = withBuiltinSteps([...extra, ...(options.steps ?? [])]);
   const namedTypes = new Set(named.map((d) => d.type));

@@ -76,6 +76,15 @@ const TEST_VARIABLE_PREFIX = 'FLEET_Q_TEST_';
 const TEST_VARIABLES: readonly string[] = ['FLEET_Q_REQUIRE_STORES'];
 
 /**
+ * A configuration as the library API accepts it: a loaded `FleetConfig` (every key present, even the
+ * unset ones) is used as is; anything else is overrides applied on top of `process.env` by `loadConfig`.
+ */
+export function resolveConfig(config: Partial<FleetConfigInput> | FleetConfig): FleetConfig {
+  const loaded = CONFIG_VARIABLES.every((v) => Object.hasOwn(config, v.key));
+  return loaded ? (config as FleetConfig) : loadConfig(process.env, config as Partial<FleetConfigInput>);
+}
+
+/**
  * Reads `env`, applies `overrides` (camelCase keys, typed values; `undefined` = not overridden) and
  * validates the result with one schema. An empty variable counts as unset.
  * @throws ConfigError listing every problem, `loc` = the variable name; unknown `FLEET_Q_*` variables

@@ -23,7 +23,7 @@
 import { randomUUID } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
 import { providePodActors, type PodFact, type RecoveryRefusal, type supervisorMachine } from '../machines/index.js';
-import { CONFIG_VARIABLES, capacityOf, loadConfig, type FleetConfig, type FleetConfigInput } from './config.js';
+import { capacityOf, resolveConfig, type FleetConfig, type FleetConfigInput } from './config.js';
 import { ConflictError, FleetError } from './errors.js';
 import { createPodActors } from './implementations.js';
 import { createLogger, type Logger } from './log.js';
@@ -83,11 +83,6 @@ export function createPod(options: PodOptions = {}): Pod {
 
 type SupervisorActor = Actor<typeof supervisorMachine>;
 type RecoveryAnswer = Extract<PodFact, { type: 'recovery.completed' | 'recovery.failed' | 'recovery.refused' }>;
-
-function resolveConfig(config: Partial<FleetConfigInput> | FleetConfig): FleetConfig {
-  const loaded = CONFIG_VARIABLES.every((v) => Object.hasOwn(config, v.key));
-  return loaded ? (config as FleetConfig) : loadConfig(process.env, config as Partial<FleetConfigInput>);
-}
 
 class FleetPod implements Pod {
   readonly config: FleetConfig;
