@@ -5,7 +5,8 @@
  * until the handler settles.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PodWorld, gate, waitFor } from './pod-harness.js';
+import { PodWorld, gate } from './pod-harness.js';
+import { waitFor } from '../support/wait.js';
 
 let world: PodWorld;
 afterEach(async () => {

@@ -4,7 +4,8 @@
  * `watchWork` long before its claim interval would poll.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PodWorld, waitFor } from './pod-harness.js';
+import { PodWorld } from './pod-harness.js';
+import { waitFor } from '../support/wait.js';
 
 let world: PodWorld;
 afterEach(async () => {

@@ -18,6 +18,7 @@ import { createPod, type Pod } from '../../src/pod.js';
 import { defineStep, type StepDefinition } from '../../src/registry.js';
 import { openStore } from '../../src/store/open.js';
 import type { Json, StepEvent, StepSubmitParams, Store } from '../../src/store/store.js';
+import { waitFor } from '../support/wait.js';
 
 /** Heartbeat 0.1 s, dead after 1 s (fence window 0.8 s), leader check 0.2 s, sweep 0.3 s, backoff 50→200 ms. */
 export const FAST_TIMINGS: Partial<FleetConfigInput> = {
@@ -58,17 +59,6 @@ export function gate(): Gate {
     open = resolve;
   });
   return { promise, open };
-}
-
-/** Polls `check` every 20 ms until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Per-test world: one SQLite file (or the `base` store), its pods, an inspection store, the execution log and every log line. */

@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConflictError, FleetError } from '../../src/errors.js';
-import { PodWorld, waitFor } from './pod-harness.js';
+import { PodWorld } from './pod-harness.js';
+import { waitFor } from '../support/wait.js';
 
 let world: PodWorld;
 afterEach(async () => {

@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freshSchema, requireTestDatabaseUrl } from '../support/postgres.js';
-import { PodWorld, waitFor } from './pod-harness.js';
+import { PodWorld } from './pod-harness.js';
+import { waitFor } from '../support/wait.js';
 
 let world: PodWorld;
 let dropSchema: () => Promise<void>;

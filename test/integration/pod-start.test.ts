@@ -15,7 +15,8 @@ import { createLogger } from '../../src/log.js';
 import { runPodCommand } from '../../src/start.js';
 import { freePort } from '../support/embedded-postgres.js';
 import { freshSchema, requireTestDatabaseUrl } from '../support/postgres.js';
-import { PodWorld, waitFor } from './pod-harness.js';
+import { PodWorld } from './pod-harness.js';
+import { waitFor } from '../support/wait.js';
 
 let world: PodWorld;
 afterEach(async () => {

@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { storePolicyOf } from '../../src/config.js';
 import { createMetrics } from '../../src/metrics.js';
 import { openSqliteStore } from '../../src/store/sqlite/driver.js';
-import { PodWorld, waitFor } from './pod-harness.js';
+import { PodWorld } from './pod-harness.js';
+import { waitFor } from '../support/wait.js';
 
 let world: PodWorld;
 afterEach(async () => {

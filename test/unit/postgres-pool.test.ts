@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
 import { openPostgresStore } from '../../src/store/postgres/driver.js';
 import { withClient } from '../support/postgres.js';
-import { POLICY, SUBMIT, pgTestDatabases, waitFor } from './postgres-fixture.js';
+import { POLICY, SUBMIT, pgTestDatabases } from './postgres-fixture.js';
+import { waitFor } from '../support/wait.js';
 
 const database = pgTestDatabases();
 const META = { max_parallelism: 2, capacity: 2, in_flight: 0, version: 't', host: 'h' };
@@ -31,13 +32,13 @@ describe('postgres connections', () => {
     await store.migrate();
     await store.podRegister({ podId: 'alpha-00000001', name: 'alpha', meta: META });
     const stop = store.watchWork(() => undefined);
-    await waitFor(() => store.listening, 'the LISTEN connection');
+    await waitFor('the LISTEN connection', () => store.listening, 5_000);
     // Open several main-pool connections at once so there are idle ones to kill.
     await Promise.all(Array.from({ length: 4 }, () => store.stepSubmit(SUBMIT)));
 
     const killed = await terminate(db.baseUrl, db.schema);
     expect(killed).toBeGreaterThanOrEqual(3);
-    await waitFor(() => db.errors.length >= killed, `${killed} reported errors`);
+    await waitFor(`${killed} reported errors`, () => db.errors.length >= killed, 5_000);
     for (const error of db.errors) {
       expect(error).toBeInstanceOf(StoreError);
       expect(error.errorClass).toBe('retryable');
@@ -48,7 +49,7 @@ describe('postgres connections', () => {
     expect((await store.podHeartbeat({ podId: 'alpha-00000001' })).ok).toBe(true);
     expect((await store.leaderGet()).leader?.podId).toBe('alpha-00000001');
     expect((await store.queueStats()).pending).toBe(5);
-    await waitFor(() => store.listening, 'the LISTEN connection to come back', 10_000);
+    await waitFor('the LISTEN connection to come back', () => store.listening, 10_000);
     stop();
   });
 

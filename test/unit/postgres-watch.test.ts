@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PostgresStore } from '../../src/store/postgres/driver.js';
 import { withClient } from '../support/postgres.js';
-import { SUBMIT, pgTestDatabases, waitFor } from './postgres-fixture.js';
+import { SUBMIT, pgTestDatabases } from './postgres-fixture.js';
+import { waitFor } from '../support/wait.js';
 
 const database = pgTestDatabases();
 
@@ -15,8 +16,8 @@ const database = pgTestDatabases();
 async function listen(store: PostgresStore): Promise<{ wakes: number[]; stop: () => void }> {
   const wakes: number[] = [];
   const stop = store.watchWork(() => wakes.push(performance.now()));
-  await waitFor(() => store.listening, 'the LISTEN connection');
-  await waitFor(() => wakes.length > 0, 'the catch-up wake after connecting');
+  await waitFor('the LISTEN connection', () => store.listening, 5_000);
+  await waitFor('the catch-up wake after connecting', () => wakes.length > 0, 5_000);
   await new Promise((resolve) => setTimeout(resolve, 50));
   wakes.length = 0;
   return { wakes, stop };
@@ -33,7 +34,7 @@ describe('postgres watchWork', () => {
       const before = wakes.length;
       const submittedAt = performance.now();
       await producer.stepSubmit(SUBMIT);
-      await waitFor(() => wakes.length > before, 'a wake after the submit', 2_000);
+      await waitFor('a wake after the submit', () => wakes.length > before, 2_000);
       expect(wakes[before]! - submittedAt).toBeLessThan(200);
     }
     stop();
@@ -48,7 +49,7 @@ describe('postgres watchWork', () => {
     const { wakes, stop } = await listen(idle);
     const submittedAt = performance.now();
     await producer.stepSubmit({ ...SUBMIT, delayMs: 600 });
-    await waitFor(() => wakes.some((t) => t - submittedAt >= 550), 'the wake at run_after', 3_000);
+    await waitFor('the wake at run_after', () => wakes.some((t) => t - submittedAt >= 550), 3_000);
     const due = wakes.find((t) => t - submittedAt >= 550)!;
     expect(due - submittedAt).toBeLessThan(1_200);
     stop();
@@ -66,7 +67,7 @@ describe('postgres watchWork', () => {
     const wakeAfter = async (what: string, action: () => Promise<unknown>) => {
       const before = wakes.length;
       await action();
-      await waitFor(() => wakes.length > before, `a wake after ${what}`, 2_000);
+      await waitFor(`a wake after ${what}`, () => wakes.length > before, 2_000);
     };
     const first = (await worker.stepClaim({ podId: pod, types: ['echo'], limit: 1 }))[0]!;
     await wakeAfter('a retry', () => worker.stepFail({ stepId, podId: pod, attempt: first.attempt, error: 'e', retryable: true, reason: 'error' }));
@@ -97,15 +98,15 @@ describe('postgres watchWork', () => {
       return rows[0]!.n;
     });
     expect(killed).toBeGreaterThanOrEqual(1);
-    await waitFor(() => db.errors.length > 0, 'the dropped connection to be reported');
+    await waitFor('the dropped connection to be reported', () => db.errors.length > 0, 5_000);
     expect(db.errors[0]!.errorClass).toBe('retryable');
-    await waitFor(() => !idle.listening, 'the watcher to notice', 2_000).catch(() => undefined);
-    await waitFor(() => idle.listening, 'the LISTEN connection to come back', 10_000);
+    await waitFor('the watcher to notice', () => !idle.listening, 2_000).catch(() => undefined);
+    await waitFor('the LISTEN connection to come back', () => idle.listening, 10_000);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const before = wakes.length;
     const submittedAt = performance.now();
     await producer.stepSubmit(SUBMIT);
-    await waitFor(() => wakes.length > before, 'a wake after reconnecting', 2_000);
+    await waitFor('a wake after reconnecting', () => wakes.length > before, 2_000);
     expect(wakes[before]! - submittedAt).toBeLessThan(200);
     stop();
   });
