@@ -1,7 +1,7 @@
 /**
  * Harness of the pod integration tests: real pods (createPod) on one real SQLite file in a temp dir,
  * with small fractional intervals, an inspection store on the same file, test step types that record
- * every execution on the handler side, gates a test opens by hand, and waitFor. No fakes: the only
+ * every execution on the handler side, and gates a test opens by hand. No fakes: the only
  * thing a test controls is its own handlers and what it writes through the Store API.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
