@@ -1,7 +1,7 @@
 /**
  * Wires the runtime's effect implementations into the whole machine tree in one call, so src/ never
  * repeats the nesting (supervisor → slot → step, supervisor → heartbeat | leader). It owns that
- * nesting only; it must not implement an effect (src/implementations.ts does) nor change a machine.
+ * nesting only; it must not implement an effect (src/pod/implementations.ts does) nor change a machine.
  */
 import type { PodActorImplementations } from './actors.js';
 import { heartbeatMachine } from './heartbeat.machine.js';

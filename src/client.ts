@@ -2,17 +2,17 @@
  * `createClient`: the producer and operator library API (DESIGN §5). It opens the configured store
  * directly (no pod, no HTTP) and answers with exactly the bodies of the matching HTTP routes, built by
  * views.ts. Submissions are validated against the same step types the API uses (built-ins plus
- * FLEET_Q_HANDLERS) by the same code (submit.ts), so a step the API would refuse is refused here too.
+ * FLEET_Q_HANDLERS) by the same code (steps/submission.ts), so a step the API would refuse is refused here too.
  * Must not run handlers, claim steps or hold timers: a client is safe to open in any process.
  */
-import { resolveConfig, type FleetConfig, type FleetConfigInput } from './config.js';
-import { dlqPage } from './dlq-page.js';
+import { resolveConfig, type FleetConfig, type FleetConfigInput } from './config/config.js';
+import { dlqPage } from './http/dlq-page.js';
 import { FleetError, NotFoundError } from './errors.js';
-import { StepRegistry, stepsDefinedInProcess, type StepDefinition } from './registry.js';
+import { StepRegistry, stepsDefinedInProcess, type StepDefinition } from './steps/registry.js';
 import { loadHandlerModule, withBuiltinSteps } from './steps/load.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
-import { prepareBatch, prepareSubmission, type Submission, type SubmissionDefaults } from './submit.js';
+import { prepareBatch, prepareSubmission, type Submission, type SubmissionDefaults } from './steps/submission.js';
 import {
   batchView,
   dlqView,
@@ -26,7 +26,7 @@ import {
   type ReplayView,
   type StepView,
   type SubmitView,
-} from './views.js';
+} from './http/views.js';
 
 /** A producer's and operator's handle on the queue. Errors are `FleetError`s (see each method). */
 export interface FleetClient {

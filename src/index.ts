@@ -3,7 +3,7 @@
  * pod in-process and submit work. Named exports only, each listed on purpose: anything not here is
  * internal and may change. Must not hold behaviour.
  */
-export { defineStep, type StepContext, type StepDefinition } from './registry.js';
+export { defineStep, type StepContext, type StepDefinition } from './steps/registry.js';
 export {
   NonRetryableError,
   FleetError,
@@ -16,10 +16,10 @@ export {
   type FleetErrorItem,
   type StoreErrorClass,
 } from './errors.js';
-export { createPod, type Pod, type PodExit, type PodOptions } from './pod.js';
-export type { PodHealthStatus, PodHealthView, RecoveryRun } from './pod-control.js';
+export { createPod, type Pod, type PodExit, type PodOptions } from './pod/pod.js';
+export type { PodHealthStatus, PodHealthView, RecoveryRun } from './pod/control.js';
 export { createClient, type ClientOptions, type FleetClient } from './client.js';
-export type { Submission } from './submit.js';
-export type { BatchView, DlqView, EventView, QueueView, ReplayView, StepView, SubmitView } from './views.js';
-export { loadConfig, type FleetConfig, type FleetConfigInput } from './config.js';
+export type { Submission } from './steps/submission.js';
+export type { BatchView, DlqView, EventView, QueueView, ReplayView, StepView, SubmitView } from './http/views.js';
+export { loadConfig, type FleetConfig, type FleetConfigInput } from './config/config.js';
 export type { PodFact, StepOutcome } from '../machines/index.js';

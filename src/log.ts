@@ -5,7 +5,7 @@
  * runtime dependency for a few lines of code. Owns formatting only: what to log is the caller's choice.
  */
 import { pino, type DestinationStream } from 'pino';
-import type { FleetConfig } from './config.js';
+import type { FleetConfig } from './config/config.js';
 
 /** The logger every part of FLEET-Q writes to (step handlers get a child as `ctx.log`). */
 export type Logger = pino.Logger;

@@ -3,9 +3,9 @@
  * `migrate`. Each prints either the HTTP route's body (`--json`) or its human rendering, and returns
  * the exit code; failures are thrown for run.ts to map. Must not touch argv, env or process exit.
  */
-import { dlqPage } from '../dlq-page.js';
+import { dlqPage } from '../http/dlq-page.js';
 import { openStore } from '../store/open.js';
-import { migrateView } from '../views.js';
+import { migrateView } from '../http/views.js';
 import { printJson, printLines, UsageError, type CommandContext } from './context.js';
 import { formatDlq, formatQueue, formatStep } from './format.js';
 

@@ -4,7 +4,7 @@
  * only run.ts and the bin touch. Owns no command logic.
  */
 import type { FleetClient } from '../client.js';
-import type { FleetConfig } from '../config.js';
+import type { FleetConfig } from '../config/config.js';
 
 /** Where a command's output goes; lines are written with a trailing newline by the callee. */
 export interface CliIo {

@@ -3,7 +3,7 @@
  * `--json`). Takes the views.ts bodies, so both outputs always describe the same data; must not read
  * a store, and never changes a value, only lays it out.
  */
-import type { DlqView, QueueView, StepView } from '../views.js';
+import type { DlqView, QueueView, StepView } from '../http/views.js';
 
 function table(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];

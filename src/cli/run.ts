@@ -9,10 +9,10 @@
  */
 import { parseArgs } from 'node:util';
 import { clientOver, createClient, type FleetClient } from '../client.js';
-import { loadConfig, type FleetConfig } from '../config.js';
+import { loadConfig, type FleetConfig } from '../config/config.js';
 import { ConfigError, FleetError } from '../errors.js';
 import { errorResponse } from '../http/errors.js';
-import { StepRegistry } from '../registry.js';
+import { StepRegistry } from '../steps/registry.js';
 import { withBuiltinSteps } from '../steps/load.js';
 import { openStore } from '../store/open.js';
 import { FLEET_Q_VERSION } from '../version.js';
@@ -22,7 +22,7 @@ import { COMMAND_HELP, COMMANDS, TOP_HELP, type CommandName } from './help.js';
 import { SUBMIT_OPTIONS, submitCommand } from './submit.js';
 
 /** Where `start` finds the pod: a module exporting `runPodCommand(config): Promise<number>` (the exit code). */
-const POD_COMMAND_MODULE = '../start.js';
+const POD_COMMAND_MODULE = '../pod/start.js';
 
 const COMMON_OPTIONS = {
   json: { type: 'boolean' },

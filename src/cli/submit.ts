@@ -5,7 +5,7 @@
  * fields itself beyond turning text into JSON and integers.
  */
 import { readFile } from 'node:fs/promises';
-import type { Submission } from '../submit.js';
+import type { Submission } from '../steps/submission.js';
 import { printJson, printLines, UsageError, type CommandContext } from './context.js';
 
 /** The options of `submit` (besides --json and --help), for node:util parseArgs. */

@@ -10,11 +10,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { dlqPage } from '../dlq-page.js';
+import { dlqPage } from './dlq-page.js';
 import { ConflictError, FleetError, ValidationError } from '../errors.js';
-import type { RecoveryRun } from '../pod-control.js';
+import type { RecoveryRun } from '../pod/control.js';
 import type { Store } from '../store/store.js';
-import { dlqView, leaderView, queueView, recoveryView, replayView } from '../views.js';
+import { dlqView, leaderView, queueView, recoveryView, replayView } from './views.js';
 import type { AppDeps } from './app.js';
 
 const recoveryBodySchema = z

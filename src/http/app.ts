@@ -8,10 +8,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createMetrics, registerQueueGauges, type FleetMetrics } from '../metrics.js';
-import type { PodControl } from '../pod-control.js';
-import type { StepRegistry } from '../registry.js';
+import type { PodControl } from '../pod/control.js';
+import type { StepRegistry } from '../steps/registry.js';
 import type { Store } from '../store/store.js';
-import type { SubmissionDefaults } from '../submit.js';
+import type { SubmissionDefaults } from '../steps/submission.js';
 import { registerAdminRoutes } from './admin.js';
 import { errorResponse, unknownRouteBody } from './errors.js';
 import { registerHealthRoute } from './health.js';

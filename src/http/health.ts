@@ -8,9 +8,9 @@
  * asking "may I send this pod work?" must hear no.
  */
 import type { FastifyInstance } from 'fastify';
-import type { PodHealthView } from '../pod-control.js';
+import type { PodHealthView } from '../pod/control.js';
 import { FLEET_Q_VERSION } from '../version.js';
-import { healthView } from '../views.js';
+import { healthView } from './views.js';
 import type { AppDeps } from './app.js';
 
 /** Registers GET /health on `app`. */

@@ -6,8 +6,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError, ValidationError } from '../errors.js';
-import { prepareBatch, prepareSubmission } from '../submit.js';
-import { batchView, idempotencyView, stepView, submitView } from '../views.js';
+import { prepareBatch, prepareSubmission } from '../steps/submission.js';
+import { batchView, idempotencyView, stepView, submitView } from './views.js';
 import type { AppDeps } from './app.js';
 
 /** The one route that accepts large bodies: 10,000 steps of a few hundred bytes each. */

@@ -3,7 +3,7 @@
  * tests, demos and the end-to-end suite; they touch nothing outside their handler.
  */
 import { z } from 'zod';
-import { defineStep, type StepDefinition } from '../registry.js';
+import { defineStep, type StepDefinition } from './registry.js';
 
 /** Returns its args as the result. */
 export const echoStep = defineStep({

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, type FleetErrorItem } from '../errors.js';
-import { STEP_TYPE_PATTERN, type StepDefinition } from '../registry.js';
+import { STEP_TYPE_PATTERN, type StepDefinition } from './registry.js';
 import { BUILTIN_STEPS } from './builtin.js';
 
 /** Imports `modulePath` (relative to the working directory) and returns its `steps` export. */

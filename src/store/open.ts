@@ -4,7 +4,7 @@
  * loads pg, and a PostgreSQL pod never opens a SQLite file.
  */
 import { readFileSync } from 'node:fs';
-import { capacityOf, storePolicyOf, type FleetConfig } from '../config.js';
+import { capacityOf, storePolicyOf, type FleetConfig } from '../config/config.js';
 import { ConfigError } from '../errors.js';
 import type { Store } from './store.js';
 

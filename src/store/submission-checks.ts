@@ -1,7 +1,7 @@
 /**
  * The store-level checks of a submission, shared by every driver so all stores refuse the same
  * input the same way (the conformance suite holds them to it). These guard the database, not the
- * producer: args schemas, type registration and defaults are decided earlier, in src/submit.ts.
+ * producer: args schemas, type registration and defaults are decided earlier, in src/steps/submission.ts.
  */
 import { ValidationError, type FleetErrorItem } from '../errors.js';
 import { containsNul, MAX_PAYLOAD_BYTES } from './json.js';

@@ -4,8 +4,8 @@
  * tables before the clock starts.
  */
 import { createClient } from '../../src/client.js';
-import { loadConfig } from '../../src/config.js';
-import type { Submission } from '../../src/submit.js';
+import { loadConfig } from '../../src/config/config.js';
+import type { Submission } from '../../src/steps/submission.js';
 import type { BenchQueue } from './database.js';
 import type { StatementCounter } from './statement-counter.js';
 

@@ -4,7 +4,7 @@
  * and extrapolated to a minute, heartbeats and the leader's sweeps apart from the rest. Owns this
  * one measurement.
  */
-import { createPod } from '../../src/pod.js';
+import { createPod } from '../../src/pod/pod.js';
 import type { BenchQueue } from './database.js';
 import { podConfig } from './processing.js';
 import type { IdleResult } from './report.js';

@@ -4,7 +4,7 @@
  * submit call returned (its transaction had committed). Owns this one measurement.
  */
 import { createClient } from '../../src/client.js';
-import { createPod } from '../../src/pod.js';
+import { createPod } from '../../src/pod/pod.js';
 import type { BenchQueue } from './database.js';
 import { podConfig } from './processing.js';
 import type { PickupResult } from './report.js';

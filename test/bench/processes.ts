@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { capacityOf } from '../../src/config.js';
+import { capacityOf } from '../../src/config/config.js';
 import type { BenchQueue } from './database.js';
 import { fillQueue } from './enqueue.js';
 import type { ProcessingResult } from './report.js';

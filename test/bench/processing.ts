@@ -4,8 +4,8 @@
  * taken from the audit trail (first `claimed` to last `completed`), so neither the pod's start-up nor
  * this file's completion polling is in it. Owns this one measurement; the fill is enqueue.ts's.
  */
-import { capacityOf, loadConfig } from '../../src/config.js';
-import { createPod } from '../../src/pod.js';
+import { capacityOf, loadConfig } from '../../src/config/config.js';
+import { createPod } from '../../src/pod/pod.js';
 import type { BenchQueue } from './database.js';
 import type { ProcessingResult } from './report.js';
 import type { StatementCounter } from './statement-counter.js';

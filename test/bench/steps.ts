@@ -4,7 +4,7 @@
  * for pickup latency in the benchmark's own process. Must not do I/O.
  */
 import { z } from 'zod';
-import { defineStep } from '../../src/registry.js';
+import { defineStep } from '../../src/steps/registry.js';
 
 /** stepId → handler start (epoch ms, sub-millisecond), filled by `noop.timed` in this process. */
 export const handlerStarts = new Map<string, number>();

@@ -63,7 +63,7 @@ async function removeStaleBuilds(keep: string): Promise<void> {
 
 /**
  * The path of the built `cli.js` for the current sources, building it first if needed. A type error
- * elsewhere in src/ does not stop the build (tsc still emits); a missing `cli.js` or `start.js` does.
+ * elsewhere in src/ does not stop the build (tsc still emits); a missing `cli.js` or `pod/start.js` does.
  */
 export async function builtCli(): Promise<string> {
   const name = `e2e-build-${await sourceHash()}`;
@@ -86,7 +86,7 @@ export async function builtCli(): Promise<string> {
       }),
     );
     const build = await runTsc(join(dir, 'tsconfig.json'));
-    const missing = [cli, join(dir, 'out/src/start.js')].filter((file) => !existsSync(file));
+    const missing = [cli, join(dir, 'out/src/pod/start.js')].filter((file) => !existsSync(file));
     if (missing.length > 0) throw new Error(`building fleet-q failed (missing ${missing.join(', ')}):\n${build.output}`);
     if (build.code !== 0) console.warn(`fleet-q built with type errors (tsc exit ${build.code}):\n${build.output.slice(0, 4000)}`);
     await writeFile(done, new Date().toISOString());

@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PodHealthStatus } from '../../src/pod-control.js';
+import type { PodHealthStatus } from '../../src/pod/control.js';
 import { PodWorld, gate } from './pod-harness.js';
 import { waitFor } from '../support/wait.js';
 

@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
-import { runPodCommand } from '../../src/start.js';
+import { runPodCommand } from '../../src/pod/start.js';
 import { freePort } from '../support/embedded-postgres.js';
 import { freshSchema, requireTestDatabaseUrl } from '../support/postgres.js';
 import { PodWorld } from './pod-harness.js';

@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { storePolicyOf } from '../../src/config.js';
+import { storePolicyOf } from '../../src/config/config.js';
 import { createMetrics } from '../../src/metrics.js';
 import { openSqliteStore } from '../../src/store/sqlite/driver.js';
 import { PodWorld } from './pod-harness.js';

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
-import { StepRegistry } from '../../src/registry.js';
+import { StepRegistry } from '../../src/steps/registry.js';
 import { loadHandlerModule, withBuiltinSteps } from '../../src/steps/load.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/driver.js';
 

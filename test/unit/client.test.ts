@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createClient, type FleetClient } from '../../src/client.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { buildApp } from '../../src/http/app.js';
-import { StepRegistry } from '../../src/registry.js';
+import { StepRegistry } from '../../src/steps/registry.js';
 import { loadHandlerModule, withBuiltinSteps } from '../../src/steps/load.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/driver.js';
 
@@ -170,7 +170,7 @@ describe('createClient: reading and replaying', () => {
 
 describe('createClient: step types it validates against', () => {
   it('knows types passed as options.steps and types defineStep declared in this process', async () => {
-    const { defineStep } = await import('../../src/registry.js');
+    const { defineStep } = await import('../../src/steps/registry.js');
     const { z } = await import('zod');
     const declared = defineStep({ type: 'client.declared', args: z.object({ n: z.number() }), handler: () => null });
     const passed = { ...declared, type: 'client.passed' };

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
-import { fleetConfigSchema } from '../../src/config-schema.js';
-import { CONFIG_TABLE_END, CONFIG_TABLE_START, renderConfigTable } from '../../src/config-table.js';
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config/config.js';
+import { fleetConfigSchema } from '../../src/config/schema.js';
+import { CONFIG_TABLE_END, CONFIG_TABLE_START, renderConfigTable } from '../../src/config/table.js';
 
 const README = new URL('../../README.md', import.meta.url);
 

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capacityOf, loadConfig, redactConfig, storePolicyOf, type FleetConfig } from '../../src/config.js';
+import { capacityOf, loadConfig, redactConfig, storePolicyOf, type FleetConfig } from '../../src/config/config.js';
 import { ConfigError, type FleetErrorItem } from '../../src/errors.js';
 
 /** The problems `loadConfig` reports; fails the test when it does not throw a ConfigError. */

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PodHealthStatus } from '../../src/pod-control.js';
+import type { PodHealthStatus } from '../../src/pod/control.js';
 import { FakePod, openTestApi, type TestApi } from './http-fixture.js';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { createLogger, formatConsoleLine } from '../../src/log.js';
-import type { LogFormat, LogLevel } from '../../src/config.js';
+import type { LogFormat, LogLevel } from '../../src/config/config.js';
 
 function collector() {
   const lines: string[] = [];

@@ -3,9 +3,9 @@
  * value becomes a stored result (or a permanent failure).
  */
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { resultEvent } from '../../src/execute-step.js';
-import { pruneIntervalMs, supervisorInputOf } from '../../src/pod-timing.js';
+import { loadConfig } from '../../src/config/config.js';
+import { resultEvent } from '../../src/pod/execute-step.js';
+import { pruneIntervalMs, supervisorInputOf } from '../../src/pod/timing.js';
 
 describe('supervisorInputOf', () => {
   it('converts the defaults to milliseconds', () => {
@@ -57,7 +57,7 @@ describe('resultEvent', () => {
 
 describe('livenessChecked', () => {
   it('turns healthy into unhealthy once the last proof of liveness is older than the fence window', async () => {
-    const { fenceWindowMs, livenessChecked } = await import('../../src/pod-health.js');
+    const { fenceWindowMs, livenessChecked } = await import('../../src/pod/health.js');
     const windowMs = fenceWindowMs({ deadPodThresholdSeconds: 1.5, heartbeatIntervalSeconds: 0.2 });
     expect(windowMs).toBe(1100);
     expect(livenessChecked('healthy', 1100, windowMs)).toBe('healthy');

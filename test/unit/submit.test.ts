@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ValidationError } from '../../src/errors.js';
-import { defineStep, StepRegistry } from '../../src/registry.js';
+import { defineStep, StepRegistry } from '../../src/steps/registry.js';
 import { withBuiltinSteps } from '../../src/steps/load.js';
-import { prepareBatch, prepareSubmission } from '../../src/submit.js';
+import { prepareBatch, prepareSubmission } from '../../src/steps/submission.js';
 
 const registry = new StepRegistry(
   withBuiltinSteps([defineStep({ type: 'email.send', args: z.object({ to: z.email() }), handler: () => null, maxRetries: 7, timeoutMs: 5000 })]),

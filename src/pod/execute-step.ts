@@ -9,11 +9,11 @@
  * fail on a schema whose transform is not idempotent (e.g. `z.string().transform(s => s.length)`).
  */
 import { fromCallback } from 'xstate';
-import { describeError, type ExecuteStepInput, type HandlerAbortEvent, type HandlerSettledEvent } from '../machines/index.js';
-import { NonRetryableError } from './errors.js';
-import type { Logger } from './log.js';
-import type { StepContext, StepDefinition, StepRegistry } from './registry.js';
-import { MAX_RESULT_BYTES } from './store/json.js';
+import { describeError, type ExecuteStepInput, type HandlerAbortEvent, type HandlerSettledEvent } from '../../machines/index.js';
+import { NonRetryableError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { StepContext, StepDefinition, StepRegistry } from '../steps/registry.js';
+import { MAX_RESULT_BYTES } from '../store/json.js';
 
 /** The `reason` of an aborted `ctx.signal`: an Error, so `throw signal.reason` gives a useful stack and message. */
 export class StepAbortedError extends Error {

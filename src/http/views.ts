@@ -4,7 +4,7 @@
  * Owns field names and time formatting (epoch ms → ISO-8601 UTC); must not read a store or a clock:
  * every value comes from its arguments.
  */
-import type { PodHealthView, RecoveryRun } from './pod-control.js';
+import type { PodHealthView, RecoveryRun } from '../pod/control.js';
 import type {
   DlqListResult,
   Json,
@@ -15,7 +15,7 @@ import type {
   StepRow,
   StepStatus,
   StepSubmitResult,
-} from './store/store.js';
+} from '../store/store.js';
 
 /** Epoch milliseconds as ISO-8601 UTC (`2023-11-14T22:13:20.000Z`). */
 export function isoTime(ms: number): string {

@@ -3,16 +3,16 @@
  * `FleetConfig`, or a `ConfigError` listing every problem at once, each named by its variable.
  * Also the derived values other parts must agree on (capacity, store policy) and a log-safe view.
  * Must not open stores, start timers or log: callers decide what to do with a config or an error
- * (the CLI exits 2). Variables are catalogued in config-variables.ts, parsed in config-schema.ts.
+ * (the CLI exits 2). Variables are catalogued in variables.ts, parsed in schema.ts.
  */
-import { CONFIG_VARIABLES, variableOf } from './config-variables.js';
-import { fleetConfigSchema, type FleetConfigInput, type LOG_FORMATS, type LOG_LEVELS, type STORAGE_MODES } from './config-schema.js';
-import { ConfigError, type FleetErrorItem } from './errors.js';
-import type { StorePolicy } from './store/store.js';
+import { CONFIG_VARIABLES, variableOf } from './variables.js';
+import { fleetConfigSchema, type FleetConfigInput, type LOG_FORMATS, type LOG_LEVELS, type STORAGE_MODES } from './schema.js';
+import { ConfigError, type FleetErrorItem } from '../errors.js';
+import type { StorePolicy } from '../store/store.js';
 
-export { CONFIG_VARIABLES } from './config-variables.js';
-export type { ConfigVariable } from './config-variables.js';
-export type { FleetConfigInput } from './config-schema.js';
+export { CONFIG_VARIABLES } from './variables.js';
+export type { ConfigVariable } from './variables.js';
+export type { FleetConfigInput } from './schema.js';
 
 export type StorageMode = (typeof STORAGE_MODES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];

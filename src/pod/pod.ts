@@ -22,21 +22,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
-import { providePodActors, type PodFact, type RecoveryRefusal, type supervisorMachine } from '../machines/index.js';
-import { capacityOf, resolveConfig, type FleetConfig, type FleetConfigInput } from './config.js';
-import { ConflictError, FleetError } from './errors.js';
+import { providePodActors, type PodFact, type RecoveryRefusal, type supervisorMachine } from '../../machines/index.js';
+import { capacityOf, resolveConfig, type FleetConfig, type FleetConfigInput } from '../config/config.js';
+import { ConflictError, FleetError } from '../errors.js';
 import { createPodActors } from './implementations.js';
-import { createLogger, type Logger } from './log.js';
-import { createMetrics, registerPodMetrics, type FleetMetrics } from './metrics.js';
-import type { PodControl, PodHealthView, RecoveryRun } from './pod-control.js';
-import { fenceWindowMs, healthStatusOf, inFlightOf, isLeaderOf, livenessChecked, type PodPhase } from './pod-health.js';
-import { PodTelemetry } from './pod-telemetry.js';
-import { supervisorInputOf } from './pod-timing.js';
-import { StepRegistry, type StepDefinition } from './registry.js';
-import { loadHandlerModule, withBuiltinSteps } from './steps/load.js';
-import { openStore } from './store/open.js';
-import type { Store } from './store/store.js';
-import { FLEET_Q_VERSION } from './version.js';
+import { createLogger, type Logger } from '../log.js';
+import { createMetrics, registerPodMetrics, type FleetMetrics } from '../metrics.js';
+import type { PodControl, PodHealthView, RecoveryRun } from './control.js';
+import { fenceWindowMs, healthStatusOf, inFlightOf, isLeaderOf, livenessChecked, type PodPhase } from './health.js';
+import { PodTelemetry } from './telemetry.js';
+import { supervisorInputOf } from './timing.js';
+import { StepRegistry, type StepDefinition } from '../steps/registry.js';
+import { loadHandlerModule, withBuiltinSteps } from '../steps/load.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
+import { FLEET_Q_VERSION } from '../version.js';
 
 /** What `createPod` takes; every field is optional. */
 export interface PodOptions {

@@ -5,10 +5,10 @@
  * input with every problem listed; writes nothing.
  */
 import { z } from 'zod';
-import { ValidationError, type FleetErrorItem } from './errors.js';
+import { ValidationError, type FleetErrorItem } from '../errors.js';
 import type { StepRegistry } from './registry.js';
-import { MAX_PAYLOAD_BYTES } from './store/json.js';
-import type { Json, StepSubmitParams } from './store/store.js';
+import { MAX_PAYLOAD_BYTES } from '../store/json.js';
+import type { Json, StepSubmitParams } from '../store/store.js';
 
 /**
  * The fields of POST /submit (DESIGN §5). An optional field sent as `null` counts as not sent, as in

@@ -1,7 +1,7 @@
 /**
  * The catalogue of `FLEET_Q_*` variables: name, config key, documented default and meaning. It is the
  * one source of the README configuration table and of which values `redactConfig` hides.
- * Owns documentation only: parsing and validation live in config-schema.ts, which must agree with
+ * Owns documentation only: parsing and validation live in schema.ts, which must agree with
  * this list key for key (test/unit/config-table.test.ts checks both directions).
  */
 import type { FleetConfig } from './config.js';

@@ -2,7 +2,7 @@
  * What the HTTP API and the CLI may ask of a running pod, as an interface, so src/http/ depends on
  * this contract rather than on the pod's wiring. Owns types only.
  */
-import type { RecoverySummary } from './store/store.js';
+import type { RecoverySummary } from '../store/store.js';
 
 /** The pod's own view of its health (GET /health). */
 export type PodHealthStatus = 'starting' | 'healthy' | 'unhealthy' | 'draining';

@@ -14,10 +14,10 @@ import {
   type ClaimedStep,
   type PodFact,
   type StepKind,
-} from '../machines/index.js';
-import { StoreError } from './errors.js';
-import type { Logger } from './log.js';
-import type { PodMetrics } from './metrics.js';
+} from '../../machines/index.js';
+import { StoreError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { PodMetrics } from '../metrics.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 type EventName = PodFact['type'] | (typeof STEP_EVENTS)[keyof typeof STEP_EVENTS] | StepKind;

@@ -8,7 +8,7 @@
 import { accessSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { identifierProblems } from './store/schema.js';
+import { identifierProblems } from '../store/schema.js';
 
 /** Node's timers overflow past 2^31 − 1 ms (~24.8 days) and then fire at once, so no interval may be longer. */
 const MAX_TIMER_MS = 2_147_483_647;

@@ -6,16 +6,16 @@
  * exits 1 at once. Owns the process wiring only; the pod's behaviour is pod.ts's, the routes http/'s.
  */
 import type { FastifyInstance } from 'fastify';
-import { redactConfig, type FleetConfig } from './config.js';
-import { buildApp } from './http/app.js';
-import { createLogger, type Logger } from './log.js';
-import { createMetrics } from './metrics.js';
+import { redactConfig, type FleetConfig } from '../config/config.js';
+import { buildApp } from '../http/app.js';
+import { createLogger, type Logger } from '../log.js';
+import { createMetrics } from '../metrics.js';
 import { createPod, type Pod } from './pod.js';
-import { loadHandlerModule, withBuiltinSteps } from './steps/load.js';
-import { isRetryableStoreError } from './errors.js';
-import { openStore } from './store/open.js';
-import type { Store } from './store/store.js';
-import { FLEET_Q_VERSION } from './version.js';
+import { loadHandlerModule, withBuiltinSteps } from '../steps/load.js';
+import { isRetryableStoreError } from '../errors.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
+import { FLEET_Q_VERSION } from '../version.js';
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 

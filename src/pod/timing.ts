@@ -3,8 +3,8 @@
  * milliseconds. Owns the unit conversion and the few timings that have no variable of their own
  * (prune cadence, register and report retry pauses); must not start timers (the machines own them).
  */
-import type { SupervisorMachineInput } from '../machines/index.js';
-import { capacityOf, type FleetConfig } from './config.js';
+import type { SupervisorMachineInput } from '../../machines/index.js';
+import { capacityOf, type FleetConfig } from '../config/config.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;

@@ -6,8 +6,8 @@
  * steps on a busy database) nor change the pod.
  */
 import type { SnapshotFrom } from 'xstate';
-import type { supervisorMachine } from '../machines/index.js';
-import type { PodHealthStatus } from './pod-control.js';
+import type { supervisorMachine } from '../../machines/index.js';
+import type { PodHealthStatus } from './control.js';
 
 /** A snapshot of a running (or ended) supervisor actor. */
 export type SupervisorSnapshot = SnapshotFrom<typeof supervisorMachine>;

@@ -4,8 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { FleetError, ValidationError, type FleetErrorItem } from './errors.js';
-import type { Json } from './store/store.js';
+import { FleetError, ValidationError, type FleetErrorItem } from '../errors.js';
+import type { Json } from '../store/store.js';
 
 /** Type names (DESIGN §5). */
 export const STEP_TYPE_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;

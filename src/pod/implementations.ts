@@ -25,16 +25,16 @@ import type {
   ReportStepInput,
   ReportStepOutput,
   StepReport,
-} from '../machines/index.js';
-import { capacityOf, type FleetConfig } from './config.js';
-import { FleetError } from './errors.js';
+} from '../../machines/index.js';
+import { capacityOf, type FleetConfig } from '../config/config.js';
+import { FleetError } from '../errors.js';
 import { executeStepLogic } from './execute-step.js';
-import { newPodId } from './ids.js';
-import type { Logger } from './log.js';
-import type { PodTelemetry } from './pod-telemetry.js';
-import type { StepRegistry } from './registry.js';
-import type { FencedWriteResult, Json, LeaderInfo, PodMeta, Store } from './store/store.js';
-import { FLEET_Q_VERSION } from './version.js';
+import { newPodId } from '../ids.js';
+import type { Logger } from '../log.js';
+import type { PodTelemetry } from './telemetry.js';
+import type { StepRegistry } from '../steps/registry.js';
+import type { FencedWriteResult, Json, LeaderInfo, PodMeta, Store } from '../store/store.js';
+import { FLEET_Q_VERSION } from '../version.js';
 
 /** What the effects are built from. */
 export interface PodActorDeps {

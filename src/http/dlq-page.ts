@@ -3,8 +3,8 @@
  * limit 1–500 (default 50), offset ≥ 0 (default 0). One rule for all three entry points; it reads
  * nothing and writes nothing.
  */
-import { ValidationError, type FleetErrorItem } from './errors.js';
-import type { DlqListParams } from './store/store.js';
+import { ValidationError, type FleetErrorItem } from '../errors.js';
+import type { DlqListParams } from '../store/store.js';
 
 export const DLQ_DEFAULT_LIMIT = 50;
 export const DLQ_MAX_LIMIT = 500;

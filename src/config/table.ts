@@ -3,7 +3,7 @@
  * from the code (test/unit/config-table.test.ts compares the README with this output).
  * Must not read the environment or write files.
  */
-import { CONFIG_VARIABLES } from './config-variables.js';
+import { CONFIG_VARIABLES } from './variables.js';
 
 /** Marks the generated table in README.md; everything between them is replaced by `renderConfigTable()`. */
 export const CONFIG_TABLE_START = '<!-- config-table:start -->';
