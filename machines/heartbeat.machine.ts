@@ -5,22 +5,22 @@
  * It owns the beat cadence and the fence window; it must not decide what fencing does (the
  * supervisor does) and it reads no clock: both timers are `after` delays.
  *
- * Fence window: `fenceAfter = deadPodThreshold − 2 × heartbeatInterval`, armed on entering `trusted`
- * and re-armed (by re-entering it) on every confirmed beat, so it measures time since the last
- * confirmation; missed beats do not touch it. A beat that hangs is covered by the same timer. The
- * window starts when the confirmation arrives, which is later than the database write it proves by
- * the call's latency: the 2 × interval margin (60 s at the defaults) absorbs that, and config refuses
- * `threshold < 3 × interval`, so the window is at least one interval.
+ * Fence window: `fenceWindowMs` comes from input (src/config/liveness.ts owns the rule and its proof:
+ * the midpoint of interval and threshold, accepted only when threshold ≥ interval + 2 × the heartbeat
+ * latency budget). It is armed on entering `trusted` and re-armed (by re-entering it) on every
+ * confirmed beat, so it measures time since the last confirmation; missed beats do not touch it. A
+ * beat that hangs is covered by the same timer.
  */
 import { assign, sendParent, setup } from 'xstate';
 import { describeError, placeholders } from './actors.js';
 import type { HeartbeatFact } from './events.js';
 
-/** Timing comes from configuration (`FLEET_Q_HEARTBEAT_INTERVAL`, `FLEET_Q_DEAD_POD_THRESHOLD`). */
+/** Timing comes from configuration (`FLEET_Q_HEARTBEAT_INTERVAL_SECONDS`, and the fence window derived by src/config/liveness.ts). */
 export interface HeartbeatMachineInput {
   readonly podId: string;
   readonly heartbeatIntervalMs: number;
-  readonly deadPodThresholdMs: number;
+  /** How long after the last confirmed beat (or the registration) the pod stops trusting itself. */
+  readonly fenceWindowMs: number;
 }
 
 export interface HeartbeatMachineContext extends HeartbeatMachineInput {
@@ -32,11 +32,6 @@ export interface HeartbeatMachineContext extends HeartbeatMachineInput {
   readonly lostReason: 'down' | 'deadline' | null;
 }
 
-/** How long after the last confirmed beat the pod stops trusting itself. */
-export function fenceWindowMs(input: Pick<HeartbeatMachineInput, 'heartbeatIntervalMs' | 'deadPodThresholdMs'>): number {
-  return input.deadPodThresholdMs - 2 * input.heartbeatIntervalMs;
-}
-
 export const heartbeatMachine = setup({
   types: {
     context: {} as HeartbeatMachineContext,
@@ -45,7 +40,7 @@ export const heartbeatMachine = setup({
   actors: { heartbeat: placeholders.heartbeat },
   delays: {
     heartbeatInterval: ({ context }) => context.heartbeatIntervalMs,
-    fenceAfter: ({ context }) => fenceWindowMs(context),
+    fenceAfter: ({ context }) => context.fenceWindowMs,
   },
   guards: {
     beatConfirmed: (_, params: { ok: boolean }) => params.ok,

@@ -92,7 +92,7 @@ export {
   type StepOutcome,
   type SupervisorOwnFact,
 } from './events.js';
-export { heartbeatMachine, fenceWindowMs, type HeartbeatMachineContext, type HeartbeatMachineInput } from './heartbeat.machine.js';
+export { heartbeatMachine, type HeartbeatMachineContext, type HeartbeatMachineInput } from './heartbeat.machine.js';
 export {
   leaderMachine,
   type LeaderMachineContext,

@@ -34,7 +34,8 @@ export interface SupervisorMachineInput {
   /** `max(1, floor(max_parallelism × capacity_threshold))`: the number of slots. */
   readonly capacity: number;
   readonly heartbeatIntervalMs: number;
-  readonly deadPodThresholdMs: number;
+  /** The heartbeat machine's fence window (derived from interval, threshold and latency budget in src/). */
+  readonly fenceWindowMs: number;
   readonly claimIntervalMs: number;
   readonly leaderCheckIntervalMs: number;
   readonly recoveryIntervalMs: number;
@@ -233,7 +234,7 @@ export const supervisorMachine = setup({
           id: 'heartbeat',
           src: 'heartbeatMachine',
           input: ({ context }) => ({
-            podId: podIdOf(context), heartbeatIntervalMs: context.heartbeatIntervalMs, deadPodThresholdMs: context.deadPodThresholdMs,
+            podId: podIdOf(context), heartbeatIntervalMs: context.heartbeatIntervalMs, fenceWindowMs: context.fenceWindowMs,
           }),
         },
         {

@@ -9,6 +9,7 @@ import { CONFIG_VARIABLES, variableOf } from './variables.js';
 import { fleetConfigSchema, type FleetConfigInput, type LOG_FORMATS, type LOG_LEVELS, type STORAGE_MODES } from './schema.js';
 import { ConfigError, type FleetErrorItem } from '../errors.js';
 import type { StorePolicy } from '../store/store.js';
+import { defaultHeartbeatLatencyBudgetSeconds } from '../store/latency-budget.js';
 
 export { CONFIG_VARIABLES } from './variables.js';
 export type { ConfigVariable } from './variables.js';
@@ -40,8 +41,10 @@ export interface FleetConfig {
   readonly heartbeatIntervalSeconds: number;
   readonly claimIntervalSeconds: number;
   readonly recoveryIntervalSeconds: number;
-  /** At least 3 × `heartbeatIntervalSeconds`. */
+  /** At least `heartbeatIntervalSeconds + 2 × heartbeatLatencyBudgetSeconds` (liveness.ts). */
   readonly deadPodThresholdSeconds: number;
+  /** The stated heartbeat latency budget; the store's default (store/latency-budget.ts) when unset. */
+  readonly heartbeatLatencyBudgetSeconds: number;
   readonly leaderCheckIntervalSeconds: number;
   readonly apiHost: string;
   /** 0 = any free port. */
@@ -110,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const data = parsed.data;
   return Object.freeze({
     ...data,
+    heartbeatLatencyBudgetSeconds: data.heartbeatLatencyBudgetSeconds ?? defaultHeartbeatLatencyBudgetSeconds(data.storageMode),
     databaseUrl: data.databaseUrl,
     databaseSslCa: data.databaseSslCa,
     handlers: data.handlers,

@@ -9,6 +9,8 @@ import { accessSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { identifierProblems } from '../store/schema.js';
+import { defaultHeartbeatLatencyBudgetSeconds } from '../store/latency-budget.js';
+import { livenessProblem, livenessTimingOf } from './liveness.js';
 
 /** Node's timers overflow past 2^31 − 1 ms (~24.8 days) and then fire at once, so no interval may be longer. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -138,6 +140,8 @@ const fields = z.strictObject({
   recoveryIntervalSeconds: seconds(0, true).default(300),
   deadPodThresholdSeconds: seconds(0, true).default(180),
   leaderCheckIntervalSeconds: seconds(0, true).default(60),
+  // Unset: the store's own default (store/latency-budget.ts); config.ts fills it in.
+  heartbeatLatencyBudgetSeconds: seconds(0, true).optional(),
   apiHost: nonEmptyText().default('127.0.0.1'),
   apiPort: numberField({ integer: true, min: 0, max: 65535 }).default(8000),
   // Python's level and format names, which operators of the original FLEET-Q use.
@@ -174,13 +178,11 @@ function crossFieldRules(data: Fields, ctx: z.RefinementCtx<Fields>): void {
   const ok = (...keys: Key[]) => keys.every((k) => !failed.has(k));
   const problem = (key: Key, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
 
-  if (ok('deadPodThresholdSeconds', 'heartbeatIntervalSeconds')) {
-    // A pod must be able to miss two beats and still prove liveness before it is declared dead (DESIGN §3).
-    // Compared in whole ms: in seconds, 3 × 0.2 = 0.6000000000000001 would refuse a threshold of 0.6.
-    const minimumMs = 3 * Math.round(data.heartbeatIntervalSeconds * 1000);
-    if (Math.round(data.deadPodThresholdSeconds * 1000) < minimumMs) {
-      problem('deadPodThresholdSeconds', `must be at least 3 × FLEET_Q_HEARTBEAT_INTERVAL_SECONDS (${minimumMs / 1000}), got ${data.deadPodThresholdSeconds}`);
-    }
+  if (ok('deadPodThresholdSeconds', 'heartbeatIntervalSeconds', 'heartbeatLatencyBudgetSeconds', 'storageMode')) {
+    // The liveness rule (liveness.ts): threshold ≥ interval + 2 × latency budget, in whole ms.
+    const budget = data.heartbeatLatencyBudgetSeconds ?? defaultHeartbeatLatencyBudgetSeconds(data.storageMode);
+    const why = livenessProblem(livenessTimingOf({ ...data, heartbeatLatencyBudgetSeconds: budget }));
+    if (why !== undefined) problem('deadPodThresholdSeconds', why);
   }
   if (ok('baseDelayMs', 'maxDelayMs') && data.baseDelayMs > data.maxDelayMs) {
     problem('baseDelayMs', `must be at most FLEET_Q_MAX_DELAY_MS (${data.maxDelayMs}), got ${data.baseDelayMs}`);

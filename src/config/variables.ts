@@ -107,7 +107,13 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     variable: 'FLEET_Q_DEAD_POD_THRESHOLD_SECONDS',
     key: 'deadPodThresholdSeconds',
     default: '180',
-    description: 'A pod without a heartbeat for this long is dead and its claims are recovered; at least 3 × the heartbeat interval.',
+    description: 'A pod without a heartbeat for this long is dead and its claims are recovered; at least the heartbeat interval + 2 × the heartbeat latency budget (see Liveness).',
+  },
+  {
+    variable: 'FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS',
+    key: 'heartbeatLatencyBudgetSeconds',
+    default: '1 (Snowflake: 5)',
+    description: 'Longest time a heartbeat may take, from falling due to its confirmation (statement, queueing, event-loop delays); fractions allowed. Bounds the accepted dead-pod threshold (see Liveness); it does not change the timers.',
   },
   {
     variable: 'FLEET_Q_LEADER_CHECK_INTERVAL_SECONDS',

@@ -9,7 +9,7 @@
  * Heartbeats run on their own timer in the heartbeat machine, independent of step handlers, and no
  * store call is held while a handler runs, so steps cannot starve them through the database. They
  * share the event loop with handlers, though: handlers must be asynchronous. A CPU-bound handler that
- * blocks the loop longer than `dead_pod_threshold − 2 × heartbeat_interval` stops heartbeats, the
+ * blocks the loop longer than the fence window (config/liveness.ts) stops heartbeats, the
  * HTTP API and timeouts alike; the pod is then declared dead, its steps recovered elsewhere, and its
  * late writes rejected as stale. Run such work in a worker thread or child process.
  *
@@ -24,12 +24,13 @@ import { randomUUID } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
 import { providePodActors, type PodFact, type RecoveryRefusal, type supervisorMachine } from '../../machines/index.js';
 import { capacityOf, resolveConfig, type FleetConfig, type FleetConfigInput } from '../config/config.js';
+import { fenceWindowMs, livenessTimingOf } from '../config/liveness.js';
 import { ConflictError, FleetError } from '../errors.js';
 import { createPodActors } from './implementations.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, registerPodMetrics, type FleetMetrics } from '../metrics.js';
 import type { PodControl, PodHealthView, RecoveryRun } from './control.js';
-import { fenceWindowMs, healthStatusOf, inFlightOf, isLeaderOf, livenessChecked, type PodPhase } from './health.js';
+import { healthStatusOf, inFlightOf, isLeaderOf, livenessChecked, type PodPhase } from './health.js';
 import { PodTelemetry } from './telemetry.js';
 import { supervisorInputOf } from './timing.js';
 import { StepRegistry, type StepDefinition } from '../steps/registry.js';
@@ -208,7 +209,7 @@ class FleetPod implements Pod {
     const proofAgeMs = this.#lastLivenessProof === undefined ? undefined : Date.now() - this.#lastLivenessProof;
     return {
       podId: this.podId,
-      status: livenessChecked(healthStatusOf(this.#phase, snapshot), proofAgeMs, fenceWindowMs(this.config)),
+      status: livenessChecked(healthStatusOf(this.#phase, snapshot), proofAgeMs, fenceWindowMs(livenessTimingOf(this.config))),
       uptimeSeconds: this.#startedAt === undefined ? 0 : (Date.now() - this.#startedAt) / 1000,
       inFlight: inFlightOf(snapshot),
       capacity: capacityOf(this.config),

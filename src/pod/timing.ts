@@ -5,6 +5,7 @@
  */
 import type { SupervisorMachineInput } from '../../machines/index.js';
 import { capacityOf, type FleetConfig } from '../config/config.js';
+import { fenceWindowMs, livenessTimingOf } from '../config/liveness.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -25,13 +26,14 @@ export function pruneIntervalMs(retentionMs: number, recoveryIntervalMs: number)
 
 /** The supervisor's input for `config`. */
 export function supervisorInputOf(config: FleetConfig): SupervisorMachineInput {
-  const heartbeatIntervalMs = delayMs(config.heartbeatIntervalSeconds);
+  const liveness = livenessTimingOf(config);
+  const heartbeatIntervalMs = liveness.heartbeatIntervalMs;
   const recoveryIntervalMs = delayMs(config.recoveryIntervalSeconds);
   const retentionMs = config.retentionDays * DAY_MS;
   return {
     capacity: capacityOf(config),
     heartbeatIntervalMs,
-    deadPodThresholdMs: Math.round(config.deadPodThresholdSeconds * 1000),
+    fenceWindowMs: fenceWindowMs(liveness),
     claimIntervalMs: delayMs(config.claimIntervalSeconds),
     leaderCheckIntervalMs: delayMs(config.leaderCheckIntervalSeconds),
     recoveryIntervalMs,

@@ -2,9 +2,10 @@
  * The fast timings every end-to-end pod runs with, in one place: the variables handed to the pods and
  * the same numbers in milliseconds for the bounds the scenarios assert. Owns the numbers only.
  *
- * Heartbeat 0.2 s against a 1.5 s dead-pod threshold leaves a 1.1 s self-fencing window
- * (threshold − 2 × heartbeat), wide enough for a loaded 2-core machine, short enough that recovery
- * scenarios finish in seconds.
+ * Heartbeat 0.2 s against a 1.5 s dead-pod threshold, with a 0.65 s heartbeat latency budget (the
+ * most that pair accepts: threshold ≥ interval + 2 × budget), leaves a 0.85 s self-fencing window (the
+ * midpoint of interval and threshold): a beat may take 0.65 s, ample on a loaded 2-core machine, and
+ * recovery scenarios finish in seconds.
  */
 
 /** Milliseconds. */
@@ -22,6 +23,7 @@ export const TIMING = {
 export const TIMING_ENV: Readonly<Record<string, string>> = {
   FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: String(TIMING.heartbeatIntervalMs / 1000),
   FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: String(TIMING.deadPodThresholdMs / 1000),
+  FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '0.65',
   FLEET_Q_LEADER_CHECK_INTERVAL_SECONDS: String(TIMING.leaderCheckIntervalMs / 1000),
   FLEET_Q_RECOVERY_INTERVAL_SECONDS: String(TIMING.recoveryIntervalMs / 1000),
   FLEET_Q_CLAIM_INTERVAL_SECONDS: String(TIMING.claimIntervalMs / 1000),

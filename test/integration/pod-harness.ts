@@ -20,10 +20,11 @@ import { openStore } from '../../src/store/open.js';
 import type { Json, StepEvent, StepSubmitParams, Store } from '../../src/store/store.js';
 import { waitFor } from '../support/wait.js';
 
-/** Heartbeat 0.1 s, dead after 1 s (fence window 0.8 s), leader check 0.2 s, sweep 0.3 s, backoff 50→200 ms. */
+/** Heartbeat 0.1 s, dead after 1 s, latency budget 0.45 s (fence window 0.55 s), leader check 0.2 s, sweep 0.3 s, backoff 50→200 ms. */
 export const FAST_TIMINGS: Partial<FleetConfigInput> = {
   heartbeatIntervalSeconds: 0.1,
   deadPodThresholdSeconds: 1,
+  heartbeatLatencyBudgetSeconds: 0.45,
   leaderCheckIntervalSeconds: 0.2,
   recoveryIntervalSeconds: 0.3,
   claimIntervalSeconds: 0.5,

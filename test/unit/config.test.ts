@@ -48,6 +48,7 @@ describe('defaults', () => {
       claimIntervalSeconds: 5,
       recoveryIntervalSeconds: 300,
       deadPodThresholdSeconds: 180,
+      heartbeatLatencyBudgetSeconds: 1,
       leaderCheckIntervalSeconds: 60,
       apiHost: '127.0.0.1',
       apiPort: 8000,
@@ -102,6 +103,7 @@ describe('parsing', () => {
       FLEET_Q_CLAIM_INTERVAL_SECONDS: '2',
       FLEET_Q_RECOVERY_INTERVAL_SECONDS: '120',
       FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '45',
+      FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '2.5',
       FLEET_Q_LEADER_CHECK_INTERVAL_SECONDS: '20',
       FLEET_Q_API_HOST: '0.0.0.0',
       FLEET_Q_API_PORT: '0',
@@ -138,6 +140,7 @@ describe('parsing', () => {
       claimIntervalSeconds: 2,
       recoveryIntervalSeconds: 120,
       deadPodThresholdSeconds: 45,
+      heartbeatLatencyBudgetSeconds: 2.5,
       leaderCheckIntervalSeconds: 20,
       apiHost: '0.0.0.0',
       apiPort: 0,
@@ -167,6 +170,7 @@ describe('parsing', () => {
       FLEET_Q_CLAIM_INTERVAL_SECONDS: '.05',
       FLEET_Q_RECOVERY_INTERVAL_SECONDS: '1.5',
       FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '0.6',
+      FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '0.2',
       FLEET_Q_LEADER_CHECK_INTERVAL_SECONDS: '0.25',
       FLEET_Q_SHUTDOWN_GRACE_SECONDS: '2.5',
       FLEET_Q_RETENTION_DAYS: '0.5',
@@ -260,7 +264,7 @@ describe('every problem at once', () => {
       FLEET_Q_CAPACITY_THRESHOLD: '2',
       FLEET_Q_BASE_DELAY_MS: '5000',
       FLEET_Q_MAX_DELAY_MS: '1000',
-      FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '100',
+      FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '179',
       FLEET_Q_MAX_PARALELISM: '4',
     });
     expect(locs(problems)).toEqual([
@@ -283,14 +287,36 @@ describe('every problem at once', () => {
 });
 
 describe('cross-field rules', () => {
-  it('the dead-pod threshold must be at least 3 heartbeat intervals', () => {
-    expect(loadConfig({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '10', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '30' }).deadPodThresholdSeconds).toBe(30);
-    const problems = problemsOf({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '10', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '29.9' });
-    expect(problems).toEqual([{ loc: 'FLEET_Q_DEAD_POD_THRESHOLD_SECONDS', msg: expect.stringContaining('FLEET_Q_HEARTBEAT_INTERVAL_SECONDS') }]);
+  it('the dead-pod threshold must be at least the heartbeat interval + 2 × the latency budget, and the message says what would work', () => {
+    expect(loadConfig({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '1', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '3' }).deadPodThresholdSeconds).toBe(3);
+    const problems = problemsOf({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '1', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '2.999' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.loc).toBe('FLEET_Q_DEAD_POD_THRESHOLD_SECONDS');
+    expect(problems[0]!.msg).toContain('(1 + 2 × 1 = 3), got 2.999');
+    expect(problems[0]!.msg).toContain('raise it to 3 or more');
+    expect(problems[0]!.msg).toContain('lower FLEET_Q_HEARTBEAT_INTERVAL_SECONDS to 0.999 or less');
+    expect(problems[0]!.msg).toContain('lower FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS to 0.999 or less');
+    // Each suggested value is accepted.
+    expect(() => loadConfig({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '0.999', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '2.999' })).not.toThrow();
+    expect(() => loadConfig({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '1', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '2.999', FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '0.999' })).not.toThrow();
   });
 
-  it('the default threshold refuses a heartbeat over 60 s', () => {
-    expect(locs(problemsOf({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '61' }))).toEqual(['FLEET_Q_DEAD_POD_THRESHOLD_SECONDS']);
+  it('the latency budget defaults by store: Snowflake declares a larger one', () => {
+    expect(loadConfig({}).heartbeatLatencyBudgetSeconds).toBe(1);
+    const snowflake = { FLEET_Q_STORAGE_MODE: 'snowflake', FLEET_Q_SNOWFLAKE_ACCOUNT: 'a', FLEET_Q_SNOWFLAKE_USER: 'u', FLEET_Q_SNOWFLAKE_PASSWORD: 'p', FLEET_Q_SNOWFLAKE_DATABASE: 'd', FLEET_Q_SNOWFLAKE_WAREHOUSE: 'w' };
+    expect(loadConfig(snowflake).heartbeatLatencyBudgetSeconds).toBe(5);
+    // 1 s / 3 s suits SQLite and PostgreSQL, not Snowflake's default budget; an explicit budget decides.
+    expect(locs(problemsOf({ ...snowflake, FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '1', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '3' }))).toEqual(['FLEET_Q_DEAD_POD_THRESHOLD_SECONDS']);
+    expect(loadConfig({ ...snowflake, FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '1', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '3', FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '1' }).deadPodThresholdSeconds).toBe(3);
+  });
+
+  it('the budget must be positive', () => {
+    expect(locs(problemsOf({ FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '0' }))).toEqual(['FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS']);
+  });
+
+  it('the default threshold refuses a heartbeat over 178 s', () => {
+    expect(loadConfig({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '178' }).heartbeatIntervalSeconds).toBe(178);
+    expect(locs(problemsOf({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '178.5' }))).toEqual(['FLEET_Q_DEAD_POD_THRESHOLD_SECONDS']);
   });
 
   it('the base delay must not exceed the max delay', () => {
@@ -367,7 +393,7 @@ describe('overrides', () => {
   });
 
   it('are validated by the same rules, named by variable', () => {
-    expect(locs(problemsOf({}, { maxParallelism: 0, heartbeatIntervalSeconds: 100, logLevel: 'loud' }))).toEqual([
+    expect(locs(problemsOf({}, { maxParallelism: 0, heartbeatIntervalSeconds: 179, logLevel: 'loud' }))).toEqual([
       'FLEET_Q_MAX_PARALLELISM',
       'FLEET_Q_DEAD_POD_THRESHOLD_SECONDS',
       'FLEET_Q_LOG_LEVEL',
@@ -394,7 +420,7 @@ describe('derived values', () => {
   });
 
   it('storePolicyOf converts the dead-pod threshold to ms', () => {
-    const config = loadConfig({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '0.2', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '0.6' }, { maxReleases: 2 });
+    const config = loadConfig({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '0.2', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '0.6', FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '0.1' }, { maxReleases: 2 });
     expect(storePolicyOf(config)).toEqual({ baseDelayMs: 1000, maxDelayMs: 300000, deadPodThresholdMs: 600, maxReleases: 2 });
   });
 });

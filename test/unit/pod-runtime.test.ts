@@ -13,7 +13,7 @@ describe('supervisorInputOf', () => {
     expect(input).toEqual({
       capacity: 8,
       heartbeatIntervalMs: 30_000,
-      deadPodThresholdMs: 180_000,
+      fenceWindowMs: 105_000,
       claimIntervalMs: 5_000,
       leaderCheckIntervalMs: 60_000,
       recoveryIntervalMs: 300_000,
@@ -27,10 +27,10 @@ describe('supervisorInputOf', () => {
 
   it('keeps fractional intervals, never below 1 ms, and a zero grace', () => {
     const input = supervisorInputOf(
-      loadConfig({}, { heartbeatIntervalSeconds: 0.1, deadPodThresholdSeconds: 0.3, claimIntervalSeconds: 0.0001, shutdownGraceSeconds: 0, retentionDays: 0 }),
+      loadConfig({}, { heartbeatIntervalSeconds: 0.1, deadPodThresholdSeconds: 0.3, heartbeatLatencyBudgetSeconds: 0.1, claimIntervalSeconds: 0.0001, shutdownGraceSeconds: 0, retentionDays: 0 }),
     );
     expect(input).toMatchObject({
-      heartbeatIntervalMs: 100, deadPodThresholdMs: 300, claimIntervalMs: 1, shutdownGraceMs: 0, retentionMs: 0,
+      heartbeatIntervalMs: 100, fenceWindowMs: 200, claimIntervalMs: 1, shutdownGraceMs: 0, retentionMs: 0,
       registerRetryDelayMs: 100, reportRetryDelayMs: 100,
     });
   });
@@ -57,9 +57,8 @@ describe('resultEvent', () => {
 
 describe('livenessChecked', () => {
   it('turns healthy into unhealthy once the last proof of liveness is older than the fence window', async () => {
-    const { fenceWindowMs, livenessChecked } = await import('../../src/pod/health.js');
-    const windowMs = fenceWindowMs({ deadPodThresholdSeconds: 1.5, heartbeatIntervalSeconds: 0.2 });
-    expect(windowMs).toBe(1100);
+    const { livenessChecked } = await import('../../src/pod/health.js');
+    const windowMs = 1100;
     expect(livenessChecked('healthy', 1100, windowMs)).toBe('healthy');
     expect(livenessChecked('healthy', 1101, windowMs)).toBe('unhealthy');
     expect(livenessChecked('healthy', undefined, windowMs)).toBe('unhealthy');

@@ -97,7 +97,7 @@ function reachedLeaves(g: Exploration): Set<string> {
 describe('machine graphs', () => {
   it('heartbeat: every state reachable; lost reachable from everywhere', () => {
     const m = heartbeatMachine.provide({ actions: { tellConfirmed: noop, tellMissed: noop, tellLost: noop } });
-    const g = explore(m, { podId: 'p', heartbeatIntervalMs: 1, deadPodThresholdMs: 5 }, {
+    const g = explore(m, { podId: 'p', heartbeatIntervalMs: 1, fenceWindowMs: 3 }, {
       'done:heartbeat': [{ output: { ok: true } }, { output: { ok: false } }],
       'error:heartbeat': [{ error: new Error('x') }],
     });
@@ -146,7 +146,7 @@ describe('machine graphs', () => {
 
   it('supervisor: every stable state reachable; stopped reachable from everywhere', () => {
     const m = supervisorMachine.provide({ actions: { abortBusySlots: noop, forwardToLeader: noop } });
-    const g = explore(m, { capacity: 2, heartbeatIntervalMs: 1, deadPodThresholdMs: 5, claimIntervalMs: 1, leaderCheckIntervalMs: 1, recoveryIntervalMs: 1, pruneIntervalMs: 1, retentionMs: 0, shutdownGraceMs: 1, registerRetryDelayMs: 1, reportRetryDelayMs: 1 }, {
+    const g = explore(m, { capacity: 2, heartbeatIntervalMs: 1, fenceWindowMs: 3, claimIntervalMs: 1, leaderCheckIntervalMs: 1, recoveryIntervalMs: 1, pruneIntervalMs: 1, retentionMs: 0, shutdownGraceMs: 1, registerRetryDelayMs: 1, reportRetryDelayMs: 1 }, {
       'done:register': [{ output: { podId: 'p' } }],
       'done:claimSteps': [{ output: [step] }, { output: [] }],
       'error:claimSteps': [{ error: new Error('busy') }, { error: Object.assign(new Error('fenced'), { code: 'pod_fenced' }) }],

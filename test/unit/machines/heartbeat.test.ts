@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fenceWindowMs, heartbeatMachine, type HeartbeatOutput, type PodInput } from '../../../machines/index.js';
+import { heartbeatMachine, type HeartbeatOutput, type PodInput } from '../../../machines/index.js';
 import { flush, held, underParent } from './harness.js';
 
-// interval 1 s, threshold 5 s: the pod stops trusting itself 3 s after its last confirmed beat.
-const input = { podId: 'pod-a-00000001', heartbeatIntervalMs: 1_000, deadPodThresholdMs: 5_000 };
+// interval 1 s, window 3 s (threshold 5 s): the pod stops trusting itself 3 s after its last confirmed beat.
+const input = { podId: 'pod-a-00000001', heartbeatIntervalMs: 1_000, fenceWindowMs: 3_000 };
 
 function start() {
   const beats = held<HeartbeatOutput, PodInput>();
@@ -13,11 +13,6 @@ function start() {
 }
 
 describe('heartbeat machine', () => {
-  it('fence window is threshold − 2 × interval', () => {
-    expect(fenceWindowMs(input)).toBe(3_000);
-    expect(fenceWindowMs({ heartbeatIntervalMs: 30_000, deadPodThresholdMs: 180_000 })).toBe(120_000);
-  });
-
   it('beats once per interval and reports each confirmation', async () => {
     const hb = start();
     expect(hb.value()).toEqual({ trusted: 'confirmed' });

@@ -23,7 +23,7 @@ import { answering, claimedStep, flush, handlers, held } from './harness.js';
 const input = {
   capacity: 3,
   heartbeatIntervalMs: 1_000,
-  deadPodThresholdMs: 5_000, // fence window 3 s
+  fenceWindowMs: 3_000,
   claimIntervalMs: 2_000,
   leaderCheckIntervalMs: 10_000,
   recoveryIntervalMs: 60_000,
