@@ -18,8 +18,12 @@ export interface ClaimedStep {
   readonly idempotencyKey: string | null;
 }
 
-/** `incarnation` counts registrations of this process: 1, then +1 after each self-fencing. */
-export interface RegisterInput { readonly incarnation: number }
+/**
+ * `incarnation` counts registrations of this process: 1, then +1 after each self-fencing.
+ * `previousPodId`: the incarnation this one replaces (null the first time), to be retired (`down`) in
+ * the registration's own transaction so it never leads and its claims are recovered at the next sweep.
+ */
+export interface RegisterInput { readonly incarnation: number; readonly previousPodId: string | null }
 /** The new pod id (`<name>-<8 hex>`, fresh for every incarnation so it never inherits old claims). */
 export interface RegisterOutput { readonly podId: string }
 

@@ -5,8 +5,8 @@
  * most simply with `providePodActors(impls)`. This file lists exports; it must not add behaviour.
  *
  * Placeholder actors (`placeholders` in actors.ts; types there) and what src/ must make each do:
- * - `register` (supervisor) — input `{ incarnation }`; make a fresh pod id (`newPodId`) and
- *   `podRegister` it; output `{ podId }`. Reject when the database fails: retried after `registerRetryDelay`.
+ * - `register` (supervisor) — input `{ incarnation, previousPodId }`; make a fresh pod id (`newPodId`) and
+ *   `podRegister` it, retiring `previousPodId` in the same call; output `{ podId }`. Reject when the database fails: retried after `registerRetryDelay`.
  * - `claimSteps` (supervisor) — input `{ podId, limit }`; `stepClaim` of the registered types; output
  *   the claimed rows (at most `limit`; more is a bug the supervisor fails on). Reject with the
  *   store's `PodFencedError` (code `pod_fenced`) to fence at once.

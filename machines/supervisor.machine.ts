@@ -215,7 +215,7 @@ export const supervisorMachine = setup({
     registering: {
       invoke: {
         src: 'register',
-        input: ({ context }) => ({ incarnation: context.incarnation + 1 }),
+        input: ({ context }) => ({ incarnation: context.incarnation + 1, previousPodId: context.podId }),
         onDone: {
           target: 'registered',
           actions: [{ type: 'recordRegistration', params: ({ event }) => event.output }, 'countIncarnation', 'publishRegistered'],

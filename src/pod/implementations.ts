@@ -71,10 +71,11 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
   };
 
   return {
-    register: fromPromise<RegisterOutput, RegisterInput>(async () => {
+    register: fromPromise<RegisterOutput, RegisterInput>(async ({ input }) => {
       // A fresh id per incarnation: a re-registered pod never inherits, or hides, its old claims.
       const podId = newPodId(name);
-      await call('podRegister', () => store.podRegister({ podId, name, meta: meta() }));
+      const previous = input.previousPodId === null ? {} : { previousPodId: input.previousPodId };
+      await call('podRegister', () => store.podRegister({ podId, name, meta: meta(), ...previous }));
       return { podId };
     }),
 

@@ -194,6 +194,13 @@ export interface PodRegisterParams extends AtTime {
   readonly podId: string;
   readonly name: string;
   readonly meta: PodMeta;
+  /**
+   * The pod id this process registered before (it fenced itself and re-registers under `podId`). In the
+   * same transaction as the registration, that row is marked `down` if, and only if, it is still `up`
+   * and has the same `name` (and is not `podId`); otherwise it is left exactly as it is. Its claims
+   * then belong to a pod that is not live, so the next sweep recovers them.
+   */
+  readonly previousPodId?: string;
 }
 
 export interface PodHeartbeatParams extends AtTime {
@@ -362,7 +369,7 @@ export interface Store {
   /** Audit events in `event_id` order. Reads only. */
   eventList(params: EventListParams): Promise<StepEvent[]>;
 
-  /** Inserts (or revives) the pod's row: `up`, `birth_ts = last_heartbeat_ts = now`. */
+  /** Inserts (or revives) the pod's row: `up`, `birth_ts = last_heartbeat_ts = now`; retires `previousPodId` (see its TSDoc) atomically. */
   podRegister(params: PodRegisterParams): Promise<PodRow>;
 
   /** Sets `last_heartbeat_ts = now` (and meta) only while the row is `up`; see `PodHeartbeatResult.ok`. */

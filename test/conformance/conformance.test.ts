@@ -14,6 +14,7 @@ import { describeFencedWrites } from './fenced-writes.cases.js';
 import { describeMigrations } from './migrations.cases.js';
 import { describePods } from './pods.cases.js';
 import { describeRecovery } from './recovery.cases.js';
+import { describeReincarnation } from './reincarnation.cases.js';
 import { describeRelease } from './release.cases.js';
 import { describeRetention } from './retention.cases.js';
 import { describeRetries } from './retries.cases.js';
@@ -32,6 +33,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeDlqReplay,
   describePods,
   describeRecovery,
+  describeReincarnation,
   describeConcurrency,
   describeStats,
   describeRetention,

@@ -346,7 +346,7 @@ export class PostgresStore implements Store {
   async podRegister(params: PodRegisterParams): Promise<PodRow> {
     const { rows } = await runQuery<PodRecord>(this.control, {
       text: this.sql.podRegister,
-      values: [at(params), params.podId, params.name, JSON.stringify(params.meta), this.policy.deadPodThresholdMs],
+      values: [at(params), params.podId, params.name, JSON.stringify(params.meta), this.policy.deadPodThresholdMs, params.previousPodId ?? null],
     });
     return toPodRow(rows[0]!);
   }

@@ -6,9 +6,16 @@
 import { backoff, clockCte, EVENT_COLUMNS, live, ms, podColumns, stepColumns, wakeCte } from './fragments.js';
 import type { PgNames } from './names.js';
 
-/** Register or revive: `$1` now, `$2` pod, `$3` name, `$4` meta, `$5` dead-pod threshold ms. */
+/**
+ * Register or revive: `$1` now, `$2` pod, `$3` name, `$4` meta, `$5` dead-pod threshold ms, `$6` the
+ * previous incarnation or null, retired in this same statement (only while up, same name, not `$2`).
+ */
 export function podRegisterSql(n: PgNames): string {
-  return `WITH ${clockCte()}
+  return `WITH ${clockCte()},
+  retire AS (
+    UPDATE ${n.podHealth} SET status = 'down'
+    WHERE $6::text IS NOT NULL AND pod_id = $6::text AND name = $3::text AND status = 'up' AND pod_id <> $2::text
+  )
   INSERT INTO ${n.podHealth} AS p (pod_id, name, birth_ts, last_heartbeat_ts, status, meta)
   SELECT $2::text, $3::text, c.now, c.now, 'up', $4::jsonb FROM clock c
   ON CONFLICT (pod_id) DO UPDATE SET name = EXCLUDED.name, birth_ts = EXCLUDED.birth_ts,

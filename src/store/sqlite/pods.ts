@@ -6,8 +6,14 @@ import type { LeaderInfo, PodHeartbeatParams, PodHeartbeatResult, PodRegisterPar
 import { type SqliteContext } from './context.js';
 import { toPodRow, type PodRecord } from './rows.js';
 
-/** Inserts or revives the pod: `up`, born and last seen `now`. */
+/**
+ * Inserts or revives the pod: `up`, born and last seen `now`; in the same transaction (the caller's),
+ * marks `previousPodId` down if it is still `up` under the same name.
+ */
 export function registerPod(ctx: SqliteContext, params: PodRegisterParams, now: number): PodRow {
+  if (params.previousPodId !== undefined) {
+    ctx.statement('podRetire').run({ previousPodId: params.previousPodId, podId: params.podId, name: params.name });
+  }
   const row = ctx.statement('podRegister').get({
     podId: params.podId,
     name: params.name,

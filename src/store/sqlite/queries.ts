@@ -119,6 +119,8 @@ export function sqliteQueries(t: TableNames) {
       WHERE pod_id = @podId AND status = 'up'
       RETURNING pod_id`,
     podMarkDown: `UPDATE ${pods} SET status = 'down' WHERE pod_id = @podId`,
+    /** A re-registering pod retires its previous incarnation: only its own name's row, only while still up. */
+    podRetire: `UPDATE ${pods} SET status = 'down' WHERE pod_id = @previousPodId AND name = @name AND status = 'up' AND pod_id <> @podId`,
     podList: `SELECT *, (${LIVE_POD}) AS live FROM ${pods} ORDER BY birth_ts, pod_id`,
 
     /** Orphans: claims whose holder is not a live pod (no row counts as not live), judged in-statement. */

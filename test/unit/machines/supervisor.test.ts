@@ -99,7 +99,7 @@ describe('supervisor machine', () => {
   it('registers, then claims for every idle slot and assigns the claimed steps to slots', async () => {
     const pod = startPod();
     expect(pod.value()).toBe('registering');
-    expect(pod.register.last().input).toEqual({ incarnation: 1 });
+    expect(pod.register.last().input).toEqual({ incarnation: 1, previousPodId: null });
     await pod.registerAs('pod-a-00000001');
     expect(pod.claims.calls).toHaveLength(1);
     expect(pod.claims.last().input).toEqual({ podId: 'pod-a-00000001', limit: 3 });
@@ -255,7 +255,7 @@ describe('supervisor machine', () => {
     expect(pod.handler.of('s2').aborts).toEqual(['fenced']);
     expect(pod.reports.inputs).toEqual([]);
     expect(pod.value()).toBe('registering');
-    expect(pod.register.last().input).toEqual({ incarnation: 2 });
+    expect(pod.register.last().input).toEqual({ incarnation: 2, previousPodId: 'pod-a' }); // retired in the same registration
 
     await pod.registerAs('pod-b');
     expect(pod.claims.last().input).toEqual({ podId: 'pod-b', limit: 1 }); // s1 and s2 have not settled
