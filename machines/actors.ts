@@ -35,8 +35,16 @@ export interface PodInput { readonly podId: string }
 /** `ok: false`: the pod's row is gone or `down`. A rejection counts as a missed beat. */
 export interface HeartbeatOutput { readonly ok: boolean }
 
-/** `leaderId`: the current leader's pod id, null when no pod is live. */
-export interface CheckLeaderOutput { readonly isLeader: boolean; readonly leaderId: string | null }
+/**
+ * `leaderId`: the current leader's pod id, null when no pod is live. `leaderLapsesInMs`: by database
+ * time, how long after the check the leader stops being live unless it beats again (its last heartbeat
+ * + dead-pod threshold − the check's time); null when there is no leader or it is unknown.
+ */
+export interface CheckLeaderOutput {
+  readonly isLeader: boolean;
+  readonly leaderId: string | null;
+  readonly leaderLapsesInMs?: number | null;
+}
 
 export interface RecoverInput { readonly podId: string; readonly dryRun: boolean }
 export interface PruneInput { readonly olderThanMs: number }

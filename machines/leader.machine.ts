@@ -6,6 +6,11 @@
  * not decide anything a sweep decides (the store does, in conditional statements harmless under two
  * leaders), and it reads no clock.
  *
+ * A follower re-checks no later than the moment the leader it was told of stops being live unless it
+ * beats again (`leaderLapsesInMs`): a leader that vanished (killed, or an incarnation that fenced
+ * itself) is replaced within the dead-pod threshold of its last heartbeat, not a leader-check interval
+ * later, so a fleet whose pods flap still finds a sweeping leader (the new leader sweeps at once).
+ *
  * Choices: a pod checks once at start, so a fresh fleet finds its leader at once; a new leader
  * sweeps at once (the previous one may have died with orphaned claims); a failed check while leading
  * steps down, because leadership must be proven and an error proves nothing (a follower just waits).
@@ -44,6 +49,8 @@ export interface SweepRequest { readonly requestId: string | null; readonly dryR
 export interface LeaderMachineContext extends LeaderMachineInput {
   readonly isLeader: boolean;
   readonly leaderId: string | null;
+  /** From the last check: how long until the leader's liveness lapses without a new beat; null if unknown. */
+  readonly leaderLapsesInMs: number | null;
   readonly sweep: SweepRequest | null;
   readonly sweeps: number;
 }
@@ -57,6 +64,8 @@ export const leaderMachine = setup({
   actors: { checkLeader: placeholders.checkLeader, recover: placeholders.recover, prune: placeholders.prune },
   delays: {
     leaderCheckInterval: ({ context }) => context.leaderCheckIntervalMs,
+    followerRecheck: ({ context }) =>
+      context.leaderLapsesInMs === null ? context.leaderCheckIntervalMs : Math.max(1, Math.min(context.leaderCheckIntervalMs, context.leaderLapsesInMs)),
     recoveryInterval: ({ context }) => context.recoveryIntervalMs,
     pruneInterval: ({ context }) => context.pruneIntervalMs,
   },
@@ -67,7 +76,11 @@ export const leaderMachine = setup({
   },
   actions: {
     becomeLeader: assign({ isLeader: true, leaderId: ({ context }) => context.podId }),
-    becomeFollower: assign({ isLeader: false, leaderId: (_, params: { leaderId: string | null }) => params.leaderId }),
+    becomeFollower: assign({
+      isLeader: false,
+      leaderId: (_, params: { leaderId: string | null; lapsesInMs?: number | null }) => params.leaderId,
+      leaderLapsesInMs: (_, params: { leaderId: string | null; lapsesInMs?: number | null }) => params.lapsesInMs ?? null,
+    }),
     requestSweep: raise({ type: 'recovery.due' }),
     startScheduledSweep: assign({ sweep: { requestId: null, dryRun: false } }),
     startRequestedSweep: assign({
@@ -98,7 +111,7 @@ export const leaderMachine = setup({
   },
 }).createMachine({
   id: 'leader',
-  context: ({ input }) => ({ ...input, isLeader: false, leaderId: null, sweep: null, sweeps: 0 }),
+  context: ({ input }) => ({ ...input, isLeader: false, leaderId: null, leaderLapsesInMs: null, sweep: null, sweeps: 0 }),
   type: 'parallel',
   states: {
     role: {
@@ -117,12 +130,21 @@ export const leaderMachine = setup({
                     target: '#leader.role.leader',
                     actions: ['becomeLeader', 'tellElected'],
                   },
-                  { target: 'waiting', actions: { type: 'becomeFollower', params: ({ event }) => ({ leaderId: event.output.leaderId }) } },
+                  {
+                    target: 'waiting',
+                    actions: { type: 'becomeFollower', params: ({ event }) => ({ leaderId: event.output.leaderId, lapsesInMs: event.output.leaderLapsesInMs }) },
+                  },
                 ],
-                onError: { target: 'waiting', actions: { type: 'tellCheckFailed', params: ({ event }) => ({ error: event.error }) } },
+                onError: {
+                  target: 'waiting',
+                  actions: [
+                    { type: 'tellCheckFailed', params: ({ event }) => ({ error: event.error }) },
+                    { type: 'becomeFollower', params: ({ context }) => ({ leaderId: context.leaderId }) },
+                  ],
+                },
               },
             },
-            waiting: { after: { leaderCheckInterval: 'checking' } },
+            waiting: { after: { followerRecheck: 'checking' } },
           },
         },
         leader: {
@@ -141,7 +163,10 @@ export const leaderMachine = setup({
                       { guard: { type: 'elected', params: ({ event }) => ({ isLeader: event.output.isLeader }) }, target: 'waiting' },
                       {
                         target: '#leader.role.follower.waiting',
-                        actions: [{ type: 'becomeFollower', params: ({ event }) => ({ leaderId: event.output.leaderId }) }, 'tellLost'],
+                        actions: [
+                          { type: 'becomeFollower', params: ({ event }) => ({ leaderId: event.output.leaderId, lapsesInMs: event.output.leaderLapsesInMs }) },
+                          'tellLost',
+                        ],
                       },
                     ],
                     onError: {

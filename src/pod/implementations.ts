@@ -98,7 +98,8 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
       const info = await call('leaderGet', () => store.leaderGet());
       deps.onLeaderCheck?.(info);
       const leaderId = info.leader?.podId ?? null;
-      return { isLeader: leaderId === input.podId, leaderId };
+      const leaderLapsesInMs = info.leader === null ? null : info.leader.lastHeartbeatTs + store.policy.deadPodThresholdMs - info.checkedAt;
+      return { isLeader: leaderId === input.podId, leaderId, leaderLapsesInMs };
     }),
 
     recover: fromPromise<RecoveryReport, RecoverInput>(({ input }) =>
