@@ -55,6 +55,8 @@ export const HEARTBEAT_EVENTS = {
   missed: 'heartbeat.missed',
   /** Liveness can no longer be proven (row down, or no confirmation within the fence window). */
   lost: 'heartbeat.lost',
+  /** Logged by the runtime: a beat used more than half of the latency margin before self-fencing. */
+  slow: 'heartbeat.slow',
 } as const;
 
 /** Leadership facts, sent by the leader machine to the supervisor. */

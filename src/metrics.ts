@@ -112,9 +112,12 @@ export interface PodMetrics {
   readonly stepDuration: Histogram<'outcome'>;
   /** Store calls that failed, by Store method and class (`retryable | conflict | fatal`, or the error code). */
   readonly storeErrors: Counter<'operation' | 'error_class'>;
+  /** Round trip of each heartbeat statement, from the call to its confirmation. */
+  readonly heartbeatLatency: Histogram;
 }
 
 const POD_EVENTS_METRIC = 'fleet_q_pod_events_total';
+const HEARTBEAT_LATENCY_METRIC = 'fleet_q_heartbeat_latency_seconds';
 
 /**
  * Registers the pod counters on `metrics.registry`, or returns the ones already there (two pods in one
@@ -130,6 +133,7 @@ export function registerPodMetrics(metrics: FleetMetrics): PodMetrics {
       stepsClaimed: existing<Counter>('fleet_q_steps_claimed_total')!,
       stepDuration: existing<Histogram<'outcome'>>('fleet_q_step_duration_seconds')!,
       storeErrors: existing<Counter<'operation' | 'error_class'>>('fleet_q_store_errors_total')!,
+      heartbeatLatency: existing<Histogram>(HEARTBEAT_LATENCY_METRIC)!,
     };
   }
   return {
@@ -162,6 +166,13 @@ export function registerPodMetrics(metrics: FleetMetrics): PodMetrics {
       name: 'fleet_q_store_errors_total',
       help: 'Failed store calls of the pod runtime, by Store method and error class.',
       labelNames: ['operation', 'error_class'] as const,
+      registers: [registry],
+    }),
+    heartbeatLatency: new Histogram({
+      name: HEARTBEAT_LATENCY_METRIC,
+      help: 'Heartbeat statement latency on this pod, from the call to its confirmation (compare with FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS).',
+      // A few ms on SQLite and PostgreSQL, 0.1–2 s on Snowflake; budgets are around 1–5 s.
+      buckets: [0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 5, 10],
       registers: [registry],
     }),
   };

@@ -8,6 +8,7 @@
  * beyond the in-flight count it is handed.
  */
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { fromPromise } from 'xstate';
 import type {
   CheckLeaderOutput,
@@ -48,6 +49,8 @@ export interface PodActorDeps {
   readonly inFlight: () => number;
   /** Told of every committed leader read (for `/health` and `/admin/leader` freshness). */
   readonly onLeaderCheck?: (info: LeaderInfo) => void;
+  /** Told how long each confirmed heartbeat took, in ms (heartbeat-latency.ts). */
+  readonly onHeartbeat?: (podId: string, latencyMs: number) => void;
 }
 
 /** Every effect of the pod machines, ready for `providePodActors`. */
@@ -90,7 +93,9 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
     }),
 
     heartbeat: fromPromise<HeartbeatOutput, PodInput>(async ({ input }) => {
+      const started = performance.now();
       const beat = await call('podHeartbeat', () => store.podHeartbeat({ podId: input.podId, meta: meta() }));
+      if (beat.ok) deps.onHeartbeat?.(input.podId, performance.now() - started);
       return { ok: beat.ok };
     }),
 

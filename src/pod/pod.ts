@@ -32,6 +32,7 @@ import { createMetrics, registerPodMetrics, type FleetMetrics } from '../metrics
 import type { PodControl, PodHealthView, RecoveryRun } from './control.js';
 import { healthStatusOf, inFlightOf, isLeaderOf, livenessChecked, type PodPhase } from './health.js';
 import { PodTelemetry } from './telemetry.js';
+import { HeartbeatLatencyWatch } from './heartbeat-latency.js';
 import { supervisorInputOf } from './timing.js';
 import { StepRegistry, type StepDefinition } from '../steps/registry.js';
 import { loadHandlerModule, withBuiltinSteps } from '../steps/load.js';
@@ -91,6 +92,7 @@ class FleetPod implements Pod {
   readonly #options: PodOptions;
   readonly #logger: Logger;
   readonly #telemetry: PodTelemetry;
+  readonly #heartbeats: HeartbeatLatencyWatch;
   readonly #listeners = new Set<(fact: PodFact) => void>();
   #resolveExit: (exit: PodExit) => void = () => undefined;
   #phase: PodPhase = 'new';
@@ -111,6 +113,7 @@ class FleetPod implements Pod {
     this.#logger = options.logger ?? createLogger(this.config);
     const metrics = registerPodMetrics(options.metrics ?? createMetrics());
     this.#telemetry = new PodTelemetry(this.#logger, metrics, () => this.podId);
+    this.#heartbeats = new HeartbeatLatencyWatch(this.#telemetry, metrics.heartbeatLatency, this.config);
     this.exited = new Promise<PodExit>((resolve) => {
       this.#resolveExit = resolve;
     });
@@ -156,6 +159,7 @@ class FleetPod implements Pod {
       onLeaderCheck: (info) => {
         this.#lastLeaderCheck = info.checkedAt;
       },
+      onHeartbeat: (podId, latencyMs) => this.#heartbeats.observe(podId, latencyMs),
     });
     const actor = createActor(providePodActors(actors), { input: supervisorInputOf(this.config) });
     this.#actor = actor;

@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
+  HEARTBEAT_EVENTS,
   STEP_EVENTS,
   describeError,
   errorCode,
@@ -20,7 +21,7 @@ import type { Logger } from '../log.js';
 import type { PodMetrics } from '../metrics.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
-type EventName = PodFact['type'] | (typeof STEP_EVENTS)[keyof typeof STEP_EVENTS] | StepKind;
+type EventName = PodFact['type'] | (typeof STEP_EVENTS)[keyof typeof STEP_EVENTS] | StepKind | typeof HEARTBEAT_EVENTS.slow;
 
 /** A step this pod claimed and has not finished: for the attempt and duration of its outcome line. */
 interface Running {
