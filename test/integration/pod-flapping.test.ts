@@ -1,0 +1,95 @@
+/**
+ * A fleet whose pods do fence still converges. Two real pods on one SQLite file whose heartbeats are
+ * slowed past the fence window (each beat waits 0.7 s before its statement; the margin is 0.45 s), so
+ * every incarnation fences itself about 0.55 s after registering, again and again. The only thing
+ * injected is that delay in front of the real store's heartbeat; everything else is the real pod.
+ * While they flap, each re-registration retires the previous incarnation (never more than one `up`
+ * row per pod process, so abandoned incarnations never lead). Once heartbeats are fast again, a sweep
+ * completes within threshold + recovery interval (plus slack for a loaded machine) and every step
+ * the abandoned incarnations held is recovered and completed.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
+import { waitFor } from '../support/wait.js';
+import { FAST_TIMINGS, PodWorld } from './pod-harness.js';
+
+const SLOW_BEAT_MS = 700;
+/** The default leader check (60 s), far longer than the threshold: a follower must not wait it out. */
+const LONG_LEADER_CHECK = { leaderCheckIntervalSeconds: 60 };
+
+let world: PodWorld;
+const stores: Store[] = [];
+afterEach(async () => {
+  await world.close();
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+/** The real store of `name`, with every heartbeat delayed by SLOW_BEAT_MS while `fault.slow` holds. */
+async function slowableStore(name: string, fault: { slow: boolean }): Promise<Store> {
+  const store = await openStore(world.config({ podId: name }));
+  stores.push(store);
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'podHeartbeat') {
+        return async (params: Parameters<Store['podHeartbeat']>[0]) => {
+          if (fault.slow) await sleep(SLOW_BEAT_MS);
+          return target.podHeartbeat(params);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+describe('a fleet that flaps', () => {
+  it('retires abandoned incarnations as it goes, then sweeps and finishes every step once heartbeats are fast again', async () => {
+    world = new PodWorld();
+    const inspect = await world.store();
+    const fault = { slow: true };
+    const alpha = await world.startPod('alpha', LONG_LEADER_CHECK, { store: await slowableStore('alpha', fault) });
+    const bravo = await world.startPod('bravo', LONG_LEADER_CHECK, { store: await slowableStore('bravo', fault) });
+    const sweptAt: number[] = [];
+    for (const pod of [alpha, bravo]) pod.onFact((fact) => void (fact.type === 'recovery.completed' && sweptAt.push(Date.now())));
+    // Steps longer than an incarnation lives: none can finish while the pods flap.
+    const stepIds: string[] = [];
+    for (let i = 0; i < 12; i++) stepIds.push(await world.submit('work', { ms: 800 }, { maxRetries: 25 }));
+
+    // Let both flap for a while: several incarnations each.
+    await waitFor('three incarnations of each pod', () => {
+      const registered = world.logged('pod.registered');
+      return ['alpha', 'bravo'].every((name) => registered.filter((l) => String(l['pod_id']).startsWith(`${name}-`)).length >= 3);
+    }, 30_000);
+    // Every re-registration retired its predecessor in the same transaction: at most one row up per process.
+    const during = await inspect.podList();
+    for (const name of ['alpha', 'bravo']) expect(during.filter((p) => p.name === name && p.status === 'up').length).toBeLessThanOrEqual(1);
+    expect(during.filter((p) => p.status === 'down').length).toBeGreaterThanOrEqual(4);
+
+    fault.slow = false;
+    const healedAt = Date.now();
+    await waitFor('every step completed', async () => {
+      const rows = await Promise.all(stepIds.map((stepId) => inspect.stepGet({ stepId })));
+      return rows.every((r) => r?.status === 'completed');
+    }, 60_000, 100);
+
+    // A sweep completed soon after the fleet could keep a leader: threshold + recovery interval, plus
+    // 5 s of slack for a loaded 2-core machine (far below the 60 s leader check).
+    const boundMs = (Number(FAST_TIMINGS.deadPodThresholdSeconds) + Number(FAST_TIMINGS.recoveryIntervalSeconds)) * 1000 + 5_000;
+    const firstSweep = sweptAt.find((at) => at >= healedAt);
+    expect(firstSweep, 'a sweep after the heartbeats were fast again').toBeDefined();
+    expect(firstSweep! - healedAt).toBeLessThan(boundMs);
+
+    // The abandoned incarnations' claims were recovered (not left claimed), and each step completed once.
+    const events = await world.events();
+    expect(events.filter((e) => e.kind === 'recovered').length).toBeGreaterThan(0);
+    for (const stepId of stepIds) expect(events.filter((e) => e.stepId === stepId && e.kind === 'completed')).toHaveLength(1);
+
+    // Settled: the two current incarnations are up and healthy, every other row is down.
+    await waitFor('both pods healthy', () => alpha.health().status === 'healthy' && bravo.health().status === 'healthy', 10_000);
+    const after = await inspect.podList();
+    expect(after.filter((p) => p.status === 'up').map((p) => p.podId).sort()).toEqual([alpha.podId, bravo.podId].sort());
+    expect(world.unknownEventNames()).toEqual([]);
+  }, 120_000);
+});
