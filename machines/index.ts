@@ -13,7 +13,8 @@
  * - `markDown` (supervisor, end of drain) — input `{ podId }`; `podMarkDown`; output nothing.
  * - `heartbeat` (heartbeat) — input `{ podId }`; `podHeartbeat` with meta (in flight = the
  *   supervisor's `busySlots` count); output `{ ok }`. Reject on a database error (a missed beat).
- * - `checkLeader` (leader) — input `{ podId }`; `leaderGet`; output `{ isLeader, leaderId }`.
+ * - `checkLeader` (leader) — input `{ podId }`; `leaderGet`; output `{ isLeader, leaderId, leaderLapsesInMs }`
+ *   (the leader's last heartbeat + dead-pod threshold − the check's time, by DB time; a follower re-checks then).
  * - `recover` (leader) — input `{ podId, dryRun }`; `recoverySweep({ podId, dryRun })`; output its `RecoverySummary`.
  * - `prune` (leader) — input `{ olderThanMs }`; `retentionPrune`; output its `RetentionPruneResult`.
  * - `executeStep` (step) — a CALLBACK actor: input `{ podId, step }`; run the registered handler with

@@ -10,6 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { waitFor } from '../support/wait.js';
@@ -26,15 +27,15 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
 });
 
-/** The real store of `name`, with every heartbeat delayed by SLOW_BEAT_MS while `fault.slow` holds. */
-async function slowableStore(name: string, fault: { slow: boolean }): Promise<Store> {
+/** The real store of `name`, with every heartbeat delayed by `delayMs` while `fault.slow` holds. */
+async function slowableStore(name: string, fault: { slow: boolean }, delayMs = SLOW_BEAT_MS): Promise<Store> {
   const store = await openStore(world.config({ podId: name }));
   stores.push(store);
   return new Proxy(store, {
     get(target, prop, receiver) {
       if (prop === 'podHeartbeat') {
         return async (params: Parameters<Store['podHeartbeat']>[0]) => {
-          if (fault.slow) await sleep(SLOW_BEAT_MS);
+          if (fault.slow) await sleep(delayMs);
           return target.podHeartbeat(params);
         };
       }
@@ -92,4 +93,25 @@ describe('a fleet that flaps', () => {
     expect(after.filter((p) => p.status === 'up').map((p) => p.podId).sort()).toEqual([alpha.podId, bravo.podId].sort());
     expect(world.unknownEventNames()).toEqual([]);
   }, 120_000);
+
+  it('slow beats within the margin do not fence: their latency is exported and logged at warn with the settings', async () => {
+    world = new PodWorld();
+    // Heartbeat 0.1 s, threshold 3 s, budget 1 s: window 1.55 s, margin 1.45 s, warning above 0.725 s.
+    const settings = { heartbeatIntervalSeconds: 0.1, deadPodThresholdSeconds: 3, heartbeatLatencyBudgetSeconds: 1 };
+    const metrics = createMetrics();
+    const pod = await world.startPod('alpha', settings, { store: await slowableStore('alpha', { slow: true }, 900), metrics });
+    const podId = pod.podId;
+    await waitFor('a slow-heartbeat warning', () => world.logged('heartbeat.slow').length > 0, 10_000);
+    expect(world.logged('heartbeat.slow')[0]).toMatchObject({
+      level: 'warn', pod_id: podId, margin_ms: 1450,
+      FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: 0.1, FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: 3, FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: 1,
+    });
+    expect(Number(world.logged('heartbeat.slow')[0]!['latency_ms'])).toBeGreaterThanOrEqual(900);
+    await sleep(2_000);
+    expect(world.logged('pod.fenced')).toEqual([]);
+    expect(pod.podId).toBe(podId);
+    const exported = await metrics.registry.getSingleMetricAsString('fleet_q_heartbeat_latency_seconds');
+    expect(exported).toMatch(/fleet_q_heartbeat_latency_seconds_count [1-9]/);
+    expect(exported).toMatch(/fleet_q_heartbeat_latency_seconds_bucket\{le="0.5"\} 0/);
+  }, 60_000);
 });

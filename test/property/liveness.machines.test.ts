@@ -103,8 +103,8 @@ const beatLatency = (budgetMs: number) =>
 
 const SEED = testSeed();
 
-function check(property: fc.IAsyncProperty<never> | fc.IAsyncPropertyWithHooks<never>, numRuns: number) {
-  return fc.assert(property as fc.IAsyncProperty<unknown>, { seed: SEED, numRuns }).catch((err: unknown) => {
+function check<Ts extends [unknown, ...unknown[]]>(property: fc.IAsyncPropertyWithHooks<Ts>, numRuns: number): Promise<void> {
+  return fc.assert(property, { seed: SEED, numRuns }).catch((err: unknown) => {
     throw new Error(`liveness property failed with FLEET_Q_TEST_SEED=${SEED}\n${String(err)}`);
   });
 }
