@@ -27,6 +27,12 @@ const LIVE_POD = `status = 'up' AND @now - last_heartbeat_ts < @deadPodThreshold
 const FENCE = `step_id = @stepId AND status = 'claimed' AND claimed_by = @podId AND attempt = @attempt`;
 
 /** The SQL of one store, keyed by the statement's purpose. */
+
+/** The optional filters of `stepList`, shared by its statements. */
+const LIST_FILTERS = `(@type IS NULL OR type = @type)
+      AND (@prefix IS NULL OR (step_id >= @prefix AND step_id < @prefixEnd))
+      AND (@idempotencyKey IS NULL OR idempotency_key = @idempotencyKey)`;
+
 export function sqliteQueries(t: TableNames) {
   const steps = t.stepTracker;
   const pods = t.podHealth;
@@ -150,6 +156,18 @@ export function sqliteQueries(t: TableNames) {
     dlqPage: `SELECT * FROM ${steps} WHERE status = 'failed'
       ORDER BY last_update_ts DESC, step_id DESC
       LIMIT @limit OFFSET @offset`,
+
+    /** Browsing (`stepList`): one statement per serving index; every filter is optional (NULL = any). */
+    stepListPending: `SELECT * FROM ${steps} WHERE status = 'pending' AND ${LIST_FILTERS}
+      ORDER BY priority DESC, created_ts, step_id LIMIT @limit OFFSET @offset`,
+    stepListByUpdate: `SELECT * FROM ${steps} WHERE status = @status AND ${LIST_FILTERS}
+      ORDER BY last_update_ts DESC, step_id DESC LIMIT @limit OFFSET @offset`,
+    stepListNewest: `SELECT * FROM ${steps} WHERE ${LIST_FILTERS}
+      ORDER BY step_id DESC LIMIT @limit OFFSET @offset`,
+    /** `queueActivity`: served by the events' ts index and the (status, run_after, …) index. */
+    activityBuckets: `SELECT (ts / CAST(@bucketMs AS INTEGER)) * CAST(@bucketMs AS INTEGER) AS bucket_start, kind, COUNT(*) AS n FROM ${events}
+      WHERE ts > @since GROUP BY bucket_start, kind ORDER BY bucket_start, kind`,
+    oldestDue: `SELECT MIN(run_after) AS ts FROM ${steps} WHERE status = 'pending' AND run_after <= @now`,
 
     pruneEvents: `DELETE FROM ${events} WHERE step_id IN (
         SELECT step_id FROM ${steps} WHERE status IN ('completed', 'failed') AND last_update_ts < @cutoff)`,

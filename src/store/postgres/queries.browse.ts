@@ -1,0 +1,49 @@
+/**
+ * The PostgreSQL statements behind dashboards: a filtered page of steps and recent activity from the
+ * audit trail. One statement each, each ordered along the index that serves it, so a page stays cheap
+ * on a large table. SQL text only; the driver binds and runs them.
+ */
+import { clockCte, ms, stepColumns } from './fragments.js';
+import type { PgNames } from './names.js';
+
+/** `$1` type, `$2` id prefix, `$3` end of the prefix range, `$4` idempotency key: each NULL for any. */
+const FILTERS = `($1::text IS NULL OR s.type = $1)
+    AND ($2::text IS NULL OR (s.step_id >= $2 AND s.step_id < $3))
+    AND ($4::text IS NULL OR s.idempotency_key = $4)`;
+
+/** Pending steps in claim order (the pending index): `$5` limit, `$6` offset. */
+export function stepListPendingSql(n: PgNames): string {
+  return `SELECT ${stepColumns('s')} FROM ${n.stepTracker} s WHERE s.status = 'pending' AND ${FILTERS}
+    ORDER BY s.priority DESC, s.created_ts, s.step_id LIMIT $5::int8 OFFSET $6::int8`;
+}
+
+/** Steps of status `$7`, last updated first (the terminal-status index): `$5` limit, `$6` offset. */
+export function stepListByUpdateSql(n: PgNames): string {
+  return `SELECT ${stepColumns('s')} FROM ${n.stepTracker} s WHERE s.status = $7 AND ${FILTERS}
+    ORDER BY s.last_update_ts DESC, s.step_id DESC LIMIT $5::int8 OFFSET $6::int8`;
+}
+
+/** Every status, newest first (the primary key): `$5` limit, `$6` offset. */
+export function stepListNewestSql(n: PgNames): string {
+  return `SELECT ${stepColumns('s')} FROM ${n.stepTracker} s WHERE ${FILTERS}
+    ORDER BY s.step_id DESC LIMIT $5::int8 OFFSET $6::int8`;
+}
+
+/**
+ * Event counts per bucket and kind since `now − $2` ms, in `$3`-ms buckets, and the oldest due
+ * pending step: `$1` now. One row: the clock, a JSON array of `[bucket_start_ms, kind, count]`, and
+ * the oldest `run_after` (null when nothing is due).
+ */
+export function queueActivitySql(n: PgNames): string {
+  return `WITH ${clockCte()},
+  recent AS (
+    SELECT floor(${ms('e.ts')} / $3::float8) * $3::float8 AS bucket_start, e.kind, count(*)::int AS k
+    FROM ${n.stepEvents} e CROSS JOIN clock c
+    WHERE e.ts > c.now - $2::float8 * interval '1 millisecond'
+    GROUP BY 1, 2
+  )
+  SELECT ${ms('c.now')} AS now_ms,
+         coalesce((SELECT json_agg(json_build_array(r.bucket_start, r.kind, r.k) ORDER BY r.bucket_start, r.kind) FROM recent r), '[]'::json) AS buckets,
+         (SELECT ${ms('min(s.run_after)')} FROM ${n.stepTracker} s WHERE s.status = 'pending' AND s.run_after <= c.now) AS oldest_due_ms
+  FROM clock c`;
+}
