@@ -161,8 +161,8 @@ function lifecycleDiagram(graph, path, currentState) {
   for (const st of graph.states) if (!layer.has(st)) layer.set(st, 0);
   const byLayer = new Map();
   for (const st of graph.states) { const l = layer.get(st); byLayer.set(l, [...(byLayer.get(l) ?? []), st]); }
-  const NW = 120, NH = 38, GAP = 190, H = 300, pos = new Map();
-  for (const [l, states] of byLayer) states.forEach((st, i) => pos.set(st, { x: 20 + l * GAP, y: H / 2 - ((states.length - 1) * 110) / 2 + i * 110 - NH / 2 }));
+  const NW = 110, NH = 38, GAP = 235, H = 330, pos = new Map();
+  for (const [l, states] of byLayer) states.forEach((st, i) => pos.set(st, { x: 20 + l * GAP, y: 120 - ((states.length - 1) * 100) / 2 + i * 100 - NH / 2 }));
   const W = 20 + Math.max(...layer.values()) * GAP + NW + 20;
   const taken = new Map();
   path.forEach((p, i) => { if (p.legal) { const key = `${p.from}|${p.to}|${p.kind}`; taken.set(key, [...(taken.get(key) ?? []), i + 1]); } });
@@ -183,13 +183,18 @@ function lifecycleDiagram(graph, path, currentState) {
       const cx = a.x + NW / 2, cy = a.y;
       d = `M${cx - 15},${cy} C${cx - 30},${cy - 45} ${cx + 30},${cy - 45} ${cx + 15},${cy}`;
       lx = cx; ly = cy - 38;
+    } else if (backward) {
+      // Below the row: bottom centre to bottom centre, each further event between the pair one arc deeper.
+      const x1 = a.x + NW / 2, y1 = a.y + NH, x2 = b.x + NW / 2, y2 = b.y + NH;
+      const cy = Math.max(y1, y2) + 45 + k * 38;
+      d = `M${x1},${y1} Q${(x1 + x2) / 2},${cy} ${x2},${y2}`;
+      lx = (x1 + x2) / 2; ly = (y1 + 2 * cy + y2) / 4 + 13;
     } else {
-      const x1 = a.x + (backward ? 0 : NW), y1 = a.y + NH / 2 + (backward ? NH / 2 : 0);
-      const x2 = b.x + (backward ? NW : 0), y2 = b.y + NH / 2 + (backward ? NH / 2 : 0);
-      const bend = backward ? 40 + k * 34 : (k - 0) * 28;
+      const x1 = a.x + NW, y1 = a.y + NH / 2, x2 = b.x, y2 = b.y + NH / 2;
+      const bend = k * 28;
       const mx = (x1 + x2) / 2, my = (y1 + y2) / 2 + bend;
       d = `M${x1},${y1} Q${mx},${my} ${x2},${y2}`;
-      lx = mx; ly = (y1 + y2) / 2 + bend / 2 + (backward ? 6 : -6);
+      lx = mx; ly = (y1 + y2) / 2 + bend / 2 - 7;
     }
     const label = steps ? `${e.event} #${steps.join(',')}` : e.event;
     svg.append(s('g', { class: `edge${steps ? ' taken' : ''}`, 'data-event': e.event, 'data-from': e.from, 'data-to': e.to },
@@ -325,8 +330,8 @@ async function stepPage(stepId) {
         h('h3', {}, 'Last error'), h('pre', { 'data-field': 'last_error' }, st.last_error ?? '—'))),
     h('h3', {}, 'Lifecycle'),
     h('div', { class: 'panel' }, lifecycleDiagram(graph, d.path, st.status),
-      h('ol', { class: 'path', 'aria-label': 'Path through the lifecycle, attempt by attempt' },
-        [...attempts].map(([a, steps]) => h('li', { value: steps[0].n }, h('strong', {}, a === 0 ? 'Before the first claim: ' : `Attempt ${a}: `),
+      h('ul', { class: 'path', 'aria-label': 'Path through the lifecycle, attempt by attempt' },
+        [...attempts].map(([a, steps]) => h('li', {}, h('strong', {}, a === 0 ? 'Before the first claim: ' : `Attempt ${a}: `),
           steps.map((p, i) => h('span', { class: p.legal ? '' : 'illegal' }, `${i ? ' → ' : ''}#${p.n} ${p.kind} (${p.from} → ${p.to})${p.legal ? '' : ' — refused by the lifecycle'}`)))))),
     h('h3', {}, 'Audit trail'),
     h('div', { class: 'panel' }, table(
@@ -397,7 +402,7 @@ async function route(options = {}) {
     if (seq !== renderSeq) return;
     // A refresh keeps what the user is typing or has ticked: only replace when nothing has focus inside.
     if (options.refresh && view.contains(document.activeElement) && document.activeElement !== view) return;
-    view.replaceChildren(...content);
+    view.replaceChildren(...content.filter((node) => node !== null));
     view.dataset.page = where.name;
     view.dataset.loaded = String(Date.now());
     updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
