@@ -274,9 +274,11 @@ export interface StepListParams {
 
 /** Recent activity from the audit trail, for dashboards: one read. */
 export interface QueueActivityParams extends AtTime {
-  /** How far back, from now. */
+  /** Which event kinds to count. */
+  readonly kinds: readonly StepEventKind[];
+  /** How far back from now: buckets whose start lies in `(now − windowMs, now]`. */
   readonly windowMs: number;
-  /** Width of one bucket; buckets start at multiples of it since the epoch. */
+  /** Width of one bucket; buckets start at multiples of it since the epoch, the last one holds `now`. */
   readonly bucketMs: number;
 }
 
@@ -432,7 +434,10 @@ export interface Store {
    */
   stepList(params: StepListParams): Promise<StepRow[]>;
 
-  /** Event counts per kind and bucket over the last `windowMs`, and the oldest due pending step, in one read. */
+  /**
+   * Counts of `kinds` events per bucket over the last `windowMs` (events at or before now), and the
+   * oldest due pending step, in one read whose cost follows the events counted, not the trail's size.
+   */
   queueActivity(params: QueueActivityParams): Promise<QueueActivity>;
 
   /** Deletes old history (see params). A no-op when `olderThanMs` is not positive. */

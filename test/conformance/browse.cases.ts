@@ -63,7 +63,7 @@ export function describeBrowse(factory: StoreFactory): void {
   describe('queue activity', () => {
     const open = freshStores(factory);
 
-    it('counts events per kind and bucket inside the window and names the oldest due pending step', async () => {
+    it('counts the asked kinds per bucket inside the window, never past now, and names the oldest due pending step', async () => {
       const { store } = await open();
       await registerPod(store, POD_A, T0);
       const bucket = 60_000;
@@ -74,7 +74,8 @@ export function describeBrowse(factory: StoreFactory): void {
       expect(await claim(store, 'echo', start + bucket + 5)).toBe(old);
       await store.stepComplete({ stepId: old, podId: POD_A, attempt: 1, result: 1, now: start + bucket + 10 });
 
-      const activity = await store.queueActivity({ windowMs: 5 * bucket, bucketMs: bucket, now: start + 3 * bucket });
+      const all = ['submitted', 'claimed', 'completed'] as const;
+      const activity = await store.queueActivity({ kinds: all, windowMs: 5 * bucket, bucketMs: bucket, now: start + 3 * bucket });
       expect(activity.now).toBe(start + 3 * bucket);
       expect(activity.buckets).toEqual([
         { bucketStart: start, kind: 'submitted', count: 2 },
@@ -84,10 +85,16 @@ export function describeBrowse(factory: StoreFactory): void {
       expect(activity.oldestDueTs).toBe(start + 1_000);
       expect(due).not.toBe(old);
 
-      const narrow = await store.queueActivity({ windowMs: bucket, bucketMs: bucket, now: start + 3 * bucket });
+      const onlyDone = await store.queueActivity({ kinds: ['completed'], windowMs: 5 * bucket, bucketMs: bucket, now: start + 3 * bucket });
+      expect(onlyDone.buckets).toEqual([{ bucketStart: start + bucket, kind: 'completed', count: 1 }]);
+      const narrow = await store.queueActivity({ kinds: all, windowMs: bucket, bucketMs: bucket, now: start + 3 * bucket });
       expect(narrow.buckets).toEqual([]);
-      const none = await store.queueActivity({ windowMs: bucket, bucketMs: bucket, now: start });
+      const before = await store.queueActivity({ kinds: all, windowMs: bucket, bucketMs: bucket, now: start + 1_500 });
+      expect(before.buckets).toEqual([{ bucketStart: start, kind: 'submitted', count: 1 }]);
+      expect(before.oldestDueTs).toBe(start + 1_000);
+      const none = await store.queueActivity({ kinds: all, windowMs: bucket, bucketMs: bucket, now: start });
       expect(none.oldestDueTs).toBeNull();
+      expect(none.buckets).toEqual([]);
     });
   });
 }

@@ -12,7 +12,7 @@ import { NotFoundError, ValidationError, type FleetErrorItem } from '../../error
 import type { AppDeps } from '../app.js';
 import { loadUiAssets } from './assets.js';
 import { lifecycleGraph } from './lifecycle-path.js';
-import { overviewView, podsView, stepDetailView, stepPageView } from './views.js';
+import { overviewView, podsView, stepDetailView, stepPageView, THROUGHPUT_KINDS } from './views.js';
 
 /** The throughput chart: the last hour in one-minute buckets. */
 const ACTIVITY_WINDOW_MS = 60 * 60_000;
@@ -63,7 +63,7 @@ export function registerUiRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Params: { file: string } }>('/ui/assets/:file', (request, reply) => sendAsset(request.params.file)(request, reply));
 
   app.get('/ui/api/overview', read, async () => {
-    const [stats, activity] = await Promise.all([store.queueStats(), store.queueActivity({ windowMs: ACTIVITY_WINDOW_MS, bucketMs: ACTIVITY_BUCKET_MS })]);
+    const [stats, activity] = await Promise.all([store.queueStats(), store.queueActivity({ kinds: THROUGHPUT_KINDS, windowMs: ACTIVITY_WINDOW_MS, bucketMs: ACTIVITY_BUCKET_MS })]);
     return overviewView(stats, activity, ACTIVITY_WINDOW_MS, ACTIVITY_BUCKET_MS);
   });
 

@@ -449,7 +449,7 @@ export class PostgresStore implements Store {
   async queueActivity(params: QueueActivityParams): Promise<QueueActivity> {
     const { rows } = await runQuery<{ now_ms: number; buckets: [number, StepEventKind, number][]; oldest_due_ms: number | null }>(
       this.main,
-      { text: this.sql.activity, values: [at(params), params.windowMs, Math.max(1, Math.floor(params.bucketMs))] },
+      { text: this.sql.activity, values: [at(params), params.windowMs, Math.max(1, Math.floor(params.bucketMs)), [...params.kinds]] },
       { idempotent: true },
     );
     const row = rows[0]!;

@@ -83,8 +83,8 @@ export const MIGRATIONS: readonly PgMigration[] = [
   },
   {
     version: 2,
-    description: 'step_events by time, for activity over a recent window',
-    statements: (n) => [`CREATE INDEX ${n.index('se_ts_ix')} ON ${n.stepEvents} (ts)`],
+    description: 'step_events by kind and time, for activity over a recent window',
+    statements: (n) => [`CREATE INDEX ${n.index('se_kind_ts_ix')} ON ${n.stepEvents} (kind, ts)`],
   },
 ];
 

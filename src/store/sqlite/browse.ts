@@ -27,9 +27,17 @@ export function listSteps(ctx: SqliteContext, params: StepListParams): StepRow[]
   return rows.map(toStepRow);
 }
 
+/** The first and last bucket starts of `(now − windowMs, now]`. */
+export function bucketRange(now: number, windowMs: number, bucketMs: number): { first: number; last: number } {
+  const last = Math.floor(now / bucketMs) * bucketMs;
+  const first = (Math.floor((now - windowMs) / bucketMs) + 1) * bucketMs;
+  return { first: Math.min(first, last), last };
+}
+
 export function readActivity(ctx: SqliteContext, params: QueueActivityParams, now: number): QueueActivity {
   const bucketMs = Math.max(1, Math.floor(params.bucketMs));
-  const rows = ctx.statement('activityBuckets').all({ bucketMs, since: now - params.windowMs }) as {
+  const { first, last } = bucketRange(now, params.windowMs, bucketMs);
+  const rows = ctx.statement('activityBuckets').all({ first, last, bucketMs, now, kinds: JSON.stringify(params.kinds) }) as {
     bucket_start: number;
     kind: StepEventKind;
     n: number;

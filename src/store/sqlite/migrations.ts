@@ -92,8 +92,8 @@ const v1: SqliteMigration = {
 
 const v2: SqliteMigration = {
   version: 2,
-  description: 'step_events by time, for activity over a recent window',
-  ddl: (t) => `CREATE INDEX IF NOT EXISTS ${t.stepEvents}_ts_idx ON ${t.stepEvents} (ts);`,
+  description: 'step_events by kind and time, for activity over a recent window',
+  ddl: (t) => `CREATE INDEX IF NOT EXISTS ${t.stepEvents}_kind_ts_idx ON ${t.stepEvents} (kind, ts);`,
 };
 
 /** Every migration this build knows, in order; append only. */

@@ -164,9 +164,20 @@ export function sqliteQueries(t: TableNames) {
       ORDER BY last_update_ts DESC, step_id DESC LIMIT @limit OFFSET @offset`,
     stepListNewest: `SELECT * FROM ${steps} WHERE ${LIST_FILTERS}
       ORDER BY step_id DESC LIMIT @limit OFFSET @offset`,
-    /** `queueActivity`: served by the events' ts index and the (status, run_after, …) index. */
-    activityBuckets: `SELECT (ts / CAST(@bucketMs AS INTEGER)) * CAST(@bucketMs AS INTEGER) AS bucket_start, kind, COUNT(*) AS n FROM ${events}
-      WHERE ts > @since GROUP BY bucket_start, kind ORDER BY bucket_start, kind`,
+    /**
+     * `queueActivity`: one index range count per (bucket, kind) on the (kind, ts) index, so the cost
+     * is the events counted and nothing is sorted (a GROUP BY over 2,000,000 recent events took
+     * 1.5–2.7 s here, mostly its temporary B-tree).
+     */
+    activityBuckets: `WITH RECURSIVE buckets(start) AS (
+        SELECT @first UNION ALL SELECT start + @bucketMs FROM buckets WHERE start + @bucketMs <= @last
+      ), kinds(kind) AS (SELECT value FROM json_each(@kinds)),
+      counted AS (
+        SELECT b.start AS bucket_start, k.kind,
+          (SELECT COUNT(*) FROM ${events} e WHERE e.kind = k.kind AND e.ts >= b.start AND e.ts < MIN(b.start + @bucketMs, @now + 1)) AS n
+        FROM buckets b CROSS JOIN kinds k
+      )
+      SELECT bucket_start, kind, n FROM counted WHERE n > 0 ORDER BY bucket_start, kind`,
     oldestDue: `SELECT MIN(run_after) AS ts FROM ${steps} WHERE status = 'pending' AND run_after <= @now`,
 
     pruneEvents: `DELETE FROM ${events} WHERE step_id IN (
