@@ -16,6 +16,7 @@ import { registerAdminRoutes } from './admin.js';
 import { errorResponse, unknownRouteBody } from './errors.js';
 import { registerHealthRoute } from './health.js';
 import { registerStepRoutes } from './steps.js';
+import { registerUiRoutes } from './ui/routes.js';
 
 /** Bodies of every route but POST /submit/batch (DESIGN §5: larger → 413 `payload_too_large`). */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -72,6 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerHealthRoute(app, deps);
   registerStepRoutes(app, deps);
   registerAdminRoutes(app, deps);
+  registerUiRoutes(app, deps);
   return app;
 }
 

@@ -268,6 +268,42 @@ export interface DlqListResult {
   readonly steps: readonly StepRow[];
 }
 
+/** Which steps `stepList` returns; every filter is optional. */
+export interface StepListParams {
+  readonly status?: StepStatus;
+  readonly type?: string;
+  /** Steps whose id starts with this (ids are ASCII and time-ordered). */
+  readonly stepIdPrefix?: string;
+  readonly idempotencyKey?: string;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** Recent activity from the audit trail, for dashboards: one read. */
+export interface QueueActivityParams extends AtTime {
+  /** Which event kinds to count. */
+  readonly kinds: readonly StepEventKind[];
+  /** How far back from now: buckets whose start lies in `(now − windowMs, now]`. */
+  readonly windowMs: number;
+  /** Width of one bucket; buckets start at multiples of it since the epoch, the last one holds `now`. */
+  readonly bucketMs: number;
+}
+
+/** Events of one kind in one bucket. Buckets with no events are left out. */
+export interface ActivityBucket {
+  readonly bucketStart: number;
+  readonly kind: StepEventKind;
+  readonly count: number;
+}
+
+export interface QueueActivity {
+  /** The database time the window ends at. */
+  readonly now: number;
+  readonly buckets: readonly ActivityBucket[];
+  /** `run_after` of the longest-waiting due pending step (how long work has waited to be claimed); null when none is due. */
+  readonly oldestDueTs: number | null;
+}
+
 export interface EventListParams {
   /** Only this step's events. */
   readonly stepId?: string;
@@ -397,6 +433,19 @@ export interface Store {
 
   /** `failed` steps, newest first, with the total count. Reads only. */
   dlqList(params: DlqListParams): Promise<DlqListResult>;
+
+  /**
+   * A page of steps matching every given filter. Order follows the index that serves the filter:
+   * `pending` in claim order; `claimed`, `completed`, `failed` by `last_update_ts DESC, step_id DESC`;
+   * no status by `step_id DESC` (newest first). Reads only.
+   */
+  stepList(params: StepListParams): Promise<StepRow[]>;
+
+  /**
+   * Counts of `kinds` events per bucket over the last `windowMs` (events at or before now), and the
+   * oldest due pending step, in one read whose cost follows the events counted, not the trail's size.
+   */
+  queueActivity(params: QueueActivityParams): Promise<QueueActivity>;
 
   /** Deletes old history (see params). A no-op when `olderThanMs` is not positive. */
   retentionPrune(params: RetentionPruneParams): Promise<RetentionPruneResult>;

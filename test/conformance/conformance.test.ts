@@ -6,6 +6,7 @@
 import { describe, it } from 'vitest';
 import { describeAuditReplay } from './audit-replay.cases.js';
 import { describeAudit } from './audit.cases.js';
+import { describeBrowse } from './browse.cases.js';
 import { describeClaim } from './claim.cases.js';
 import { describeConcurrency } from './concurrency.cases.js';
 import { describeDlqReplay } from './dlq-replay.cases.js';
@@ -41,6 +42,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeAudit,
   describeAuditReplay,
   describeWatch,
+  describeBrowse,
 ];
 
 const required = requiredStores();

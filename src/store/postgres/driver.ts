@@ -15,6 +15,9 @@ import type { StoreError } from '../../errors.js';
 import { WriteCoalescer } from '../coalesce.js';
 import { serialiseResult } from '../json.js';
 import type {
+  QueueActivity,
+  QueueActivityParams,
+  StepListParams,
   DlqListParams,
   DlqListResult,
   EventListParams,
@@ -33,6 +36,7 @@ import type {
   StepClaimParams,
   StepCompleteParams,
   StepEvent,
+  StepEventKind,
   StepFailParams,
   StepReleaseParams,
   StepReplayParams,
@@ -50,6 +54,7 @@ import { classifyPgError } from './classify.js';
 import { PgConnections, runQuery } from './connection.js';
 import { runMigrations } from './migrations.js';
 import { pgNames, type PgNames } from './names.js';
+import * as browseSql from './queries.browse.js';
 import * as maintenanceSql from './queries.maintenance.js';
 import * as stepSql from './queries.js';
 import {
@@ -107,6 +112,10 @@ function statements(n: PgNames) {
     sweepPreview: maintenanceSql.recoveryPreviewSql(n),
     stats: maintenanceSql.queueStatsSql(n),
     dlq: maintenanceSql.dlqListSql(n),
+    listPending: browseSql.stepListPendingSql(n),
+    listByUpdate: browseSql.stepListByUpdateSql(n),
+    listNewest: browseSql.stepListNewestSql(n),
+    activity: browseSql.queueActivitySql(n),
     prune: maintenanceSql.retentionPruneSql(n),
     analyze: maintenanceSql.analyzeStepsSql(n),
   };
@@ -419,6 +428,36 @@ export class PostgresStore implements Store {
       { idempotent: true },
     );
     return { total: rows[0]?.total ?? 0, steps: rows.filter((r) => r.step_id !== null).map(toStepRow) };
+  }
+
+  async stepList(params: StepListParams): Promise<StepRow[]> {
+    const prefix = params.stepIdPrefix === undefined || params.stepIdPrefix === '' ? null : params.stepIdPrefix;
+    const values: unknown[] = [
+      params.type ?? null,
+      prefix,
+      prefix === null ? null : `${prefix}\u{10ffff}`,
+      params.idempotencyKey ?? null,
+      Math.max(0, Math.floor(params.limit)),
+      Math.max(0, Math.floor(params.offset)),
+    ];
+    const text = params.status === undefined ? this.sql.listNewest : params.status === 'pending' ? this.sql.listPending : this.sql.listByUpdate;
+    if (params.status !== undefined && params.status !== 'pending') values.push(params.status);
+    const { rows } = await runQuery<StepRecord>(this.main, { text, values }, { idempotent: true });
+    return rows.map(toStepRow);
+  }
+
+  async queueActivity(params: QueueActivityParams): Promise<QueueActivity> {
+    const { rows } = await runQuery<{ now_ms: number; buckets: [number, StepEventKind, number][]; oldest_due_ms: number | null }>(
+      this.main,
+      { text: this.sql.activity, values: [at(params), params.windowMs, Math.max(1, Math.floor(params.bucketMs)), [...params.kinds]] },
+      { idempotent: true },
+    );
+    const row = rows[0]!;
+    return {
+      now: row.now_ms,
+      buckets: row.buckets.map(([bucketStart, kind, count]) => ({ bucketStart, kind, count })),
+      oldestDueTs: row.oldest_due_ms,
+    };
   }
 
   /**

@@ -81,6 +81,11 @@ export const MIGRATIONS: readonly PgMigration[] = [
       `CREATE INDEX ${n.index('se_step_ix')} ON ${n.stepEvents} (step_id, event_id)`,
     ],
   },
+  {
+    version: 2,
+    description: 'step_events by kind and time, for activity over a recent window',
+    statements: (n) => [`CREATE INDEX ${n.index('se_kind_ts_ix')} ON ${n.stepEvents} (kind, ts)`],
+  },
 ];
 
 /** The newest schema this build knows. */

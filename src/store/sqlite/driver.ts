@@ -15,6 +15,9 @@ import { WriteCoalescer } from '../coalesce.js';
 import { serialiseResult } from '../json.js';
 import { tableNames, type TableNames } from '../schema.js';
 import type {
+  QueueActivity,
+  QueueActivityParams,
+  StepListParams,
   AtTime,
   DlqListParams,
   DlqListResult,
@@ -52,6 +55,7 @@ import { claimSteps, claimWorthTrying, completeStep, failStep, releaseStep } fro
 import { applyMigrations } from './migrations.js';
 import { heartbeatPod, listPods, markPodDown, readLeader, registerPod } from './pods.js';
 import { sqliteQueries, type SqliteQueries } from './queries.js';
+import { listSteps, readActivity } from './browse.js';
 import { getStep, listDlq, listEvents, readQueueStats } from './reads.js';
 import { prune, sweep, sweepPreview } from './recovery.js';
 import { replayStep } from './replay.js';
@@ -240,6 +244,15 @@ export class SqliteStore implements Store {
 
   async dlqList(params: DlqListParams): Promise<DlqListResult> {
     return this.read(() => listDlq(this.ctx, params));
+  }
+
+  async stepList(params: StepListParams): Promise<StepRow[]> {
+    return this.read(() => listSteps(this.ctx, params));
+  }
+
+  async queueActivity(params: QueueActivityParams): Promise<QueueActivity> {
+    const now = nowOf(params);
+    return this.read(() => readActivity(this.ctx, params, now));
   }
 
   async retentionPrune(params: RetentionPruneParams): Promise<RetentionPruneResult> {

@@ -90,8 +90,14 @@ const v1: SqliteMigration = {
   `,
 };
 
+const v2: SqliteMigration = {
+  version: 2,
+  description: 'step_events by kind and time, for activity over a recent window',
+  ddl: (t) => `CREATE INDEX IF NOT EXISTS ${t.stepEvents}_kind_ts_idx ON ${t.stepEvents} (kind, ts);`,
+};
+
 /** Every migration this build knows, in order; append only. */
-export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [v1];
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [v1, v2];
 
 /** The newest schema version this build knows. */
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;
