@@ -59,3 +59,17 @@ export async function freshDatabase(url: string): Promise<{ database: string; ur
     drop: () => withConnection(url, async (c) => void (await c.query(`DROP DATABASE IF EXISTS \`${database}\``))),
   };
 }
+
+/**
+ * Whether the MySQL tests of a file run here: yes when the server answers; otherwise they are
+ * reported as not run, with the reason, unless FLEET_Q_REQUIRE_STORES names mysql, in which case
+ * they run and fail on the missing server (a required store must never pass by skipping).
+ */
+export async function mysqlTestsRun(file: string): Promise<boolean> {
+  const reason = await testMysqlUnavailableReason();
+  if (reason === undefined) return true;
+  const required = (process.env['FLEET_Q_REQUIRE_STORES'] ?? '').split(',').map((s) => s.trim());
+  if (required.includes('mysql')) return true;
+  console.warn(`${file}: the MySQL tests did not run: ${reason}`);
+  return false;
+}

@@ -15,6 +15,14 @@
  * - `innodb_lock_wait_timeout = 10`: a runtime transaction is short by design; waiting 50 s (the
  *   default) for a lock means something is wrong, and 1205 is retried here anyway.
  * - a strict `sql_mode`, so a value that does not fit is an error, never silently truncated.
+ * - MariaDB only (an executable comment MySQL skips): `idle_transaction_timeout = 10`. A transaction
+ *   here spans several round trips, so a client frozen inside one (SIGSTOP, a paused VM, an event
+ *   loop blocked by a synchronous handler) would keep its rows locked, and SKIP LOCKED claims and
+ *   sweeps would pass them by, for as long as it stays frozen: the end-to-end SIGSTOP scenario never
+ *   saw the frozen pod's claims recovered until this was set. After 10 s idle inside a transaction
+ *   the server rolls it back and drops the connection; the frozen pod finds a dropped connection
+ *   when it wakes (a retryable error). MySQL 8 has no such setting: there, lower the server's
+ *   `wait_timeout` if pods may be frozen rather than killed (README).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
@@ -33,9 +41,13 @@ export interface MysqlConnectionOptions {
   readonly onError?: (err: StoreError) => void;
 }
 
+/** MariaDB rolls back a transaction idle this long (see the header). */
+export const IDLE_TRANSACTION_TIMEOUT_S = 10;
+
 const SESSION_SETUP = [
   "SET time_zone = '+00:00', innodb_lock_wait_timeout = 10, " +
-    "sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+    "sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION' " +
+    `/*M!100300 , idle_transaction_timeout = ${IDLE_TRANSACTION_TIMEOUT_S} */`,
   'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
 ];
 
@@ -144,7 +156,16 @@ export async function inTransaction<T>(pool: mysql.Pool, work: (connection: Conn
     }
     let healthy = true;
     try {
-      await connection.query('START TRANSACTION');
+      try {
+        await connection.query('START TRANSACTION');
+      } catch (err) {
+        // Nothing was sent but BEGIN: a connection the server dropped while it sat in the pool
+        // (restart, timeout) is discarded and the transaction runs on a fresh one.
+        healthy = false;
+        const classified = classifyMysqlError(err);
+        if (classified instanceof StoreError && classified.errorClass === 'retryable' && run < TRANSACTION_RUNS) continue;
+        throw classified;
+      }
       const result = await work(connection);
       await connection.query('COMMIT');
       return result;
