@@ -3,11 +3,11 @@
  * (FLEET_Q_TEST_MYSQL_URL; each case its own database): a database newer than this build refused
  * without a change, many openers migrating one database at once under GET_LOCK, sessions on UTC so
  * the database clock is epoch ms whatever the server's zone, a deadlock re-run instead of failing,
- * and claims that lock only the rows they take (the claim-order index, not a sort).
+ * the watcher woken when a delayed step falls due, and claims that lock only the rows they take (the claim-order index, not a sort).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SchemaTooNewError } from '../../src/errors.js';
-import { inTransaction, MysqlConnections, run } from '../../src/store/mysql/connection.js';
+import { IDLE_TRANSACTION_TIMEOUT_S, inTransaction, MysqlConnections, run } from '../../src/store/mysql/connection.js';
 import { openMysqlStore, type MysqlStore } from '../../src/store/mysql/driver.js';
 import { LATEST_VERSION } from '../../src/store/mysql/migrations.js';
 import type { StorePolicy } from '../../src/store/store.js';
@@ -55,12 +55,20 @@ describe.skipIf(!runHere)('mysql driver', () => {
     expect(rows).toEqual([{ version: LATEST_VERSION + 1 }]);
   });
 
-  it('runs every session on UTC, so the database clock is epoch ms whatever the server zone', async () => {
+  it('runs every session on UTC and READ COMMITTED (MariaDB: idle transactions time out), so the database clock is epoch ms whatever the server zone', async () => {
     const db = await database();
     const connections = new MysqlConnections({ url: db.url, poolSize: 1 });
     cleanups.push(() => connections.end());
-    const [zone] = await connections.main.query('SELECT @@session.time_zone AS tz, @@session.tx_isolation AS iso');
-    expect(zone).toEqual([{ tz: '+00:00', iso: 'READ-COMMITTED' }]);
+    const [zone] = await connections.main.query('SELECT @@session.time_zone AS tz');
+    expect(zone).toEqual([{ tz: '+00:00' }]);
+    // tx_isolation on MariaDB, transaction_isolation on MySQL 8.
+    const [isolation] = await connections.main.query("SHOW SESSION VARIABLES WHERE Variable_name IN ('tx_isolation', 'transaction_isolation')");
+    expect(new Set((isolation as { Value: string }[]).map((r) => r.Value))).toEqual(new Set(['READ-COMMITTED']));
+    const [[server]] = (await connections.main.query('SELECT VERSION() AS v')) as unknown as [{ v: string }[]];
+    if (/mariadb/i.test(server!.v)) {
+      const [idle] = await connections.main.query('SELECT @@session.idle_transaction_timeout AS s');
+      expect(idle).toEqual([{ s: IDLE_TRANSACTION_TIMEOUT_S }]);
+    }
     const store = await db.open();
     await store.migrate();
     const before = Date.now();
@@ -95,6 +103,26 @@ describe.skipIf(!runHere)('mysql driver', () => {
       { id: 1, n: 2 },
       { id: 2, n: 2 },
     ]);
+  });
+
+  it('wakes an idle watcher when a delayed step falls due, with no other change, and not before', async () => {
+    const db = await database();
+    const store = await db.open();
+    await store.migrate();
+    const producer = await db.open();
+    const calls: number[] = [];
+    const unsubscribe = store.watchWork(() => calls.push(Date.now()));
+    cleanups.push(async () => unsubscribe());
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    calls.length = 0;
+    const submitted = Date.now();
+    await producer.stepSubmit({ type: 'echo', args: {}, maxRetries: 0, timeoutMs: 1_000, delayMs: 2_000 });
+    const deadline = Date.now() + 5_000;
+    while (calls.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(calls.length).toBeGreaterThan(0);
+    // Due 2 s after the submit (database clock = this host's); generous on a loaded machine.
+    expect(calls[0]! - submitted).toBeGreaterThanOrEqual(1_800);
+    expect(calls[0]! - submitted).toBeLessThan(4_000);
   });
 
   it('locks only the steps a claim takes: a claimer holding the best step leaves the others to the next', async () => {

@@ -31,6 +31,8 @@ export class WorkWatcher {
   private marker: number | null | undefined;
   private polling = false;
   private closed = false;
+  /** Set when the next probe was timed for a step falling due: that probe fires even without a change. */
+  private dueSeen = false;
 
   constructor(
     private readonly pool: Queryable,
@@ -103,9 +105,6 @@ export class WorkWatcher {
     }
     this.schedule(wait);
   }
-
-  /** Set when the next probe was timed for a step falling due: that probe fires even without a change. */
-  private dueSeen = false;
 
   private schedule(delayMs: number): void {
     if (this.closed || this.listeners.size === 0) return;
