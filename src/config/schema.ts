@@ -19,7 +19,7 @@ const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 /** Pod names become part of `pod_id` (`<name>-<8 hex>`) and of log lines. */
 export const POD_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-export const STORAGE_MODES = ['sqlite', 'postgres', 'snowflake'] as const;
+export const STORAGE_MODES = ['sqlite', 'postgres', 'snowflake', 'mysql'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['json', 'console'] as const;
 
@@ -96,6 +96,18 @@ function identifierField(allowEmpty: boolean) {
   });
 }
 
+/** URL schemes of the MySQL store (`mariadb://` is accepted as the same thing). */
+const MYSQL_PROTOCOLS = ['mysql:', 'mariadb:'];
+
+/** Whether a database URL (already checked by its field) names the MySQL store's scheme. */
+function isMysqlUrl(value: string): boolean {
+  try {
+    return MYSQL_PROTOCOLS.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
 function postgresUrlField() {
   return nonEmptyText().superRefine((value, ctx) => {
     let protocol: string;
@@ -106,8 +118,8 @@ function postgresUrlField() {
       ctx.addIssue({ code: 'custom', message: 'must be a URL like postgres://user:password@host:5432/database' });
       return;
     }
-    if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
-      ctx.addIssue({ code: 'custom', message: `must start with postgres:// or postgresql://, got ${protocol}//` });
+    if (protocol !== 'postgres:' && protocol !== 'postgresql:' && !MYSQL_PROTOCOLS.includes(protocol)) {
+      ctx.addIssue({ code: 'custom', message: `must start with postgres://, postgresql:// or mysql://, got ${protocol}//` });
     }
   });
 }
@@ -123,7 +135,7 @@ export function defaultPodName(): string {
 
 /** Every field, keyed like `FleetConfig`. Strict: an unknown override key is a problem, not ignored. */
 const fields = z.strictObject({
-  storageMode: choiceField(STORAGE_MODES, { postgresql: 'postgres' }).default('sqlite'),
+  storageMode: choiceField(STORAGE_MODES, { postgresql: 'postgres', mariadb: 'mysql' }).default('sqlite'),
   sqliteDbPath: nonEmptyText().default('./fleet-q.db'),
   databaseUrl: postgresUrlField().optional(),
   databaseSslRejectUnauthorized: booleanField().default(true),
@@ -190,6 +202,18 @@ function crossFieldRules(data: Fields, ctx: z.RefinementCtx<Fields>): void {
   if (!ok('storageMode')) return;
   if (data.storageMode === 'postgres') {
     if (ok('databaseUrl') && data.databaseUrl === undefined) problem('databaseUrl', 'is required when FLEET_Q_STORAGE_MODE is postgres');
+    if (ok('databaseSslCa') && data.databaseSslCa !== undefined && !isReadable(data.databaseSslCa)) {
+      problem('databaseSslCa', `cannot read ${data.databaseSslCa}`);
+    }
+  }
+  if (data.storageMode === 'postgres' && ok('databaseUrl') && data.databaseUrl !== undefined && isMysqlUrl(data.databaseUrl)) {
+    problem('databaseUrl', 'is a mysql:// URL but FLEET_Q_STORAGE_MODE is postgres; use a postgres:// URL or FLEET_Q_STORAGE_MODE=mysql');
+  }
+  if (data.storageMode === 'mysql') {
+    if (ok('databaseUrl') && data.databaseUrl === undefined) problem('databaseUrl', 'is required when FLEET_Q_STORAGE_MODE is mysql (mysql://user:password@host:3306/database)');
+    if (ok('databaseUrl') && data.databaseUrl !== undefined && !isMysqlUrl(data.databaseUrl)) {
+      problem('databaseUrl', 'must start with mysql:// when FLEET_Q_STORAGE_MODE is mysql');
+    }
     if (ok('databaseSslCa') && data.databaseSslCa !== undefined && !isReadable(data.databaseSslCa)) {
       problem('databaseSslCa', `cannot read ${data.databaseSslCa}`);
     }

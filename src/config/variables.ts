@@ -28,7 +28,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     variable: 'FLEET_Q_STORAGE_MODE',
     key: 'storageMode',
     default: 'sqlite',
-    description: 'Where the queue lives: `sqlite`, `postgres` or `snowflake`.',
+    description: 'Where the queue lives: `sqlite`, `postgres`, `snowflake` or `mysql` (MySQL 8.0+ or MariaDB 10.6+).',
   },
   {
     variable: 'FLEET_Q_SQLITE_DB_PATH',
@@ -40,20 +40,20 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     variable: 'FLEET_Q_DATABASE_URL',
     key: 'databaseUrl',
     default: '',
-    description: 'PostgreSQL connection URL (`postgres://` or `postgresql://`, `sslmode` allowed); required for `postgres`. Its password is never logged.',
+    description: 'PostgreSQL connection URL (`postgres://` or `postgresql://`, `sslmode` allowed); required for `postgres`. For `mysql` (required there too): `mysql://user:password@host:3306/database`. Its password is never logged.',
     secret: 'url-password',
   },
   {
     variable: 'FLEET_Q_DATABASE_SSL_REJECT_UNAUTHORIZED',
     key: 'databaseSslRejectUnauthorized',
     default: 'true',
-    description: 'PostgreSQL TLS: `false` accepts a server certificate that does not verify (self-signed, no CA given).',
+    description: 'PostgreSQL and MySQL TLS: `false` accepts a server certificate that does not verify (self-signed, no CA given).',
   },
   {
     variable: 'FLEET_Q_DATABASE_SSL_CA',
     key: 'databaseSslCa',
     default: '',
-    description: 'PostgreSQL TLS: path of a PEM file with the CA that signed the server certificate.',
+    description: 'PostgreSQL and MySQL TLS: path of a PEM file with the CA that signed the server certificate.',
   },
   {
     variable: 'FLEET_Q_DB_SCHEMA',

@@ -1,7 +1,7 @@
 /**
  * Configuration → a migrated store of the chosen kind. The only place that picks a driver, so
  * http/, the client and the CLI never import one. Drivers are imported lazily: a SQLite pod never
- * loads pg, and a PostgreSQL pod never opens a SQLite file.
+ * loads pg, and a PostgreSQL or MySQL pod never opens a SQLite file.
  */
 import { readFileSync } from 'node:fs';
 import { capacityOf, storePolicyOf, type FleetConfig } from '../config/config.js';
@@ -38,6 +38,17 @@ async function openDriver(config: FleetConfig): Promise<Store> {
         policy,
         // Steps hold no connection while they run, so a pool of capacity + 2 covers claims,
         // completions finishing together and the API; heartbeats have their own reserved client.
+        poolSize: capacityOf(config) + 2,
+        ssl: sslOptions(config),
+      });
+    }
+    case 'mysql': {
+      const { openMysqlStore } = await import('./mysql/driver.js');
+      return openMysqlStore({
+        url: config.databaseUrl!,
+        tablePrefix: config.tablePrefix,
+        policy,
+        // As for PostgreSQL: steps hold no connection while they run; heartbeats have their own pool.
         poolSize: capacityOf(config) + 2,
         ssl: sslOptions(config),
       });

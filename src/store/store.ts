@@ -330,7 +330,7 @@ export interface MigrateResult {
 
 /** What a driver can do beyond the contract; callers adapt (e.g. wake-up strategy). */
 export interface StoreCapabilities {
-  readonly kind: 'sqlite' | 'postgres' | 'snowflake';
+  readonly kind: 'sqlite' | 'postgres' | 'snowflake' | 'mysql';
   /** `true` when `watchWork` pushes (LISTEN/NOTIFY); `false` when it polls a cheap change marker. */
   readonly pushNotifications: boolean;
 }

@@ -1,7 +1,7 @@
 /**
  * What the benchmark needs from a database, whichever it is: fresh queues (empty tables), reads of
  * a queue's progress made on the benchmark's own (uncounted) connection, and the database's own
- * commit-rate limit. Owns the interfaces only; postgres and sqlite implement them beside this file.
+ * commit-rate limit. Owns the interfaces only; postgres, sqlite and mysql implement them beside this file.
  */
 
 /** Step counts of one queue. */
@@ -40,7 +40,7 @@ export interface CommitRate {
 
 /** The database a benchmark run measures. */
 export interface BenchDatabase {
-  readonly kind: 'postgres' | 'sqlite';
+  readonly kind: 'postgres' | 'sqlite' | 'mysql';
   /** Where it came from, for the report (never a password). */
   readonly origin: string;
   /** Server or library version. */

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 
 /** Everything a benchmark run is told, after defaults. */
 export interface BenchOptions {
-  readonly store: 'postgres' | 'sqlite';
+  readonly store: 'postgres' | 'sqlite' | 'mysql';
   /** Steps per processing run (and per bulk fill). */
   readonly steps: number;
   /** Max parallelism of each in-process processing run (capacity = floor(P × 0.8)). */
@@ -33,7 +33,8 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench [-- options]
-  --store postgres|sqlite   default postgres: FLEET_Q_DATABASE_URL, else a throw-away embedded server
+  --store postgres|sqlite|mysql   default postgres: FLEET_Q_DATABASE_URL, else a throw-away embedded server;
+                            mysql: FLEET_Q_DATABASE_URL (mysql://…), else FLEET_Q_TEST_MYSQL_URL
   --steps N                 steps per processing run (default 20000)
   --parallelism P[,P…]      max parallelism of the in-process pod runs (default 10,50)
   --no-full-capacity        skip the extra run at the largest P with FLEET_Q_CAPACITY_THRESHOLD=1
@@ -70,7 +71,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.store !== 'postgres' && values.store !== 'sqlite') throw new Error(`--store must be postgres or sqlite, not '${values.store}'`);
+  if (values.store !== 'postgres' && values.store !== 'sqlite' && values.store !== 'mysql') {
+    throw new Error(`--store must be postgres, sqlite or mysql, not '${values.store}'`);
+  }
   const parallelism = values.parallelism.split(',').map((p) => integer('--parallelism', p, 1, 1000));
   return {
     store: values.store,

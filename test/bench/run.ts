@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { FLEET_Q_VERSION } from '../../src/version.js';
 import type { BenchDatabase, CommitRate } from './database.js';
+import { openMysqlBench } from './database.mysql.js';
 import { openPostgresBench } from './database.postgres.js';
 import { openSqliteBench } from './database.sqlite.js';
 import { fillQueue, type EnqueueResult } from './enqueue.js';
@@ -19,6 +20,7 @@ import { processWithPodProcesses } from './processes.js';
 import { processInProcess } from './processing.js';
 import { formatJsonLine, formatReport, type BenchFigures, type IdleResult, type PickupResult, type ProcessingResult } from './report.js';
 import { StatementCounter } from './statement-counter.js';
+import { countMysqlStatements } from './statements.mysql.js';
 import { countPgStatements } from './statements.pg.js';
 import { countSqliteStatements } from './statements.sqlite.js';
 
@@ -106,8 +108,10 @@ async function main(): Promise<number> {
   const started = performance.now();
   const counter = new StatementCounter();
   if (options.store === 'postgres') countPgStatements(counter);
+  else if (options.store === 'mysql') countMysqlStatements(counter);
   else countSqliteStatements(counter);
-  const db = options.store === 'postgres' ? await openPostgresBench(counter) : await openSqliteBench(counter);
+  const db =
+    options.store === 'postgres' ? await openPostgresBench(counter) : options.store === 'mysql' ? await openMysqlBench(counter) : await openSqliteBench(counter);
   try {
     const figures: BenchFigures = { ...(await measure(db, options, counter)), totalSeconds: (performance.now() - started) / 1000 };
     process.stdout.write(`${formatReport(figures)}\n${formatJsonLine(figures)}\n`);

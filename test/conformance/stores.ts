@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Store, StorePolicy } from '../../src/store/store.js';
 
 /** The stores a registry entry may stand for. */
-export type StoreName = 'sqlite' | 'postgres' | 'snowflake';
+export type StoreName = 'sqlite' | 'postgres' | 'snowflake' | 'mysql';
 
 /** How to open a store on a database. */
 export interface OpenOptions {
@@ -118,8 +118,35 @@ const postgres: StoreFactory = {
   },
 };
 
+/** Imported lazily, like the other drivers: a machine without `mysql2` still runs the rest of the suite. */
+async function loadMysql(): Promise<[typeof import('../../src/store/mysql/driver.js'), typeof import('../support/mysql.js')]> {
+  return Promise.all([import('../../src/store/mysql/driver.js'), import('../support/mysql.js')]);
+}
+
+/**
+ * MySQL / MariaDB: FLEET_Q_TEST_MYSQL_URL (no throw-away server); each test gets a database of its
+ * own, dropped by `cleanup`. Small pools: many tests run at once on one server.
+ */
+const mysql: StoreFactory = {
+  name: 'mysql',
+  async available() {
+    try {
+      const [, support] = await loadMysql();
+      const reason = await support.testMysqlUnavailableReason();
+      return reason === undefined || `no MySQL: ${reason}`;
+    } catch (err) {
+      return `the MySQL driver does not load: ${(err as Error).message}`;
+    }
+  },
+  async open(policy, options = {}) {
+    const [{ openMysqlStore }, support] = await loadMysql();
+    const db = await support.freshDatabase(support.requireTestMysqlUrl());
+    return instancesOn((prefix) => openMysqlStore({ url: db.url, policy, poolSize: 4, ...prefix }), options, db.drop);
+  },
+};
+
 /** Every store the suite knows, in the order it runs them. */
-export const STORE_FACTORIES: readonly StoreFactory[] = [sqlite, postgres];
+export const STORE_FACTORIES: readonly StoreFactory[] = [sqlite, postgres, mysql];
 
 /**
  * Stores that must run: `FLEET_Q_REQUIRE_STORES` (comma list). Unset, only `sqlite` is required: it

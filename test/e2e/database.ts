@@ -8,9 +8,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openMysqlStore } from '../../src/store/mysql/driver.js';
 import { openPostgresStore } from '../../src/store/postgres/driver.js';
 import { openSqliteStore } from '../../src/store/sqlite/driver.js';
 import type { Store, StorePolicy } from '../../src/store/store.js';
+import { freshDatabase } from '../support/mysql.js';
 import { freshSchema } from '../support/postgres.js';
 import { TIMING } from './timing.js';
 
@@ -21,7 +23,7 @@ export type QueueReader = Pick<Store, 'stepGet' | 'eventList' | 'podList' | 'lea
 
 /** One queue for one scenario. */
 export interface QueueDatabase {
-  readonly kind: 'sqlite' | 'postgres';
+  readonly kind: 'sqlite' | 'postgres' | 'mysql';
   /** The pods' working directory; holds the execution log (and the SQLite file). */
   readonly dir: string;
   /** Where the `record`/`spin` handlers log what they ran (see fixtures/steps.mjs). */
@@ -101,6 +103,25 @@ export async function postgresQueue(url: string): Promise<QueueDatabase> {
     dispose: async () => {
       await readers.closeAll();
       await schema.drop().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh database (random name) on the MySQL / MariaDB server at `url`, dropped by `dispose`. */
+export async function mysqlQueue(url: string): Promise<QueueDatabase> {
+  const dir = await mkdtemp(join(tmpdir(), 'fleet-q-e2e-my-'));
+  const database = await freshDatabase(url);
+  const readers = readerPool(() => openMysqlStore({ url: database.url, policy: READER_POLICY, poolSize: 2 }));
+  return {
+    kind: 'mysql',
+    dir,
+    executionLog: join(dir, 'executions.jsonl'),
+    env: { FLEET_Q_STORAGE_MODE: 'mysql', FLEET_Q_DATABASE_URL: database.url },
+    openReader: readers.openReader,
+    dispose: async () => {
+      await readers.closeAll();
+      await database.drop().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -82,6 +82,45 @@ export async function openTempStore(policy: StorePolicy = PROPERTY_POLICY): Prom
   };
 }
 
+/** The stores a property file runs on: SQLite always; MySQL when its server answers (or is required). */
+export interface PropertyStore {
+  readonly name: 'sqlite' | 'mysql';
+  readonly open: (policy?: StorePolicy) => Promise<TempStore>;
+  /** Runs of the property on this store: a fresh MySQL database per run costs ~0.2 s more than a file. */
+  readonly numRuns: (sqliteRuns: number) => number;
+}
+
+/** A migrated MySQL store on a new database (random name) of FLEET_Q_TEST_MYSQL_URL; `dispose` drops it. */
+export async function openTempMysqlStore(policy: StorePolicy = PROPERTY_POLICY): Promise<TempStore> {
+  const [{ openMysqlStore }, support] = await Promise.all([import('../../src/store/mysql/driver.js'), import('../support/mysql.js')]);
+  const database = await support.freshDatabase(support.requireTestMysqlUrl());
+  const opened: Store[] = [];
+  const open = async () => {
+    const store = await openMysqlStore({ url: database.url, policy, poolSize: 3 });
+    opened.push(store);
+    return store;
+  };
+  const store = await open();
+  await store.migrate();
+  return {
+    path: database.database,
+    store,
+    openAnother: open,
+    async dispose() {
+      for (const s of opened) await s.close();
+      await database.drop();
+    },
+  };
+}
+
+/** SQLite, and MySQL unless its server is missing and not required (then the file says it did not run). */
+export async function propertyStores(file: string): Promise<PropertyStore[]> {
+  const stores: PropertyStore[] = [{ name: 'sqlite', open: openTempStore, numRuns: (n) => n }];
+  const { mysqlTestsRun } = await import('../support/mysql.js');
+  if (await mysqlTestsRun(file)) stores.push({ name: 'mysql', open: openTempMysqlStore, numRuns: (n) => Math.max(10, Math.round(n / 3)) });
+  return stores;
+}
+
 /** The assertion's values, when the error carries them (vitest's `expect` does), so the report shows the difference. */
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

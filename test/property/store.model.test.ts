@@ -1,5 +1,5 @@
 /**
- * Model-based property of the SQLite store: random sequences of submits, claims, fenced writes by
+ * Model-based property of the SQLite store (and of the MySQL store, when its server is there): random sequences of submits, claims, fenced writes by
  * holders and by stale writers, pod deaths, heartbeats, registrations, sweeps, replays and clock
  * moves run against a real store on a fresh temp file and against the reference model; after every
  * command the whole store must agree with the model and the audit trail must keep I1–I11, I13, I14
@@ -24,7 +24,7 @@ import {
   type World,
 } from './commands.js';
 import { commandArbitraries } from './command-mix.js';
-import { checkProperty, openTempStore, PROPERTY_POLICY, START_TS, testPath } from './harness.js';
+import { checkProperty, PROPERTY_POLICY, propertyStores, START_TS, testPath, type PropertyStore } from './harness.js';
 import { QueueModel } from './model.js';
 import { checkAgreement, readAllEvents } from './observe.js';
 import { STEP_EVENT_KINDS, type Store } from '../../src/store/store.js';
@@ -125,10 +125,10 @@ function submitOne(maxRetries: number): SubmitCommand {
   return new SubmitCommand({ type: 'alpha', args: { maxRetries }, priority: 0, maxRetries, idempotencyKey: null });
 }
 
-const storeProperty = (replayPath: string | undefined) => fc.asyncProperty(
+const storeProperty = (openStore: PropertyStore['open']) => (replayPath: string | undefined) => fc.asyncProperty(
   fc.commands(commandArbitraries(PROPERTY_POLICY.deadPodThresholdMs), { maxCommands: MAX_COMMANDS, size: 'max', replayPath }),
   async (commands) => {
-    const temp = await openTempStore();
+    const temp = await openStore();
     try {
       const world = newWorld();
       await start(world, temp.store);
@@ -141,8 +141,12 @@ const storeProperty = (replayPath: string | undefined) => fc.asyncProperty(
   },
 );
 
-it('the SQLite store agrees with the reference model and keeps the audit-trail invariants', async () => {
-  const examples: [Iterable<StoreCommand>][] = SCENARIOS.map((commands) => [commands]);
-  await checkProperty('store model property', 'test/property/store.model.test.ts', storeProperty, NUM_RUNS, examples);
-  if (testPath() === undefined) expect(MUST_REACH.filter((outcome) => !reached.has(outcome)), 'outcomes no sequence reached').toEqual([]);
-}, 300_000);
+for (const target of await propertyStores('test/property/store.model.test.ts')) {
+  it(`the ${target.name === 'sqlite' ? 'SQLite' : 'MySQL'} store agrees with the reference model and keeps the audit-trail invariants`, async () => {
+    reached.clear();
+    const examples: [Iterable<StoreCommand>][] = SCENARIOS.map((commands) => [commands]);
+    const name = `store model property (${target.name})`;
+    await checkProperty(name, 'test/property/store.model.test.ts', storeProperty(target.open), target.numRuns(NUM_RUNS), examples);
+    if (testPath() === undefined) expect(MUST_REACH.filter((outcome) => !reached.has(outcome)), 'outcomes no sequence reached').toEqual([]);
+  }, 300_000);
+}

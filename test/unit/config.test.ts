@@ -215,7 +215,7 @@ describe('parsing', () => {
     ['FLEET_Q_RETENTION_DAYS', '-1'],
     ['FLEET_Q_SHUTDOWN_GRACE_SECONDS', '-0.1'],
     ['FLEET_Q_MAX_RELEASES', '-1'],
-    ['FLEET_Q_STORAGE_MODE', 'mysql'],
+    ['FLEET_Q_STORAGE_MODE', 'oracle'],
     ['FLEET_Q_LOG_LEVEL', 'verbose'],
     ['FLEET_Q_LOG_FORMAT', 'pretty'],
     ['FLEET_Q_DATABASE_SSL_REJECT_UNAUTHORIZED', 'maybe'],
@@ -226,7 +226,7 @@ describe('parsing', () => {
     ['FLEET_Q_TABLE_PREFIX', '1abc'],
     ['FLEET_Q_TABLE_PREFIX', 'p'.repeat(50)],
     ['FLEET_Q_SNOWFLAKE_SCHEMA', 'a.b'],
-    ['FLEET_Q_DATABASE_URL', 'mysql://u@h/db'],
+    ['FLEET_Q_DATABASE_URL', 'ftp://u@h/db'],
     ['FLEET_Q_DATABASE_URL', 'not a url'],
   ])('%s=%j is refused, naming the variable', (variable, raw) => {
     const problems = problemsOf({ [variable]: raw });
@@ -342,6 +342,22 @@ describe('cross-field rules', () => {
     expect(loadConfig({ FLEET_Q_DATABASE_SSL_CA: missing }).databaseSslCa).toBe(missing);
   });
 
+  it('mysql needs a mysql:// database URL, and postgres refuses one', () => {
+    expect(problemsOf({ FLEET_Q_STORAGE_MODE: 'mysql' })).toEqual([{ loc: 'FLEET_Q_DATABASE_URL', msg: expect.stringContaining('mysql') }]);
+    expect(problemsOf({ FLEET_Q_STORAGE_MODE: 'mysql', FLEET_Q_DATABASE_URL: 'postgres://h/q' })).toEqual([
+      { loc: 'FLEET_Q_DATABASE_URL', msg: expect.stringContaining('mysql://') },
+    ]);
+    expect(locs(problemsOf({ FLEET_Q_STORAGE_MODE: 'postgres', FLEET_Q_DATABASE_URL: 'mysql://h/q' }))).toEqual(['FLEET_Q_DATABASE_URL']);
+    const config = loadConfig({ FLEET_Q_STORAGE_MODE: 'MariaDB', FLEET_Q_DATABASE_URL: 'mysql://fleet:pw@db:3306/queue' });
+    expect([config.storageMode, config.databaseUrl]).toEqual(['mysql', 'mysql://fleet:pw@db:3306/queue']);
+  });
+
+  it('mysql needs a readable CA file when one is named, reported with the other problems', () => {
+    const missing = join(dir, 'no-such-ca.pem');
+    const env = { FLEET_Q_STORAGE_MODE: 'mysql', FLEET_Q_DATABASE_SSL_CA: missing, FLEET_Q_MAX_PARALLELISM: '0' };
+    expect(locs(problemsOf(env)).sort()).toEqual(['FLEET_Q_DATABASE_SSL_CA', 'FLEET_Q_DATABASE_URL', 'FLEET_Q_MAX_PARALLELISM']);
+  });
+
   it('snowflake needs account, user, password, database and warehouse, not role or schema', () => {
     expect(locs(problemsOf({ FLEET_Q_STORAGE_MODE: 'snowflake', FLEET_Q_SNOWFLAKE_USER: 'svc' }))).toEqual([
       'FLEET_Q_SNOWFLAKE_ACCOUNT',
@@ -445,6 +461,11 @@ describe('redactConfig', () => {
     expect(view['FLEET_Q_DATABASE_URL']).toBeNull();
     expect(view['FLEET_Q_SNOWFLAKE_PASSWORD']).toBeNull();
     expect(Object.keys(view).every((k) => k.startsWith('FLEET_Q_'))).toBe(true);
+  });
+
+  it('hides the password of a mysql:// URL', () => {
+    const view = redactConfig(loadConfig({ FLEET_Q_STORAGE_MODE: 'mysql', FLEET_Q_DATABASE_URL: 'mysql://fleet:s3cret-pw@db.internal:3306/queue' }));
+    expect(view['FLEET_Q_DATABASE_URL']).toBe('mysql://fleet:***@db.internal:3306/queue');
   });
 
   it('leaves a URL without a password readable', () => {

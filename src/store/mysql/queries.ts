@@ -1,0 +1,184 @@
+/**
+ * Every DML statement of the MySQL driver, one entry per statement, built from the validated table
+ * names (DDL lives with its version in migrations.ts). Owns SQL text only: no connection, no
+ * values, no decisions; callers bind `?` placeholders in order (mysql2 escapes them; an array bound
+ * to `IN (?)` becomes a list, an array of arrays bound to `VALUES ?` becomes rows).
+ *
+ * MySQL has no `RETURNING` on UPDATE, so a write on one step is: lock the row and read the clock in
+ * one `SELECT … FOR UPDATE`, decide in the driver on that locked row, write it back by primary key,
+ * append its event: one transaction, and the decision is made on exactly the version that is then
+ * written. Claims lock their rows with `FOR UPDATE SKIP LOCKED` walking the claim-order index, so
+ * concurrent claimers take disjoint steps and never wait for each other.
+ *
+ * The clock is `COALESCE(?, CLOCK)`: the test-only `now` when bound, else the database's UTC clock
+ * to the millisecond (the session's time_zone is '+00:00', connection.ts).
+ */
+import type { MysqlNames } from './names.js';
+
+/** The database clock as epoch ms (UTC: see the session set-up in connection.ts). */
+export const CLOCK = 'CAST(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 AS SIGNED)';
+
+/** The statement clock: the bound test `now` (first `?`), else the database clock. */
+export const NOW = `COALESCE(CAST(? AS SIGNED), ${CLOCK})`;
+
+/** `step_tracker` columns as rows.ts reads them (the stored `neg_priority` stays inside). */
+export const STEP_COLUMNS = [
+  'step_id',
+  'type',
+  'args',
+  'metadata',
+  'priority',
+  'status',
+  'claimed_by',
+  'claim_token',
+  'attempt',
+  'retry_count',
+  'max_retries',
+  'release_count',
+  'run_after',
+  'timeout_ms',
+  'idempotency_key',
+  'last_error',
+  'result',
+  'created_ts',
+  'last_update_ts',
+].join(', ');
+
+const EVENT_COLUMNS = '(step_id, ts, kind, pod_id, attempt, detail)';
+
+/** `status='up'` and `now − last_heartbeat_ts < threshold` (DESIGN §2); binds now, then threshold. */
+const LIVE = `(status = 'up' AND ? - last_heartbeat_ts < ?)`;
+
+/** The SQL of one store, keyed by the statement's purpose. */
+export function mysqlQueries(n: MysqlNames) {
+  const steps = n.stepTracker;
+  const pods = n.podHealth;
+  const events = n.stepEvents;
+  return {
+    /** `now` (bound or database clock) as `now_ms`. */
+    clock: `SELECT ${NOW} AS now_ms`,
+
+    /** Rows: [step_id, type, args, metadata, priority, max_retries, run_after, timeout_ms, key, created, updated]. */
+    stepInsert: `INSERT INTO ${steps} (step_id, type, args, metadata, priority, status, attempt, retry_count, max_retries,
+        release_count, run_after, timeout_ms, idempotency_key, created_ts, last_update_ts)
+      VALUES ?`,
+    /** Existing steps holding any of the `(type, idempotency_key)` pairs bound as a list of rows; locks them. */
+    stepFindByKeys: `SELECT step_id, type, idempotency_key, args FROM ${steps}
+      WHERE (type, idempotency_key) IN (?) FOR UPDATE`,
+    /** Rows: [step_id, ts, kind, pod_id, attempt, detail JSON]. */
+    eventInsert: `INSERT INTO ${events} ${EVENT_COLUMNS} VALUES ?`,
+
+    /** The clock and the claimer's pod status (null when the row is missing): now, pod. */
+    claimStart: `SELECT ${NOW} AS now_ms, (SELECT status FROM ${pods} WHERE pod_id = ?) AS pod_status`,
+    /**
+     * types, now, limit. FORCE INDEX: the claim must walk the claim-order index and stop at its LIMIT;
+     * a plan that sorts would lock every due row it reads.
+     */
+    claimPick: `SELECT ${STEP_COLUMNS} FROM ${steps} FORCE INDEX (${n.index('st_claim_ix')})
+      WHERE status = 'pending' AND type IN (?) AND run_after <= ?
+      ORDER BY neg_priority, created_ts, step_id
+      LIMIT ?
+      FOR UPDATE SKIP LOCKED`,
+    /** pod, now, step ids (locked by claimPick). */
+    claimMark: `UPDATE ${steps} SET status = 'claimed', claimed_by = ?, attempt = attempt + 1, last_update_ts = ?
+      WHERE step_id IN (?) AND status = 'pending'`,
+
+    /** One step, locked, with the clock: now, step id. */
+    stepLock: `SELECT ${STEP_COLUMNS}, ${NOW} AS now_ms FROM ${steps} WHERE step_id = ? FOR UPDATE`,
+    /** Several steps, locked in primary-key order (so two batches cannot deadlock), with the clock: now, ids. */
+    stepLockMany: `SELECT ${STEP_COLUMNS}, ${NOW} AS now_ms FROM ${steps} WHERE step_id IN (?) ORDER BY step_id FOR UPDATE`,
+    /** result JSON, now, step id (locked and checked against the fence by the caller). */
+    stepComplete: `UPDATE ${steps} SET status = 'completed', result = ?, last_update_ts = ? WHERE step_id = ?`,
+    /** status, claimed_by, retry_count, release_count, run_after, last_error, now, step id (locked). */
+    stepSettle: `UPDATE ${steps}
+      SET status = ?, claimed_by = ?, retry_count = ?, release_count = ?, run_after = ?, last_error = ?, last_update_ts = ?
+      WHERE step_id = ?`,
+
+    /** step id. */
+    stepGet: `SELECT ${STEP_COLUMNS} FROM ${steps} WHERE step_id = ?`,
+    /** now, step id (locked by stepLock). */
+    stepReplay: `UPDATE ${steps} SET status = 'pending', claimed_by = NULL, retry_count = 0, run_after = ?, last_update_ts = ?
+      WHERE step_id = ? AND status = 'failed'`,
+
+    /** step id or null, after event id, limit. */
+    eventList: `SELECT event_id, step_id, ts, kind, pod_id, attempt, detail FROM ${events}
+      WHERE (? IS NULL OR step_id = ?) AND event_id > ?
+      ORDER BY event_id
+      LIMIT ?`,
+
+    /** now, pod, name, meta: insert or revive. */
+    podRegister: `INSERT INTO ${pods} (pod_id, name, birth_ts, last_heartbeat_ts, status, meta)
+      SELECT ?, ?, c.now_ms, c.now_ms, 'up', ? FROM (SELECT ${NOW} AS now_ms) c
+      ON DUPLICATE KEY UPDATE name = VALUES(name), birth_ts = VALUES(birth_ts),
+        last_heartbeat_ts = VALUES(last_heartbeat_ts), status = 'up', meta = VALUES(meta)`,
+    /** now, threshold, pod. */
+    podGet: `SELECT pod_id, name, birth_ts, last_heartbeat_ts, status, meta, ${LIVE} AS live FROM ${pods} WHERE pod_id = ?`,
+    /** now (bound or clock), meta or null, pod: only while up. */
+    podHeartbeat: `UPDATE ${pods} SET last_heartbeat_ts = ?, meta = COALESCE(?, meta) WHERE pod_id = ? AND status = 'up'`,
+    /** pod. */
+    podMarkDown: `UPDATE ${pods} SET status = 'down' WHERE pod_id = ?`,
+    /** now, threshold. */
+    podList: `SELECT pod_id, name, birth_ts, last_heartbeat_ts, status, meta, ${LIVE} AS live FROM ${pods}
+      ORDER BY birth_ts, pod_id`,
+    /** now, threshold: live pods, eldest first. */
+    podListLive: `SELECT pod_id, name, birth_ts, last_heartbeat_ts, status, meta, 1 AS live FROM ${pods}
+      WHERE ${LIVE} ORDER BY birth_ts, pod_id`,
+
+    /**
+     * Claimed steps whose holder is not live (no row, down, or silent), locked SKIP LOCKED so two
+     * sweepers split them instead of waiting: now, threshold. `sweepPreview` is the same read, unlocked.
+     */
+    sweepOrphans: `SELECT ${STEP_COLUMNS} FROM ${steps} s
+      WHERE s.status = 'claimed'
+        AND NOT EXISTS (SELECT 1 FROM ${pods} p WHERE p.pod_id = s.claimed_by AND p.status = 'up' AND ? - p.last_heartbeat_ts < ?)
+      ORDER BY s.step_id
+      FOR UPDATE SKIP LOCKED`,
+    sweepPreview: `SELECT ${STEP_COLUMNS} FROM ${steps} s
+      WHERE s.status = 'claimed'
+        AND NOT EXISTS (SELECT 1 FROM ${pods} p WHERE p.pod_id = s.claimed_by AND p.status = 'up' AND ? - p.last_heartbeat_ts < ?)
+      ORDER BY s.step_id`,
+    /** Pods up but not live: now, threshold. Locked for sweepDownPods; the preview reads unlocked. */
+    sweepDeadPods: `SELECT pod_id FROM ${pods} WHERE status = 'up' AND NOT (? - last_heartbeat_ts < ?) ORDER BY pod_id FOR UPDATE`,
+    sweepDeadPodsPreview: `SELECT pod_id FROM ${pods} WHERE status = 'up' AND NOT (? - last_heartbeat_ts < ?) ORDER BY pod_id`,
+    /** pod ids, now, threshold: re-checked, so a pod that beat meanwhile stays up. */
+    sweepDownPods: `UPDATE ${pods} SET status = 'down' WHERE pod_id IN (?) AND status = 'up' AND NOT (? - last_heartbeat_ts < ?)`,
+
+    statsByStatus: `SELECT status, COUNT(*) AS n FROM ${steps} GROUP BY status`,
+    statsPendingByPriority: `SELECT priority, COUNT(*) AS n FROM ${steps} WHERE status = 'pending' GROUP BY priority`,
+    statsActiveByType: `SELECT type, COUNT(*) AS n FROM ${steps} WHERE status IN ('pending', 'claimed') GROUP BY type`,
+    statsClaimedByPod: `SELECT claimed_by AS pod_id, COUNT(*) AS n FROM ${steps} WHERE status = 'claimed' GROUP BY claimed_by`,
+
+    dlqCount: `SELECT COUNT(*) AS n FROM ${steps} WHERE status = 'failed'`,
+    /** limit, offset. */
+    dlqPage: `SELECT ${STEP_COLUMNS} FROM ${steps} WHERE status = 'failed'
+      ORDER BY last_update_ts DESC, step_id DESC
+      LIMIT ? OFFSET ?`,
+
+    /** cutoff, chunk: terminal steps last updated before the cutoff, oldest first, skipping locked rows. */
+    pruneDoomed: `SELECT step_id FROM ${steps}
+      WHERE status IN ('completed', 'failed') AND last_update_ts < ?
+      ORDER BY last_update_ts
+      LIMIT ?
+      FOR UPDATE SKIP LOCKED`,
+    /** step ids. */
+    pruneEvents: `DELETE FROM ${events} WHERE step_id IN (?)`,
+    pruneSteps: `DELETE FROM ${steps} WHERE step_id IN (?) AND status IN ('completed', 'failed')`,
+    /** cutoff: down pods silent since before it, holding no claim. */
+    prunePods: `DELETE FROM ${pods}
+      WHERE status = 'down' AND last_heartbeat_ts < ?
+        AND NOT EXISTS (SELECT 1 FROM ${steps} s WHERE s.status = 'claimed' AND s.claimed_by = ${pods}.pod_id)`,
+
+    /**
+     * The watcher's one cheap read: the newest event id (every transition writes one, so it moves on
+     * any change by any process), whether a pending step is claimable now, and the earliest future
+     * `run_after`, both from the (status, run_after) index.
+     */
+    watchProbe: `SELECT c.now_ms, (SELECT MAX(event_id) FROM ${events}) AS marker,
+        EXISTS (SELECT 1 FROM ${steps} WHERE status = 'pending' AND run_after <= c.now_ms) AS claimable,
+        (SELECT MIN(run_after) FROM ${steps} WHERE status = 'pending' AND run_after > c.now_ms) AS next_run_after
+      FROM (SELECT ${CLOCK} AS now_ms) c`,
+  } as const;
+}
+
+/** The statements of one store. */
+export type MysqlQueries = ReturnType<typeof mysqlQueries>;

@@ -1,0 +1,62 @@
+/**
+ * The read-only Store methods on MySQL: one step, the audit trail, queue statistics and the DLQ
+ * page. Each is a few plain statements on the pool (READ COMMITTED: every statement sees what was
+ * committed when it started); none locks anything. Must not write.
+ */
+import type { DlqListParams, DlqListResult, EventListParams, QueueStats, StepEvent, StepRow } from '../store.js';
+import { runRead, type Queryable } from './connection.js';
+import type { MysqlContext } from './context.js';
+import { toStepEvent, toStepRow, type EventRecord, type StepRecord } from './rows.js';
+import { listPods } from './pods.js';
+
+/** One row, or null. */
+export async function getStep(pool: Queryable, ctx: MysqlContext, stepId: string): Promise<StepRow | null> {
+  const [row] = await runRead<StepRecord>(pool, ctx.sql.stepGet, [stepId]);
+  return row === undefined ? null : toStepRow(row);
+}
+
+/** Audit events in `event_id` order. */
+export async function listEvents(pool: Queryable, ctx: MysqlContext, params: EventListParams): Promise<StepEvent[]> {
+  const stepId = params.stepId ?? null;
+  // MySQL's LIMIT takes no NULL: "no limit" is the largest BIGINT.
+  const limit = params.limit ?? Number.MAX_SAFE_INTEGER;
+  const rows = await runRead<EventRecord>(pool, ctx.sql.eventList, [stepId, stepId, params.afterEventId ?? 0, Math.max(0, Math.floor(limit))]);
+  return rows.map(toStepEvent);
+}
+
+/** Counts by status, priority, type and live pod. */
+export async function readQueueStats(pool: Queryable, ctx: MysqlContext, nowParam: number | undefined): Promise<QueueStats> {
+  const [byStatus, byPriority, byType, byPod, pods] = await Promise.all([
+    runRead<{ status: string; n: number }>(pool, ctx.sql.statsByStatus),
+    runRead<{ priority: number; n: number }>(pool, ctx.sql.statsPendingByPriority),
+    runRead<{ type: string; n: number }>(pool, ctx.sql.statsActiveByType),
+    runRead<{ pod_id: string; n: number }>(pool, ctx.sql.statsClaimedByPod),
+    listPods(pool, ctx, nowParam),
+  ]);
+  const count = (status: string) => Number(byStatus.find((r) => r.status === status)?.n ?? 0);
+  const claimedBy = new Map(byPod.map((r) => [r.pod_id, Number(r.n)]));
+  const live = pods.filter((p) => p.live);
+  return {
+    pending: count('pending'),
+    claimed: count('claimed'),
+    completed: count('completed'),
+    failed: count('failed'),
+    pendingByPriority: Object.fromEntries(byPriority.map((r) => [String(r.priority), Number(r.n)])),
+    activeByType: Object.fromEntries(byType.map((r) => [r.type, Number(r.n)])),
+    // A pod whose meta lacks a numeric capacity (written by something else) counts as 0, not NaN.
+    pods: live.map((p) => ({ podId: p.podId, claimed: claimedBy.get(p.podId) ?? 0, capacity: typeof p.meta.capacity === 'number' ? p.meta.capacity : 0 })),
+    leader: live[0]?.podId ?? null,
+  };
+}
+
+/** `failed` steps, newest first, with the total count. */
+export async function listDlq(pool: Queryable, ctx: MysqlContext, params: DlqListParams): Promise<DlqListResult> {
+  const limit = Math.max(0, Math.floor(params.limit));
+  const offset = Math.max(0, Math.floor(params.offset));
+  const [[total], rows] = await Promise.all([
+    runRead<{ n: number }>(pool, ctx.sql.dlqCount),
+    runRead<StepRecord>(pool, ctx.sql.dlqPage, [limit, offset]),
+  ]);
+  return { total: Number(total?.n ?? 0), steps: rows.map(toStepRow) };
+}
+
