@@ -13,11 +13,13 @@ import type { StoreCapabilities } from './store.js';
  * 0.1 s for 15 s while running steps: SQLite 143 beats, all ≤ 1 ms (mean 0.15 ms); PostgreSQL 131
  * beats, mean 12 ms, 123 ≤ 25 ms, all ≤ 100 ms. The 1 s budget leaves 10× that worst case for
  * event-loop stalls and a busier database, and keeps the smallest threshold at 1 s interval + 2 s.
+ * MySQL / MariaDB: the heartbeat is one UPDATE on its own small pool, like PostgreSQL's.
  * Snowflake: one statement takes 0.1–2 s, and a suspended warehouse adds seconds.
  */
 export const HEARTBEAT_LATENCY_BUDGET_SECONDS: Readonly<Record<StoreCapabilities['kind'], number>> = {
   sqlite: 1,
   postgres: 1,
+  mysql: 1,
   snowflake: 5,
 };
 

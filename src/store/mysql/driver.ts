@@ -12,6 +12,9 @@ import { ConflictError, NotFoundError } from '../../errors.js';
 import { WriteCoalescer } from '../coalesce.js';
 import { serialiseResult } from '../json.js';
 import type {
+  QueueActivity,
+  QueueActivityParams,
+  StepListParams,
   AtTime,
   DlqListParams,
   DlqListResult,
@@ -52,7 +55,7 @@ import { runMigrations } from './migrations.js';
 import { mysqlNames, type MysqlNames } from './names.js';
 import { heartbeatPod, listPods, readLeader, registerPod } from './pods.js';
 import { mysqlQueries } from './queries.js';
-import { getStep, listDlq, listEvents, readQueueStats } from './reads.js';
+import { getStep, listDlq, listEvents, listSteps, readActivity, readQueueStats } from './reads.js';
 import { pruneChunk, sweep } from './recovery.js';
 import { toStepRow, type LockedStepRecord } from './rows.js';
 import { insertItems, prepareItems } from './submit.js';
@@ -282,6 +285,14 @@ export class MysqlStore implements Store {
    * transaction would hold its locks (and grow the undo log) throughout. Every chunk is consistent
    * on its own (a step goes with all its events), so stopping between chunks is harmless.
    */
+  async stepList(params: StepListParams): Promise<StepRow[]> {
+    return listSteps(this.main, this.ctx, params);
+  }
+
+  async queueActivity(params: QueueActivityParams): Promise<QueueActivity> {
+    return readActivity(this.main, this.ctx, params);
+  }
+
   async retentionPrune(params: RetentionPruneParams): Promise<RetentionPruneResult> {
     const total = { steps: 0, events: 0, pods: 0 };
     if (!(params.olderThanMs > 0)) return total;

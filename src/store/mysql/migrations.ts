@@ -98,7 +98,15 @@ export const MIGRATIONS: readonly MysqlMigration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 2,
+    description: 'step_events by kind and time, for activity over a recent window',
+    statements: (n) => [`ALTER TABLE ${n.stepEvents} ADD INDEX ${n.index('se_kind_ts_ix')} (kind, ts)`],
+  },
 ];
+
+/** ER_DUP_KEYNAME: the index exists, left by a migration that stopped before recording its version. */
+const DUPLICATE_KEY_NAME = 1061;
 
 /** The newest schema this build knows. */
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
@@ -129,7 +137,12 @@ export async function runMigrations(
     const pending = migrations.filter((m) => m.version > from).sort((a, b) => a.version - b.version);
     if (pending.length === 0) return { from, to: from };
     for (const migration of pending) {
-      for (const statement of migration.statements(n)) await connection.query(statement);
+      for (const statement of migration.statements(n)) {
+        // MySQL DDL is not transactional: an index added just before a crash must not stop the re-run.
+        await connection.query(statement).catch((err: { errno?: number }) => {
+          if (err.errno !== DUPLICATE_KEY_NAME) throw err;
+        });
+      }
       await connection.query(
         `INSERT INTO ${n.schemaVersion} (id, version, updated_ts) VALUES (1, ?, CAST(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 AS SIGNED))
          ON DUPLICATE KEY UPDATE version = VALUES(version), updated_ts = VALUES(updated_ts)`,

@@ -9,9 +9,14 @@ import { runRead, run, type Connection, type Queryable } from './connection.js';
 import { readClock, type MysqlContext } from './context.js';
 import { toPodRow, type PodRecord } from './rows.js';
 
-/** Inserts or revives the pod's row (`up`, `birth_ts = last_heartbeat_ts = now`) and reads it back. */
+/**
+ * Inserts or revives the pod's row (`up`, `birth_ts = last_heartbeat_ts = now`) and reads it back;
+ * with `previousPodId`, first marks that incarnation down while it is still up under the same name.
+ */
 export async function registerPod(connection: Connection, ctx: MysqlContext, params: PodRegisterParams): Promise<PodRow> {
   const now = await readClock(connection, ctx, params.now);
+  // A re-registration after fencing retires the incarnation it replaces in the same transaction.
+  if (params.previousPodId !== undefined) await run(connection, ctx.sql.podRetire, [params.previousPodId, params.name, params.podId]);
   await run(connection, ctx.sql.podRegister, [params.podId, params.name, JSON.stringify(params.meta), now]);
   const [row] = await run<PodRecord>(connection, ctx.sql.podGet, [now, ctx.policy.deadPodThresholdMs, params.podId]);
   return toPodRow(row!);

@@ -49,6 +49,11 @@ const EVENT_COLUMNS = '(step_id, ts, kind, pod_id, attempt, detail)';
 /** `status='up'` and `now − last_heartbeat_ts < threshold` (DESIGN §2); binds now, then threshold. */
 const LIVE = `(status = 'up' AND ? - last_heartbeat_ts < ?)`;
 
+/** The optional filters of `stepList`; binds type twice, prefix, prefix, prefix end, key twice (NULL = any). */
+const LIST_FILTERS = `(? IS NULL OR type = ?)
+      AND (? IS NULL OR (step_id >= ? AND step_id < ?))
+      AND (? IS NULL OR idempotency_key = ?)`;
+
 /** The SQL of one store, keyed by the statement's purpose. */
 export function mysqlQueries(n: MysqlNames) {
   const steps = n.stepTracker;
@@ -115,6 +120,8 @@ export function mysqlQueries(n: MysqlNames) {
     podGet: `SELECT pod_id, name, birth_ts, last_heartbeat_ts, status, meta, ${LIVE} AS live FROM ${pods} WHERE pod_id = ?`,
     /** now (bound or clock), meta or null, pod: only while up. */
     podHeartbeat: `UPDATE ${pods} SET last_heartbeat_ts = ?, meta = COALESCE(?, meta) WHERE pod_id = ? AND status = 'up'`,
+    /** previous pod, name, new pod: the previous incarnation goes down, only while still up under this name. */
+    podRetire: `UPDATE ${pods} SET status = 'down' WHERE pod_id = ? AND name = ? AND status = 'up' AND pod_id <> ?`,
     /** pod. */
     podMarkDown: `UPDATE ${pods} SET status = 'down' WHERE pod_id = ?`,
     /** now, threshold. */
@@ -153,6 +160,21 @@ export function mysqlQueries(n: MysqlNames) {
     dlqPage: `SELECT ${STEP_COLUMNS} FROM ${steps} WHERE status = 'failed'
       ORDER BY last_update_ts DESC, step_id DESC
       LIMIT ? OFFSET ?`,
+
+    /** Browsing (`stepList`), one statement per serving index: the LIST_FILTERS values, limit, offset. */
+    stepListPending: `SELECT ${STEP_COLUMNS} FROM ${steps} WHERE status = 'pending' AND ${LIST_FILTERS}
+      ORDER BY neg_priority, created_ts, step_id LIMIT ? OFFSET ?`,
+    /** status, the LIST_FILTERS values, limit, offset. */
+    stepListByUpdate: `SELECT ${STEP_COLUMNS} FROM ${steps} WHERE status = ? AND ${LIST_FILTERS}
+      ORDER BY last_update_ts DESC, step_id DESC LIMIT ? OFFSET ?`,
+    stepListNewest: `SELECT ${STEP_COLUMNS} FROM ${steps} WHERE ${LIST_FILTERS}
+      ORDER BY step_id DESC LIMIT ? OFFSET ?`,
+    /** bucket, bucket, kinds (a list), first bucket start, now: counts on the (kind, ts) index. */
+    activityBuckets: `SELECT FLOOR(ts / ?) * ? AS bucket_start, kind, COUNT(*) AS n FROM ${events}
+      WHERE kind IN (?) AND ts >= ? AND ts <= ?
+      GROUP BY bucket_start, kind ORDER BY bucket_start, kind`,
+    /** now: the oldest due pending step. */
+    oldestDue: `SELECT MIN(run_after) AS ts FROM ${steps} WHERE status = 'pending' AND run_after <= ?`,
 
     /** cutoff, chunk: terminal steps last updated before the cutoff, oldest first, skipping locked rows. */
     pruneDoomed: `SELECT step_id FROM ${steps}

@@ -3,7 +3,7 @@
  * page. Each is a few plain statements on the pool (READ COMMITTED: every statement sees what was
  * committed when it started); none locks anything. Must not write.
  */
-import type { DlqListParams, DlqListResult, EventListParams, QueueStats, StepEvent, StepRow } from '../store.js';
+import type { DlqListParams, DlqListResult, EventListParams, QueueActivity, QueueActivityParams, QueueStats, StepEvent, StepEventKind, StepListParams, StepRow } from '../store.js';
 import { runRead, type Queryable } from './connection.js';
 import type { MysqlContext } from './context.js';
 import { toStepEvent, toStepRow, type EventRecord, type StepRecord } from './rows.js';
@@ -60,3 +60,38 @@ export async function listDlq(pool: Queryable, ctx: MysqlContext, params: DlqLis
   return { total: Number(total?.n ?? 0), steps: rows.map(toStepRow) };
 }
 
+
+/** A page of steps matching every given filter, along the index that serves it (see `Store.stepList`). */
+export async function listSteps(pool: Queryable, ctx: MysqlContext, params: StepListParams): Promise<StepRow[]> {
+  const prefix = params.stepIdPrefix === undefined || params.stepIdPrefix === '' ? null : params.stepIdPrefix;
+  const type = params.type ?? null;
+  const key = params.idempotencyKey ?? null;
+  const filters = [type, type, prefix, prefix, prefix === null ? null : `${prefix}\u{10ffff}`, key, key];
+  const page = [Math.max(0, Math.floor(params.limit)), Math.max(0, Math.floor(params.offset))];
+  const rows =
+    params.status === undefined
+      ? await runRead<StepRecord>(pool, ctx.sql.stepListNewest, [...filters, ...page])
+      : params.status === 'pending'
+        ? await runRead<StepRecord>(pool, ctx.sql.stepListPending, [...filters, ...page])
+        : await runRead<StepRecord>(pool, ctx.sql.stepListByUpdate, [params.status, ...filters, ...page]);
+  return rows.map(toStepRow);
+}
+
+/** Counts of the asked kinds per bucket over the window, and the oldest due step, at one clock reading. */
+export async function readActivity(pool: Queryable, ctx: MysqlContext, params: QueueActivityParams): Promise<QueueActivity> {
+  const [clock] = await runRead<{ now_ms: number | string }>(pool, ctx.sql.clock, [params.now ?? null]);
+  const now = Number(clock!.now_ms);
+  const bucketMs = Math.max(1, Math.floor(params.bucketMs));
+  const first = (Math.floor((now - params.windowMs) / bucketMs) + 1) * bucketMs;
+  const [buckets, [oldest]] = await Promise.all([
+    params.kinds.length === 0
+      ? Promise.resolve([])
+      : runRead<{ bucket_start: number | string; kind: StepEventKind; n: number | string }>(pool, ctx.sql.activityBuckets, [bucketMs, bucketMs, [...params.kinds], first, now]),
+    runRead<{ ts: number | string | null }>(pool, ctx.sql.oldestDue, [now]),
+  ]);
+  return {
+    now,
+    buckets: buckets.map((b) => ({ bucketStart: Number(b.bucket_start), kind: b.kind, count: Number(b.n) })),
+    oldestDueTs: oldest?.ts === null || oldest?.ts === undefined ? null : Number(oldest.ts),
+  };
+}
