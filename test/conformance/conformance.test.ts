@@ -13,6 +13,7 @@ import { describeFailures } from './failures.cases.js';
 import { describeFencedWrites } from './fenced-writes.cases.js';
 import { describeMigrations } from './migrations.cases.js';
 import { describePods } from './pods.cases.js';
+import { describeQueueAge } from './queue-age.cases.js';
 import { describeRecovery } from './recovery.cases.js';
 import { describeRelease } from './release.cases.js';
 import { describeRetention } from './retention.cases.js';
@@ -39,6 +40,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeAudit,
   describeAuditReplay,
   describeWatch,
+  describeQueueAge,
 ];
 
 const required = requiredStores();

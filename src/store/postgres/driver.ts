@@ -25,6 +25,7 @@ import type {
   PodHeartbeatResult,
   PodRegisterParams,
   PodRow,
+  QueueAgeResult,
   QueueStats,
   RecoverySummary,
   RecoverySweepParams,
@@ -106,6 +107,7 @@ function statements(n: PgNames) {
     sweep: maintenanceSql.recoverySweepSql(n),
     sweepPreview: maintenanceSql.recoveryPreviewSql(n),
     stats: maintenanceSql.queueStatsSql(n),
+    queueAge: maintenanceSql.queueAgeSql(n),
     dlq: maintenanceSql.dlqListSql(n),
     prune: maintenanceSql.retentionPruneSql(n),
     analyze: maintenanceSql.analyzeStepsSql(n),
@@ -408,6 +410,19 @@ export class PostgresStore implements Store {
       { idempotent: true },
     );
     return toQueueStats(rows[0]!);
+  }
+
+  async queueAge(params?: AtTime): Promise<QueueAgeResult> {
+    const { rows } = await runQuery<{ now_ms: number; by_priority: [number, number, number][] }>(
+      this.main,
+      { text: this.sql.queueAge, values: [at(params)] },
+      { idempotent: true },
+    );
+    const row = rows[0]!;
+    return {
+      checkedAt: row.now_ms,
+      byPriority: row.by_priority.map(([priority, due, oldestDueTs]) => ({ priority, due, oldestDueTs })),
+    };
   }
 
   async dlqList(params: DlqListParams): Promise<DlqListResult> {

@@ -26,6 +26,7 @@ import type {
   PodHeartbeatResult,
   PodRegisterParams,
   PodRow,
+  QueueAgeResult,
   QueueStats,
   RecoverySummary,
   RecoverySweepParams,
@@ -52,7 +53,7 @@ import { claimSteps, claimWorthTrying, completeStep, failStep, releaseStep } fro
 import { applyMigrations } from './migrations.js';
 import { heartbeatPod, listPods, markPodDown, readLeader, registerPod } from './pods.js';
 import { sqliteQueries, type SqliteQueries } from './queries.js';
-import { getStep, listDlq, listEvents, readQueueStats } from './reads.js';
+import { getStep, listDlq, listEvents, readQueueAge, readQueueStats } from './reads.js';
 import { prune, sweep, sweepPreview } from './recovery.js';
 import { replayStep } from './replay.js';
 import { DEFAULT_BUSY_RETRY, withBusyRetry, type BusyRetryPolicy } from './retry.js';
@@ -236,6 +237,11 @@ export class SqliteStore implements Store {
   async queueStats(params?: AtTime): Promise<QueueStats> {
     const now = nowOf(params);
     return this.read(() => readQueueStats(this.ctx, now));
+  }
+
+  async queueAge(params?: AtTime): Promise<QueueAgeResult> {
+    const now = nowOf(params);
+    return this.read(() => readQueueAge(this.ctx, now));
   }
 
   async dlqList(params: DlqListParams): Promise<DlqListResult> {
