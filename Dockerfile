@@ -2,8 +2,10 @@
 # Run:   docker run -p 8000:8000 -v fleetq-data:/data fleet-q
 # Stage 1 compiles TypeScript and the native SQLite binding; stage 2 carries production
 # dependencies and dist/ only, and runs as the unprivileged `node` user.
+# Node.js 24 (Active LTS; 20 reached end of life in April 2026). CI runs the whole test suite on
+# Node.js 24 as well as 20, and test/e2e/image-runtime.test.ts reproduces stage 2 outside Docker.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 falls back to compiling when no prebuilt binary matches.
 RUN apt-get update \
@@ -16,7 +18,7 @@ COPY machines ./machines
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     FLEET_Q_API_HOST=0.0.0.0 \
     FLEET_Q_API_PORT=8000 \

@@ -37,16 +37,24 @@ export function createMetrics(): FleetMetrics {
 
 const QUEUE_GAUGE = 'fleet_q_steps';
 
+/** What a follower reports: no samples for the queue-wide gauges (see registerQueueGauges). */
+const NO_STATS: QueueStats = {
+  pending: Number.NaN, claimed: Number.NaN, completed: Number.NaN, failed: Number.NaN,
+  pendingByPriority: {}, activeByType: {}, pods: [], leader: null,
+};
+
 /**
  * Registers gauges that read `store.queueStats()` on each scrape: one query per scrape, shared by
  * every gauge (prom-client collects them concurrently). Registering twice on one registry is a no-op.
+ * `shouldRead` (the pod leads) keeps followers from reading: their labelled gauges have no samples
+ * and `fleet_q_live_pods` reads NaN; absent, every scrape reads.
  */
-export function registerQueueGauges(metrics: FleetMetrics, store: Pick<Store, 'queueStats'>): void {
+export function registerQueueGauges(metrics: FleetMetrics, store: Pick<Store, 'queueStats'>, shouldRead?: () => boolean): void {
   const { registry } = metrics;
   if (registry.getSingleMetric(QUEUE_GAUGE) !== undefined) return;
   let inFlight: Promise<QueueStats> | undefined;
   const scrapeStats = (): Promise<QueueStats> => {
-    inFlight ??= store.queueStats().finally(() => {
+    inFlight ??= (shouldRead === undefined || shouldRead() ? store.queueStats() : Promise.resolve(NO_STATS)).finally(() => {
       inFlight = undefined;
     });
     return inFlight;
@@ -59,6 +67,8 @@ export function registerQueueGauges(metrics: FleetMetrics, store: Pick<Store, 'q
     registers: [registry],
     async collect() {
       const stats = await scrapeStats();
+      this.reset();
+      if (stats === NO_STATS) return;
       this.set({ status: 'pending' }, stats.pending);
       this.set({ status: 'claimed' }, stats.claimed);
       this.set({ status: 'completed' }, stats.completed);

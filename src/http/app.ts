@@ -8,6 +8,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createMetrics, registerQueueGauges, type FleetMetrics } from '../metrics.js';
+import { registerQueueAgeGauges } from '../metrics/queue-age.js';
 import type { PodControl } from '../pod/control.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { Store } from '../store/store.js';
@@ -58,7 +59,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => reply.code(404).send(unknownRouteBody(request.method, pathOf(request.url))));
 
   const metrics = deps.metrics ?? createMetrics();
-  registerQueueGauges(metrics, deps.store);
+  // With a pod, only the leader reads queue-wide numbers: one read per scrape interval, not one per pod.
+  const leads = deps.pod === undefined ? undefined : () => deps.pod!.health().isLeader;
+  registerQueueGauges(metrics, deps.store, leads);
+  registerQueueAgeGauges(metrics, deps.store, leads);
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the raw URL: one series per route, whatever the ids.
     const route = request.routeOptions.url ?? 'unmatched';

@@ -33,6 +33,8 @@ import type { PodControl, PodHealthView, RecoveryRun } from './control.js';
 import { healthStatusOf, inFlightOf, isLeaderOf, livenessChecked, type PodPhase } from './health.js';
 import { PodTelemetry } from './telemetry.js';
 import { HeartbeatLatencyWatch } from './heartbeat-latency.js';
+import { observePodRuntime } from '../metrics/pod-runtime.js';
+import { instrumentStore } from '../metrics/store-timing.js';
 import { supervisorInputOf } from './timing.js';
 import { StepRegistry, type StepDefinition } from '../steps/registry.js';
 import { loadHandlerModule, withBuiltinSteps } from '../steps/load.js';
@@ -93,6 +95,8 @@ class FleetPod implements Pod {
   readonly #logger: Logger;
   readonly #telemetry: PodTelemetry;
   readonly #heartbeats: HeartbeatLatencyWatch;
+  readonly #metrics: FleetMetrics;
+  #unobserve: (() => void) | undefined;
   readonly #listeners = new Set<(fact: PodFact) => void>();
   #resolveExit: (exit: PodExit) => void = () => undefined;
   #phase: PodPhase = 'new';
@@ -111,7 +115,8 @@ class FleetPod implements Pod {
     this.#options = options;
     this.config = resolveConfig(options.config ?? {});
     this.#logger = options.logger ?? createLogger(this.config);
-    const metrics = registerPodMetrics(options.metrics ?? createMetrics());
+    this.#metrics = options.metrics ?? createMetrics();
+    const metrics = registerPodMetrics(this.#metrics);
     this.#telemetry = new PodTelemetry(this.#logger, metrics, () => this.podId);
     this.#heartbeats = new HeartbeatLatencyWatch(this.#telemetry, metrics.heartbeatLatency, this.config);
     this.exited = new Promise<PodExit>((resolve) => {
@@ -137,11 +142,16 @@ class FleetPod implements Pod {
   async #start(): Promise<void> {
     this.#phase = 'starting';
     this.#startedAt = Date.now();
+    this.#unobserve = observePodRuntime(this.#metrics, {
+      onFact: (listener) => this.onFact(listener),
+      isLeader: () => isLeaderOf(this.#actor?.getSnapshot()),
+      heartbeatAgeSeconds: () => (Date.now() - (this.#lastLivenessProof ?? this.#startedAt ?? Date.now())) / 1000,
+    });
     let store: Store;
     try {
       const extra = this.config.handlers === undefined ? [] : await loadHandlerModule(this.config.handlers);
       this.#registry = new StepRegistry(withBuiltinSteps([...(this.#options.steps ?? []), ...extra]));
-      store = this.#options.store ?? (await openStore(this.config));
+      store = this.#options.store ?? instrumentStore(await openStore(this.config), this.#metrics);
       this.#store = store;
     } catch (err) {
       await this.#finish('stopped');
@@ -271,6 +281,8 @@ class FleetPod implements Pod {
       this.#phase = reason === 'drained' ? 'drained' : 'stopped';
       this.#unwatch?.();
       this.#unwatch = undefined;
+      this.#unobserve?.();
+      this.#unobserve = undefined;
       if (reason === 'crashed') this.#logger.fatal({ err: error, pod_id: this.podId }, 'pod supervisor crashed; the pod has stopped');
       if (this.#options.store === undefined && this.#store !== undefined) {
         await this.#store.close().catch((err: unknown) => this.#logger.warn({ err }, 'closing the store failed'));

@@ -10,6 +10,7 @@ import { redactConfig, type FleetConfig } from '../config/config.js';
 import { buildApp } from '../http/app.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics } from '../metrics.js';
+import { instrumentStore } from '../metrics/store-timing.js';
 import { createPod, type Pod } from './pod.js';
 import { loadHandlerModule, withBuiltinSteps } from '../steps/load.js';
 import { isRetryableStoreError } from '../errors.js';
@@ -44,9 +45,10 @@ export async function runPodCommand(config: FleetConfig, hooks: PodCommandHooks 
     // A bad FLEET_Q_HANDLERS module is a configuration error (exit 2) found before the database is
     // created or touched; the pod's own import of it later hits the module cache.
     if (config.handlers !== undefined) withBuiltinSteps(await loadHandlerModule(config.handlers));
-    store = await openStoreWhenReachable(config, logger, signals.first);
-    if (store === undefined) return 0; // a signal came while the database was still unreachable
     const metrics = createMetrics();
+    const opened = await openStoreWhenReachable(config, logger, signals.first);
+    if (opened === undefined) return 0; // a signal came while the database was still unreachable
+    store = instrumentStore(opened, metrics);
     pod = createPod({ config, store, logger, metrics });
     await pod.start();
     app = await buildApp({

@@ -257,6 +257,22 @@ export interface QueueStats {
   readonly leader: string | null;
 }
 
+/** Pending steps that are due (`run_after <= now`) at one priority, and how long the oldest has waited. */
+export interface QueueAgeEntry {
+  readonly priority: number;
+  /** Pending steps of this priority with `run_after <= now` (claimable now, by a pod with the type). */
+  readonly due: number;
+  /** The smallest `run_after` among them: the time the longest-waiting one became claimable. */
+  readonly oldestDueTs: number;
+}
+
+export interface QueueAgeResult {
+  /** Database time at which `due` was judged. */
+  readonly checkedAt: number;
+  /** One entry per priority that has due steps, highest priority first; none when nothing is due. */
+  readonly byPriority: readonly QueueAgeEntry[];
+}
+
 export interface DlqListParams {
   readonly limit: number;
   readonly offset: number;
@@ -300,8 +316,6 @@ export interface QueueActivity {
   /** The database time the window ends at. */
   readonly now: number;
   readonly buckets: readonly ActivityBucket[];
-  /** `run_after` of the longest-waiting due pending step (how long work has waited to be claimed); null when none is due. */
-  readonly oldestDueTs: number | null;
 }
 
 export interface EventListParams {
@@ -431,6 +445,13 @@ export interface Store {
   /** Counts by status, priority, type and pod. Reads only. */
   queueStats(params?: AtTime): Promise<QueueStats>;
 
+  /**
+   * How long due work has waited, per priority, in one statement (the leader's queue-age gauges
+   * read it once per scrape). Steps waiting out a backoff or a delay are not due and not counted.
+   * Reads only.
+   */
+  queueAge(params?: AtTime): Promise<QueueAgeResult>;
+
   /** `failed` steps, newest first, with the total count. Reads only. */
   dlqList(params: DlqListParams): Promise<DlqListResult>;
 
@@ -442,8 +463,8 @@ export interface Store {
   stepList(params: StepListParams): Promise<StepRow[]>;
 
   /**
-   * Counts of `kinds` events per bucket over the last `windowMs` (events at or before now), and the
-   * oldest due pending step, in one read whose cost follows the events counted, not the trail's size.
+   * Counts of `kinds` events per bucket over the last `windowMs` (events at or before now), in one
+   * read whose cost follows the events counted, not the trail's size.
    */
   queueActivity(params: QueueActivityParams): Promise<QueueActivity>;
 

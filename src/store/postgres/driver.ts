@@ -28,6 +28,7 @@ import type {
   PodHeartbeatResult,
   PodRegisterParams,
   PodRow,
+  QueueAgeResult,
   QueueStats,
   RecoverySummary,
   RecoverySweepParams,
@@ -111,6 +112,7 @@ function statements(n: PgNames) {
     sweep: maintenanceSql.recoverySweepSql(n),
     sweepPreview: maintenanceSql.recoveryPreviewSql(n),
     stats: maintenanceSql.queueStatsSql(n),
+    queueAge: maintenanceSql.queueAgeSql(n),
     dlq: maintenanceSql.dlqListSql(n),
     listPending: browseSql.stepListPendingSql(n),
     listByUpdate: browseSql.stepListByUpdateSql(n),
@@ -419,6 +421,19 @@ export class PostgresStore implements Store {
     return toQueueStats(rows[0]!);
   }
 
+  async queueAge(params?: AtTime): Promise<QueueAgeResult> {
+    const { rows } = await runQuery<{ now_ms: number; by_priority: [number, number, number][] }>(
+      this.main,
+      { text: this.sql.queueAge, values: [at(params)] },
+      { idempotent: true },
+    );
+    const row = rows[0]!;
+    return {
+      checkedAt: row.now_ms,
+      byPriority: row.by_priority.map(([priority, due, oldestDueTs]) => ({ priority, due, oldestDueTs })),
+    };
+  }
+
   async dlqList(params: DlqListParams): Promise<DlqListResult> {
     const limit = Math.max(0, Math.floor(params.limit));
     const offset = Math.max(0, Math.floor(params.offset));
@@ -447,7 +462,7 @@ export class PostgresStore implements Store {
   }
 
   async queueActivity(params: QueueActivityParams): Promise<QueueActivity> {
-    const { rows } = await runQuery<{ now_ms: number; buckets: [number, StepEventKind, number][]; oldest_due_ms: number | null }>(
+    const { rows } = await runQuery<{ now_ms: number; buckets: [number, StepEventKind, number][] }>(
       this.main,
       { text: this.sql.activity, values: [at(params), params.windowMs, Math.max(1, Math.floor(params.bucketMs)), [...params.kinds]] },
       { idempotent: true },
@@ -456,7 +471,6 @@ export class PostgresStore implements Store {
     return {
       now: row.now_ms,
       buckets: row.buckets.map(([bucketStart, kind, count]) => ({ bucketStart, kind, count })),
-      oldestDueTs: row.oldest_due_ms,
     };
   }
 

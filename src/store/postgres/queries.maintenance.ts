@@ -195,3 +195,16 @@ export function nextWakeSql(n: PgNames): string {
          (SELECT ${ms('min(s.run_after)')} FROM ${n.stepTracker} s WHERE s.status = 'pending' AND s.run_after > c.now) AS next_ms
   FROM clock c`;
 }
+
+/**
+ * Due pending steps per priority and the oldest `run_after` among them, with the clock it judged
+ * by: `$1` now. One row: `now_ms`, `by_priority` (JSON `[priority, due, oldest_ms]`, highest first).
+ */
+export function queueAgeSql(n: PgNames): string {
+  return `WITH ${clockCte()}
+  SELECT ${ms('c.now')} AS now_ms,
+    coalesce((SELECT json_agg(json_build_array(x.priority, x.due, x.oldest_ms) ORDER BY x.priority DESC)
+              FROM (SELECT s.priority, count(*)::int AS due, ${ms('min(s.run_after)')} AS oldest_ms
+                    FROM ${n.stepTracker} s WHERE s.status = 'pending' AND s.run_after <= c.now GROUP BY s.priority) x), '[]'::json) AS by_priority
+  FROM clock c`;
+}

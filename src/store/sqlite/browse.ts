@@ -42,10 +42,5 @@ export function readActivity(ctx: SqliteContext, params: QueueActivityParams, no
     kind: StepEventKind;
     n: number;
   }[];
-  const oldest = ctx.statement('oldestDue').get({ now }) as { ts: number | null };
-  return {
-    now,
-    buckets: rows.map((r) => ({ bucketStart: r.bucket_start, kind: r.kind, count: r.n })),
-    oldestDueTs: oldest.ts,
-  };
+  return { now, buckets: rows.map((r) => ({ bucketStart: r.bucket_start, kind: r.kind, count: r.n })) };
 }

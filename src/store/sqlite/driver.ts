@@ -29,6 +29,7 @@ import type {
   PodHeartbeatResult,
   PodRegisterParams,
   PodRow,
+  QueueAgeResult,
   QueueStats,
   RecoverySummary,
   RecoverySweepParams,
@@ -56,7 +57,7 @@ import { applyMigrations } from './migrations.js';
 import { heartbeatPod, listPods, markPodDown, readLeader, registerPod } from './pods.js';
 import { sqliteQueries, type SqliteQueries } from './queries.js';
 import { listSteps, readActivity } from './browse.js';
-import { getStep, listDlq, listEvents, readQueueStats } from './reads.js';
+import { getStep, listDlq, listEvents, readQueueAge, readQueueStats } from './reads.js';
 import { prune, sweep, sweepPreview } from './recovery.js';
 import { replayStep } from './replay.js';
 import { DEFAULT_BUSY_RETRY, withBusyRetry, type BusyRetryPolicy } from './retry.js';
@@ -240,6 +241,11 @@ export class SqliteStore implements Store {
   async queueStats(params?: AtTime): Promise<QueueStats> {
     const now = nowOf(params);
     return this.read(() => readQueueStats(this.ctx, now));
+  }
+
+  async queueAge(params?: AtTime): Promise<QueueAgeResult> {
+    const now = nowOf(params);
+    return this.read(() => readQueueAge(this.ctx, now));
   }
 
   async dlqList(params: DlqListParams): Promise<DlqListResult> {

@@ -154,6 +154,9 @@ export function sqliteQueries(t: TableNames) {
     statsActiveByType: `SELECT type, COUNT(*) AS n FROM ${steps} WHERE status IN ('pending', 'claimed') GROUP BY type`,
     statsClaimedByPod: `SELECT claimed_by AS pod_id, COUNT(*) AS n FROM ${steps} WHERE status = 'claimed' GROUP BY claimed_by`,
 
+    queueAgeByPriority: `SELECT priority, COUNT(*) AS due, MIN(run_after) AS oldest_ms FROM ${steps}
+      WHERE status = 'pending' AND run_after <= @now GROUP BY priority ORDER BY priority DESC`,
+
     dlqCount: `SELECT COUNT(*) AS n FROM ${steps} WHERE status = 'failed'`,
     dlqPage: `SELECT * FROM ${steps} WHERE status = 'failed'
       ORDER BY last_update_ts DESC, step_id DESC
@@ -180,7 +183,6 @@ export function sqliteQueries(t: TableNames) {
         FROM buckets b CROSS JOIN kinds k
       )
       SELECT bucket_start, kind, n FROM counted WHERE n > 0 ORDER BY bucket_start, kind`,
-    oldestDue: `SELECT MIN(run_after) AS ts FROM ${steps} WHERE status = 'pending' AND run_after <= @now`,
 
     pruneEvents: `DELETE FROM ${events} WHERE step_id IN (
         SELECT step_id FROM ${steps} WHERE status IN ('completed', 'failed') AND last_update_ts < @cutoff)`,

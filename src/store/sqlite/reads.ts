@@ -3,7 +3,7 @@
  * the DLQ page. Multi-statement reads run in one (deferred) read transaction opened by the driver,
  * so their numbers come from one snapshot. Must not write.
  */
-import type { DlqListParams, DlqListResult, EventListParams, QueueStats, StepEvent, StepRow } from '../store.js';
+import type { DlqListParams, DlqListResult, EventListParams, QueueAgeResult, QueueStats, StepEvent, StepRow } from '../store.js';
 import type { SqliteContext } from './context.js';
 import { readLeader } from './pods.js';
 import { toStepEvent, toStepRow, type EventRecord, type StepRecord } from './rows.js';
@@ -43,6 +43,12 @@ export function readQueueStats(ctx: SqliteContext, now: number): QueueStats {
     pods: leader.livePods.map((p) => ({ podId: p.podId, claimed: claimedByPod.get(p.podId) ?? 0, capacity: p.meta.capacity })),
     leader: leader.leader?.podId ?? null,
   };
+}
+
+/** Due pending steps per priority (one statement), judged at `now`. */
+export function readQueueAge(ctx: SqliteContext, now: number): QueueAgeResult {
+  const rows = ctx.statement('queueAgeByPriority').all({ now }) as { priority: number; due: number; oldest_ms: number }[];
+  return { checkedAt: now, byPriority: rows.map((r) => ({ priority: r.priority, due: r.due, oldestDueTs: r.oldest_ms })) };
 }
 
 export function listDlq(ctx: SqliteContext, params: DlqListParams): DlqListResult {
