@@ -17,6 +17,8 @@ import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
 import { measurePickup } from './pickup.js';
 import { processWithPodProcesses } from './processes.js';
 import { processInProcess } from './processing.js';
+import { measureScale } from './scale.js';
+import { formatScaleJsonLine, formatScaleReport } from './scale-report.js';
 import { formatJsonLine, formatReport, type BenchFigures, type IdleResult, type PickupResult, type ProcessingResult } from './report.js';
 import { StatementCounter } from './statement-counter.js';
 import { countPgStatements } from './statements.pg.js';
@@ -109,6 +111,12 @@ async function main(): Promise<number> {
   else countSqliteStatements(counter);
   const db = options.store === 'postgres' ? await openPostgresBench(counter) : await openSqliteBench(counter);
   try {
+    if (options.scale) {
+      const scale = { history: options.scaleHistory, delayed: options.scaleDelayed, pending: options.scalePending, claims: options.scaleClaims };
+      const result = await measureScale(db, { ...scale, batchSize: options.batchSize, handlers: HANDLERS, counter, progress });
+      process.stdout.write(`${formatScaleReport(`${db.version}, ${db.origin}`, result)}\n${formatScaleJsonLine(db.kind, result)}\n`);
+      return 0;
+    }
     const figures: BenchFigures = { ...(await measure(db, options, counter)), totalSeconds: (performance.now() - started) / 1000 };
     process.stdout.write(`${formatReport(figures)}\n${formatJsonLine(figures)}\n`);
     return 0;

@@ -431,10 +431,11 @@ export class PostgresStore implements Store {
     const total = { steps: 0, events: 0, pods: 0 };
     if (!(params.olderThanMs > 0)) return total;
     let now = at(params);
+    const chunkSize = Math.max(1, Math.floor(params.batchSize ?? RETENTION_CHUNK));
     for (;;) {
       const { rows } = await runQuery<RetentionPruneResult & { now_ms: number }>(this.main, {
         text: this.sql.prune,
-        values: [now, params.olderThanMs, RETENTION_CHUNK],
+        values: [now, params.olderThanMs, chunkSize],
       });
       const chunk = rows[0]!;
       total.steps += chunk.steps;
@@ -442,7 +443,7 @@ export class PostgresStore implements Store {
       total.pods += chunk.pods;
       // Later chunks judge by the first chunk's clock, so the cutoff does not move while pruning.
       now = chunk.now_ms;
-      if (chunk.steps < RETENTION_CHUNK) return total;
+      if (chunk.steps < chunkSize) return total;
     }
   }
 
