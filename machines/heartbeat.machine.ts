@@ -32,7 +32,11 @@ export interface HeartbeatMachineContext extends HeartbeatMachineInput {
   readonly lostReason: 'down' | 'deadline' | null;
 }
 
-/** How long after the last confirmed beat the pod stops trusting itself. */
+/**
+ * How long after the last confirmed beat the pod stops trusting itself (DESIGN §3: threshold − 2 ×
+ * heartbeat interval). The one home of this rule: the heartbeat machine's timer and the pod's
+ * /health check (src/pod/health.ts `livenessChecked`) both use it.
+ */
 export function fenceWindowMs(input: Pick<HeartbeatMachineInput, 'heartbeatIntervalMs' | 'deadPodThresholdMs'>): number {
   return input.deadPodThresholdMs - 2 * input.heartbeatIntervalMs;
 }

@@ -28,14 +28,6 @@ export function healthStatusOf(phase: PodPhase, snapshot: SupervisorSnapshot | u
 }
 
 /**
- * How long a pod may go without confirming a heartbeat before it must fence itself (DESIGN §3):
- * `threshold − 2 × heartbeat interval`.
- */
-export function fenceWindowMs(config: { readonly deadPodThresholdSeconds: number; readonly heartbeatIntervalSeconds: number }): number {
-  return Math.round((config.deadPodThresholdSeconds - 2 * config.heartbeatIntervalSeconds) * 1000);
-}
-
-/**
  * `healthy` only while liveness was proven within the fence window. The machine fences on a timer,
  * and a process that was paused (SIGSTOP, a long GC, a frozen VM) can serve a probe before that
  * overdue timer fires: without this check it would answer 200 under an id the others already

@@ -22,14 +22,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
-import { providePodActors, type PodFact, type RecoveryRefusal, type supervisorMachine } from '../../machines/index.js';
+import { fenceWindowMs, providePodActors, type PodFact, type RecoveryRefusal, type supervisorMachine } from '../../machines/index.js';
 import { capacityOf, resolveConfig, type FleetConfig, type FleetConfigInput } from '../config/config.js';
 import { ConflictError, FleetError } from '../errors.js';
 import { createPodActors } from './implementations.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, registerPodMetrics, type FleetMetrics } from '../metrics.js';
 import type { PodControl, PodHealthView, RecoveryRun } from './control.js';
-import { fenceWindowMs, healthStatusOf, inFlightOf, isLeaderOf, livenessChecked, type PodPhase } from './health.js';
+import { healthStatusOf, inFlightOf, isLeaderOf, livenessChecked, type PodPhase } from './health.js';
 import { PodTelemetry } from './telemetry.js';
 import { supervisorInputOf } from './timing.js';
 import { StepRegistry, type StepDefinition } from '../steps/registry.js';
@@ -208,7 +208,7 @@ class FleetPod implements Pod {
     const proofAgeMs = this.#lastLivenessProof === undefined ? undefined : Date.now() - this.#lastLivenessProof;
     return {
       podId: this.podId,
-      status: livenessChecked(healthStatusOf(this.#phase, snapshot), proofAgeMs, fenceWindowMs(this.config)),
+      status: livenessChecked(healthStatusOf(this.#phase, snapshot), proofAgeMs, fenceWindowMs(supervisorInputOf(this.config))),
       uptimeSeconds: this.#startedAt === undefined ? 0 : (Date.now() - this.#startedAt) / 1000,
       inFlight: inFlightOf(snapshot),
       capacity: capacityOf(this.config),

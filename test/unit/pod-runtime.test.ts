@@ -57,8 +57,9 @@ describe('resultEvent', () => {
 
 describe('livenessChecked', () => {
   it('turns healthy into unhealthy once the last proof of liveness is older than the fence window', async () => {
-    const { fenceWindowMs, livenessChecked } = await import('../../src/pod/health.js');
-    const windowMs = fenceWindowMs({ deadPodThresholdSeconds: 1.5, heartbeatIntervalSeconds: 0.2 });
+    const { livenessChecked } = await import('../../src/pod/health.js');
+    const { fenceWindowMs } = await import('../../machines/index.js');
+    const windowMs = fenceWindowMs({ deadPodThresholdMs: 1_500, heartbeatIntervalMs: 200 });
     expect(windowMs).toBe(1100);
     expect(livenessChecked('healthy', 1100, windowMs)).toBe('healthy');
     expect(livenessChecked('healthy', 1101, windowMs)).toBe('unhealthy');

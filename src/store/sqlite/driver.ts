@@ -56,7 +56,7 @@ import { getStep, listDlq, listEvents, readQueueStats } from './reads.js';
 import { prunePods, pruneStepBatch, sweep, sweepPreview } from './recovery.js';
 import { replayStep } from './replay.js';
 import { DEFAULT_BUSY_RETRY, withBusyRetry, type BusyRetryPolicy } from './retry.js';
-import { insertSubmission, prepareBatch, prepareSubmission } from './submit.js';
+import { insertSubmission, serialiseBatch, serialiseSubmission } from './submit.js';
 import { WorkWatcher } from './watch.js';
 
 /**
@@ -148,7 +148,7 @@ export class SqliteStore implements Store {
   }
 
   async stepSubmit(params: StepSubmitParams): Promise<StepSubmitResult> {
-    const { prepared, problems } = prepareSubmission(params);
+    const { prepared, problems } = serialiseSubmission(params);
     if (prepared === undefined) throw new ValidationError('invalid step', problems);
     const now = nowOf(params);
     const result = await this.write(() => insertSubmission(this.ctx, prepared, now));
@@ -157,7 +157,7 @@ export class SqliteStore implements Store {
   }
 
   async stepSubmitBatch(params: StepSubmitBatchParams): Promise<StepSubmitBatchResult> {
-    const prepared = prepareBatch(params.steps);
+    const prepared = serialiseBatch(params.steps);
     if (prepared.length === 0) return { results: [] };
     const now = nowOf(params);
     const results = await this.write(() => prepared.map((p, i) => insertSubmission(this.ctx, p, now, `item ${i}: `)));
