@@ -3,7 +3,7 @@
  * tests, demos and the end-to-end suite; they touch nothing outside their handler.
  */
 import { z } from 'zod';
-import { defineStep, type StepDefinition } from './registry.js';
+import { defineStep, type AnyStepDefinition } from './registry.js';
 
 /** Returns its args as the result. */
 export const echoStep = defineStep({
@@ -47,4 +47,4 @@ export const failStep = defineStep({
   },
 });
 
-export const BUILTIN_STEPS: readonly StepDefinition<any>[] = [echoStep, sleepStep, failStep];
+export const BUILTIN_STEPS: readonly AnyStepDefinition[] = [echoStep, sleepStep, failStep];

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, type FleetErrorItem } from '../errors.js';
-import { STEP_TYPE_PATTERN, type StepDefinition } from './registry.js';
+import { STEP_TYPE_PATTERN, type AnyStepDefinition, type StepDefinition } from './registry.js';
 import { BUILTIN_STEPS } from './builtin.js';
 
 /** Imports `modulePath` (relative to the working directory) and returns its `steps` export. */
@@ -25,7 +25,7 @@ export async function loadHandlerModule(modulePath: string): Promise<StepDefinit
 }
 
 /** Built-ins plus `extra`, checked: valid shapes, no type defined twice. */
-export function withBuiltinSteps(extra: readonly StepDefinition<any>[]): StepDefinition[] {
+export function withBuiltinSteps(extra: readonly AnyStepDefinition[]): StepDefinition[] {
   const all = [...BUILTIN_STEPS, ...extra] as StepDefinition[];
   const problems: FleetErrorItem[] = [];
   const seen = new Set<string>();

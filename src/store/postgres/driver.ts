@@ -10,7 +10,7 @@
  * Hot paths (submit, claim, complete, fail/release, heartbeat) are named prepared statements, so
  * each connection parses and plans them once.
  */
-import { ConflictError, NotFoundError, PodFencedError, ValidationError } from '../../errors.js';
+import { ConflictError, NotFoundError, PodFencedError } from '../../errors.js';
 import type { StoreError } from '../../errors.js';
 import { WriteCoalescer } from '../coalesce.js';
 import { serialiseResult } from '../json.js';

@@ -168,7 +168,7 @@ describe('lifecycle machine (the oracle)', () => {
     try {
       fc.assert(property, { seed, numRuns: 300 });
     } catch (err) {
-      throw new Error(`lifecycle property failed with FLEET_Q_TEST_SEED=${seed}\n${String(err)}`);
+      throw new Error(`lifecycle property failed with FLEET_Q_TEST_SEED=${seed}\n${String(err)}`, { cause: err });
     }
   });
 });
