@@ -11,6 +11,7 @@
 import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ValidationError } from '../../errors.js';
+import { pruneInBatches } from '../batches.js';
 import { WriteCoalescer } from '../coalesce.js';
 import { serialiseResult } from '../json.js';
 import { tableNames, type TableNames } from '../schema.js';
@@ -60,10 +61,11 @@ import { insertSubmission, serialiseBatch, serialiseSubmission } from './submit.
 import { WorkWatcher } from './watch.js';
 
 /**
- * Steps per retention transaction. A batch of 1,000 completed steps with their 3,000 events takes
- * about 15 ms here (measured by `npm run bench -- --scale`), so a claim never waits long behind one.
+ * Steps per retention transaction. A batch of 1,000 completed steps with their 3,000 events took
+ * 57 ms on average on a loaded 2-core machine (`npm run bench -- --scale`), too close to the 100 ms a
+ * claim may wait; half of it leaves room for a WAL checkpoint in the same commit.
  */
-export const RETENTION_BATCH = 1_000;
+export const RETENTION_BATCH = 500;
 
 /** Short enough that one blocked attempt costs the event loop little; the retry loop does the waiting. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30;
@@ -250,24 +252,15 @@ export class SqliteStore implements Store {
 
   /**
    * Prunes in batches of `batchSize` steps (default `RETENTION_BATCH`), each its own write
-   * transaction, yielding to the event loop between them: SQLite has one writer per file, so a
-   * million expired rows deleted at once would hold every claim and heartbeat for seconds.
+   * transaction, resting between them (batches.ts): SQLite has one writer per file, so a million
+   * expired rows deleted at once would hold every claim and heartbeat for seconds.
    */
   async retentionPrune(params: RetentionPruneParams): Promise<RetentionPruneResult> {
-    const total = { steps: 0, events: 0, pods: 0 };
-    if (!(params.olderThanMs > 0)) return total;
+    if (!(params.olderThanMs > 0)) return { steps: 0, events: 0, pods: 0 };
     const cutoff = nowOf(params) - params.olderThanMs;
     const batchSize = Math.max(1, Math.floor(params.batchSize ?? RETENTION_BATCH));
-    for (;;) {
-      const batch = await this.write(() => pruneStepBatch(this.ctx, cutoff, batchSize));
-      total.steps += batch.steps;
-      total.events += batch.events;
-      if (batch.steps < batchSize) break;
-      // A macrotask turn, so writes queued by timers and I/O (claims, heartbeats) run before the next batch.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    total.pods = await this.write(() => prunePods(this.ctx, cutoff));
-    return total;
+    const total = await pruneInBatches(batchSize, () => this.write(() => ({ ...pruneStepBatch(this.ctx, cutoff, batchSize), pods: 0 })));
+    return { ...total, pods: await this.write(() => prunePods(this.ctx, cutoff)) };
   }
 
   /** The connection settings in force on the write connection (diagnostics and tests). */
