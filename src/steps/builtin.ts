@@ -1,6 +1,7 @@
 /**
  * The built-in step types every pod registers: `echo`, `sleep` and `fail`. They exist for smoke
- * tests, demos and the end-to-end suite; they touch nothing outside their handler.
+ * tests, demos and the end-to-end suite; they touch nothing outside their handler. Must not hold
+ * registry or loading logic (registry.ts, load.ts).
  */
 import { z } from 'zod';
 import { defineStep, type AnyStepDefinition } from './registry.js';

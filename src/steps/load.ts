@@ -1,7 +1,8 @@
 /**
  * Loads user step types from the module named by FLEET_Q_HANDLERS (its named export `steps`) and
  * joins them with the built-ins. Refuses, with every problem listed, anything that is not a list of
- * `defineStep` results or that defines a type twice.
+ * `defineStep` results or that defines a type twice. Must not validate submissions (submission.ts)
+ * or run handlers (the pod does).
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -1,3 +1,9 @@
+/**
+ * The step-row lifecycle machine (DESIGN §2 transition table): the legal transitions and the state
+ * each leaves, illegal ones refused, step_events records replayed into their row, and a fast-check
+ * property (seed from FLEET_Q_TEST_SEED, printed on failure) that its invariants hold over random
+ * event sequences.
+ */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
