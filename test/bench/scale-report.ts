@@ -27,11 +27,11 @@ export function formatScaleReport(kind: string, r: ScaleResult): string {
     claimRow(`${history}, ${count(r.pending)} due`, r.full.busy, r.empty.busy),
     '',
     'Bulk enqueue (submitBatch):',
-    `  ${count(r.enqueueSmall.steps)} steps: ${count(Math.round(r.enqueueSmall.perSecond))} steps/s`,
+    `  ${count(r.enqueueSmall.steps)} steps (median of 3 fresh queues): ${count(Math.round(r.enqueueSmall.perSecond))} steps/s`,
     `  ${count(r.enqueueLarge.steps)} steps: ${count(Math.round(r.enqueueLarge.perSecond))} steps/s   ${ratio(r.enqueueLarge.perSecond, r.enqueueSmall.perSecond)} of the 5,000-step rate`,
     '',
     `Retention: ${count(r.prune.steps)} steps and ${count(r.prune.events)} events pruned in ${r.prune.seconds.toFixed(1)} s (${count(Math.round(r.prune.steps / r.prune.seconds))} steps/s)`,
-    claimRow('claims of 1 from another connection meanwhile', r.prune.claimsDuring, null),
+    claimRow('meanwhile, claims of 1 from a second store', r.prune.claimsDuring, null),
     ...Object.entries(r.plans).flatMap(([situation, plan]) => ['', `Plan: ${situation}`, indent(plan)]),
   ].join('\n');
 }

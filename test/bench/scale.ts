@@ -97,8 +97,11 @@ export async function measureScale(db: BenchDatabase, options: ScaleOptions): Pr
   const fill = { batchSize: options.batchSize, handlers: options.handlers, counter: options.counter };
   await fillQueue(await db.queue('scale_warmup'), { ...fill, steps: options.batchSize });
 
-  options.progress('bulk enqueue of 5,000 steps into a fresh queue');
-  const enqueueSmall = await fillQueue(await db.queue('scale_5k'), { ...fill, steps: 5_000 });
+  options.progress('bulk enqueue of 5,000 steps into each of three fresh queues');
+  // The median of three: one 5,000-step fill is one statement, so a single hiccup of a busy host moves it.
+  const small: EnqueueResult[] = [];
+  for (const name of ['scale_5k_a', 'scale_5k_b', 'scale_5k_c']) small.push(await fillQueue(await db.queue(name), { ...fill, steps: 5_000 }));
+  const enqueueSmall = [...small].sort((a, b) => a.perSecond - b.perSecond)[1]!;
   const emptyQueue = await db.queue('scale_empty');
   const queue = await db.queue('scale_full');
   options.progress(`bulk enqueue of ${options.history} steps`);
