@@ -2,8 +2,8 @@
  * `npm run bench`: one benchmark run against one store — the database's own single-row commit rate,
  * bulk enqueue, burn-down of pre-enqueued no-op steps by one in-process pod at each parallelism and
  * by pod processes, pickup latency, and an idle pod's statement rate — printed as a table and as
- * one BENCH_JSON line. Owns the order of the phases and the run's settings; each phase lives in its
- * own file. A benchmark, not a test: it asserts nothing and is not part of `npm test`.
+ * one BENCH_JSON line; with `--scale`, only the scale run of scale.ts instead. Owns the order of the
+ * phases and the run's settings; each phase lives in its own file. A benchmark, not a test: it asserts nothing and is not part of `npm test`.
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';

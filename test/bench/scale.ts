@@ -3,7 +3,7 @@
  * queues — one empty but for the steps to claim, one with `history` completed steps (and their
  * events) dated past retention plus `delayed` steps due tomorrow — and times claims of 10 on each,
  * idle (nothing due) and busy (`pending` due steps); times bulk enqueue of the history against a
- * 5,000-step fill; then prunes the history while another connection keeps claiming, and reports how
+ * 5,000-step fill; then prunes the history while a second store keeps claiming, and reports how
  * long a claim waited. Prints the plans the claims relied on. Owns the order of these phases; a
  * benchmark, not a test: it asserts nothing.
  */
@@ -132,7 +132,7 @@ export async function measureScale(db: BenchDatabase, options: ScaleOptions): Pr
     const full = { idle: fullIdle!, busy: fullBusy! };
     await submitSteps(queue, options, options.pending, 0);
 
-    options.progress(`pruning ${options.history} expired steps while another connection claims every 10 ms`);
+    options.progress(`pruning ${options.history} expired steps while a second store claims every 10 ms`);
     const claimer = await openQueueStore(queue, options.handlers);
     const during: number[] = [];
     let pruning = true;
