@@ -8,7 +8,7 @@
 import { resolveConfig, type FleetConfig, type FleetConfigInput } from './config/config.js';
 import { dlqPage } from './http/dlq-page.js';
 import { FleetError, NotFoundError } from './errors.js';
-import { StepRegistry, stepsDefinedInProcess, type StepDefinition } from './steps/registry.js';
+import { StepRegistry, stepsDefinedInProcess, type AnyStepDefinition } from './steps/registry.js';
 import { loadHandlerModule, withBuiltinSteps } from './steps/load.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
@@ -53,7 +53,7 @@ export interface FleetClient {
 /** What a client validates submissions against, beyond the built-ins and FLEET_Q_HANDLERS. */
 export interface ClientOptions {
   /** More step types to accept (their args schemas are checked at submit). */
-  readonly steps?: readonly StepDefinition<any>[];
+  readonly steps?: readonly AnyStepDefinition[];
 }
 
 /**

@@ -3,13 +3,15 @@
  * `FleetConfig`, or a `ConfigError` listing every problem at once, each named by its variable.
  * Also the derived values other parts must agree on (capacity, store policy) and a log-safe view.
  * Must not open stores, start timers or log: callers decide what to do with a config or an error
- * (the CLI exits 2). Variables are catalogued in variables.ts, parsed in schema.ts.
+ * (the CLI exits 2). Variables, their fields and docs are one table in variables.ts; schema.ts
+ * adds the rules between them.
  */
+import type { z } from 'zod';
+import type { LOG_FORMATS, LOG_LEVELS, STORAGE_MODES } from './fields.js';
+import { fleetConfigSchema, type FleetConfigInput } from './schema.js';
 import { CONFIG_VARIABLES, variableOf } from './variables.js';
-import { fleetConfigSchema, type FleetConfigInput, type LOG_FORMATS, type LOG_LEVELS, type STORAGE_MODES } from './schema.js';
 import { ConfigError, type FleetErrorItem } from '../errors.js';
 import type { StorePolicy } from '../store/store.js';
-import { defaultHeartbeatLatencyBudgetSeconds } from '../store/latency-budget.js';
 
 export { CONFIG_VARIABLES } from './variables.js';
 export type { ConfigVariable } from './variables.js';
@@ -19,59 +21,18 @@ export type StorageMode = (typeof STORAGE_MODES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
+type Parsed = z.output<typeof fleetConfigSchema>;
+
 /**
- * A validated configuration. Each key is its variable without `FLEET_Q_`, camel-cased, in the
- * variable's own unit (seconds stay seconds); CONFIG_VARIABLES documents each one.
+ * A validated configuration, derived from the variable table (variables.ts): each key is its
+ * variable without `FLEET_Q_`, camel-cased, in the variable's own unit (seconds stay seconds), typed
+ * by its zod field; every key is present, unset optional ones as `undefined`. The cross-field rules
+ * (schema.ts) also hold: `deadPodThresholdSeconds ≥ heartbeatIntervalSeconds + 2 × heartbeatLatencyBudgetSeconds`
+ * (filled in from the store when unset), `baseDelayMs ≤ maxDelayMs`, `databaseUrl` set for postgres and mysql, the Snowflake account, user, password, database and
+ * warehouse set for snowflake.
  */
-export interface FleetConfig {
-  readonly storageMode: StorageMode;
-  readonly sqliteDbPath: string;
-  /** Set whenever `storageMode` is `postgres`; a secret (holds the password). */
-  readonly databaseUrl: string | undefined;
-  readonly databaseSslRejectUnauthorized: boolean;
-  /** Path of a PEM CA file; readable whenever `storageMode` is `postgres`. */
-  readonly databaseSslCa: string | undefined;
-  readonly dbSchema: string;
-  readonly tablePrefix: string;
-  /** The pod NAME (the host name by default); `pod_id` adds a per-process suffix. */
-  readonly podId: string;
-  readonly maxParallelism: number;
-  /** In (0, 1]. */
-  readonly capacityThreshold: number;
-  readonly heartbeatIntervalSeconds: number;
-  readonly claimIntervalSeconds: number;
-  readonly recoveryIntervalSeconds: number;
-  /** At least `heartbeatIntervalSeconds + 2 × heartbeatLatencyBudgetSeconds` (liveness.ts). */
-  readonly deadPodThresholdSeconds: number;
-  /** The stated heartbeat latency budget; the store's default (store/latency-budget.ts) when unset. */
-  readonly heartbeatLatencyBudgetSeconds: number;
-  readonly leaderCheckIntervalSeconds: number;
-  readonly apiHost: string;
-  /** 0 = any free port. */
-  readonly apiPort: number;
-  readonly logLevel: LogLevel;
-  readonly logFormat: LogFormat;
-  readonly defaultMaxRetries: number;
-  /** At most `maxDelayMs`. */
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly defaultStepTimeoutMs: number;
-  /** 0 keeps everything. */
-  readonly retentionDays: number;
-  readonly shutdownGraceSeconds: number;
-  readonly maxReleases: number;
-  /** Path of the module exporting `steps`. */
-  readonly handlers: string | undefined;
-  /** Account, user, password, database and warehouse are set whenever `storageMode` is `snowflake`. */
-  readonly snowflakeAccount: string | undefined;
-  readonly snowflakeUser: string | undefined;
-  /** A secret. */
-  readonly snowflakePassword: string | undefined;
-  readonly snowflakeDatabase: string | undefined;
-  readonly snowflakeSchema: string;
-  readonly snowflakeWarehouse: string | undefined;
-  readonly snowflakeRole: string | undefined;
-}
+// `as K` makes the mapping non-homomorphic: keys lose their `?` but keep `| undefined`.
+export type FleetConfig = { readonly [K in keyof Parsed as K]: Parsed[K] };
 
 /** Variables with this prefix belong to tests (e.g. FLEET_Q_TEST_SEED) and are not configuration. */
 const TEST_VARIABLE_PREFIX = 'FLEET_Q_TEST_';
@@ -110,20 +71,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (!parsed.success) problems.push(...parsed.error.issues.flatMap(toProblems));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(sortByVariable(problems));
 
-  const data = parsed.data;
-  return Object.freeze({
-    ...data,
-    heartbeatLatencyBudgetSeconds: data.heartbeatLatencyBudgetSeconds ?? defaultHeartbeatLatencyBudgetSeconds(data.storageMode),
-    databaseUrl: data.databaseUrl,
-    databaseSslCa: data.databaseSslCa,
-    handlers: data.handlers,
-    snowflakeAccount: data.snowflakeAccount,
-    snowflakeUser: data.snowflakeUser,
-    snowflakePassword: data.snowflakePassword,
-    snowflakeDatabase: data.snowflakeDatabase,
-    snowflakeWarehouse: data.snowflakeWarehouse,
-    snowflakeRole: data.snowflakeRole,
-  });
+  // Every key present, unset ones as undefined: `resolveConfig` recognises a loaded config by its keys.
+  const config: Record<string, unknown> = {};
+  for (const { key } of CONFIG_VARIABLES) config[key] = parsed.data[key];
+  return Object.freeze(config) as FleetConfig;
 }
 
 function toProblems(issue: { code: string; path: readonly PropertyKey[]; message: string; keys?: readonly string[] }): FleetErrorItem[] {

@@ -1,180 +1,29 @@
 /**
- * The zod schema of the configuration: how each value parses (from an environment string or a typed
- * override), its range, its default, and the rules that tie fields together. Issue paths are config
- * keys; config.ts turns them into variable names. Reads no environment: config.ts hands it one object.
- * The only I/O here is `os.hostname()` for the default pod name and a readability check of the
- * PostgreSQL CA file, so a wrong path is reported with its variable, at start, with the other problems.
+ * The zod schema of the configuration: the fields of the variable table (variables.ts) in one strict
+ * object, plus the rules that tie fields together. Issue paths are config keys; config.ts turns them
+ * into variable names. Must not list fields itself (the table does) or read the environment
+ * (config.ts hands it one object). The only I/O here is a readability check of the PostgreSQL CA
+ * file, so a wrong path is reported with its variable, at start, with the other problems.
  */
 import { accessSync, constants } from 'node:fs';
-import { hostname } from 'node:os';
 import { z } from 'zod';
-import { identifierProblems } from '../store/schema.js';
 import { defaultHeartbeatLatencyBudgetSeconds } from '../store/latency-budget.js';
+import { isMysqlUrl } from './fields.js';
 import { livenessProblem, livenessTimingOf } from './liveness.js';
+import { VARIABLES } from './variables.js';
 
-/** Node's timers overflow past 2^31 − 1 ms (~24.8 days) and then fire at once, so no interval may be longer. */
-const MAX_TIMER_MS = 2_147_483_647;
-const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+/** The zod field of each row of the table, keyed like `FleetConfig`. */
+type FieldShape = { readonly [K in keyof typeof VARIABLES]: (typeof VARIABLES)[K]['field'] };
 
-/** Pod names become part of `pod_id` (`<name>-<8 hex>`) and of log lines. */
-export const POD_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-
-export const STORAGE_MODES = ['sqlite', 'postgres', 'snowflake', 'mysql'] as const;
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export const LOG_FORMATS = ['json', 'console'] as const;
-
-/** Decimal numbers only: `Number()` alone would accept '', '0x10', 'Infinity' and ' 1 '. */
-const STRICT_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-
-interface NumberRule {
-  readonly integer?: boolean;
-  readonly min: number;
-  /** `min` itself is not allowed. */
-  readonly minExclusive?: boolean;
-  readonly max?: number;
+function fieldShape(): FieldShape {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, row] of Object.entries(VARIABLES)) shape[key] = row.field;
+  return shape as FieldShape;
 }
 
-function describeRule(rule: NumberRule): string {
-  const kind = rule.integer ? 'an integer' : 'a number';
-  if (rule.max === undefined) return `${kind} ${rule.minExclusive ? '>' : '≥'} ${rule.min}`;
-  return rule.minExclusive ? `${kind} > ${rule.min} and ≤ ${rule.max}` : `${kind} from ${rule.min} to ${rule.max}`;
-}
-
-function satisfies(value: number, rule: NumberRule): boolean {
-  if (!Number.isFinite(value)) return false;
-  if (rule.integer && !Number.isSafeInteger(value)) return false;
-  if (rule.minExclusive ? value <= rule.min : value < rule.min) return false;
-  return rule.max === undefined || value <= rule.max;
-}
-
-/** A number from a typed override or a strictly decimal string ("10abc" is an error, not 10). */
-function numberField(rule: NumberRule) {
-  const expected = describeRule(rule);
-  return z.union([z.number(), z.string()], { error: `must be ${expected}` }).transform((raw, ctx) => {
-    const value = typeof raw === 'number' ? raw : STRICT_NUMBER.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
-    if (satisfies(value, rule)) return value;
-    ctx.issues.push({ code: 'custom', message: `must be ${expected}, got ${JSON.stringify(raw)}`, input: raw });
-    return z.NEVER;
-  });
-}
-
-const seconds = (min: number, minExclusive: boolean) => numberField({ min, minExclusive, max: MAX_TIMER_SECONDS });
-
-/** One of `choices`, any case; `aliases` map other spellings operators use (e.g. WARNING). */
-function choiceField<const T extends readonly string[]>(choices: T, aliases: Readonly<Record<string, T[number]>> = {}) {
-  const message = `must be one of ${choices.join(', ')}`;
-  return z.string({ error: message }).transform((raw, ctx): T[number] => {
-    const lower = raw.trim().toLowerCase();
-    const value = aliases[lower] ?? choices.find((c) => c === lower);
-    if (value !== undefined) return value;
-    ctx.issues.push({ code: 'custom', message: `${message}, got ${JSON.stringify(raw)}`, input: raw });
-    return z.NEVER;
-  });
-}
-
-const TRUE_WORDS = ['true', '1', 'yes', 'on'];
-const FALSE_WORDS = ['false', '0', 'no', 'off'];
-
-function booleanField() {
-  const message = 'must be true or false';
-  return z.union([z.boolean(), z.string()], { error: message }).transform((raw, ctx) => {
-    if (typeof raw === 'boolean') return raw;
-    const lower = raw.trim().toLowerCase();
-    if (TRUE_WORDS.includes(lower)) return true;
-    if (FALSE_WORDS.includes(lower)) return false;
-    ctx.issues.push({ code: 'custom', message: `${message}, got ${JSON.stringify(raw)}`, input: raw });
-    return z.NEVER;
-  });
-}
-
-const text = () => z.string({ error: 'must be a string' });
-const nonEmptyText = () => text().min(1, { error: 'must not be empty' });
-
-function identifierField(allowEmpty: boolean) {
-  return text().superRefine((value, ctx) => {
-    for (const problem of identifierProblems('', value, allowEmpty)) ctx.addIssue({ code: 'custom', message: problem.msg });
-  });
-}
-
-/** URL schemes of the MySQL store (`mariadb://` is accepted as the same thing). */
-const MYSQL_PROTOCOLS = ['mysql:', 'mariadb:'];
-
-/** Whether a database URL (already checked by its field) names the MySQL store's scheme. */
-function isMysqlUrl(value: string): boolean {
-  try {
-    return MYSQL_PROTOCOLS.includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
-}
-
-function postgresUrlField() {
-  return nonEmptyText().superRefine((value, ctx) => {
-    let protocol: string;
-    try {
-      protocol = new URL(value).protocol;
-    } catch {
-      // The value may hold a password: never echo it.
-      ctx.addIssue({ code: 'custom', message: 'must be a URL like postgres://user:password@host:5432/database' });
-      return;
-    }
-    if (protocol !== 'postgres:' && protocol !== 'postgresql:' && !MYSQL_PROTOCOLS.includes(protocol)) {
-      ctx.addIssue({ code: 'custom', message: `must start with postgres://, postgresql:// or mysql://, got ${protocol}//` });
-    }
-  });
-}
-
-/**
- * The default pod name: the host name made valid, since the operator did not choose it and a pod must
- * not refuse to start over it (Kubernetes names fit already; some FQDNs are longer than 63).
- */
-export function defaultPodName(): string {
-  const cleaned = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
-  return cleaned === '' ? 'pod' : cleaned;
-}
-
-/** Every field, keyed like `FleetConfig`. Strict: an unknown override key is a problem, not ignored. */
-const fields = z.strictObject({
-  storageMode: choiceField(STORAGE_MODES, { postgresql: 'postgres', mariadb: 'mysql' }).default('sqlite'),
-  sqliteDbPath: nonEmptyText().default('./fleet-q.db'),
-  databaseUrl: postgresUrlField().optional(),
-  databaseSslRejectUnauthorized: booleanField().default(true),
-  databaseSslCa: nonEmptyText().optional(),
-  dbSchema: identifierField(false).default('public'),
-  tablePrefix: identifierField(true).default(''),
-  podId: text()
-    .regex(POD_NAME_PATTERN, { error: `must match ${POD_NAME_PATTERN.source}` })
-    .default(defaultPodName),
-  maxParallelism: numberField({ integer: true, min: 1, max: 1000 }).default(10),
-  capacityThreshold: numberField({ min: 0, minExclusive: true, max: 1 }).default(0.8),
-  heartbeatIntervalSeconds: seconds(0, true).default(30),
-  claimIntervalSeconds: seconds(0, true).default(5),
-  recoveryIntervalSeconds: seconds(0, true).default(300),
-  deadPodThresholdSeconds: seconds(0, true).default(180),
-  leaderCheckIntervalSeconds: seconds(0, true).default(60),
-  // Unset: the store's own default (store/latency-budget.ts); config.ts fills it in.
-  heartbeatLatencyBudgetSeconds: seconds(0, true).optional(),
-  apiHost: nonEmptyText().default('127.0.0.1'),
-  apiPort: numberField({ integer: true, min: 0, max: 65535 }).default(8000),
-  // Python's level and format names, which operators of the original FLEET-Q use.
-  logLevel: choiceField(LOG_LEVELS, { warning: 'warn', critical: 'fatal' }).default('info'),
-  logFormat: choiceField(LOG_FORMATS, { text: 'console' }).default('json'),
-  defaultMaxRetries: numberField({ integer: true, min: 0, max: 25 }).default(3),
-  baseDelayMs: numberField({ integer: true, min: 0 }).default(1000),
-  maxDelayMs: numberField({ integer: true, min: 0 }).default(300_000),
-  defaultStepTimeoutMs: numberField({ integer: true, min: 1, max: MAX_TIMER_MS }).default(900_000),
-  retentionDays: numberField({ min: 0 }).default(30),
-  shutdownGraceSeconds: seconds(0, false).default(25),
-  maxReleases: numberField({ integer: true, min: 0 }).default(3),
-  handlers: nonEmptyText().optional(),
-  snowflakeAccount: nonEmptyText().optional(),
-  snowflakeUser: nonEmptyText().optional(),
-  snowflakePassword: nonEmptyText().optional(),
-  snowflakeDatabase: nonEmptyText().optional(),
-  snowflakeSchema: identifierField(false).default('PUBLIC'),
-  snowflakeWarehouse: nonEmptyText().optional(),
-  snowflakeRole: nonEmptyText().optional(),
-});
+/** Every field of the table. Strict: an unknown override key is a problem, not ignored. */
+export const fleetConfigFields = z.strictObject(fieldShape());
+const fields = fleetConfigFields;
 
 type Fields = z.output<typeof fields>;
 type Key = keyof Fields;
@@ -192,8 +41,7 @@ function crossFieldRules(data: Fields, ctx: z.RefinementCtx<Fields>): void {
 
   if (ok('deadPodThresholdSeconds', 'heartbeatIntervalSeconds', 'heartbeatLatencyBudgetSeconds', 'storageMode')) {
     // The liveness rule (liveness.ts): threshold ≥ interval + 2 × latency budget, in whole ms.
-    const budget = data.heartbeatLatencyBudgetSeconds ?? defaultHeartbeatLatencyBudgetSeconds(data.storageMode);
-    const why = livenessProblem(livenessTimingOf({ ...data, heartbeatLatencyBudgetSeconds: budget }));
+    const why = livenessProblem(livenessTimingOf({ ...data, heartbeatLatencyBudgetSeconds: budgetOf(data) }));
     if (why !== undefined) problem('deadPodThresholdSeconds', why);
   }
   if (ok('baseDelayMs', 'maxDelayMs') && data.baseDelayMs > data.maxDelayMs) {
@@ -234,8 +82,15 @@ function isReadable(path: string): boolean {
   }
 }
 
-/** The whole configuration schema: fields, defaults and cross-field rules. */
-export const fleetConfigSchema = fields.superRefine(crossFieldRules, { when: () => true });
+/** The stated heartbeat latency budget, or the store's own default when unset. */
+function budgetOf(data: Pick<Fields, 'heartbeatLatencyBudgetSeconds' | 'storageMode'>): number {
+  return data.heartbeatLatencyBudgetSeconds ?? defaultHeartbeatLatencyBudgetSeconds(data.storageMode);
+}
+
+/** The whole configuration schema: fields, defaults, cross-field rules, and the budget filled in from the store. */
+export const fleetConfigSchema = fields
+  .superRefine(crossFieldRules, { when: () => true })
+  .transform((data) => ({ ...data, heartbeatLatencyBudgetSeconds: budgetOf(data) }));
 
 /** What `loadConfig` accepts as overrides: typed values (numbers, booleans) or the strings the environment holds. */
 export type FleetConfigInput = z.input<typeof fleetConfigSchema>;

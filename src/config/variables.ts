@@ -1,242 +1,270 @@
 /**
- * The catalogue of `FLEET_Q_*` variables: name, config key, documented default and meaning. It is the
- * one source of the README configuration table and of which values `redactConfig` hides.
- * Owns documentation only: parsing and validation live in schema.ts, which must agree with
- * this list key for key (test/unit/config-table.test.ts checks both directions).
+ * THE table of `FLEET_Q_*` variables, the one source of configuration: each row gives the variable,
+ * its `FleetConfig` key (the row's key), its zod field (parsing, range and default), how the README
+ * shows its default, its meaning, and whether it is secret. The schema (schema.ts), the `FleetConfig`
+ * type, the README table (table.ts) and the key list (`CONFIG_VARIABLES`) all derive from it.
+ * Must not hold rules between variables (schema.ts) or read the environment (config.ts).
+ *
+ * To add a variable, add one row, in the place the README should list it:
+ *
+ *   myKey: {
+ *     variable: 'FLEET_Q_MY_KEY',                 // FLEET_Q_ + the key in upper snake case
+ *     field: numberField({ integer: true, min: 1 }).default(5),   // or .optional() for "unset"
+ *     description: 'What it does, for operators.',
+ *   },
+ *
+ * then run `npx vitest run test/unit/config-table.test.ts` and paste the table it prints into README.md.
  */
-import type { FleetConfig } from './config.js';
+import type { z } from 'zod';
+import {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  MAX_TIMER_MS,
+  POD_NAME_PATTERN,
+  STORAGE_MODES,
+  booleanField,
+  choiceField,
+  defaultPodName,
+  identifierField,
+  nonEmptyText,
+  numberField,
+  postgresUrlField,
+  seconds,
+  text,
+} from './fields.js';
 
 /** How a secret is hidden in logs: the whole value, or only the password inside a URL. */
 export type SecretKind = 'value' | 'url-password';
 
-/** One `FLEET_Q_*` variable as documented to operators. */
-export interface ConfigVariable {
+/** One row of the table. */
+export interface VariableRow {
   /** The environment variable, e.g. `FLEET_Q_MAX_PARALLELISM`. */
   readonly variable: string;
-  /** The `FleetConfig` key: the variable without `FLEET_Q_`, camel-cased. */
-  readonly key: keyof FleetConfig;
-  /** The default as shown in the docs; empty when the variable has none. */
-  readonly default: string;
+  /** Parses the value (an environment string or a typed override); its `.default()` is the default. */
+  readonly field: z.ZodType;
+  /** The default as the README shows it, when not the field's default value (e.g. "the host name"). */
+  readonly shownDefault?: string;
   readonly description: string;
   /** Set on secrets; `redactConfig` hides them. */
   readonly secret?: SecretKind;
 }
 
-/** Every variable, in the order the README lists them. */
-export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
-  {
+/** Every variable, keyed by its `FleetConfig` key, in the order the README lists them. */
+export const VARIABLES = {
+  storageMode: {
     variable: 'FLEET_Q_STORAGE_MODE',
-    key: 'storageMode',
-    default: 'sqlite',
+    field: choiceField(STORAGE_MODES, { postgresql: 'postgres', mariadb: 'mysql' }).default('sqlite'),
     description: 'Where the queue lives: `sqlite`, `postgres`, `snowflake` or `mysql` (MySQL 8.0+ or MariaDB 10.6+).',
   },
-  {
+  sqliteDbPath: {
     variable: 'FLEET_Q_SQLITE_DB_PATH',
-    key: 'sqliteDbPath',
-    default: './fleet-q.db',
+    field: nonEmptyText().default('./fleet-q.db'),
     description: 'SQLite database file. Every pod of a SQLite queue runs on the same host and opens the same file.',
   },
-  {
+  databaseUrl: {
     variable: 'FLEET_Q_DATABASE_URL',
-    key: 'databaseUrl',
-    default: '',
+    field: postgresUrlField().optional(),
     description: 'PostgreSQL connection URL (`postgres://` or `postgresql://`, `sslmode` allowed); required for `postgres`. For `mysql` (required there too): `mysql://user:password@host:3306/database`. Its password is never logged.',
     secret: 'url-password',
   },
-  {
+  databaseSslRejectUnauthorized: {
     variable: 'FLEET_Q_DATABASE_SSL_REJECT_UNAUTHORIZED',
-    key: 'databaseSslRejectUnauthorized',
-    default: 'true',
+    field: booleanField().default(true),
     description: 'PostgreSQL and MySQL TLS: `false` accepts a server certificate that does not verify (self-signed, no CA given).',
   },
-  {
+  databaseSslCa: {
     variable: 'FLEET_Q_DATABASE_SSL_CA',
-    key: 'databaseSslCa',
-    default: '',
+    field: nonEmptyText().optional(),
     description: 'PostgreSQL and MySQL TLS: path of a PEM file with the CA that signed the server certificate.',
   },
-  {
+  dbSchema: {
     variable: 'FLEET_Q_DB_SCHEMA',
-    key: 'dbSchema',
-    default: 'public',
+    field: identifierField(false).default('public'),
     description: 'PostgreSQL schema holding the tables; must match `^[A-Za-z_][A-Za-z0-9_]*$`.',
   },
-  {
+  tablePrefix: {
     variable: 'FLEET_Q_TABLE_PREFIX',
-    key: 'tablePrefix',
-    default: '',
+    field: identifierField(true).default(''),
     description: 'Prefix of the table names (none by default), so several queues can share one database; must match `^[A-Za-z_][A-Za-z0-9_]*$`, prefix + table name at most 63 characters.',
   },
-  {
+  podId: {
     variable: 'FLEET_Q_POD_ID',
-    key: 'podId',
-    default: 'the host name',
+    field: text()
+      .regex(POD_NAME_PATTERN, { error: `must match ${POD_NAME_PATTERN.source}` })
+      .default(defaultPodName),
+    shownDefault: 'the host name',
     description: 'Pod name (`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`); each process start registers as `<name>-<8 hex>`.',
   },
-  {
+  maxParallelism: {
     variable: 'FLEET_Q_MAX_PARALLELISM',
-    key: 'maxParallelism',
-    default: '10',
+    field: numberField({ integer: true, min: 1, max: 1000 }).default(10),
     description: 'Upper bound of concurrent steps on a pod (integer, 1–1000).',
   },
-  {
+  capacityThreshold: {
     variable: 'FLEET_Q_CAPACITY_THRESHOLD',
-    key: 'capacityThreshold',
-    default: '0.8',
+    field: numberField({ min: 0, minExclusive: true, max: 1 }).default(0.8),
     description: 'Share of the parallelism a pod actually uses, in (0, 1]: capacity = max(1, floor(parallelism × threshold)).',
   },
-  {
+  heartbeatIntervalSeconds: {
     variable: 'FLEET_Q_HEARTBEAT_INTERVAL_SECONDS',
-    key: 'heartbeatIntervalSeconds',
-    default: '30',
+    field: seconds(0, true).default(30),
     description: 'Seconds between heartbeats; fractions allowed.',
   },
-  {
+  claimIntervalSeconds: {
     variable: 'FLEET_Q_CLAIM_INTERVAL_SECONDS',
-    key: 'claimIntervalSeconds',
-    default: '5',
+    field: seconds(0, true).default(5),
     description: 'Seconds between claim polls of an idle pod when no change notice arrives; fractions allowed.',
   },
-  {
+  recoveryIntervalSeconds: {
     variable: 'FLEET_Q_RECOVERY_INTERVAL_SECONDS',
-    key: 'recoveryIntervalSeconds',
-    default: '300',
+    field: seconds(0, true).default(300),
     description: 'Seconds between the leader’s recovery sweeps; fractions allowed.',
   },
-  {
+  deadPodThresholdSeconds: {
     variable: 'FLEET_Q_DEAD_POD_THRESHOLD_SECONDS',
-    key: 'deadPodThresholdSeconds',
-    default: '180',
+    field: seconds(0, true).default(180),
     description: 'A pod without a heartbeat for this long is dead and its claims are recovered; at least the heartbeat interval + 2 × the heartbeat latency budget (see Liveness).',
   },
-  {
+  heartbeatLatencyBudgetSeconds: {
     variable: 'FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS',
-    key: 'heartbeatLatencyBudgetSeconds',
-    default: '1 (Snowflake: 5)',
+    // Unset: the store's own default (store/latency-budget.ts), filled in by the schema.
+    field: seconds(0, true).optional(),
+    shownDefault: '1 (Snowflake: 5)',
     description: 'Longest time a heartbeat may take, from falling due to its confirmation (statement, queueing, event-loop delays); fractions allowed. Bounds the accepted dead-pod threshold (see Liveness); it does not change the timers.',
   },
-  {
+  leaderCheckIntervalSeconds: {
     variable: 'FLEET_Q_LEADER_CHECK_INTERVAL_SECONDS',
-    key: 'leaderCheckIntervalSeconds',
-    default: '60',
+    field: seconds(0, true).default(60),
     description: 'Seconds between checks of which pod leads; fractions allowed.',
   },
-  {
+  apiHost: {
     variable: 'FLEET_Q_API_HOST',
-    key: 'apiHost',
-    default: '127.0.0.1',
+    field: nonEmptyText().default('127.0.0.1'),
     description: 'Address the HTTP API listens on; `0.0.0.0` for every interface.',
   },
-  {
+  apiPort: {
     variable: 'FLEET_Q_API_PORT',
-    key: 'apiPort',
-    default: '8000',
+    field: numberField({ integer: true, min: 0, max: 65535 }).default(8000),
     description: 'Port of the HTTP API (0–65535; 0 picks a free port).',
   },
-  {
+  logLevel: {
     variable: 'FLEET_Q_LOG_LEVEL',
-    key: 'logLevel',
-    default: 'info',
+    // Python's level and format names, which operators of the original FLEET-Q use.
+    field: choiceField(LOG_LEVELS, { warning: 'warn', critical: 'fatal' }).default('info'),
     description: '`trace`, `debug`, `info`, `warn` (or `warning`), `error`, `fatal` (or `critical`) or `silent`; any case.',
   },
-  {
+  logFormat: {
     variable: 'FLEET_Q_LOG_FORMAT',
-    key: 'logFormat',
-    default: 'json',
+    field: choiceField(LOG_FORMATS, { text: 'console' }).default('json'),
     description: '`json` (one object per line) or `console` (or `text`: one readable line per record); always on stderr.',
   },
-  {
+  defaultMaxRetries: {
     variable: 'FLEET_Q_DEFAULT_MAX_RETRIES',
-    key: 'defaultMaxRetries',
-    default: '3',
+    field: numberField({ integer: true, min: 0, max: 25 }).default(3),
     description: 'Retries of a step whose submit and step type set none (integer, 0–25).',
   },
-  {
+  baseDelayMs: {
     variable: 'FLEET_Q_BASE_DELAY_MS',
-    key: 'baseDelayMs',
-    default: '1000',
+    field: numberField({ integer: true, min: 0 }).default(1000),
     description: 'Backoff of the first retry in ms; the n-th waits min(base × 2^(n−1), max) × a random factor in [0.5, 1]. At most the max delay.',
   },
-  {
+  maxDelayMs: {
     variable: 'FLEET_Q_MAX_DELAY_MS',
-    key: 'maxDelayMs',
-    default: '300000',
+    field: numberField({ integer: true, min: 0 }).default(300_000),
     description: 'Longest backoff between retries in ms.',
   },
-  {
+  defaultStepTimeoutMs: {
     variable: 'FLEET_Q_DEFAULT_STEP_TIMEOUT_MS',
-    key: 'defaultStepTimeoutMs',
-    default: '900000',
+    field: numberField({ integer: true, min: 1, max: MAX_TIMER_MS }).default(900_000),
     description: 'Time a handler gets per attempt when neither submit nor its step type sets one, in ms.',
   },
-  {
+  retentionDays: {
     variable: 'FLEET_Q_RETENTION_DAYS',
-    key: 'retentionDays',
-    default: '30',
+    field: numberField({ min: 0 }).default(30),
     description: 'Days completed and dead-lettered steps, their events and down pods are kept; fractions allowed; 0 keeps everything.',
   },
-  {
+  shutdownGraceSeconds: {
     variable: 'FLEET_Q_SHUTDOWN_GRACE_SECONDS',
-    key: 'shutdownGraceSeconds',
-    default: '25',
+    field: seconds(0, false).default(25),
     description: 'On SIGTERM/SIGINT, seconds running handlers get to finish before their steps are released; fractions allowed.',
   },
-  {
+  maxReleases: {
     variable: 'FLEET_Q_MAX_RELEASES',
-    key: 'maxReleases',
-    default: '3',
+    field: numberField({ integer: true, min: 0 }).default(3),
     description: 'Releases by draining pods a step takes before a further release counts as a retry (integer ≥ 0).',
   },
-  {
+  handlers: {
     variable: 'FLEET_Q_HANDLERS',
-    key: 'handlers',
-    default: '',
+    field: nonEmptyText().optional(),
     description: 'Path of a JS module whose named export `steps` lists the step types (`defineStep`) this pod runs, besides `echo`, `sleep`, `fail`.',
   },
-  {
+  snowflakeAccount: {
     variable: 'FLEET_Q_SNOWFLAKE_ACCOUNT',
-    key: 'snowflakeAccount',
-    default: '',
+    field: nonEmptyText().optional(),
     description: 'Snowflake account identifier; required for `snowflake`.',
   },
-  {
+  snowflakeUser: {
     variable: 'FLEET_Q_SNOWFLAKE_USER',
-    key: 'snowflakeUser',
-    default: '',
+    field: nonEmptyText().optional(),
     description: 'Snowflake user; required for `snowflake`.',
   },
-  {
+  snowflakePassword: {
     variable: 'FLEET_Q_SNOWFLAKE_PASSWORD',
-    key: 'snowflakePassword',
-    default: '',
+    field: nonEmptyText().optional(),
     description: 'Snowflake password; required for `snowflake`. Never logged.',
     secret: 'value',
   },
-  {
+  snowflakeDatabase: {
     variable: 'FLEET_Q_SNOWFLAKE_DATABASE',
-    key: 'snowflakeDatabase',
-    default: '',
+    field: nonEmptyText().optional(),
     description: 'Snowflake database; required for `snowflake`.',
   },
-  {
+  snowflakeSchema: {
     variable: 'FLEET_Q_SNOWFLAKE_SCHEMA',
-    key: 'snowflakeSchema',
-    default: 'PUBLIC',
+    field: identifierField(false).default('PUBLIC'),
     description: 'Snowflake schema holding the tables; must match `^[A-Za-z_][A-Za-z0-9_]*$`.',
   },
-  {
+  snowflakeWarehouse: {
     variable: 'FLEET_Q_SNOWFLAKE_WAREHOUSE',
-    key: 'snowflakeWarehouse',
-    default: '',
+    field: nonEmptyText().optional(),
     description: 'Snowflake warehouse that runs the queue’s statements; required for `snowflake`.',
   },
-  {
+  snowflakeRole: {
     variable: 'FLEET_Q_SNOWFLAKE_ROLE',
-    key: 'snowflakeRole',
-    default: '',
+    field: nonEmptyText().optional(),
     description: 'Snowflake role; the user’s default role when unset.',
   },
-];
+} as const satisfies Record<string, VariableRow>;
+
+/** The `FleetConfig` keys. */
+export type ConfigKey = keyof typeof VARIABLES;
+
+/** One `FLEET_Q_*` variable as documented to operators (derived from its row). */
+export interface ConfigVariable {
+  readonly variable: string;
+  /** The `FleetConfig` key: the variable without `FLEET_Q_`, camel-cased. */
+  readonly key: ConfigKey;
+  /** The default as shown in the docs; empty when the variable has none. */
+  readonly default: string;
+  readonly description: string;
+  readonly secret?: SecretKind;
+}
+
+/** The default a row documents: its `shownDefault`, else its field's default value, else none. */
+function shownDefault(row: VariableRow): string {
+  if (row.shownDefault !== undefined) return row.shownDefault;
+  const def = row.field.def as { readonly type: string; readonly defaultValue?: unknown };
+  return def.type === 'default' ? String(def.defaultValue) : '';
+}
+
+/** Every variable, in the order the README lists them. */
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = (Object.entries(VARIABLES) as [ConfigKey, VariableRow][]).map(([key, row]) => ({
+  variable: row.variable,
+  key,
+  default: shownDefault(row),
+  description: row.description,
+  ...(row.secret === undefined ? {} : { secret: row.secret }),
+}));
 
 /** `FLEET_Q_MAX_PARALLELISM` for `maxParallelism`; the one place keys map to variable names. */
 export function variableOf(key: string): string {

@@ -36,7 +36,7 @@ import { HeartbeatLatencyWatch } from './heartbeat-latency.js';
 import { observePodRuntime } from '../metrics/pod-runtime.js';
 import { instrumentStore } from '../metrics/store-timing.js';
 import { supervisorInputOf } from './timing.js';
-import { StepRegistry, type StepDefinition } from '../steps/registry.js';
+import { StepRegistry, type AnyStepDefinition } from '../steps/registry.js';
 import { loadHandlerModule, withBuiltinSteps } from '../steps/load.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
@@ -47,7 +47,7 @@ export interface PodOptions {
   /** A loaded configuration, used as is, or overrides (camelCase keys) on top of the `FLEET_Q_*` environment. */
   readonly config?: Partial<FleetConfigInput> | FleetConfig;
   /** Step types besides the built-ins (`echo`, `sleep`, `fail`) and the FLEET_Q_HANDLERS module. */
-  readonly steps?: readonly StepDefinition<any>[];
+  readonly steps?: readonly AnyStepDefinition[];
   /** Defaults to a logger built from the configuration (stderr). */
   readonly logger?: Logger;
   /** A store to use (the caller closes it); by default the pod opens the configured one and closes it when it ends. */

@@ -1,9 +1,10 @@
 /**
  * The built-in step types every pod registers: `echo`, `sleep` and `fail`. They exist for smoke
- * tests, demos and the end-to-end suite; they touch nothing outside their handler.
+ * tests, demos and the end-to-end suite; they touch nothing outside their handler. Must not hold
+ * registry or loading logic (registry.ts, load.ts).
  */
 import { z } from 'zod';
-import { defineStep, type StepDefinition } from './registry.js';
+import { defineStep, type AnyStepDefinition } from './registry.js';
 
 /** Returns its args as the result. */
 export const echoStep = defineStep({
@@ -47,4 +48,4 @@ export const failStep = defineStep({
   },
 });
 
-export const BUILTIN_STEPS: readonly StepDefinition<any>[] = [echoStep, sleepStep, failStep];
+export const BUILTIN_STEPS: readonly AnyStepDefinition[] = [echoStep, sleepStep, failStep];

@@ -1,12 +1,13 @@
 /**
  * Loads user step types from the module named by FLEET_Q_HANDLERS (its named export `steps`) and
  * joins them with the built-ins. Refuses, with every problem listed, anything that is not a list of
- * `defineStep` results or that defines a type twice.
+ * `defineStep` results or that defines a type twice. Must not validate submissions (submission.ts)
+ * or run handlers (the pod does).
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, type FleetErrorItem } from '../errors.js';
-import { STEP_TYPE_PATTERN, type StepDefinition } from './registry.js';
+import { STEP_TYPE_PATTERN, type AnyStepDefinition, type StepDefinition } from './registry.js';
 import { BUILTIN_STEPS } from './builtin.js';
 
 /** Imports `modulePath` (relative to the working directory) and returns its `steps` export. */
@@ -25,7 +26,7 @@ export async function loadHandlerModule(modulePath: string): Promise<StepDefinit
 }
 
 /** Built-ins plus `extra`, checked: valid shapes, no type defined twice. */
-export function withBuiltinSteps(extra: readonly StepDefinition<any>[]): StepDefinition[] {
+export function withBuiltinSteps(extra: readonly AnyStepDefinition[]): StepDefinition[] {
   const all = [...BUILTIN_STEPS, ...extra] as StepDefinition[];
   const problems: FleetErrorItem[] = [];
   const seen = new Set<string>();

@@ -25,7 +25,7 @@ export interface StepContext {
 /** A registered step type. Build one with `defineStep`. */
 export interface StepDefinition<Args = unknown> {
   readonly type: string;
-  readonly args: z.ZodType<Args, any>;
+  readonly args: z.ZodType<Args, unknown>;
   readonly handler: (args: Args, ctx: StepContext) => unknown;
   /** Overrides FLEET_Q_DEFAULT_MAX_RETRIES; a submit's max_retries overrides this. */
   readonly maxRetries?: number;
@@ -34,6 +34,14 @@ export interface StepDefinition<Args = unknown> {
   /** Return false to dead-letter on this error without retrying. */
   readonly retryable?: (err: unknown) => boolean;
 }
+
+/**
+ * A step definition of any args type, for lists of several. `any` is deliberate: TypeScript has no
+ * existential type, and `Args` sits both in `args` (output, covariant) and in `handler`'s parameter
+ * (contravariant), so neither `unknown` nor `never` accepts every definition.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyStepDefinition = StepDefinition<any>;
 
 /** Declares a step type whose args are checked against `args` at submit. */
 export function defineStep<S extends z.ZodType>(definition: {
@@ -78,7 +86,7 @@ function definitionProblems(d: { type: string; maxRetries?: number; timeoutMs?: 
 export class StepRegistry {
   readonly #byType = new Map<string, StepDefinition>();
 
-  constructor(definitions: readonly StepDefinition<any>[]) {
+  constructor(definitions: readonly AnyStepDefinition[]) {
     for (const d of definitions) this.#byType.set(d.type, d as StepDefinition);
   }
 

@@ -329,6 +329,12 @@ export interface EventListParams {
 export interface RetentionPruneParams extends AtTime {
   /** Delete terminal steps (and their events) last updated before `now − olderThanMs`, and `down` pods with no claims whose last heartbeat is that old. */
   readonly olderThanMs: number;
+  /**
+   * Steps deleted per transaction (default: the driver's, sized so one batch holds its locks well
+   * under 100 ms). The prune runs batch after batch until one finds fewer, so claims and other
+   * writes get in between batches; pods are pruned once, after the steps.
+   */
+  readonly batchSize?: number;
 }
 
 export interface RetentionPruneResult {

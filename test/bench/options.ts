@@ -30,6 +30,12 @@ export interface BenchOptions {
   readonly keep: boolean;
   /** Print the usage and run nothing. */
   readonly help: boolean;
+  /** Run only the scale benchmark (scale.ts) with these sizes. */
+  readonly scale: boolean;
+  readonly scaleHistory: number;
+  readonly scaleDelayed: number;
+  readonly scalePending: number;
+  readonly scaleClaims: number;
 }
 
 export const USAGE = `usage: npm run bench [-- options]
@@ -47,6 +53,12 @@ export const USAGE = `usage: npm run bench [-- options]
   --idle-seconds S          how long the idle pod is watched (default 60: one leader check; 0 skips it)
   --keep                    keep the bench schema / SQLite files
   --help                    this text
+  --scale                   only the scale run: claims with a million rows of history, 1,000,000-step
+                            enqueue, retention pruning under claims, and the query plans
+  --scale-history N         completed steps (with events) of the scale run (default 1000000)
+  --scale-delayed N         steps delayed to tomorrow in the scale run (default 100000)
+  --scale-pending N         due steps the scale run claims from (default 10000)
+  --scale-claims N          claims timed per situation (default 300)
 `;
 
 /** Parses `argv` (without node and the script); throws an Error whose message is for the user. */
@@ -69,6 +81,11 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       'no-full-capacity': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
+      scale: { type: 'boolean', default: false },
+      'scale-history': { type: 'string', default: '1000000' },
+      'scale-delayed': { type: 'string', default: '100000' },
+      'scale-pending': { type: 'string', default: '10000' },
+      'scale-claims': { type: 'string', default: '300' },
     },
   });
   if (values.store !== 'postgres' && values.store !== 'sqlite' && values.store !== 'mysql') {
@@ -89,6 +106,11 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     idleSeconds: number('--idle-seconds', values['idle-seconds'], 0, 3600),
     keep: values.keep,
     help: values.help,
+    scale: values.scale,
+    scaleHistory: integer('--scale-history', values['scale-history'], 1, 10_000_000),
+    scaleDelayed: integer('--scale-delayed', values['scale-delayed'], 0, 10_000_000),
+    scalePending: integer('--scale-pending', values['scale-pending'], 100, 1_000_000),
+    scaleClaims: integer('--scale-claims', values['scale-claims'], 1, 100_000),
   };
 }
 

@@ -2,8 +2,8 @@
  * `npm run bench`: one benchmark run against one store — the database's own single-row commit rate,
  * bulk enqueue, burn-down of pre-enqueued no-op steps by one in-process pod at each parallelism and
  * by pod processes, pickup latency, and an idle pod's statement rate — printed as a table and as
- * one BENCH_JSON line. Owns the order of the phases and the run's settings; each phase lives in its
- * own file. A benchmark, not a test: it asserts nothing and is not part of `npm test`.
+ * one BENCH_JSON line; with `--scale`, only the scale run of scale.ts instead. Owns the order of the
+ * phases and the run's settings; each phase lives in its own file. A benchmark, not a test: it asserts nothing and is not part of `npm test`.
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,8 @@ import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
 import { measurePickup } from './pickup.js';
 import { processWithPodProcesses } from './processes.js';
 import { processInProcess } from './processing.js';
+import { measureScale } from './scale.js';
+import { formatScaleJsonLine, formatScaleReport } from './scale-report.js';
 import { formatJsonLine, formatReport, type BenchFigures, type IdleResult, type PickupResult, type ProcessingResult } from './report.js';
 import { StatementCounter } from './statement-counter.js';
 import { countMysqlStatements } from './statements.mysql.js';
@@ -113,6 +115,12 @@ async function main(): Promise<number> {
   const db =
     options.store === 'postgres' ? await openPostgresBench(counter) : options.store === 'mysql' ? await openMysqlBench(counter) : await openSqliteBench(counter);
   try {
+    if (options.scale) {
+      const scale = { history: options.scaleHistory, delayed: options.scaleDelayed, pending: options.scalePending, claims: options.scaleClaims };
+      const result = await measureScale(db, { ...scale, batchSize: options.batchSize, handlers: HANDLERS, counter, progress });
+      process.stdout.write(`${formatScaleReport(`${db.version}, ${db.origin}`, result)}\n${formatScaleJsonLine(db.kind, result)}\n`);
+      return 0;
+    }
     const figures: BenchFigures = { ...(await measure(db, options, counter)), totalSeconds: (performance.now() - started) / 1000 };
     process.stdout.write(`${formatReport(figures)}\n${formatJsonLine(figures)}\n`);
     return 0;

@@ -79,5 +79,15 @@ export function describeRetention(factory: StoreFactory): void {
       expect(again.outcome).toBe('submitted');
       expect(again.stepId).not.toBe(h.pruned[0]);
     });
+
+    it('prunes batch after batch until a batch finds fewer than batchSize steps, with the same outcome', async () => {
+      const h = await history();
+      const keptEvents = (await allEvents(h.store)).filter((e) => !h.pruned.includes(e.stepId));
+      // Two expired steps in batches of one: a driver that stops after its first batch prunes one.
+      expect(await h.store.retentionPrune({ olderThanMs: DAY, now: h.now, batchSize: 1 })).toEqual({ steps: 2, events: 7, pods: 1 });
+      for (const stepId of h.pruned) expect(await h.store.stepGet({ stepId })).toBeNull();
+      expect(await allEvents(h.store)).toEqual(keptEvents);
+      expect(await h.store.retentionPrune({ olderThanMs: DAY, now: h.now, batchSize: 1 })).toEqual({ steps: 0, events: 0, pods: 0 });
+    });
   });
 }

@@ -25,9 +25,13 @@ const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record
 const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as object;
 const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
 
+/** Chart values as a test edits them: any path, any value (the schema is what judges them). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- deliberately untyped, so a test can write what the schema must refuse
+type AnyValues = Record<string, any>;
+
 /** `values` with `change` applied to a deep copy. */
-function variant(change: (copy: Record<string, any>) => void): Record<string, unknown> {
-  const copy = structuredClone(values) as Record<string, any>;
+function variant(change: (copy: AnyValues) => void): Record<string, unknown> {
+  const copy = structuredClone(values) as AnyValues;
   change(copy);
   return copy;
 }

@@ -10,7 +10,7 @@ import { sqliteQueue } from './database.js';
 import { cleanEnv, HANDLERS, startPod, useE2eSuite, withQueue } from './harness.js';
 import { getJson, postJson, postRaw, runCli, submitStep, type HttpAnswer } from './http.js';
 import { TIMING_ENV } from './timing.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../support/wait.js';
 
 const suite = useE2eSuite();
 

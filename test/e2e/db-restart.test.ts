@@ -13,7 +13,7 @@ import { startPods, useE2eSuite, waitHealthy, withQueue } from './harness.js';
 import { submitBatch } from './http.js';
 import { startPrivatePostgres } from './private-postgres.js';
 import { recordSteps } from './scenarios/sigkill.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../support/wait.js';
 
 const suite = useE2eSuite();
 

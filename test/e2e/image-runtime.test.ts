@@ -20,7 +20,7 @@ import { runtimeStage } from './dockerfile.js';
 import { freePort } from '../support/embedded-postgres.js';
 import { cleanEnv } from './harness.js';
 import { getJson, postJson } from './http.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../support/wait.js';
 
 const scratch: string[] = [];
 afterAll(async () => {

@@ -9,7 +9,7 @@ import { referencedFamilies } from '../deploy/monitoring-files.js';
 import { sqliteQueue } from './database.js';
 import { startPod, useE2eSuite, withQueue } from './harness.js';
 import { submitStep } from './http.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../support/wait.js';
 
 const suite = useE2eSuite();
 

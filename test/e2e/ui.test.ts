@@ -15,7 +15,7 @@ import { ROOT } from './build.js';
 import { sqliteQueue } from './database.js';
 import { startPod, useE2eSuite, withQueue } from './harness.js';
 import { getJson, submitBatch } from './http.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../support/wait.js';
 
 const SHOTS = join(ROOT, '.tmp', 'ui-screenshots');
 const available = chromiumPath() !== null;

@@ -15,7 +15,7 @@ import { NonRetryableError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import type { FleetMetrics } from '../../src/metrics.js';
 import { createPod, type Pod } from '../../src/pod/pod.js';
-import { defineStep, type StepDefinition } from '../../src/steps/registry.js';
+import { defineStep, type AnyStepDefinition, type StepDefinition } from '../../src/steps/registry.js';
 import { openStore } from '../../src/store/open.js';
 import type { Json, StepEvent, StepSubmitParams, Store } from '../../src/store/store.js';
 import { waitFor } from '../support/wait.js';
@@ -154,7 +154,7 @@ export class PodWorld {
    * - `abortable` waits until its signal aborts on attempt 1, then fails; later attempts succeed;
    * - `big` returns a result over 256 KiB.
    */
-  steps(pod: string): StepDefinition<any>[] {
+  steps(pod: string): AnyStepDefinition[] {
     const run = <A>(type: string, args: z.ZodType<A>, body: (args: A, exec: Execution, signal: AbortSignal) => Promise<unknown>, extra: Partial<StepDefinition<A>> = {}) =>
       defineStep({
         type,

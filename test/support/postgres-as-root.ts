@@ -77,6 +77,7 @@ export async function stageEmbeddedPostgres(purpose: string): Promise<StagedEmbe
     throw new Error(
       `embedded PostgreSQL runs as the postgres user, who cannot enter the temp dir ${tmp} (${(err as Error).message}); ` +
         'set TMPDIR to a directory every user can enter (such as /tmp), or set FLEET_Q_TEST_DATABASE_URL to a running PostgreSQL server',
+      { cause: err },
     );
   }
   const dir = await mkdtemp(join(tmp, `fleet-q-${purpose}-pg-root-`));

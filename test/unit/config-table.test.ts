@@ -1,11 +1,13 @@
 /**
- * The README configuration table is exactly what CONFIG_VARIABLES renders, the catalogue and the zod
- * schema name the same keys, and every documented default is the value loadConfig really uses.
+ * The README configuration table is exactly what the variable table renders, the schema, the
+ * `FleetConfig` type and the key list all come from that one table, and every documented default is
+ * the value loadConfig really uses.
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, loadConfig } from '../../src/config/config.js';
-import { fleetConfigSchema } from '../../src/config/schema.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { CONFIG_VARIABLES, loadConfig, type FleetConfig } from '../../src/config/config.js';
+import { fleetConfigFields } from '../../src/config/schema.js';
+import { VARIABLES, type ConfigKey } from '../../src/config/variables.js';
 import { CONFIG_TABLE_END, CONFIG_TABLE_START, renderConfigTable } from '../../src/config/table.js';
 
 const README = new URL('../../README.md', import.meta.url);
@@ -34,9 +36,21 @@ describe('README configuration table', () => {
 
 describe('catalogue and schema', () => {
   it('every schema key has a descriptor and every descriptor a schema key', () => {
-    const schemaKeys = Object.keys(fleetConfigSchema.shape).sort();
+    const schemaKeys = Object.keys(fleetConfigFields.shape).sort();
     const catalogueKeys = CONFIG_VARIABLES.map((v) => v.key).sort();
     expect(catalogueKeys).toEqual(schemaKeys);
+  });
+
+  it('the schema, the key list and the FleetConfig type all come from the one table', () => {
+    expect(Object.keys(fleetConfigFields.shape)).toEqual(Object.keys(VARIABLES));
+    expect(CONFIG_VARIABLES.map((v) => v.key)).toEqual(Object.keys(VARIABLES));
+    expect(Object.keys(loadConfig({}))).toEqual(Object.keys(VARIABLES));
+    expectTypeOf<keyof FleetConfig>().toEqualTypeOf<ConfigKey>();
+    expectTypeOf<FleetConfig['databaseUrl']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<FleetConfig['maxParallelism']>().toEqualTypeOf<number>();
+    expectTypeOf<FleetConfig['databaseSslRejectUnauthorized']>().toEqualTypeOf<boolean>();
+    expectTypeOf<FleetConfig['storageMode']>().toEqualTypeOf<'sqlite' | 'postgres' | 'snowflake' | 'mysql'>();
+    expectTypeOf<FleetConfig['heartbeatLatencyBudgetSeconds']>().toEqualTypeOf<number>();
   });
 
   it('each variable is FLEET_Q_ + its key in upper snake case, listed once', () => {

@@ -59,7 +59,7 @@ describe('console format', () => {
     log.info({ step_id: 'step_1', attempt: 2, note: 'two words', detail: { a: 1 } }, 'claimed');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO  claimed pod_id=pod-a step_id=step_1 attempt=2 note="two words" detail=\{"a":1\}\n$/,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}claimed pod_id=pod-a step_id=step_1 attempt=2 note="two words" detail=\{"a":1\}\n$/,
     );
   });
 
@@ -97,6 +97,6 @@ describe('default destination', () => {
     const child = runChild('console');
     expect(child.status, child.stderr).toBe(0);
     expect(child.stdout).toBe('');
-    expect(child.stderr).toMatch(/ INFO  to stderr pod_id=child\n$/);
+    expect(child.stderr).toMatch(/ INFO {2}to stderr pod_id=child\n$/);
   });
 });

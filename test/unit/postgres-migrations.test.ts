@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { SchemaTooNewError, ValidationError } from '../../src/errors.js';
 import { openPostgresStore } from '../../src/store/postgres/driver.js';
-import { LATEST_VERSION } from '../../src/store/postgres/migrations.js';
+import { LATEST_VERSION, MIGRATIONS, runMigrations } from '../../src/store/postgres/migrations.js';
+import { pgNames } from '../../src/store/postgres/names.js';
 import { withClient } from '../support/postgres.js';
 import { POLICY, SUBMIT, pgTestDatabases, uniqueName } from './postgres-fixture.js';
 
@@ -33,6 +34,23 @@ describe('postgres migrations', () => {
     // Every opener works on the result.
     for (const store of stores) expect((await store.stepSubmit(SUBMIT)).outcome).toBe('submitted');
     expect(db.errors).toEqual([]);
+  });
+
+  it('upgrades a version 1 schema holding steps: adds the claim indexes, and the steps stay claimable in order', async () => {
+    const db = await database();
+    await withClient(db.url, (c) => runMigrations(c, pgNames(db.schema), MIGRATIONS.slice(0, 1)));
+    const store = await db.open();
+    const delayed = await store.stepSubmit({ ...SUBMIT, delayMs: 5 });
+    const ready = await store.stepSubmit(SUBMIT);
+    expect(await store.migrate()).toEqual({ from: 1, to: LATEST_VERSION });
+    const indexes = await withClient(db.url, (c) =>
+      c.query<{ name: string }>('SELECT indexname AS name FROM pg_indexes WHERE schemaname = $1 ORDER BY 1', [db.schema]),
+    );
+    expect(indexes.rows.map((r) => r.name)).toEqual(expect.arrayContaining(['st_ready_ix', 'st_delayed_ix', 'st_expired_ix', 'st_pending_ix']));
+    await store.podRegister({ podId: 'alpha-00000001', name: 'alpha', meta: { max_parallelism: 2, capacity: 2, in_flight: 0, version: 't', host: 'h' } });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const claimed = await store.stepClaim({ podId: 'alpha-00000001', types: ['echo'], limit: 5 });
+    expect(claimed.map((r) => r.stepId)).toEqual([delayed.stepId, ready.stepId]);
   });
 
   it('is a no-op the second time', async () => {

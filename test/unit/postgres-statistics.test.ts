@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store refreshes the planner statistics of step_tracker itself once it has inserted
- * 5,000 steps, without waiting for autovacuum, so claims on a freshly filled table walk the claim-order
- * index instead of sorting every due row.
+ * 5,000 steps, without waiting for autovacuum, so claims on a freshly filled table walk the ready
+ * index in claim order instead of sorting every due row.
  */
 import { describe, expect, it } from 'vitest';
 import { pgNames } from '../../src/store/postgres/names.js';
@@ -25,7 +25,7 @@ async function lastAnalyze(url: string, schema: string): Promise<Date | null> {
 }
 
 describe('postgres statistics', () => {
-  it('analyzes step_tracker after a large submit, and claims then use the claim-order index', async () => {
+  it('analyzes step_tracker after a large submit, and claims then use the ready index', async () => {
     const db = await database();
     const store = await db.open();
     await store.migrate();
@@ -42,7 +42,7 @@ describe('postgres statistics', () => {
       const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${stepClaimSql(pgNames(db.schema))}`, [null, POD, ['echo'], 8]);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     });
-    expect(plan).toMatch(/Index Scan using st_pending_ix/);
+    expect(plan).toMatch(/Index Scan using st_ready_ix/);
     expect(await store.stepClaim({ podId: POD, types: ['echo'], limit: 8 })).toHaveLength(8);
   });
 });

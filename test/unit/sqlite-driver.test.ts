@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SchemaTooNewError, ValidationError } from '../../src/errors.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/driver.js';
-import { SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
+import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
 import { sqliteQueries } from '../../src/store/sqlite/queries.js';
 import { tableNames } from '../../src/store/schema.js';
 import type { StorePolicy } from '../../src/store/store.js';
@@ -67,6 +67,21 @@ describe('opening a file', () => {
     expect(await store.migrate()).toEqual({ from: 0, to: SQLITE_SCHEMA_VERSION });
   });
 
+  it('upgrades a version 1 file holding steps: adds the claim indexes, and the steps stay claimable in order', async () => {
+    const db = raw();
+    db.exec(SQLITE_MIGRATIONS[0]!.ddl(tableNames()));
+    db.prepare('INSERT INTO schema_version (id, version, updated_ts) VALUES (1, 1, 0)').run();
+    const store = await open();
+    const delayed = await store.stepSubmit({ type: 'echo', args: {}, maxRetries: 1, timeoutMs: 1_000, delayMs: 5, now: 1_000 });
+    const ready = await store.stepSubmit({ type: 'echo', args: {}, maxRetries: 1, timeoutMs: 1_000, now: 1_001 });
+    expect(await store.migrate()).toEqual({ from: 1, to: SQLITE_SCHEMA_VERSION });
+    const indexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).pluck().all();
+    expect(indexes).toEqual(expect.arrayContaining(['step_tracker_ready_idx', 'step_tracker_delayed_idx', 'step_tracker_claim_order_idx']));
+    await store.podRegister({ podId: 'alpha-00000001', name: 'alpha', meta: { max_parallelism: 2, capacity: 2, in_flight: 0, version: 't', host: 'h' }, now: 1_000 });
+    const claimed = await store.stepClaim({ podId: 'alpha-00000001', types: ['echo'], limit: 5, now: 2_000 });
+    expect(claimed.map((r) => r.stepId)).toEqual([delayed.stepId, ready.stepId]);
+  });
+
   it('close is idempotent and stops the store', async () => {
     const store = await open();
     await store.migrate();
@@ -92,15 +107,20 @@ describe('schema', () => {
     expect(columns('step_tracker')).toEqual([]);
   });
 
-  it('claims by walking the pending rows in claim order, with no sort and no table scan', async () => {
+  it('claims by walking never-delayed steps in claim order and searching delayed ones by run_after, with no table scan', async () => {
     const store = await open();
     await store.migrate();
     const claim = sqliteQueries(tableNames()).stepClaim;
     const plan = (raw().prepare(`EXPLAIN QUERY PLAN ${claim}`).all({ podId: 'p', types: '["echo"]', limit: 5, now: 0 }) as { detail: string }[])
       .map((p) => p.detail)
       .join('\n');
-    expect(plan).toMatch(/USING COVERING INDEX step_tracker_claim_order_idx/);
-    expect(plan).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
+    // The ready list comes in claim order (no sort between its scan and the UNION ALL); only the
+    // due delayed steps, and the at most 2 × limit candidates, are sorted.
+    const ready = /SCAN step_tracker USING COVERING INDEX step_tracker_ready_idx\n([^]*?)UNION ALL/.exec(plan);
+    expect(ready, plan).not.toBeNull();
+    expect(ready![1]).not.toMatch(/TEMP B-TREE/);
+    expect(plan).toMatch(/SEARCH step_tracker USING COVERING INDEX step_tracker_delayed_idx \(run_after<\?\)/);
+    expect(plan).not.toMatch(/SCAN step_tracker(?! USING)|claim_order_idx/);
   });
 
   it('refuses rows that break the CHECK constraints and text in time columns', async () => {

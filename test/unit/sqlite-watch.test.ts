@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { waitFor } from '../support/wait.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/driver.js';
 import type { StorePolicy } from '../../src/store/store.js';
 
@@ -42,17 +43,12 @@ function watch(store: SqliteStore) {
   return { calls, since: () => (origin = performance.now()) };
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition() && performance.now() < deadline) await sleep(5);
-}
-
 it("fires within ~300 ms of another instance's submit", async () => {
   const w = watch(watcher);
   await sleep(150);
   w.since();
   await producer.stepSubmit(SUBMIT);
-  await waitFor(() => w.calls.length > 0, 1_000);
+  await waitFor('a wake-up', () => w.calls.length > 0, 1_000, 5);
   expect(w.calls.length).toBeGreaterThan(0);
   expect(w.calls[0]).toBeLessThan(300);
 });
@@ -75,7 +71,7 @@ it('fires when a delayed step falls due, with no further commit', async () => {
   await producer.stepSubmit({ ...SUBMIT, delayMs: 400 });
   await sleep(250);
   expect(w.calls).toEqual([]);
-  await waitFor(() => w.calls.length > 0, 1_000);
+  await waitFor('a wake-up', () => w.calls.length > 0, 1_000, 5);
   expect(w.calls[0]).toBeGreaterThanOrEqual(395);
   expect(w.calls[0]).toBeLessThan(700);
 });

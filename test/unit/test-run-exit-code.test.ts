@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -35,6 +36,6 @@ it('a run with a failing test exits 1 while the embedded PostgreSQL is in use', 
 
 it('a run whose tests all pass exits 0 while the embedded PostgreSQL is in use', async () => {
   const { code, output } = await runFixture('passing');
-  expect(output.replace(/\x1b\[[0-9;]*m/g, '')).toContain('passing.fixture.ts (1 test)');
+  expect(stripVTControlCharacters(output)).toContain('passing.fixture.ts (1 test)');
   expect(code, output.slice(-2_000)).toBe(0);
 }, 120_000);

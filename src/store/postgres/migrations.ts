@@ -83,6 +83,24 @@ export const MIGRATIONS: readonly PgMigration[] = [
   },
   {
     version: 2,
+    description: 'claim indexes that split never-delayed from delayed pending steps; retention index',
+    // A claim wants the first n due steps in (priority DESC, created_ts, step_id) order, but no one
+    // B-tree serves both that order and `run_after <= now`: st_pending_ix walks past every delayed
+    // row that sorts first (20,000 delayed rows: ~13 ms a claim), st_due_ix sorts every due row.
+    // A step whose run_after is not after its creation (every plain submit) is due from birth, so
+    // its index needs no time filter; the others (delays, retries, releases, replays) are found by
+    // run_after and are few once due, since pods claim them. Rows move between the two partial
+    // indexes as UPDATEs change run_after. Additive: the version 1 indexes stay for older builds.
+    statements: (n) => [
+      `CREATE INDEX ${n.index('st_ready_ix')} ON ${n.stepTracker} (priority DESC, created_ts, step_id) WHERE status = 'pending' AND run_after <= created_ts`,
+      `CREATE INDEX ${n.index('st_delayed_ix')} ON ${n.stepTracker} (run_after) WHERE status = 'pending' AND run_after > created_ts`,
+      // Retention deletes the oldest terminal rows in chunks; st_done_ix leads with status, so
+      // "oldest first across completed and failed" would sort every expired row for each chunk.
+      `CREATE INDEX ${n.index('st_expired_ix')} ON ${n.stepTracker} (last_update_ts) WHERE status IN ('completed', 'failed')`,
+    ],
+  },
+  {
+    version: 3,
     description: 'step_events by kind and time, for activity over a recent window',
     statements: (n) => [`CREATE INDEX ${n.index('se_kind_ts_ix')} ON ${n.stepEvents} (kind, ts)`],
   },

@@ -90,14 +90,34 @@ const v1: SqliteMigration = {
   `,
 };
 
+/**
+ * Claims that stay flat however many steps wait for a later run_after. claim_order_idx walks past
+ * every delayed step that sorts before the first due one (with 100,000 delayed steps, every claim and
+ * every idle poll); claim_idx sorts every due row. A step whose run_after is not after its creation
+ * (every plain submit) is due from birth, so ready_idx holds it in claim order with no time filter;
+ * the rest (delays, retries, releases, replays) sit in delayed_idx by run_after, and the few now due
+ * are sorted. Additive: the version 1 indexes stay, so a pod of the previous build keeps working
+ * through a rolling upgrade.
+ */
 const v2: SqliteMigration = {
   version: 2,
+  description: 'claim indexes that split never-delayed from delayed pending steps',
+  ddl: (t) => `
+    CREATE INDEX IF NOT EXISTS ${t.stepTracker}_ready_idx
+      ON ${t.stepTracker} (priority DESC, created_ts, step_id, run_after, type) WHERE status = 'pending' AND run_after <= created_ts;
+    CREATE INDEX IF NOT EXISTS ${t.stepTracker}_delayed_idx
+      ON ${t.stepTracker} (run_after, priority DESC, created_ts, step_id, type) WHERE status = 'pending' AND run_after > created_ts;
+  `,
+};
+
+const v3: SqliteMigration = {
+  version: 3,
   description: 'step_events by kind and time, for activity over a recent window',
   ddl: (t) => `CREATE INDEX IF NOT EXISTS ${t.stepEvents}_kind_ts_idx ON ${t.stepEvents} (kind, ts);`,
 };
 
 /** Every migration this build knows, in order; append only. */
-export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [v1, v2];
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [v1, v2, v3];
 
 /** The newest schema version this build knows. */
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;

@@ -71,14 +71,28 @@ export function sqliteQueries(t: TableNames) {
           WHERE status = 'pending' AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))) AS claimable`,
     /**
      * `@types` is a JSON array, so one prepared statement serves any set of registered types.
-     * INDEXED BY: without statistics the planner prefers claim_idx and sorts every due row
-     * (see migrations.ts for the numbers).
+     * The first `@limit` due steps are the first of two short lists: steps due since creation, in
+     * claim order from ready_idx, and delayed steps now due, by run_after from delayed_idx
+     * (migration 2 says why). INDEXED BY: without statistics the planner may prefer claim_idx and
+     * sort every due row (see migrations.ts for the numbers).
      */
     stepClaim: `UPDATE ${steps}
       SET status = 'claimed', claimed_by = @podId, attempt = attempt + 1, last_update_ts = @now
       WHERE step_id IN (
-        SELECT step_id FROM ${steps} INDEXED BY ${steps}_claim_order_idx
-        WHERE status = 'pending' AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))
+        SELECT step_id FROM (
+          SELECT * FROM (
+            SELECT step_id, priority, created_ts FROM ${steps} INDEXED BY ${steps}_ready_idx
+            WHERE status = 'pending' AND run_after <= created_ts
+              AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))
+            ORDER BY priority DESC, created_ts, step_id
+            LIMIT @limit)
+          UNION ALL
+          SELECT * FROM (
+            SELECT step_id, priority, created_ts FROM ${steps} INDEXED BY ${steps}_delayed_idx
+            WHERE status = 'pending' AND run_after > created_ts
+              AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))
+            ORDER BY priority DESC, created_ts, step_id
+            LIMIT @limit))
         ORDER BY priority DESC, created_ts, step_id
         LIMIT @limit)
       RETURNING *`,
@@ -184,9 +198,13 @@ export function sqliteQueries(t: TableNames) {
       )
       SELECT bucket_start, kind, n FROM counted WHERE n > 0 ORDER BY bucket_start, kind`,
 
-    pruneEvents: `DELETE FROM ${events} WHERE step_id IN (
-        SELECT step_id FROM ${steps} WHERE status IN ('completed', 'failed') AND last_update_ts < @cutoff)`,
-    pruneSteps: `DELETE FROM ${steps} WHERE status IN ('completed', 'failed') AND last_update_ts < @cutoff`,
+    /** One retention batch: up to `@limit` expired terminal steps, through updated_idx. */
+    pruneBatchPick: `SELECT step_id FROM ${steps}
+      WHERE status IN ('completed', 'failed') AND last_update_ts < @cutoff LIMIT @limit`,
+    /** `@ids` is the JSON array pruneBatchPick returned, so one prepared statement serves any batch. */
+    pruneEvents: `DELETE FROM ${events} WHERE step_id IN (SELECT value FROM json_each(@ids))`,
+    pruneSteps: `DELETE FROM ${steps} WHERE step_id IN (SELECT value FROM json_each(@ids))
+      AND status IN ('completed', 'failed') AND last_update_ts < @cutoff`,
     prunePods: `DELETE FROM ${pods}
       WHERE status = 'down' AND last_heartbeat_ts < @cutoff
         AND NOT EXISTS (SELECT 1 FROM ${steps} s WHERE s.status = 'claimed' AND s.claimed_by = ${pods}.pod_id)`,

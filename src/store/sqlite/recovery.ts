@@ -5,7 +5,7 @@
  * (another process) runs after the first under BEGIN IMMEDIATE and finds nothing left to do.
  * Must not open transactions; the driver does.
  */
-import type { RecoverySummary, RetentionPruneResult } from '../store.js';
+import type { RecoverySummary } from '../store.js';
 import { insertEvent, policyParams, type SqliteContext } from './context.js';
 import type { StepRecord } from './rows.js';
 
@@ -52,10 +52,20 @@ function summary(dryRun: boolean, deadPods: string[], requeued: string[], deadLe
   };
 }
 
-/** Deletes terminal steps older than `cutoff` with their events, and `down` pods holding no claim. */
-export function prune(ctx: SqliteContext, cutoff: number): RetentionPruneResult {
-  const events = ctx.statement('pruneEvents').run({ cutoff }).changes;
-  const steps = ctx.statement('pruneSteps').run({ cutoff }).changes;
-  const pods = ctx.statement('prunePods').run({ cutoff }).changes;
-  return { steps, events, pods };
+/**
+ * One retention batch: up to `limit` terminal steps last updated before `cutoff`, with their events.
+ * The caller runs each batch as its own transaction, so the write lock is held for one batch only.
+ */
+export function pruneStepBatch(ctx: SqliteContext, cutoff: number, limit: number): { steps: number; events: number } {
+  const ids = ctx.statement('pruneBatchPick').pluck().all({ cutoff, limit }) as string[];
+  if (ids.length === 0) return { steps: 0, events: 0 };
+  const json = JSON.stringify(ids);
+  const events = ctx.statement('pruneEvents').run({ ids: json }).changes;
+  const steps = ctx.statement('pruneSteps').run({ ids: json, cutoff }).changes;
+  return { steps, events };
+}
+
+/** Deletes `down` pods silent since before `cutoff` that hold no claim. */
+export function prunePods(ctx: SqliteContext, cutoff: number): number {
+  return ctx.statement('prunePods').run({ cutoff }).changes;
 }

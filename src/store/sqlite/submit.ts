@@ -27,7 +27,7 @@ export interface PreparedSubmission {
 type Submission = Omit<StepSubmitParams, 'now'>;
 
 /** Serialises one submission, or lists what is wrong with it (each `loc` prefixed with `prefix`). */
-export function prepareSubmission(s: Submission, prefix = ''): { prepared?: PreparedSubmission; problems: FleetErrorItem[] } {
+export function serialiseSubmission(s: Submission, prefix = ''): { prepared?: PreparedSubmission; problems: FleetErrorItem[] } {
   const argsJson = JSON.stringify(s.args ?? null);
   const metadataJson = JSON.stringify(s.metadata ?? {});
   const problems = submissionProblems(s, argsJson, metadataJson).map((p) => ({ loc: `${prefix}${p.loc}`, msg: p.msg }));
@@ -47,11 +47,11 @@ export function prepareSubmission(s: Submission, prefix = ''): { prepared?: Prep
 }
 
 /** Checks a whole batch: every item's problems and every `(type, idempotency_key)` shared by two items. */
-export function prepareBatch(steps: readonly Submission[]): PreparedSubmission[] {
+export function serialiseBatch(steps: readonly Submission[]): PreparedSubmission[] {
   const problems: FleetErrorItem[] = [];
   const prepared: PreparedSubmission[] = [];
   steps.forEach((s, i) => {
-    const one = prepareSubmission(s);
+    const one = serialiseSubmission(s);
     problems.push(...one.problems.map((p) => ({ loc: String(i), msg: `${p.loc}: ${p.msg}` })));
     if (one.prepared !== undefined) prepared.push(one.prepared);
   });

@@ -12,7 +12,7 @@ import type { QueueDatabase } from '../database.js';
 import { startPods } from '../harness.js';
 import { submitBatch } from '../http.js';
 import { recordSteps } from './sigkill.js';
-import { waitFor } from '../wait.js';
+import { waitFor } from '../../support/wait.js';
 
 /** 1 s / 3 s with the store's default budget; leader check and sweep at their defaults, as a user would run. */
 export const MINIMUM_SETTING_ENV: Readonly<Record<string, string>> = {

@@ -11,7 +11,7 @@ import type { QueueDatabase } from '../database.js';
 import { eldestFirst, startPods } from '../harness.js';
 import { getJson, submitBatch } from '../http.js';
 import { RECOVERY_BOUND_MS, TIMING } from '../timing.js';
-import { waitFor } from '../wait.js';
+import { waitFor } from '../../support/wait.js';
 
 const STEP_COUNT = 300;
 

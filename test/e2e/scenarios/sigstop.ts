@@ -18,7 +18,7 @@ import { allEvents, byStep, claimsLeftBy, completionOf, exactlyOnceProblems, rea
 import type { QueueDatabase } from '../database.js';
 import { eldestFirst, startPod, waitHealthy } from '../harness.js';
 import { submitBatch, submitStep } from '../http.js';
-import { waitFor } from '../wait.js';
+import { waitFor } from '../../support/wait.js';
 import { recordSteps } from './sigkill.js';
 
 /** Long enough to be caught inside with a 5 ms poll, well inside the 1.1 s fence window. */

@@ -10,7 +10,7 @@ import { allEvents, byStep, stepRows } from '../audit.js';
 import type { QueueDatabase } from '../database.js';
 import { queueCli, startPod, type PodProcess } from '../harness.js';
 import { postJson, submitStep, type HttpAnswer } from '../http.js';
-import { waitFor } from '../wait.js';
+import { waitFor } from '../../support/wait.js';
 
 const GRACE_MS = 1_000;
 /** Release writes, marking down, closing the API and the store, process exit. */

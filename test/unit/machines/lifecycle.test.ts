@@ -1,3 +1,9 @@
+/**
+ * The step-row lifecycle machine (DESIGN §2 transition table): the legal transitions and the state
+ * each leaves, illegal ones refused, step_events records replayed into their row, and a fast-check
+ * property (seed from FLEET_Q_TEST_SEED, printed on failure) that its invariants hold over random
+ * event sequences.
+ */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -168,7 +174,7 @@ describe('lifecycle machine (the oracle)', () => {
     try {
       fc.assert(property, { seed, numRuns: 300 });
     } catch (err) {
-      throw new Error(`lifecycle property failed with FLEET_Q_TEST_SEED=${seed}\n${String(err)}`);
+      throw new Error(`lifecycle property failed with FLEET_Q_TEST_SEED=${seed}\n${String(err)}`, { cause: err });
     }
   });
 });
