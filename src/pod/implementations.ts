@@ -28,7 +28,7 @@ import type {
 } from '../../machines/index.js';
 import { capacityOf, type FleetConfig } from '../config/config.js';
 import { FleetError } from '../errors.js';
-import { executeStepLogic } from './execute-step.js';
+import { executeStepLogic, type ExecuteStepDeps } from './execute-step.js';
 import { newPodId } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { PodTelemetry } from './telemetry.js';
@@ -48,6 +48,8 @@ export interface PodActorDeps {
   readonly inFlight: () => number;
   /** Told of every committed leader read (for `/health` and `/admin/leader` freshness). */
   readonly onLeaderCheck?: (info: LeaderInfo) => void;
+  /** Given to step lifecycles as `input.clock` and told what each answered (see ExecuteStepDeps). */
+  readonly lifecycles?: Pick<ExecuteStepDeps, 'clock' | 'observeLifecycle'>;
 }
 
 /** Every effect of the pod machines, ready for `providePodActors`. */
@@ -106,7 +108,7 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
 
     prune: fromPromise<PruneReport, PruneInput>(({ input }) => call('retentionPrune', () => store.retentionPrune({ olderThanMs: input.olderThanMs }))),
 
-    executeStep: executeStepLogic({ registry, logger: deps.logger }),
+    executeStep: executeStepLogic({ registry, logger: deps.logger, ...deps.lifecycles }),
 
     reportStep: fromPromise<ReportStepOutput, ReportStepInput>(async ({ input }) => {
       const written = await call(operationOf(input.report), () => writeReport(store, input));
