@@ -81,7 +81,8 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
       answered = true;
       resolve(event);
     };
-    const actor = createActor(definition.lifecycle!, { input, id: 'lifecycle', ...(p.parent === undefined ? {} : { parent: p.parent }) });
+    // Under a parent it joins the pod's actor system (its clock, its inspector); standalone it gets `clock`.
+    const actor = createActor(definition.lifecycle!, { input, id: 'lifecycle', ...(p.parent === undefined ? { clock: p.clock } : { parent: p.parent }) });
     const settleAfterAbort = (): void => {
       const reason = ctx.signal.reason instanceof Error ? ctx.signal.reason.message : 'step aborted';
       const event: HandlerSettledEvent = { type: 'handler.failed', error: reason, retryable: true };
@@ -89,7 +90,9 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
     };
     actor.subscribe({
       complete: () => {
-        const output = (actor.getSnapshot() as { output?: unknown }).output;
+        const snapshot = actor.getSnapshot() as { status: string; output?: unknown };
+        if (snapshot.status !== 'done') return; // stopped at abort: there is no answer
+        const output = snapshot.output;
         const afterAbort = ctx.signal.aborted;
         const verdict = verdictOf(output, p.retryable, p.toResult);
         const outcome = typeof output === 'object' && output !== null ? String((output as { outcome?: unknown }).outcome) : null;
@@ -107,7 +110,8 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
     actor.start();
     const onAbort = (): void => {
       if (!p.keepAfterAbort) {
-        actor.stop();
+        // A child cannot be stopped with stop(); `_stop` is what stopChild does for invoked actors.
+        (actor as unknown as { _stop(): void })._stop();
         settleAfterAbort();
       }
     };
