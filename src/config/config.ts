@@ -68,6 +68,8 @@ export interface FleetConfig {
   readonly snowflakeSchema: string;
   readonly snowflakeWarehouse: string | undefined;
   readonly snowflakeRole: string | undefined;
+  /** WebSocket URL of a Stately inspector the pod streams its actors to; off when undefined. */
+  readonly inspect: string | undefined;
 }
 
 /** Variables with this prefix belong to tests (e.g. FLEET_Q_TEST_SEED) and are not configuration. */
@@ -119,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     snowflakeDatabase: data.snowflakeDatabase,
     snowflakeWarehouse: data.snowflakeWarehouse,
     snowflakeRole: data.snowflakeRole,
+    inspect: data.inspect,
   });
 }
 

@@ -158,6 +158,9 @@ const fields = z.strictObject({
   snowflakeSchema: identifierField(false).default('PUBLIC'),
   snowflakeWarehouse: nonEmptyText().optional(),
   snowflakeRole: nonEmptyText().optional(),
+  inspect: nonEmptyText()
+    .refine((v) => /^wss?:\/\/[^/:\s]+(:\d{1,5})?(\/\S*)?$/.test(v), { error: 'must be a WebSocket URL, ws://host:port or wss://host:port' })
+    .optional(),
 });
 
 type Fields = z.output<typeof fields>;

@@ -230,6 +230,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     default: '',
     description: 'Snowflake role; the user’s default role when unset.',
   },
+  {
+    variable: 'FLEET_Q_INSPECT',
+    key: 'inspect',
+    default: '',
+    description: 'Off by default. `ws://host:port` (or `wss://`): stream the pod’s actors (supervisor, slots, steps, lifecycles) live to a Stately WebSocket inspector there. Inspection events carry step arguments and results.',
+  },
 ];
 
 /** `FLEET_Q_MAX_PARALLELISM` for `maxParallelism`; the one place keys map to variable names. */

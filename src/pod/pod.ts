@@ -26,6 +26,7 @@ import { providePodActors, type PodFact, type RecoveryRefusal, type supervisorMa
 import { capacityOf, resolveConfig, type FleetConfig, type FleetConfigInput } from '../config/config.js';
 import { ConflictError, FleetError } from '../errors.js';
 import { createPodActors } from './implementations.js';
+import { createPodInspector, type PodInspector } from './inspect.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, registerPodMetrics, type FleetMetrics } from '../metrics.js';
 import type { PodControl, PodHealthView, RecoveryRun } from './control.js';
@@ -97,6 +98,7 @@ class FleetPod implements Pod {
   #store: Store | undefined;
   #actor: SupervisorActor | undefined;
   #unwatch: (() => void) | undefined;
+  #inspector: PodInspector | undefined;
   #starting: Promise<void> | undefined;
   #finishing: Promise<void> | undefined;
   #startedAt: number | undefined;
@@ -139,6 +141,7 @@ class FleetPod implements Pod {
       this.#registry = new StepRegistry(withBuiltinSteps([...(this.#options.steps ?? []), ...extra]));
       store = this.#options.store ?? (await openStore(this.config));
       this.#store = store;
+      if (this.config.inspect !== undefined) this.#inspector = await createPodInspector(this.config.inspect);
     } catch (err) {
       await this.#finish('stopped');
       throw err;
@@ -156,7 +159,10 @@ class FleetPod implements Pod {
         this.#lastLeaderCheck = info.checkedAt;
       },
     });
-    const actor = createActor(providePodActors(actors), { input: supervisorInputOf(this.config) });
+    const actor = createActor(providePodActors(actors), {
+      input: supervisorInputOf(this.config),
+      ...(this.#inspector === undefined ? {} : { inspect: this.#inspector.inspect }),
+    });
     this.#actor = actor;
     actor.on('*', (fact) => this.#publish(fact));
     actor.subscribe({
@@ -266,6 +272,7 @@ class FleetPod implements Pod {
       this.#phase = reason === 'drained' ? 'drained' : 'stopped';
       this.#unwatch?.();
       this.#unwatch = undefined;
+      this.#inspector?.stop();
       if (reason === 'crashed') this.#logger.fatal({ err: error, pod_id: this.podId }, 'pod supervisor crashed; the pod has stopped');
       if (this.#options.store === undefined && this.#store !== undefined) {
         await this.#store.close().catch((err: unknown) => this.#logger.warn({ err }, 'closing the store failed'));
