@@ -17,7 +17,7 @@ import { createPod, type Pod } from '../../src/pod/pod.js';
 import { defineStep } from '../../src/steps/registry.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
-import { paymentLifecycle } from '../fixtures/lifecycles.js';
+import { paymentLifecycle } from '../../examples/payment-lifecycle.js';
 import { waitFor } from '../support/wait.js';
 import { FAST_TIMINGS } from './pod-harness.js';
 

@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { createPod, type Pod } from '../../src/pod/pod.js';
 import { openStore } from '../../src/store/open.js';
-import { paymentStep } from '../fixtures/lifecycles.js';
+import { paymentStep } from '../../examples/payment-lifecycle.js';
 import { waitFor } from '../support/wait.js';
 import { FAST_TIMINGS } from './pod-harness.js';
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defineStep } from '../../src/index.js';
 import { echoStep } from '../../src/steps/builtin.js';
 import { checkStepLifecycle, createEffectLog, LifecycleCheckError } from '../../src/testing/index.js';
-import { paymentStep } from '../fixtures/lifecycles.js';
+import { paymentStep } from '../../examples/payment-lifecycle.js';
 
 const seed = Number(process.env.FLEET_Q_TEST_SEED ?? 20_261_206);
 
