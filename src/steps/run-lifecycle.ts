@@ -63,7 +63,10 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
   };
 
   if (definition.lifecycle === undefined) {
-    return defaultOutcome({ runHandler }, p.retryable).then((output) => {
+    // The one handler call is the attempt itself, so nothing needs tracking; a synchronous throw
+    // lands in defaultOutcome's try like a rejection.
+    const call = (): Promise<unknown> => Promise.resolve(definition.handler(p.args, ctx));
+    return defaultOutcome({ runHandler: call }, p.retryable).then((output) => {
       const verdict = verdictOf(output, p.retryable, p.toResult);
       observe(output.outcome, verdict, ctx.signal.aborted);
       return verdict.event;
