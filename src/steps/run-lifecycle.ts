@@ -27,6 +27,8 @@ export interface LifecycleObservation {
   readonly retryableDeadLetter: boolean;
   /** It answered after `signal` aborted (the answer was ignored). */
   readonly afterAbort: boolean;
+  /** The step type brings its own lifecycle (false: the default one ran). */
+  readonly custom: boolean;
 }
 
 export interface RunLifecycleParams {
@@ -59,7 +61,8 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
     if (p.observe === undefined) return;
     const retryableDeadLetter = outcome === 'dead_letter' && verdict !== null && verdict.event.type === 'handler.failed' && verdict.event.retryable;
     const violation = verdict?.violation ?? (afterAbort && outcome === 'completed' ? 'answered completed after its abort' : undefined);
-    p.observe({ stepId: ctx.stepId, attempt: ctx.attempt, outcome, retryableDeadLetter, afterAbort, ...(violation === undefined ? {} : { violation }) });
+    const custom = definition.lifecycle !== undefined;
+    p.observe({ stepId: ctx.stepId, attempt: ctx.attempt, outcome, retryableDeadLetter, afterAbort, custom, ...(violation === undefined ? {} : { violation }) });
   };
 
   if (definition.lifecycle === undefined) {

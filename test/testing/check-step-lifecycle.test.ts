@@ -6,15 +6,15 @@
 import { expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineStep } from '../../src/index.js';
-import { echoStep } from '../../src/steps/builtin.js';
+import { echoStep, failStep } from '../../src/steps/builtin.js';
 import { checkStepLifecycle, createEffectLog, LifecycleCheckError } from '../../src/testing/index.js';
 import { paymentStep } from '../../examples/payment-lifecycle.js';
 
 const seed = Number(process.env.FLEET_Q_TEST_SEED ?? 20_261_206);
 
-it('the built-in echo step and a correct custom lifecycle pass', async () => {
-  const echo = echoStep;
-  await expect(checkStepLifecycle(echo, { numRuns: 10, seed, args: [{ n: 1 }] })).resolves.toMatchObject({ type: 'echo', numRuns: 10 });
+it('the built-in echo and fail steps and a correct custom lifecycle pass', async () => {
+  await expect(checkStepLifecycle(echoStep, { numRuns: 10, seed, args: [{ n: 1 }] })).resolves.toMatchObject({ type: 'echo', numRuns: 10 });
+  await expect(checkStepLifecycle(failStep, { numRuns: 8, seed, args: [{ times: 1 }, {}] })).resolves.toMatchObject({ type: 'fail', numRuns: 8 });
   const report = await checkStepLifecycle(paymentStep('correct'), { numRuns: 15, seed, args: [{ amount: 5 }, { amount: -1 }] });
   expect(report.reachability?.reached).toEqual(expect.arrayContaining(['validating', 'callingOut', 'confirming', 'confirmed', 'failed', 'given_up', 'aborted']));
 }, 120_000);
