@@ -1,6 +1,7 @@
 /**
- * The `executeStep` effect (a callback actor, see machines/actors.ts): runs one claimed step's handler
- * with its `StepContext`, aborts `ctx.signal` when the step machine says so (timeout, drain, fencing)
+ * The `executeStep` effect (a callback actor, see machines/actors.ts): runs one claimed step's attempt
+ * through its lifecycle (src/steps/run-lifecycle.ts: the step type's own, else the default one that
+ * calls its handler) with its `StepContext`, aborts `ctx.signal` when the step machine says so (timeout, drain, fencing)
  * or when the actor is stopped, and sends back exactly one `handler.succeeded | handler.failed`.
  * It owns handler invocation, error classification and result normalisation; it must not write to
  * the store (reportStep does) nor decide when to abort (the step machine does).
