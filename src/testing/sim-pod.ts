@@ -98,6 +98,14 @@ export class SimPod {
     if (!this.paused && !this.ended && t > this.clock.now()) this.clock.set(t);
   }
 
+  /**
+   * Moves a frozen pod's clock by `ms` (never past `limit`): a stopped process that resumes does a
+   * little work before its overdue timers (heartbeat, fence) catch up with it.
+   */
+  nudge(ms: number, limit: number): void {
+    if (!this.ended) this.clock.set(Math.min(limit, Math.max(this.clock.now(), this.clock.now() + ms)));
+  }
+
   /** When its next timer is due; undefined when it has none (or is frozen). */
   nextDue(): number | undefined {
     if (this.paused || this.ended) return undefined;
