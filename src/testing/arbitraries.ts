@@ -16,6 +16,8 @@ export type ScheduleOp =
   | { readonly op: 'advance'; readonly ms: number }
   | { readonly op: 'pod_death'; readonly pod: number }
   | { readonly op: 'late_completion' }
+  /** A pod dies mid-step, another recovers the step, then the dead pod finishes it late. */
+  | { readonly op: 'zombie'; readonly pod: number }
   | { readonly op: 'drain'; readonly pod: number }
   | { readonly op: 'dlq_replay' };
 
@@ -57,6 +59,7 @@ export function scheduleOpArbitrary(argsCount: number, faults: FaultMix = {}): f
   ];
   if (faults.podDeath !== false) ops.push(fc.record({ op: fc.constant('pod_death' as const), pod }));
   if (faults.lateCompletion !== false) ops.push(fc.constant({ op: 'late_completion' as const }));
+  if (faults.podDeath !== false && faults.lateCompletion !== false) ops.push(fc.record({ op: fc.constant('zombie' as const), pod }));
   if (faults.drain !== false) ops.push(fc.record({ op: fc.constant('drain' as const), pod }));
   if (faults.dlqReplay !== false) ops.push(fc.constant({ op: 'dlq_replay' as const }));
   if (faults.duplicateSubmit !== false) ops.push(fc.constant({ op: 'duplicate_submit' as const }));

@@ -120,7 +120,7 @@ export async function checkStepLifecycle(definition: StepDefinition<any>, option
   const violations = again.violations.length > 0 ? again.violations : out.errorInstance instanceof RunFailed ? out.errorInstance.violations : [String(out.errorInstance)];
   const trail = again.record?.events ?? [];
   const counterexample = fc.stringify(out.counterexample);
-  const rule = /^([IL]\d+)/.exec(violations[0] ?? '')?.[1] ?? 'unknown';
+  const rule = /\b([ILG]\d+)\b/.exec(violations[0] ?? '')?.[1] ?? 'unknown';
   const message = [
     `checkStepLifecycle('${def.type}') broke rule ${rule}: ${violations[0]}`,
     ...violations.slice(1).map((v) => `  also: ${v}`),

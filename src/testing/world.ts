@@ -104,6 +104,30 @@ export async function runSchedule(definition: StepDefinition, args: readonly Jso
     for (const p of active()) p.wake();
   };
 
+  /** Freezes a pod, preferably one running a step (a process killed or stopped mid-step). */
+  const kill = (pick: number) => {
+    const live = active();
+    const busy = live.filter((p) => p.inFlight > 0);
+    const pool = busy.length > 0 ? busy : live;
+    const victim = pool[pick % Math.max(1, pool.length)];
+    if (victim === undefined) return;
+    victim.paused = true;
+    if (active().length < 2) spawn();
+  };
+  /**
+   * The dead pods resume: their held handler calls finish, they work on for half a second of their
+   * own time (reporting what finished: a late, stale write), then their timers catch up.
+   */
+  const lateCompletion = async () => {
+    for (const h of held.splice(0)) h.release();
+    await flush();
+    for (let step = 0; step < 10; step++) {
+      for (const p of pods) if (p.paused) p.nudge(50, now);
+      await flush();
+    }
+    for (const p of pods) p.paused = false;
+  };
+
   spawn();
   spawn();
   await flush();
@@ -120,27 +144,17 @@ export async function runSchedule(definition: StepDefinition, args: readonly Jso
       case 'advance':
         await advance(op.ms);
         break;
-      case 'pod_death': {
-        const live = active();
-        const victim = live[op.pod % Math.max(1, live.length)];
-        if (victim !== undefined && live.length > 0) {
-          victim.paused = true;
-          if (active().length < 2) spawn();
-        }
+      case 'pod_death':
+        kill(op.pod);
         break;
-      }
-      case 'late_completion': {
-        // The dead pods resume: their held handler calls finish, they work on for half a second of
-        // their own time (reporting what finished: a late, stale write), then their timers catch up.
-        for (const h of held.splice(0)) h.release();
-        await flush();
-        for (let step = 0; step < 10; step++) {
-          for (const p of pods) if (p.paused) p.nudge(50, now);
-          await flush();
-        }
-        for (const p of pods) p.paused = false;
+      case 'zombie':
+        kill(op.pod);
+        await advance(SIM_TIMING.deadPodThresholdMs + 2 * SIM_TIMING.recoveryIntervalMs + SIM_POLICY.maxDelayMs);
+        await lateCompletion();
         break;
-      }
+      case 'late_completion':
+        await lateCompletion();
+        break;
       case 'drain': {
         const live = active();
         const pod = live[op.pod % Math.max(1, live.length)];
