@@ -40,7 +40,8 @@ function payloadsOf(type: string): object[] {
  * Which states of `lifecycle` the traversal reaches from its initial state, started once with each of
  * `argsExamples` as input args. A transient state (left at once by an eventless `always` transition)
  * never rests in a snapshot; it counts as reached when it is the initial state of a reached parent (or
- * of the machine) or the target of a transition out of a reached state.
+ * of the machine) or the target of a transition out of a reached state, and the targets of its own
+ * eventless transitions count as reached whatever their guards (a static over-approximation).
  */
 export function lifecycleReachability(lifecycle: StepLifecycle, argsExamples: readonly unknown[]): ReachabilityReport {
   if (!isMachine(lifecycle)) return { states: [], reached: [], unreachable: [], skipped: 'the lifecycle is not a state machine' };
