@@ -50,21 +50,35 @@ export interface FleetClient {
   close(): Promise<void>;
 }
 
-/** What a client validates submissions against, beyond the built-ins and FLEET_Q_HANDLERS. */
+/** What `createClient` takes: the same `{ config, steps }` shape as `createPod`, so code moves between producer and worker. */
 export interface ClientOptions {
+  /** A loaded configuration, used as is, or overrides (camelCase keys) on top of the `FLEET_Q_*` environment. */
+  readonly config?: Partial<FleetConfigInput> | FleetConfig;
   /** More step types to accept (their args schemas are checked at submit). */
   readonly steps?: readonly AnyStepDefinition[];
 }
 
+/** `{ config?, steps? }` rather than a bare configuration (which has neither key). */
+function isClientOptions(value: object): value is ClientOptions {
+  return Object.keys(value).every((k) => k === 'config' || k === 'steps');
+}
+
 /**
- * Opens a client. `config` is a loaded `FleetConfig`, used as is, or overrides (camelCase keys)
- * applied on top of the `FLEET_Q_*` environment. Submissions are checked against the built-ins, the
- * FLEET_Q_HANDLERS module, `options.steps`, and every type `defineStep` declared in this process;
- * any other type is refused. Throws `ConfigError` listing every problem (a bad handlers module
- * included) before any connection is opened.
+ * Opens a client: `createClient({ config, steps })`, the options of `createPod`. `config` is a loaded
+ * `FleetConfig`, used as is, or overrides (camelCase keys) applied on top of the `FLEET_Q_*`
+ * environment. Submissions are checked against the built-ins, the FLEET_Q_HANDLERS module, `steps`,
+ * and every type `defineStep` declared in this process; any other type is refused. Throws
+ * `ConfigError` listing every problem (a bad handlers module included) before any connection is opened.
  */
-export async function createClient(config: Partial<FleetConfigInput> | FleetConfig = {}, options: ClientOptions = {}): Promise<FleetClient> {
-  const resolved = resolveConfig(config);
+export async function createClient(options?: ClientOptions): Promise<FleetClient>;
+/** @deprecated The earlier form: `createClient(config, { steps })`; use `createClient({ config, steps })`. */
+export async function createClient(config: Partial<FleetConfigInput> | FleetConfig, options?: Pick<ClientOptions, 'steps'>): Promise<FleetClient>;
+export async function createClient(
+  first: ClientOptions | Partial<FleetConfigInput> | FleetConfig = {},
+  legacy: Pick<ClientOptions, 'steps'> = {},
+): Promise<FleetClient> {
+  const options: ClientOptions = isClientOptions(first) ? first : { config: first, ...legacy };
+  const resolved = resolveConfig(options.config ?? {});
   const extra = resolved.handlers === undefined ? [] : await loadHandlerModule(resolved.handlers);
   const named = withBuiltinSteps([...extra, ...(options.steps ?? [])]);
   const namedTypes = new Set(named.map((d) => d.type));

@@ -4,6 +4,7 @@
  * internal and may change. Must not hold behaviour.
  */
 export { defineStep, type StepContext, type StepDefinition } from './steps/registry.js';
+export type { LifecycleClock, LifecycleInput, LifecycleOutput, StepLifecycle } from './steps/lifecycle.js';
 export {
   NonRetryableError,
   FleetError,

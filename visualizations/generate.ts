@@ -1,5 +1,6 @@
 /**
- * Generates the committed diagrams of every machine in machines/index.ts: `<name>.mmd` (Mermaid
+ * Generates the committed diagrams of every machine in machines/index.ts and of the example custom
+ * lifecycles beside it: `<name>.mmd` (Mermaid
  * stateDiagram-v2) and `<name>.stately.json` (the machine's authoring config, which Stately's
  * "Import from code" takes inside `createMachine(...)`). It owns the rendering only; it must not
  * change a machine, and it writes files only when asked (`writeVisualizations`).
@@ -14,6 +15,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { machines } from '../machines/index.js';
+import { paymentLifecycle } from './payment-lifecycle.js';
+
+/** Example custom step lifecycles (payment-lifecycle.ts), drawn beside the runtime's machines. */
+export const EXAMPLE_MACHINES: Readonly<Record<string, AnyStateMachine>> = {
+  'example-payment-lifecycle': paymentLifecycle('correct') as unknown as AnyStateMachine,
+};
 
 /** Where the generated files live (this folder). */
 export const VISUALIZATIONS_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -127,7 +134,7 @@ export function toStatelyJson(machine: AnyStateMachine): string {
 /** File name → content for every machine. */
 export function renderVisualizations(): Map<string, string> {
   const files = new Map<string, string>();
-  for (const [name, machine] of Object.entries(machines)) {
+  for (const [name, machine] of Object.entries({ ...machines, ...EXAMPLE_MACHINES })) {
     files.set(`${name}.mmd`, toMermaid(machine));
     files.set(`${name}.stately.json`, toStatelyJson(machine));
   }

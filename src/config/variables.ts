@@ -234,6 +234,13 @@ export const VARIABLES = {
     field: nonEmptyText().optional(),
     description: 'Snowflake role; the user’s default role when unset.',
   },
+  inspect: {
+    variable: 'FLEET_Q_INSPECT',
+    field: nonEmptyText()
+      .refine((v) => /^wss?:\/\/[^/:\s]+(:\d{1,5})?(\/\S*)?$/.test(v), { error: 'must be a WebSocket URL, ws://host:port or wss://host:port' })
+      .optional(),
+    description: 'Off by default. `ws://host:port` (or `wss://`): stream the pod’s actors (supervisor, slots, steps, lifecycles) live to a Stately WebSocket inspector there. Inspection events carry step arguments and results.',
+  },
 } as const satisfies Record<string, VariableRow>;
 
 /** The `FleetConfig` keys. */

@@ -1,6 +1,7 @@
 /**
- * The `executeStep` effect (a callback actor, see machines/actors.ts): runs one claimed step's handler
- * with its `StepContext`, aborts `ctx.signal` when the step machine says so (timeout, drain, fencing)
+ * The `executeStep` effect (a callback actor, see machines/actors.ts): runs one claimed step's attempt
+ * through its lifecycle (src/steps/run-lifecycle.ts: the step type's own, else the default one that
+ * calls its handler) with its `StepContext`, aborts `ctx.signal` when the step machine says so (timeout, drain, fencing)
  * or when the actor is stopped, and sends back exactly one `handler.succeeded | handler.failed`.
  * It owns handler invocation, error classification and result normalisation; it must not write to
  * the store (reportStep does) nor decide when to abort (the step machine does).
@@ -8,10 +9,11 @@
  * Args are passed as stored: they were parsed by the type's schema at submit, and parsing again could
  * fail on a schema whose transform is not idempotent (e.g. `z.string().transform(s => s.length)`).
  */
-import { fromCallback } from 'xstate';
+import { fromCallback, type AnyActorRef } from 'xstate';
 import { describeError, type ExecuteStepInput, type HandlerAbortEvent, type HandlerSettledEvent } from '../../machines/index.js';
-import { NonRetryableError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isNonRetryable, type LifecycleClock } from '../steps/lifecycle.js';
+import { retryClassifier, runStepLifecycle, type LifecycleObservation } from '../steps/run-lifecycle.js';
 import type { StepContext, StepDefinition, StepRegistry } from '../steps/registry.js';
 import { MAX_RESULT_BYTES } from '../store/json.js';
 
@@ -27,17 +29,28 @@ export class StepAbortedError extends Error {
 export interface ExecuteStepDeps {
   readonly registry: StepRegistry;
   readonly logger: Logger;
+  /** The clock lifecycles get as `input.clock`: the actor system's (simulated in tests); wall time by default. */
+  readonly clock?: LifecycleClock;
+  /** Told what each lifecycle run answered (contract checks in tests). */
+  readonly observeLifecycle?: (observation: LifecycleObservation) => void;
 }
+
+const WALL_CLOCK: LifecycleClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout),
+};
 
 /** The callback actor logic the step machine invokes as `executeStep`. */
 export function executeStepLogic(deps: ExecuteStepDeps) {
-  return fromCallback<HandlerAbortEvent, ExecuteStepInput>(({ input, sendBack, receive }) => {
+  return fromCallback<HandlerAbortEvent, ExecuteStepInput>(({ input, sendBack, receive, self }) => {
     const { step, podId } = input;
     const controller = new AbortController();
     const abort = (reason: StepAbortedError['reason']): void => {
       if (!controller.signal.aborted) controller.abort(new StepAbortedError(reason));
     };
-    receive((event) => abort(event.reason));
+    // Only handler.abort: a lifecycle child's done/error events reach this actor too.
+    receive((event) => event.type === 'handler.abort' && abort(event.reason));
 
     const log = deps.logger.child({ step_id: step.stepId, attempt: step.attempt, step_type: step.type, pod_id: podId });
     const definition = deps.registry.get(step.type);
@@ -52,7 +65,7 @@ export function executeStepLogic(deps: ExecuteStepDeps) {
     const outcome: Promise<HandlerSettledEvent> =
       definition === undefined
         ? Promise.resolve({ type: 'handler.failed', error: `step type '${step.type}' is not registered on pod ${podId}`, retryable: true })
-        : runHandler(definition, step.args, ctx);
+        : runHandler(definition, step.args, ctx, self, deps);
     void outcome.then((event) => {
       if (event.type === 'handler.failed') log.warn({ event: event.type, error: event.error, retryable: event.retryable }, 'step handler failed');
       else log.debug({ event: event.type }, 'step handler succeeded');
@@ -63,14 +76,14 @@ export function executeStepLogic(deps: ExecuteStepDeps) {
   });
 }
 
-async function runHandler(definition: StepDefinition, args: unknown, ctx: StepContext): Promise<HandlerSettledEvent> {
-  let result: unknown;
-  try {
-    result = await definition.handler(args, ctx);
-  } catch (err) {
-    return { type: 'handler.failed', error: errorMessage(err), retryable: isRetryable(definition, err, ctx.log) };
-  }
-  return resultEvent(result);
+/** One attempt through the step type's lifecycle (the default one unless it brings its own). */
+function runHandler(definition: StepDefinition, args: unknown, ctx: StepContext, parent: AnyActorRef, deps: ExecuteStepDeps): Promise<HandlerSettledEvent> {
+  return runStepLifecycle({
+    definition, args, ctx, parent, clock: deps.clock ?? WALL_CLOCK, toResult: resultEvent,
+    // A broken classifier must not turn a transient failure into a dead letter.
+    retryable: retryClassifier(definition, isNonRetryable, (err) => ctx.log.warn({ err }, 'the step type\'s retryable(err) threw; retrying the step')),
+    ...(deps.observeLifecycle === undefined ? {} : { observe: deps.observeLifecycle }),
+  });
 }
 
 /**
@@ -95,30 +108,4 @@ export function resultEvent(result: unknown): HandlerSettledEvent {
     };
   }
   return { type: 'handler.succeeded', result: JSON.parse(text) as unknown };
-}
-
-/**
- * `NonRetryableError` is also recognised by name: a handler module may import it from another copy of
- * the package (dist/ next to src/, or a nested node_modules), where `instanceof` fails.
- */
-function isNonRetryable(err: unknown): boolean {
-  return err instanceof NonRetryableError || (err instanceof Error && err.name === 'NonRetryableError');
-}
-
-function isRetryable(definition: StepDefinition, err: unknown, log: Logger): boolean {
-  if (isNonRetryable(err)) return false;
-  if (definition.retryable === undefined) return true;
-  try {
-    return Boolean(definition.retryable(err) ?? true);
-  } catch (classifierError) {
-    // A broken classifier must not turn a transient failure into a dead letter.
-    log.warn({ err: classifierError }, 'the step type\'s retryable(err) threw; retrying the step');
-    return true;
-  }
-}
-
-/** The message recorded as `last_error`: the error's own message, else its name, else its JSON. */
-function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message === '' ? err.name : err.message;
-  return describeError(err);
 }

@@ -29,7 +29,7 @@ import type {
 } from '../../machines/index.js';
 import { capacityOf, type FleetConfig } from '../config/config.js';
 import { FleetError } from '../errors.js';
-import { executeStepLogic } from './execute-step.js';
+import { executeStepLogic, type ExecuteStepDeps } from './execute-step.js';
 import { newPodId } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { PodTelemetry } from './telemetry.js';
@@ -51,6 +51,8 @@ export interface PodActorDeps {
   readonly onLeaderCheck?: (info: LeaderInfo) => void;
   /** Told how long each confirmed heartbeat took, in ms (heartbeat-latency.ts). */
   readonly onHeartbeat?: (podId: string, latencyMs: number) => void;
+  /** Given to step lifecycles as `input.clock` and told what each answered (see ExecuteStepDeps). */
+  readonly lifecycles?: Pick<ExecuteStepDeps, 'clock' | 'observeLifecycle'>;
 }
 
 /** Every effect of the pod machines, ready for `providePodActors`. */
@@ -113,7 +115,7 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
 
     prune: fromPromise<PruneReport, PruneInput>(({ input }) => call('retentionPrune', () => store.retentionPrune({ olderThanMs: input.olderThanMs }))),
 
-    executeStep: executeStepLogic({ registry, logger: deps.logger }),
+    executeStep: executeStepLogic({ registry, logger: deps.logger, ...deps.lifecycles }),
 
     reportStep: fromPromise<ReportStepOutput, ReportStepInput>(async ({ input }) => {
       const written = await call(operationOf(input.report), () => writeReport(store, input));

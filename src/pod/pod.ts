@@ -27,6 +27,7 @@ import { capacityOf, resolveConfig, type FleetConfig, type FleetConfigInput } fr
 import { fenceWindowMs, livenessTimingOf } from '../config/liveness.js';
 import { ConflictError, FleetError } from '../errors.js';
 import { createPodActors } from './implementations.js';
+import { createPodInspector, type PodInspector } from './inspect.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, registerPodMetrics, type FleetMetrics } from '../metrics.js';
 import type { PodControl, PodHealthView, RecoveryRun } from './control.js';
@@ -104,6 +105,7 @@ class FleetPod implements Pod {
   #store: Store | undefined;
   #actor: SupervisorActor | undefined;
   #unwatch: (() => void) | undefined;
+  #inspector: PodInspector | undefined;
   #starting: Promise<void> | undefined;
   #finishing: Promise<void> | undefined;
   #startedAt: number | undefined;
@@ -153,6 +155,7 @@ class FleetPod implements Pod {
       this.#registry = new StepRegistry(withBuiltinSteps([...(this.#options.steps ?? []), ...extra]));
       store = this.#options.store ?? instrumentStore(await openStore(this.config), this.#metrics);
       this.#store = store;
+      if (this.config.inspect !== undefined) this.#inspector = await createPodInspector(this.config.inspect);
     } catch (err) {
       await this.#finish('stopped');
       throw err;
@@ -171,7 +174,10 @@ class FleetPod implements Pod {
       },
       onHeartbeat: (podId, latencyMs) => this.#heartbeats.observe(podId, latencyMs),
     });
-    const actor = createActor(providePodActors(actors), { input: supervisorInputOf(this.config) });
+    const actor = createActor(providePodActors(actors), {
+      input: supervisorInputOf(this.config),
+      ...(this.#inspector === undefined ? {} : { inspect: this.#inspector.inspect }),
+    });
     this.#actor = actor;
     actor.on('*', (fact) => this.#publish(fact));
     actor.subscribe({
@@ -283,6 +289,7 @@ class FleetPod implements Pod {
       this.#unwatch = undefined;
       this.#unobserve?.();
       this.#unobserve = undefined;
+      this.#inspector?.stop();
       if (reason === 'crashed') this.#logger.fatal({ err: error, pod_id: this.podId }, 'pod supervisor crashed; the pod has stopped');
       if (this.#options.store === undefined && this.#store !== undefined) {
         await this.#store.close().catch((err: unknown) => this.#logger.warn({ err }, 'closing the store failed'));

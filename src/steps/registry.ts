@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { FleetError, ValidationError, type FleetErrorItem } from '../errors.js';
 import type { Json } from '../store/store.js';
+import type { StepLifecycle } from './lifecycle.js';
 
 /** Type names (DESIGN §5). */
 export const STEP_TYPE_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
@@ -33,6 +34,8 @@ export interface StepDefinition<Args = unknown> {
   readonly timeoutMs?: number;
   /** Return false to dead-letter on this error without retrying. */
   readonly retryable?: (err: unknown) => boolean;
+  /** XState actor logic run for each attempt in place of the default lifecycle (see steps/lifecycle.ts). */
+  readonly lifecycle?: StepLifecycle;
 }
 
 /**
@@ -51,6 +54,7 @@ export function defineStep<S extends z.ZodType>(definition: {
   readonly maxRetries?: number;
   readonly timeoutMs?: number;
   readonly retryable?: (err: unknown) => boolean;
+  readonly lifecycle?: StepLifecycle;
 }): StepDefinition<z.output<S>> {
   const problems = definitionProblems(definition);
   if (problems.length > 0) throw new FleetError('validation_error', `invalid step definition '${definition.type}'`, { errors: problems });
@@ -71,7 +75,7 @@ export function stepsDefinedInProcess(): StepDefinition[] {
   return [...definedInProcess.values()];
 }
 
-function definitionProblems(d: { type: string; maxRetries?: number; timeoutMs?: number; handler: unknown }): FleetErrorItem[] {
+function definitionProblems(d: { type: string; maxRetries?: number; timeoutMs?: number; handler: unknown; lifecycle?: unknown }): FleetErrorItem[] {
   const problems: FleetErrorItem[] = [];
   if (typeof d.type !== 'string' || !STEP_TYPE_PATTERN.test(d.type)) problems.push({ loc: 'type', msg: `must match ${STEP_TYPE_PATTERN.source}` });
   if (typeof d.handler !== 'function') problems.push({ loc: 'handler', msg: 'must be a function' });
@@ -79,6 +83,10 @@ function definitionProblems(d: { type: string; maxRetries?: number; timeoutMs?: 
     problems.push({ loc: 'maxRetries', msg: 'must be an integer from 0 to 25' });
   }
   if (d.timeoutMs !== undefined && !(Number.isInteger(d.timeoutMs) && d.timeoutMs >= 1)) problems.push({ loc: 'timeoutMs', msg: 'must be a positive integer' });
+  const logic = d.lifecycle as { transition?: unknown; getInitialSnapshot?: unknown } | null | undefined;
+  if (logic !== undefined && (typeof logic !== 'object' || logic === null || typeof logic.transition !== 'function' || typeof logic.getInitialSnapshot !== 'function')) {
+    problems.push({ loc: 'lifecycle', msg: 'must be XState actor logic (e.g. a machine from setup(...).createMachine)' });
+  }
   return problems;
 }
 

@@ -8,6 +8,7 @@
  */
 import { canonicalJson } from '../../src/store/json.js';
 import type { Json, PodStatus, StepEventKind, StepStatus, StorePolicy } from '../../src/store/store.js';
+import type { PodLogEntry } from '../../src/testing/invariants.js';
 
 /** A step row as the model believes it to be. */
 export interface ModelStep {
@@ -63,14 +64,7 @@ export interface Prediction<O> {
 }
 
 /** One entry of the pod liveness log, for the no-false-death check (I11). */
-export interface PodLogEntry {
-  readonly podId: string;
-  readonly ts: number;
-  /** `sweep_down` is the sweep's own verdict, so the no-false-death check must not trust it. */
-  readonly kind: 'up' | 'heartbeat' | 'down' | 'sweep_down';
-  /** The largest event id that existed when the entry was made: events after it may depend on it. */
-  readonly seenEventId: number;
-}
+export type { PodLogEntry };
 
 export interface SubmitSpec {
   readonly type: string;

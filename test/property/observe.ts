@@ -7,7 +7,7 @@
  */
 import { expect } from 'vitest';
 import type { Store, StepEvent, StepRow } from '../../src/store/store.js';
-import { checkTrail } from './invariants.js';
+import { checkTrail } from '../../src/testing/invariants.js';
 import type { ModelStep, QueueModel } from './model.js';
 
 /** Every event, paged so that a driver's default or maximum page size cannot hide any. */

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import type { PodMeta, Store, StepRow } from '../../src/store/store.js';
 import { checkProperty, openTempStore, PROPERTY_POLICY, START_TS } from './harness.js';
-import { checkTrail } from './invariants.js';
+import { checkTrail } from '../../src/testing/invariants.js';
 import type { PodLogEntry } from './model.js';
 import { readAllEvents } from './observe.js';
 

@@ -185,3 +185,30 @@ describe('createClient: step types it validates against', () => {
     expect((await client.queue()).pending_steps).toBe(2);
   });
 });
+
+describe('createClient: the options of createPod', () => {
+  it('takes { config, steps }, the object createPod takes, and checks submits against those steps', async () => {
+    const { defineStep } = await import('../../src/steps/registry.js');
+    const { createPod } = await import('../../src/pod/pod.js');
+    const { z } = await import('zod');
+    const step = { ...defineStep({ type: 'client.shared', args: z.object({ n: z.number() }), handler: (args) => args }), type: 'client.shared-options' };
+    const options = { config: { sqliteDbPath: dbPath, storageMode: 'sqlite' as const, logLevel: 'silent' as const }, steps: [step] };
+    client = await createClient(options);
+    const { step_id } = await client.submit({ type: 'client.shared-options', args: { n: 3 } });
+    await expect(client.submit({ type: 'client.shared-options', args: { n: 'x' } })).rejects.toBeInstanceOf(ValidationError);
+    const pod = createPod({ ...options, config: { ...options.config, apiPort: 0, claimIntervalSeconds: 0.1 } });
+    await pod.start();
+    try {
+      const deadline = Date.now() + 20_000;
+      while ((await client.status(step_id)).status !== 'completed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect((await client.status(step_id)).result).toEqual({ n: 3 });
+    } finally {
+      await pod.stop();
+    }
+  });
+
+  it('still takes the earlier form, a configuration then { steps }', async () => {
+    client = await createClient({ sqliteDbPath: dbPath, storageMode: 'sqlite' });
+    expect((await client.submit({ type: 'echo', args: {} })).status).toBe('submitted');
+  });
+});

@@ -69,6 +69,7 @@ describe('defaults', () => {
       snowflakeSchema: 'PUBLIC',
       snowflakeWarehouse: undefined,
       snowflakeRole: undefined,
+      inspect: undefined,
     } satisfies Record<keyof FleetConfig, unknown>);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -124,6 +125,7 @@ describe('parsing', () => {
       FLEET_Q_SNOWFLAKE_SCHEMA: 'FLEET',
       FLEET_Q_SNOWFLAKE_WAREHOUSE: 'WH',
       FLEET_Q_SNOWFLAKE_ROLE: 'QUEUE_ROLE',
+      FLEET_Q_INSPECT: 'ws://127.0.0.1:8090',
     });
     expect(config).toEqual({
       storageMode: 'postgres',
@@ -161,6 +163,7 @@ describe('parsing', () => {
       snowflakeSchema: 'FLEET',
       snowflakeWarehouse: 'WH',
       snowflakeRole: 'QUEUE_ROLE',
+      inspect: 'ws://127.0.0.1:8090',
     } satisfies Record<keyof FleetConfig, unknown>);
   });
 

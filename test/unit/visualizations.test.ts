@@ -8,6 +8,7 @@ import {
   toMermaid,
   toStatelyJson,
   transitionsOf,
+  EXAMPLE_MACHINES,
   VISUALIZATIONS_DIR,
   writeVisualizations,
 } from '../../visualizations/generate.js';
@@ -21,7 +22,7 @@ const signature = (m: AnyStateMachine) => transitionsOf(m).map((t) => `${t.from.
 describe('visualizations', () => {
   it('committed diagrams match the machines', () => {
     const rendered = renderVisualizations();
-    expect(rendered.size).toBe(2 * Object.keys(machines).length);
+    expect(rendered.size).toBe(2 * (Object.keys(machines).length + Object.keys(EXAMPLE_MACHINES).length));
     for (const [name, content] of rendered) {
       const path = join(VISUALIZATIONS_DIR, name);
       expect(existsSync(path), `visualizations/${name} is missing; regenerate with: ${REGENERATE}`).toBe(true);
@@ -31,7 +32,7 @@ describe('visualizations', () => {
     expect(generated.sort(), 'a diagram without a machine: delete it').toEqual([...rendered.keys()].sort());
   });
 
-  it.each(Object.entries(machines))('%s: the Stately JSON is plain data that rebuilds the same transitions', (_name, machine) => {
+  it.each(Object.entries({ ...machines, ...EXAMPLE_MACHINES }))('%s: the Stately JSON is plain data that rebuilds the same transitions', (_name, machine) => {
     const config: unknown = JSON.parse(toStatelyJson(machine));
     // JSON turns a function inside an array (an inline action or guard) into null: the config must name them.
     const nullsInArrays = (v: unknown): number =>
@@ -42,7 +43,7 @@ describe('visualizations', () => {
     expect(signature(rebuilt)).toEqual(signature(machine));
   });
 
-  it.each(Object.entries(machines))('%s: the Mermaid diagram declares every state it draws', (_name, machine) => {
+  it.each(Object.entries({ ...machines, ...EXAMPLE_MACHINES }))('%s: the Mermaid diagram declares every state it draws', (_name, machine) => {
     const mmd = toMermaid(machine);
     expect(mmd.startsWith('stateDiagram-v2\n')).toBe(true);
     const declared = new Set([...mmd.matchAll(/^\s*state "[^"]+" as (\w+)$/gm)].map((m) => m[1]));

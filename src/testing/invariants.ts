@@ -7,11 +7,20 @@
  * Legality (I6) is judged by the `lifecycle` machine (machines/lifecycle.machine.ts), the oracle every
  * lifecycle must keep; the walk here adds what the machine leaves to the store (time, backoff, pods)
  * and cross-checks the row the machine ends in. Pure functions over data: no store, no model state
- * beyond what the caller passes in.
+ * beyond what the caller passes in. Part of `fleet-q/testing`: users compose their own properties with it.
  */
 import { applyLifecycleEvent, lifecycleEventFromRecord, lifecycleStateOf, startLifecycle } from '../../machines/lifecycle.oracle.js';
-import type { Json, StepEvent, StepStatus, StorePolicy } from '../../src/store/store.js';
-import type { PodLogEntry } from './model.js';
+import type { Json, StepEvent, StepStatus, StorePolicy } from '../store/store.js';
+
+/** One register / heartbeat / mark-down of a pod, as the no-false-death check (I11) reads them. */
+export interface PodLogEntry {
+  readonly podId: string;
+  readonly ts: number;
+  /** `sweep_down` is the sweep's own verdict, so the no-false-death check must not trust it. */
+  readonly kind: 'up' | 'heartbeat' | 'down' | 'sweep_down';
+  /** The largest event id that existed when the entry was made: events after it may depend on it. */
+  readonly seenEventId: number;
+}
 
 /** The fields of a row that replaying its events must reproduce (I13). */
 export interface ReplayedRow {
@@ -22,6 +31,7 @@ export interface ReplayedRow {
   lastError: string | null;
 }
 
+/** What `checkTrail` needs besides the events. */
 export interface TrailContext {
   readonly policy: StorePolicy;
   /** `max_retries` of each step, from its row. */
