@@ -2,7 +2,7 @@
  * A real Store read through a simulated clock: every call carries `now` from the clock (the test-only
  * time override every store method accepts, DESIGN §6), so a pod run on a `SimulatedClock` sees the
  * database agree with its timers. It also keeps the pod log the no-false-death check (I11) reads:
- * registrations, confirmed heartbeats and mark-downs, each with the last event id that existed then.
+ * registrations (and the incarnations they retire), confirmed heartbeats and mark-downs, each with the last event id that existed then.
  * It owns no rule of its own and changes no argument but `now`.
  */
 import type { Store } from '../store/store.js';
@@ -42,7 +42,12 @@ export function clockedStore(store: Store, now: () => number): ClockedStore {
         const ts = now();
         const result = await method.call(target, { ...(params ?? {}), now: ts });
         const podId = params?.podId as string | undefined;
-        if (key === 'podRegister' && podId !== undefined) await log(podId, 'up', ts);
+        if (key === 'podRegister' && podId !== undefined) {
+          // A re-registration retires the pod's previous incarnation: the pod's own word, like a mark-down.
+          const previous = params?.previousPodId as string | undefined;
+          if (previous !== undefined) await log(previous, 'down', ts);
+          await log(podId, 'up', ts);
+        }
         else if (key === 'podHeartbeat' && podId !== undefined && (result as { ok?: boolean }).ok === true) await log(podId, 'heartbeat', ts);
         else if (key === 'podMarkDown' && podId !== undefined) await log(podId, 'down', ts);
         return result;
