@@ -83,9 +83,11 @@ export const CLAIM_EVENTS = {
   failed: 'claim.failed',
 } as const;
 
-/** Wake-up hint from the store's `watchWork`: steps may have become claimable. */
+/** From the store's `watchWork`: steps may have become claimable; whether wake-ups are pushed now. */
 export const WORK_EVENTS = {
   available: 'work.available',
+  /** `{ listening }`: true while every change reaches the pod as `work.available` (no polling needed). */
+  watch: 'work.watch',
 } as const;
 
 /** Drain facts. */

@@ -13,7 +13,9 @@
  *
  * Claim loop: at most one `claimSteps` in flight, asking for exactly the idle slots. A claim starts
  * when a slot frees, on `work.available`, or after `claimInterval` (only with an idle slot: a full
- * pod waits for a slot to free instead of polling). Frees or wake-ups during a claim cause exactly one
+ * pod waits for a slot to free instead of polling; and only while the store does not push every
+ * change (`work.watch { listening: false }`, the start) or the last claim failed: an idle PostgreSQL
+ * pod with LISTEN up runs no claim polls, and polls again from the moment its listener drops). Frees or wake-ups during a claim cause exactly one
  * follow-up claim right after it, if a slot is still idle. A `drain` during a claim waits for it and
  * runs what it claimed (a stopped claim could commit unseen, costing those steps a retry).
  *
@@ -48,8 +50,12 @@ export interface SupervisorMachineInput {
   readonly reportRetryDelayMs: number;
 }
 
-/** What the runtime sends: SIGTERM/SIGINT, the store's wake-up hint, and the admin route. */
-export type SupervisorCommand = { readonly type: 'drain' } | { readonly type: 'work.available' } | RecoveryRunEvent;
+/** What the runtime sends: SIGTERM/SIGINT, the store's wake-up hint and listener state, and the admin route. */
+export type SupervisorCommand =
+  | { readonly type: 'drain' }
+  | { readonly type: 'work.available' }
+  | { readonly type: 'work.watch'; readonly listening: boolean }
+  | RecoveryRunEvent;
 
 /** Facts the children send up. */
 export type ChildFact = HeartbeatFact | LeaderFact | SlotFreedEvent;
@@ -75,6 +81,10 @@ export interface SupervisorMachineContext extends SupervisorMachineInput {
   /** A slot freed or work arrived while a claim was in flight. */
   readonly claimAgain: boolean;
   readonly drainRequested: boolean;
+  /** The store pushes every change as `work.available` now (LISTEN is up): no claim polls needed. */
+  readonly watchListening: boolean;
+  /** The last claim failed: poll at the claim interval even while listening (no change may come). */
+  readonly claimFailed: boolean;
 }
 
 const CHILD_FACTS = [
@@ -130,6 +140,9 @@ export const supervisorMachine = setup({
   },
   guards: {
     hasIdleSlot: ({ context }) => context.idleCount > 0,
+    // Polls only fill a gap in the wake-ups: when they are not pushed, or the last claim failed.
+    pollDue: ({ context }) => context.idleCount > 0 && (!context.watchListening || context.claimFailed),
+    listenerLost: ({ context, event }) => event.type === 'work.watch' && !event.listening && context.idleCount > 0,
     allSlotsIdle: ({ context }) => inFlight(context) === 0,
     drainRequested: ({ context }) => context.drainRequested,
     // Guards run before the transition's actions: count the slots the claimed steps are about to take.
@@ -163,7 +176,7 @@ export const supervisorMachine = setup({
         idle = (idle as NonNullable<SlotStack>).rest;
       }
       const taken = params.steps.length;
-      enqueue.assign({ idleSlots: idle, idleCount: context.idleCount - taken, inFlight: context.inFlight + taken, claimAgain: false });
+      enqueue.assign({ idleSlots: idle, idleCount: context.idleCount - taken, inFlight: context.inFlight + taken, claimAgain: false, claimFailed: false });
     }),
     // A slot sends exactly one slot.freed per assignment, so no membership check is needed.
     markSlotIdle: assign(({ context, event }) => {
@@ -172,6 +185,8 @@ export const supervisorMachine = setup({
     }),
     recordClaimLimit: assign({ claimLimit: ({ context }) => context.idleCount }),
     requestFollowUp: assign({ claimAgain: true }),
+    recordWatch: assign({ watchListening: ({ context, event }) => (event.type === 'work.watch' ? event.listening : context.watchListening) }),
+    recordClaimFailure: assign({ claimFailed: true }),
     requestDrain: assign({ drainRequested: true }),
     // Every slot is told (an idle one ignores it): rare (drain, fencing), so no busy set is kept for it.
     abortBusySlots: enqueueActions(({ context, enqueue }, params: { mode: AbortMode }) => {
@@ -214,6 +229,8 @@ export const supervisorMachine = setup({
     claimLimit: 0,
     claimAgain: false,
     drainRequested: false,
+    watchListening: false,
+    claimFailed: false,
   }),
   entry: 'spawnSlots',
   on: {
@@ -230,6 +247,7 @@ export const supervisorMachine = setup({
     'prune.completed': { actions: 'publish' },
     'prune.failed': { actions: 'publish' },
     'recovery.run': { actions: 'refuseRecoveryRun' },
+    'work.watch': { actions: 'recordWatch' },
   },
   initial: 'registering',
   states: {
@@ -282,9 +300,11 @@ export const supervisorMachine = setup({
           states: {
             starting: { always: [{ guard: 'hasIdleSlot', target: 'claiming' }, { target: 'waiting' }] },
             waiting: {
-              after: { claimInterval: { guard: 'hasIdleSlot', target: 'claiming' } },
+              after: { claimInterval: { guard: 'pollDue', target: 'claiming' } },
               on: {
                 'work.available': { guard: 'hasIdleSlot', target: 'claiming' },
+                // Changes may have been missed while the listener was down: catch up, then poll again.
+                'work.watch': [{ guard: 'listenerLost', target: 'claiming', actions: 'recordWatch' }, { actions: 'recordWatch' }],
                 'slot.freed': { target: 'claiming', actions: ['markSlotIdle', 'publish'] },
               },
             },
@@ -313,7 +333,7 @@ export const supervisorMachine = setup({
                 onError: [
                   { guard: { type: 'isFenceError', params: ({ event }) => ({ error: event.error }) }, target: '#supervisor.fenced' },
                   { guard: 'drainRequested', target: '#supervisor.registered.draining' },
-                  { target: 'waiting', actions: { type: 'publishClaimFailed', params: ({ event }) => ({ error: event.error }) } },
+                  { target: 'waiting', actions: ['recordClaimFailure', { type: 'publishClaimFailed', params: ({ event }) => ({ error: event.error }) }] },
                 ],
               },
               on: {

@@ -202,6 +202,39 @@ describe('supervisor machine', () => {
     expect(pod.claims.calls).toHaveLength(2);
   });
 
+  it('runs no claim polls while the store pushes every change, and polls again once its listener drops', async () => {
+    const pod = startPod();
+    pod.actor.send({ type: 'work.watch', listening: true });
+    await pod.registerAs('pod-a');
+    await pod.claimed();
+    await pod.advance(20_000);
+    expect(pod.claims.calls).toHaveLength(1); // only the start-up claim
+    pod.actor.send({ type: 'work.available' });
+    expect(pod.claims.calls).toHaveLength(2); // wake-ups still claim at once
+    await pod.claimed();
+    await pod.advance(20_000);
+    expect(pod.claims.calls).toHaveLength(2);
+
+    pod.actor.send({ type: 'work.watch', listening: false });
+    expect(pod.claims.calls).toHaveLength(3); // catch up on what the dead listener missed
+    await pod.claimed();
+    pod.clock.increment(2_000);
+    expect(pod.claims.calls).toHaveLength(4); // and poll again
+  });
+
+  it('while listening, a failed claim is still retried at the next interval', async () => {
+    const pod = startPod();
+    pod.actor.send({ type: 'work.watch', listening: true });
+    await pod.registerAs('pod-a');
+    pod.claims.last().reject(new Error('SQLITE_BUSY'));
+    await flush();
+    pod.clock.increment(2_000);
+    expect(pod.claims.calls).toHaveLength(2);
+    await pod.claimed();
+    await pod.advance(10_000);
+    expect(pod.claims.calls).toHaveLength(2); // a claim that worked ends the polling
+  });
+
   it('drain: stops claiming, lets running steps finish, marks the pod down and stops', async () => {
     const pod = startPod();
     await pod.registerAs('pod-a');
