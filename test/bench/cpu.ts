@@ -32,9 +32,22 @@ interface CpuProfile {
   readonly timeDeltas?: readonly number[];
 }
 
-/** A running profiler; `stop()` ends it and returns the top `limit` functions by self time. */
+/** A running profiler; `stop()` ends it and returns the top `limit` functions by self time, then areas (prefixed `area:`). */
 export interface Profiler {
   stop(limit?: number): Promise<ProfileEntry[]>;
+}
+
+/** Where a frame's code lives: a package, FLEET-Q's own code by folder, or V8/Node internals. */
+function areaOf(fn: string, url: string): string {
+  if (fn === '(garbage collector)' || fn === '(idle)' || fn === '(program)') return fn;
+  const nm = url.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const rest = url.slice(nm + 'node_modules/'.length).split('/');
+    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+  }
+  const own = /\/bench-dist\/((?:src\/[^/]+|machines|test\/bench))\//.exec(url);
+  if (own) return own[1]!.endsWith('.js') ? 'src' : own[1]!;
+  return url.startsWith('node:') || url === '' ? 'node internals and native' : 'other';
 }
 
 /** Starts the V8 sampling profiler in this process (100 µs interval). */
@@ -64,6 +77,7 @@ function location(url: string, line: number): string {
 function topFunctions(profile: CpuProfile, limit: number): ProfileEntry[] {
   const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<string, number>();
+  const areaUs = new Map<string, number>();
   let total = 0;
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
@@ -74,12 +88,19 @@ function topFunctions(profile: CpuProfile, limit: number): ProfileEntry[] {
     const key = `${frame.functionName || '(anonymous)'} ${location(frame.url, frame.lineNumber)}`.trim();
     const us = Math.max(0, deltas[i] ?? 0);
     selfUs.set(key, (selfUs.get(key) ?? 0) + us);
+    const area = areaOf(frame.functionName, frame.url);
+    areaUs.set(area, (areaUs.get(area) ?? 0) + us);
     total += us;
   }
-  return [...selfUs]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, limit)
-    .map(([fn, us]) => ({ fn, share: total === 0 ? 0 : us / total, selfMs: us / 1000 }));
+  // Shares of the busy time: the idle share only says how long the pod waited on the database.
+  const busy = total - (areaUs.get('(idle)') ?? 0);
+  const entries = (map: Map<string, number>, prefix: string) =>
+    [...map]
+      .filter(([fn]) => !fn.startsWith('(idle)'))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([fn, us]) => ({ fn: prefix + fn, share: busy === 0 ? 0 : us / busy, selfMs: us / 1000 }));
+  return [...entries(selfUs, ''), ...entries(areaUs, 'area: ')];
 }
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every Linux this runs on). */

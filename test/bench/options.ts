@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly memorySteps: number;
   /** Record a CPU profile of each in-process burn-down and print its top functions. */
   readonly profile: boolean;
+  /** Steps run through the machine tree alone per parallelism (0 skips it). */
+  readonly treeSteps: number;
   /** Steps per `submitBatch` call (≤ 10,000). */
   readonly batchSize: number;
   /** Seconds of each single-row commit loop. */
@@ -44,6 +46,7 @@ export const USAGE = `usage: npm run bench [-- options]
   --pods K                  pod processes in the multi-process run (default 4 on postgres, 2 on sqlite; 0 skips it)
   --pod-parallelism P       max parallelism of each pod process (default 50)
   --memory-steps N          sleeping steps one pod process holds for the memory figure (default 1000; 0 skips memory)
+  --tree-steps N            steps through the machine tree alone, effects answered in memory (default 20000; 0 skips it)
   --profile                 CPU-profile each in-process burn-down and print its top functions (slows the run)
   --batch-size B            steps per submitBatch call (default 5000, at most 10000)
   --baseline-seconds S      length of each single-row commit loop (default 3)
@@ -68,6 +71,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       'pod-parallelism': { type: 'string', default: '50' },
       'memory-steps': { type: 'string', default: '1000' },
       profile: { type: 'boolean', default: false },
+      'tree-steps': { type: 'string', default: '20000' },
       'batch-size': { type: 'string', default: '5000' },
       'baseline-seconds': { type: 'string', default: '3' },
       'pickup-steps': { type: 'string', default: '200' },
@@ -89,6 +93,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     podParallelism: integer('--pod-parallelism', values['pod-parallelism'], 1, 1000),
     memorySteps: integer('--memory-steps', values['memory-steps'], 0, 1000),
     profile: values.profile,
+    treeSteps: integer('--tree-steps', values['tree-steps'], 0, 10_000_000),
     batchSize: integer('--batch-size', values['batch-size'], 1, 10_000),
     baselineSeconds: number('--baseline-seconds', values['baseline-seconds'], 0.5, 600),
     pickupSteps: integer('--pickup-steps', values['pickup-steps'], 0, 100_000),

@@ -54,6 +54,14 @@ export interface IdleResult {
   readonly byLabel: StatementCounts['byLabel'];
 }
 
+/** The machine tree alone (effects answered in memory): what the actors cost per step. */
+export interface TreeResult {
+  readonly capacity: number;
+  readonly steps: number;
+  readonly cpuMicrosPerStep: number;
+  readonly perSecond: number;
+}
+
 /** A pod process's memory, idle and holding many sleeping steps. */
 export interface MemoryResult {
   readonly idleRssMb: number;
@@ -72,6 +80,7 @@ export interface BenchFigures {
   readonly pickup: PickupResult | null;
   readonly idle: IdleResult | null;
   readonly memory: MemoryResult | null;
+  readonly tree: readonly TreeResult[];
   readonly totalSeconds: number;
 }
 
@@ -185,6 +194,15 @@ export function formatReport(f: BenchFigures): string {
   out.push(`FLEET-Q ${f.versions.fleetQ} benchmark — ${f.versions.database} (${f.database.origin}), Node ${f.versions.node}`);
   out.push(`database settings: ${Object.entries(f.database.settings).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   out.push('');
+  if (f.tree.length > 0) {
+    out.push(
+      table(
+        ['machine tree alone (effects answered in memory)', 'slots', 'steps', 'steps/s', 'CPU µs/step'],
+        f.tree.map((t) => ['supervisor + slots + step actors', String(t.capacity), int(t.steps), int(t.perSecond), fixed(t.cpuMicrosPerStep, 1)]),
+      ),
+    );
+    out.push('');
+  }
   out.push(
     table(
       ['single-row commit loop (BEGIN; UPDATE; COMMIT)', 'connections', 'commits/s'],
@@ -222,7 +240,7 @@ export function formatReport(f: BenchFigures): string {
   for (const p of f.processing) {
     if (p.profile === null) continue;
     out.push('');
-    out.push(`CPU profile, ${p.label}, P=${p.parallelism} (self time, top ${p.profile.length}):`);
+    out.push(`CPU profile, ${p.label}, P=${p.parallelism}: self time as a share of the busy (not idle) time, top functions, then by area:`);
     for (const e of p.profile) out.push(`  ${fixed(e.share * 100, 1).padStart(5)} %  ${fixed(e.selfMs, 0).padStart(6)} ms  ${e.fn}`);
   }
   if (f.pickup !== null) {

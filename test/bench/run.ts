@@ -14,11 +14,12 @@ import { openSqliteBench } from './database.sqlite.js';
 import { fillQueue, type EnqueueResult } from './enqueue.js';
 import { measureIdle } from './idle.js';
 import { measureMemory } from './memory.js';
+import { measureTree } from './tree.js';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
 import { measurePickup } from './pickup.js';
 import { processWithPodProcesses } from './processes.js';
 import { processInProcess } from './processing.js';
-import { formatJsonLine, formatReport, type BenchFigures, type IdleResult, type MemoryResult, type PickupResult, type ProcessingResult } from './report.js';
+import { formatJsonLine, formatReport, type BenchFigures, type IdleResult, type MemoryResult, type PickupResult, type ProcessingResult, type TreeResult } from './report.js';
 import { StatementCounter } from './statement-counter.js';
 import { countPgStatements } from './statements.pg.js';
 import { countSqliteStatements } from './statements.sqlite.js';
@@ -40,6 +41,15 @@ function baselineConcurrencies(options: BenchOptions): number[] {
 }
 
 async function measure(db: BenchDatabase, options: BenchOptions, counter: StatementCounter): Promise<Omit<BenchFigures, 'totalSeconds'>> {
+  const tree: TreeResult[] = [];
+  if (options.treeSteps > 0) {
+    // A warm-up pass first, so the measured passes run JIT-compiled code.
+    await measureTree(Math.min(options.treeSteps, 5_000), 40);
+    for (const capacity of options.parallelism.map((p) => Math.max(1, Math.floor(p * 0.8)))) {
+      progress(`machine tree alone: ${options.treeSteps} steps through ${capacity} slots`);
+      tree.push(await measureTree(options.treeSteps, capacity));
+    }
+  }
   const baseline: CommitRate[] = [];
   for (const concurrency of db.kind === 'sqlite' ? [1] : baselineConcurrencies(options)) {
     progress(`single-row commit loop, ${concurrency} connection(s), ${options.baselineSeconds} s`);
@@ -97,6 +107,7 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
     pickup,
     idle,
     memory,
+    tree,
   };
 }
 
