@@ -15,7 +15,7 @@
  * took the machine tree from ~140 to ~45 µs per step and stayed flat as capacity grew.
  *
  * Inside `busy`: `executing` → `reporting` (→ `retryingReport` → `reporting` on a database error) →
- * `reported` → (`settling`) → `finished` → `idle`.
+ * (`reported` →) (`settling` →) `idle`, telling the supervisor `slot.freed` on the way out.
  * - Timeout: report the failure (reason `timeout`) at once and send `handler.abort`, but stay busy
  *   until the work settles, so parallelism is never exceeded. A result that arrives after the
  *   timeout was reported is dropped.
@@ -128,7 +128,7 @@ export const slotMachine = setup({
         id: 'step',
         src: 'runStep',
         input: ({ context }) => ({ podId: context.podId ?? '', step: context.step as ClaimedStep }),
-        onError: { target: '.finished', actions: { type: 'recordCrash', params: ({ event }) => ({ error: event.error }) } },
+        onError: { target: '#slot.idle', actions: [{ type: 'recordCrash', params: ({ event }) => ({ error: event.error }) }, 'tellFreed', 'clearStep'] },
       },
       initial: 'executing',
       states: {
@@ -146,7 +146,11 @@ export const slotMachine = setup({
         reporting: {
           entry: 'write',
           on: {
-            'write.done': { target: 'reported', actions: 'recordOutcome' },
+            // Straight to the end where possible: every transient state costs a microstep per step.
+            'write.done': [
+              { guard: 'mustAwaitHandler', target: 'settling', actions: 'recordOutcome' },
+              { target: '#slot.idle', actions: ['recordOutcome', 'tellFreed', 'clearStep'] },
+            ],
             'write.failed': [
               { guard: 'aborted', target: 'reported', actions: ['recordReportFailure', 'giveUpClaim'] },
               { target: 'retryingReport', actions: 'recordReportFailure' },
@@ -165,18 +169,15 @@ export const slotMachine = setup({
           },
         },
         reported: {
-          always: [{ guard: 'mustAwaitHandler', target: 'settling' }, { target: 'finished' }],
+          always: [{ guard: 'mustAwaitHandler', target: 'settling' }, { target: '#slot.idle', actions: ['tellFreed', 'clearStep'] }],
         },
         settling: {
           on: {
-            'handler.succeeded': { target: 'finished', actions: 'markSettled' },
-            'handler.failed': { target: 'finished', actions: 'markSettled' },
-            'step.abort': { guard: 'isRelease', target: 'finished', actions: 'recordAbort' },
+            'handler.succeeded': { target: '#slot.idle', actions: ['markSettled', 'tellFreed', 'clearStep'] },
+            'handler.failed': { target: '#slot.idle', actions: ['markSettled', 'tellFreed', 'clearStep'] },
+            // Leaving `busy` stops the step's actor: a still-running handler's signal aborts (release).
+            'step.abort': { guard: 'isRelease', target: '#slot.idle', actions: ['recordAbort', 'tellFreed', 'clearStep'] },
           },
-        },
-        // Leaving `busy` stops the step's actor: a still-running handler's signal aborts (release).
-        finished: {
-          always: { target: '#slot.idle', actions: ['tellFreed', 'clearStep'] },
         },
       },
     },
