@@ -25,7 +25,7 @@ export const STEP_KINDS = [
 export type StepKind = (typeof STEP_KINDS)[number];
 
 /**
- * How one claimed step ended on this pod: the step machine's final states. `stale` means the pod
+ * How one claimed step ended on this pod: the outcome its slot frees itself with. `stale` means the pod
  * holds no outcome for it any more (a fenced write matched no row, or the pod was fenced and gave up
  * its claims); the database row is then decided by whoever holds the claim, or by the recovery sweep.
  */
@@ -85,9 +85,11 @@ export const CLAIM_EVENTS = {
   failed: 'claim.failed',
 } as const;
 
-/** Wake-up hint from the store's `watchWork`: steps may have become claimable. */
+/** From the store's `watchWork`: steps may have become claimable; whether wake-ups are pushed now. */
 export const WORK_EVENTS = {
   available: 'work.available',
+  /** `{ listening }`: true while every change reaches the pod as `work.available` (no polling needed). */
+  watch: 'work.watch',
 } as const;
 
 /** Drain facts. */
@@ -116,7 +118,7 @@ export const STEP_EVENTS = {
   stale: 'step.stale',
 } as const;
 
-/** What a running handler reports back to its step machine. */
+/** What a step's running work reports back to its slot. */
 export const HANDLER_EVENTS = {
   succeeded: 'handler.succeeded',
   failed: 'handler.failed',

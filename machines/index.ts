@@ -12,19 +12,20 @@
  *   store's `PodFencedError` (code `pod_fenced`) to fence at once.
  * - `markDown` (supervisor, end of drain) — input `{ podId }`; `podMarkDown`; output nothing.
  * - `heartbeat` (heartbeat) — input `{ podId }`; `podHeartbeat` with meta (in flight = the
- *   supervisor's `busySlots` count); output `{ ok }`. Reject on a database error (a missed beat).
+ *   supervisor's `inFlight`); output `{ ok }`. Reject on a database error (a missed beat).
  * - `checkLeader` (leader) — input `{ podId }`; `leaderGet`; output `{ isLeader, leaderId, leaderLapsesInMs }`
  *   (the leader's last heartbeat + dead-pod threshold − the check's time, by DB time; a follower re-checks then).
  * - `recover` (leader) — input `{ podId, dryRun }`; `recoverySweep({ podId, dryRun })`; output its `RecoverySummary`.
  * - `prune` (leader) — input `{ olderThanMs }`; `retentionPrune`; output its `RetentionPruneResult`.
- * - `executeStep` (step) — a CALLBACK actor: input `{ podId, step }`; run the registered handler with
- *   `ctx.signal` from an AbortController; on `handler.abort` abort it (keep running until the handler
- *   settles); `sendBack` exactly one `handler.succeeded { result }` or `handler.failed { error,
- *   retryable }` (classify NonRetryableError / `retryable(err)` there; never let a rejection escape);
- *   the cleanup function aborts too.
- * - `reportStep` (step) — input `{ podId, stepId, attempt, report }`; `report.kind` picks
- *   `stepComplete` | `stepFail` (with `reason`) | `stepRelease`; output `{ outcome }`: the applied
- *   outcome, or `stale` when the fence matched nothing. Reject on a database error (retried).
+ * - `runStep` (slot; the step's own actor, one per claimed step) — a CALLBACK actor: input
+ *   `{ podId, step }`; run the step's work (the registered handler, with `ctx.signal`); on
+ *   `handler.abort` abort it (keep running until it settles); `sendBack` exactly one
+ *   `handler.succeeded { result }` or `handler.failed { error, retryable }` (classify
+ *   NonRetryableError / `retryable(err)` there; never let a rejection escape). On each
+ *   `step.write { report }` make that fenced write (`report.kind` picks `stepComplete` | `stepFail`
+ *   (with `reason`) | `stepRelease`) and answer `write.done { outcome }` (the applied outcome, or
+ *   `stale` when the fence matched nothing) or `write.failed { error }` on a database error (retried).
+ *   The cleanup function aborts work still running.
  *
  * Talking to a running pod: send the supervisor `drain`, `work.available` (from `store.watchWork`)
  * and `recovery.run { requestId, force, dryRun }` (answered by a `recovery.*` fact with that
@@ -36,7 +37,6 @@ import { heartbeatMachine } from './heartbeat.machine.js';
 import { leaderMachine } from './leader.machine.js';
 import { lifecycleMachine } from './lifecycle.machine.js';
 import { slotMachine } from './slot.machine.js';
-import { stepMachine } from './step.machine.js';
 import { supervisorMachine } from './supervisor.machine.js';
 
 export {
@@ -61,7 +61,12 @@ export {
   type RegisterOutput,
   type ReportStepInput,
   type ReportStepOutput,
+  type StepActorCommand,
+  type StepActorFact,
   type StepReport,
+  type StepWriteEvent,
+  type WriteDoneEvent,
+  type WriteFailedEvent,
 } from './actors.js';
 export {
   CLAIM_EVENTS,
@@ -122,19 +127,20 @@ export {
   type LifecycleSnapshot,
 } from './lifecycle.oracle.js';
 export { providePodActors } from './provide.js';
-export { slotMachine, type SlotAssignEvent, type SlotMachineContext, type SlotMachineEvent, type SlotMachineInput } from './slot.machine.js';
 export {
-  stepMachine,
+  slotMachine,
+  type SlotAssignEvent,
+  type SlotMachineContext,
+  type SlotMachineEvent,
+  type SlotMachineInput,
   type StepAbortEvent,
-  type StepMachineContext,
-  type StepMachineEvent,
-  type StepMachineInput,
-  type StepMachineOutput,
-} from './step.machine.js';
+} from './slot.machine.js';
 export {
   supervisorMachine,
   slotId,
+  slotIdsOf,
   type ChildFact,
+  type SlotStack,
   type SupervisorCommand,
   type SupervisorMachineContext,
   type SupervisorMachineEvent,
@@ -142,11 +148,10 @@ export {
 } from './supervisor.machine.js';
 
 /** Every machine by its name (and diagram file name in visualizations/). */
-export const machines: Readonly<Record<'supervisor' | 'heartbeat' | 'leader' | 'slot' | 'step' | 'lifecycle', AnyStateMachine>> = {
+export const machines: Readonly<Record<'supervisor' | 'heartbeat' | 'leader' | 'slot' | 'lifecycle', AnyStateMachine>> = {
   supervisor: supervisorMachine,
   heartbeat: heartbeatMachine,
   leader: leaderMachine,
   slot: slotMachine,
-  step: stepMachine,
   lifecycle: lifecycleMachine,
 };

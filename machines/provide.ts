@@ -1,18 +1,16 @@
 /**
  * Wires the runtime's effect implementations into the whole machine tree in one call, so src/ never
- * repeats the nesting (supervisor → slot → step, supervisor → heartbeat | leader). It owns that
+ * repeats the nesting (supervisor → slot → the step's actor, supervisor → heartbeat | leader). It owns that
  * nesting only; it must not implement an effect (src/pod/implementations.ts does) nor change a machine.
  */
 import type { PodActorImplementations } from './actors.js';
 import { heartbeatMachine } from './heartbeat.machine.js';
 import { leaderMachine } from './leader.machine.js';
 import { slotMachine } from './slot.machine.js';
-import { stepMachine } from './step.machine.js';
 import { supervisorMachine } from './supervisor.machine.js';
 
 /** The supervisor with every placeholder actor in its tree replaced by `actors`. */
 export function providePodActors(actors: PodActorImplementations): typeof supervisorMachine {
-  const step = stepMachine.provide({ actors: { executeStep: actors.executeStep, reportStep: actors.reportStep } });
   return supervisorMachine.provide({
     actors: {
       register: actors.register,
@@ -20,7 +18,7 @@ export function providePodActors(actors: PodActorImplementations): typeof superv
       markDown: actors.markDown,
       heartbeatMachine: heartbeatMachine.provide({ actors: { heartbeat: actors.heartbeat } }),
       leaderMachine: leaderMachine.provide({ actors: { checkLeader: actors.checkLeader, recover: actors.recover, prune: actors.prune } }),
-      slotMachine: slotMachine.provide({ actors: { stepMachine: step } }),
+      slotMachine: slotMachine.provide({ actors: { runStep: actors.runStep } }),
     },
   });
 }

@@ -1,34 +1,30 @@
 /**
- * The `executeStep` effect (a callback actor, see machines/actors.ts): runs one claimed step's attempt
- * through its lifecycle (src/steps/run-lifecycle.ts: the step type's own, else the default one that
- * calls its handler) with its `StepContext`, aborts `ctx.signal` when the step machine says so (timeout, drain, fencing)
- * or when the actor is stopped, and sends back exactly one `handler.succeeded | handler.failed`.
- * It owns handler invocation, error classification and result normalisation; it must not write to
- * the store (reportStep does) nor decide when to abort (the step machine does).
+ * Running one claimed step's work: THE place where "run the step's work and get its outcome"
+ * happens, through the step type's lifecycle (src/steps/run-lifecycle.ts: its own, else the default
+ * one that calls its handler, without an actor). It builds the handler's `StepContext`, runs the
+ * attempt, classifies a failure (NonRetryableError, `retryable(err)`) and answers with exactly one
+ * settled event. It must
+ * not write to the store (report-step.ts does), nor decide when to abort (the slot machine does), nor
+ * serialise the result (the store does, once, and refuses what it cannot hold).
  *
  * Args are passed as stored: they were parsed by the type's schema at submit, and parsing again could
  * fail on a schema whose transform is not idempotent (e.g. `z.string().transform(s => s.length)`).
+ *
+ * Per-step costs kept off the hot path: `ctx.signal`'s AbortController and `ctx.log`'s child logger
+ * are made on first use (a no-op handler touches neither), and an abort builds its `StepAbortedError`
+ * only when a handler is still running to hear it.
  */
-import { fromCallback, type AnyActorRef } from 'xstate';
-import { describeError, type ExecuteStepInput, type HandlerAbortEvent, type HandlerSettledEvent } from '../../machines/index.js';
+import type { AnyActorRef } from 'xstate';
+import type { ClaimedStep, HandlerAbortReason, HandlerSettledEvent } from '../../machines/index.js';
 import type { Logger } from '../log.js';
+import { serialiseResult } from '../store/json.js';
+import type { Json } from '../store/store.js';
 import { isNonRetryable, type LifecycleClock } from '../steps/lifecycle.js';
 import { retryClassifier, runStepLifecycle, type LifecycleObservation } from '../steps/run-lifecycle.js';
-import type { StepContext, StepDefinition, StepRegistry } from '../steps/registry.js';
-import { MAX_RESULT_BYTES } from '../store/json.js';
+import type { StepContext, StepDefinition } from '../steps/registry.js';
 
-/** The `reason` of an aborted `ctx.signal`: an Error, so `throw signal.reason` gives a useful stack and message. */
-export class StepAbortedError extends Error {
-  constructor(readonly reason: 'timeout' | 'drain' | 'fenced' | 'stopped') {
-    super(`step aborted: ${reason}`);
-    this.name = 'AbortError';
-  }
-}
-
-/** What the handler actor needs: the step types, and the logger each attempt's `ctx.log` derives from. */
+/** What running a step's work needs besides the step: lifecycles' clock and observer. */
 export interface ExecuteStepDeps {
-  readonly registry: StepRegistry;
-  readonly logger: Logger;
   /** The clock lifecycles get as `input.clock`: the actor system's (simulated in tests); wall time by default. */
   readonly clock?: LifecycleClock;
   /** Told what each lifecycle run answered (contract checks in tests). */
@@ -41,71 +37,120 @@ const WALL_CLOCK: LifecycleClock = {
   clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout),
 };
 
-/** The callback actor logic the step machine invokes as `executeStep`. */
-export function executeStepLogic(deps: ExecuteStepDeps) {
-  return fromCallback<HandlerAbortEvent, ExecuteStepInput>(({ input, sendBack, receive, self }) => {
-    const { step, podId } = input;
-    const controller = new AbortController();
-    const abort = (reason: StepAbortedError['reason']): void => {
-      if (!controller.signal.aborted) controller.abort(new StepAbortedError(reason));
-    };
-    // Only handler.abort: a lifecycle child's done/error events reach this actor too.
-    receive((event) => event.type === 'handler.abort' && abort(event.reason));
+/** A completed attempt's value as the slot reports it: the store serialises it, once, and refuses what it cannot hold. */
+const succeeded = (result: unknown): HandlerSettledEvent => ({ type: 'handler.succeeded', result });
 
-    const log = deps.logger.child({ step_id: step.stepId, attempt: step.attempt, step_type: step.type, pod_id: podId });
-    const definition = deps.registry.get(step.type);
-    const ctx: StepContext = {
-      stepId: step.stepId,
-      attempt: step.attempt,
-      idempotencyKey: step.idempotencyKey ?? step.stepId,
-      signal: controller.signal,
-      log,
-    };
-    // Always settles asynchronously: sending to the parent while it is still starting this actor is not allowed.
-    const outcome: Promise<HandlerSettledEvent> =
-      definition === undefined
-        ? Promise.resolve({ type: 'handler.failed', error: `step type '${step.type}' is not registered on pod ${podId}`, retryable: true })
-        : runHandler(definition, step.args, ctx, self, deps);
-    void outcome.then((event) => {
-      if (event.type === 'handler.failed') log.warn({ event: event.type, error: event.error, retryable: event.retryable }, 'step handler failed');
-      else log.debug({ event: event.type }, 'step handler succeeded');
-      sendBack(event);
-    });
-    // Stopped (pod stop, or the step machine finished while the handler still runs): the handler learns it.
-    return () => abort('stopped');
+/** The `reason` of an aborted `ctx.signal`: an Error, so `throw signal.reason` gives a useful stack and message. */
+export class StepAbortedError extends Error {
+  constructor(readonly reason: HandlerAbortReason | 'stopped') {
+    super(`step aborted: ${reason}`);
+    this.name = 'AbortError';
+  }
+}
+
+/** The running work of one step: its outcome, and the means to abort it. */
+export interface StepWork {
+  /** Settles exactly once, never rejects, always asynchronously. */
+  readonly settled: Promise<HandlerSettledEvent>;
+  /** Aborts `ctx.signal` with a `StepAbortedError` if the work is still running; later calls do nothing. */
+  abort(reason: HandlerAbortReason | 'stopped'): void;
+}
+
+/** A handler's `StepContext` whose signal and child logger exist only once the handler asks for them. */
+class LazyStepContext implements StepContext {
+  readonly stepId: string;
+  readonly attempt: number;
+  readonly idempotencyKey: string;
+  #controller: AbortController | undefined;
+  #abortedWith: StepAbortedError | undefined;
+  #log: Logger | undefined;
+
+  constructor(
+    readonly step: ClaimedStep,
+    readonly podId: string,
+    private readonly logger: Logger,
+  ) {
+    this.stepId = step.stepId;
+    this.attempt = step.attempt;
+    this.idempotencyKey = step.idempotencyKey ?? step.stepId;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abortedWith !== undefined) this.#controller.abort(this.#abortedWith);
+    }
+    return this.#controller.signal;
+  }
+
+  get log(): Logger {
+    this.#log ??= this.logger.child({ step_id: this.step.stepId, attempt: this.step.attempt, step_type: this.step.type, pod_id: this.podId });
+    return this.#log;
+  }
+
+  abort(reason: HandlerAbortReason | 'stopped'): void {
+    if (this.#abortedWith !== undefined) return;
+    this.#abortedWith = new StepAbortedError(reason);
+    this.#controller?.abort(this.#abortedWith);
+  }
+}
+
+/**
+ * Starts the work of `step` (claimed by `podId`) with `definition`, or fails it retryably when this
+ * pod has no such type registered. A custom lifecycle runs as a child of `parent` (the step's actor).
+ */
+export function startStepWork(
+  definition: StepDefinition | undefined,
+  step: ClaimedStep,
+  podId: string,
+  logger: Logger,
+  parent?: AnyActorRef,
+  deps: ExecuteStepDeps = {},
+): StepWork {
+  const ctx = new LazyStepContext(step, podId, logger);
+  let running = true;
+  const settled: Promise<HandlerSettledEvent> = (
+    definition === undefined
+      ? Promise.resolve<HandlerSettledEvent>({ type: 'handler.failed', error: `step type '${step.type}' is not registered on pod ${podId}`, retryable: true })
+      : runAttempt(definition, step.args, ctx, parent, deps)
+  ).then((event) => {
+    running = false;
+    if (event.type === 'handler.failed') ctx.log.warn({ event: event.type, error: event.error, retryable: event.retryable }, 'step handler failed');
+    return event;
   });
+  return {
+    settled,
+    abort: (reason) => {
+      if (running) ctx.abort(reason);
+    },
+  };
 }
 
 /** One attempt through the step type's lifecycle (the default one unless it brings its own). */
-function runHandler(definition: StepDefinition, args: unknown, ctx: StepContext, parent: AnyActorRef, deps: ExecuteStepDeps): Promise<HandlerSettledEvent> {
+function runAttempt(definition: StepDefinition, args: unknown, ctx: StepContext, parent: AnyActorRef | undefined, deps: ExecuteStepDeps): Promise<HandlerSettledEvent> {
   return runStepLifecycle({
-    definition, args, ctx, parent, clock: deps.clock ?? WALL_CLOCK, toResult: resultEvent,
+    definition,
+    args,
+    ctx,
+    clock: deps.clock ?? WALL_CLOCK,
+    toResult: succeeded,
     // A broken classifier must not turn a transient failure into a dead letter.
-    retryable: retryClassifier(definition, isNonRetryable, (err) => ctx.log.warn({ err }, 'the step type\'s retryable(err) threw; retrying the step')),
+    retryable: retryClassifier(definition, isNonRetryable, (err) => ctx.log.warn({ err }, "the step type's retryable(err) threw; retrying the step")),
+    ...(parent === undefined ? {} : { parent }),
     ...(deps.observeLifecycle === undefined ? {} : { observe: deps.observeLifecycle }),
   });
 }
 
 /**
- * The handler's value as stored: plain JSON (`undefined` → null, a `Date` → its ISO string, as
- * `JSON.stringify` does). A value that cannot be stored fails the attempt for good: the same handler
- * would produce it again on every retry.
+ * What the store makes of a completed attempt's value, decided without a store: succeeded, or failed
+ * for good when the value cannot be stored (not JSON, or over 256 KiB). For standalone lifecycle runs
+ * (the `fleet-q/testing` contract checks); a pod leaves this to the store's one serialisation.
  */
 export function resultEvent(result: unknown): HandlerSettledEvent {
-  let text: string | undefined;
   try {
-    text = JSON.stringify(result);
+    serialiseResult(result as Json);
   } catch (err) {
-    return { type: 'handler.failed', error: `step result is not JSON-serialisable: ${describeError(err)}`, retryable: false };
+    return { type: 'handler.failed', error: err instanceof Error ? err.message : String(err), retryable: false };
   }
-  text ??= 'null';
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_RESULT_BYTES) {
-    return {
-      type: 'handler.failed',
-      error: `step result is ${bytes} bytes serialised; the limit is ${MAX_RESULT_BYTES} (256 KiB): store large outputs elsewhere and return a reference`,
-      retryable: false,
-    };
-  }
-  return { type: 'handler.succeeded', result: JSON.parse(text) as unknown };
+  return { type: 'handler.succeeded', result };
 }

@@ -40,7 +40,7 @@ export function livenessChecked(status: PodHealthStatus, proofAgeMs: number | un
 
 /** Steps running on this pod: its busy slots. */
 export function inFlightOf(snapshot: SupervisorSnapshot | undefined): number {
-  return snapshot === undefined ? 0 : Object.keys(snapshot.context.busySlots).length;
+  return snapshot === undefined ? 0 : snapshot.context.inFlight;
 }
 
 /** Whether the pod's leader machine currently holds leadership (false while unregistered). */

@@ -23,18 +23,15 @@ import type {
   RecoveryReport,
   RegisterInput,
   RegisterOutput,
-  ReportStepInput,
-  ReportStepOutput,
-  StepReport,
 } from '../../machines/index.js';
 import { capacityOf, type FleetConfig } from '../config/config.js';
-import { FleetError } from '../errors.js';
-import { executeStepLogic, type ExecuteStepDeps } from './execute-step.js';
+import type { ExecuteStepDeps } from './execute-step.js';
 import { newPodId } from '../ids.js';
 import type { Logger } from '../log.js';
+import { stepActorLogic } from './step-actor.js';
 import type { PodTelemetry } from './telemetry.js';
 import type { StepRegistry } from '../steps/registry.js';
-import type { FencedWriteResult, Json, LeaderInfo, PodMeta, Store } from '../store/store.js';
+import type { LeaderInfo, PodMeta, Store } from '../store/store.js';
 import { FLEET_Q_VERSION } from '../version.js';
 
 /** What the effects are built from. */
@@ -115,48 +112,6 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
 
     prune: fromPromise<PruneReport, PruneInput>(({ input }) => call('retentionPrune', () => store.retentionPrune({ olderThanMs: input.olderThanMs }))),
 
-    executeStep: executeStepLogic({ registry, logger: deps.logger, ...deps.lifecycles }),
-
-    reportStep: fromPromise<ReportStepOutput, ReportStepInput>(async ({ input }) => {
-      const written = await call(operationOf(input.report), () => writeReport(store, input));
-      if (!written.applied) {
-        telemetry.event('warn', 'stale_write_rejected', { step_id: input.stepId, attempt: input.attempt, pod_id: input.podId, write: input.report.kind },
-          'fenced write matched no row: this pod no longer holds the claim; its outcome was dropped');
-        return { outcome: 'stale' };
-      }
-      if (input.report.kind === 'fail' && input.report.reason === 'timeout') {
-        telemetry.event('warn', 'step.timed_out', { step_id: input.stepId, attempt: input.attempt, pod_id: input.podId, outcome: written.outcome, error: input.report.error },
-          'step timed out; its slot stays busy until the handler settles');
-      }
-      return { outcome: written.outcome };
-    }),
+    runStep: stepActorLogic({ registry, store, telemetry, logger: deps.logger, ...deps.lifecycles }),
   };
-}
-
-function operationOf(report: StepReport): 'stepComplete' | 'stepFail' | 'stepRelease' {
-  return report.kind === 'complete' ? 'stepComplete' : report.kind === 'fail' ? 'stepFail' : 'stepRelease';
-}
-
-type AnyFencedWrite = FencedWriteResult<'completed' | 'retried' | 'dead_lettered' | 'released'>;
-
-/** The one fenced write `input.report` asks for. */
-async function writeReport(store: Store, input: ReportStepInput): Promise<AnyFencedWrite> {
-  const claim = { stepId: input.stepId, podId: input.podId, attempt: input.attempt };
-  const report = input.report;
-  switch (report.kind) {
-    case 'complete':
-      try {
-        // executeStep hands over plain JSON within the size limit (see resultEvent).
-        return await store.stepComplete({ ...claim, result: report.result as Json });
-      } catch (err) {
-        // A result the store refuses would be refused on every retry of this write, and the row would
-        // stay claimed by a live pod forever: record the attempt as failed instead, for good.
-        if (!(err instanceof FleetError && err.code === 'validation_error')) throw err;
-        return store.stepFail({ ...claim, error: `step result refused: ${err.message}`, retryable: false, reason: 'error' });
-      }
-    case 'fail':
-      return store.stepFail({ ...claim, error: report.error, retryable: report.retryable, reason: report.reason });
-    case 'release':
-      return store.stepRelease({ ...claim, reason: 'drain' });
-  }
 }

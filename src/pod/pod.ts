@@ -1,7 +1,8 @@
 /**
  * `createPod`: one in-process FLEET-Q pod. It wires the pure supervisor machine (machines/) to a real
  * Store through the effects of implementations.ts, turns the store's wake-up hint (`watchWork`: SQLite
- * polls `data_version` every ~100 ms, PostgreSQL listens) into `work.available`, and answers the HTTP
+ * polls `data_version` every few ms, PostgreSQL listens) into `work.available` (and the listener's state
+ * into `work.watch`, so claim polls pause while LISTEN is up), and answers the HTTP
  * API through `PodControl`. Every timer is a delay of the machines; this file adds none. It owns the
  * pod object's life (start, drain, stop, the store it opened) and must not make any decision the
  * machines or the store make (what to claim, when to fence, a row's status).
@@ -187,9 +188,15 @@ class FleetPod implements Pod {
     const firstAttempt = this.#nextFact((f) => f.type === 'pod.registered' || f.type === 'pod.register_failed');
     this.#phase = 'running';
     actor.start();
-    this.#unwatch = store.watchWork(() => {
-      if (actor.getSnapshot().status === 'active') actor.send({ type: 'work.available' });
-    });
+    this.#unwatch = store.watchWork(
+      () => {
+        if (actor.getSnapshot().status === 'active') actor.send({ type: 'work.available' });
+      },
+      (listening) => {
+        this.#logger.debug({ listening }, listening ? 'store pushes new work: claim polls paused' : 'store listener dropped: polling for work');
+        if (actor.getSnapshot().status === 'active') actor.send({ type: 'work.watch', listening });
+      },
+    );
     await Promise.race([firstAttempt, this.exited]);
   }
 

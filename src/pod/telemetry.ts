@@ -100,15 +100,22 @@ export class PodTelemetry {
     }
   }
 
-  /** Steps a claim committed: one `step.claimed` line each. */
+  /** Steps a claim committed: counted exactly; one `step.claimed` line each at debug. */
   stepsClaimed(podId: string, steps: readonly ClaimedStep[]): void {
+    if (steps.length === 0) return;
     const claimedAt = performance.now();
     for (const step of steps) {
-      const list = this.#running.get(step.stepId) ?? [];
-      list.push({ attempt: step.attempt, type: step.type, podId, claimedAt });
-      this.#running.set(step.stepId, list);
-      this.metrics.stepsClaimed.inc();
-      this.event('info', STEP_EVENTS.claimed, { step_id: step.stepId, attempt: step.attempt, step_type: step.type, pod_id: podId }, 'step claimed');
+      const list = this.#running.get(step.stepId);
+      const run: Running = { attempt: step.attempt, type: step.type, podId, claimedAt };
+      if (list === undefined) this.#running.set(step.stepId, [run]);
+      else list.push(run);
+    }
+    this.metrics.stepsClaimed.inc(steps.length);
+    this.metrics.events.inc({ event: STEP_EVENTS.claimed }, steps.length);
+    // Per-step lines are debug: at info they cost more CPU than the rest of a no-op step's path.
+    if (!this.logger.isLevelEnabled('debug')) return;
+    for (const step of steps) {
+      this.logger.debug({ event: STEP_EVENTS.claimed, step_id: step.stepId, attempt: step.attempt, step_type: step.type, pod_id: podId }, 'step claimed');
     }
   }
 
@@ -130,14 +137,18 @@ export class PodTelemetry {
     const list = this.#running.get(stepId);
     const run = list?.shift();
     if (list !== undefined && list.length === 0) this.#running.delete(stepId);
-    const durationMs = run === undefined ? undefined : Math.round(performance.now() - run.claimedAt);
+    const durationMs = run === undefined ? undefined : performance.now() - run.claimedAt;
     this.metrics.stepOutcomes.inc({ outcome });
     if (durationMs !== undefined) this.metrics.stepDuration.observe({ outcome }, durationMs / 1000);
-    const level: Level = crash !== undefined ? 'error' : outcome === 'dead_lettered' || outcome === 'stale' ? 'warn' : 'info';
+    const event = stepOutcomeEvent(outcome);
+    this.metrics.events.inc({ event });
+    // Completed, retried and released steps are routine: debug. Dead letters and stale ends warn.
+    const level: Level = crash !== undefined ? 'error' : outcome === 'dead_lettered' || outcome === 'stale' ? 'warn' : 'debug';
+    if (!this.logger.isLevelEnabled(level)) return;
     const fields = {
-      step_id: stepId, attempt: run?.attempt, step_type: run?.type, pod_id: run?.podId ?? this.currentPodId(), duration_ms: durationMs,
-      ...(crash === undefined ? {} : { error: crash }),
+      event, step_id: stepId, attempt: run?.attempt, step_type: run?.type, pod_id: run?.podId ?? this.currentPodId(),
+      duration_ms: durationMs === undefined ? undefined : Math.round(durationMs), ...(crash === undefined ? {} : { error: crash }),
     };
-    this.event(level, stepOutcomeEvent(outcome), fields, crash === undefined ? `step ${outcome.replace('_', ' ')}` : 'step actor crashed');
+    this.logger[level](fields, crash === undefined ? `step ${outcome.replace('_', ' ')}` : 'step actor crashed');
   }
 }

@@ -35,14 +35,25 @@ function sortKeys(value: Json): Json {
 }
 
 /**
- * Serialises a step's result, refusing one over `MAX_RESULT_BYTES` or holding U+0000 (which
- * PostgreSQL's jsonb cannot store; every store refuses it alike). Undefined is stored as null.
+ * Serialises a step's result, refusing one JSON cannot hold (a BigInt, a cycle), one over
+ * `MAX_RESULT_BYTES` or one holding U+0000 (which PostgreSQL's jsonb cannot store; every store
+ * refuses it alike). Undefined is stored as null, a `Date` as its ISO string (as `JSON.stringify`
+ * does). This is the only serialisation a handler's result goes through on its way to the row.
  */
 export function serialiseResult(result: Json | undefined): string {
-  const text = JSON.stringify(result ?? null);
-  const bytes = Buffer.byteLength(text, 'utf8');
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(result ?? null);
+  } catch (err) {
+    throw new ValidationError(`step result is not JSON-serialisable: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  text ??= 'null'; // a lone function or symbol
+  // Bytes are counted only when the string could exceed the limit (UTF-8 takes ≤ 3 bytes per UTF-16 unit).
+  const bytes = text.length * 3 > MAX_RESULT_BYTES ? Buffer.byteLength(text, 'utf8') : text.length;
   if (bytes > MAX_RESULT_BYTES) {
-    throw new ValidationError(`step result is ${bytes} bytes; the limit is ${MAX_RESULT_BYTES}`);
+    throw new ValidationError(
+      `step result is ${bytes} bytes serialised; the limit is ${MAX_RESULT_BYTES} (256 KiB): store large outputs elsewhere and return a reference`,
+    );
   }
   if (containsNul(text)) throw new ValidationError('step result must not contain U+0000');
   return text;

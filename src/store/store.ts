@@ -479,8 +479,13 @@ export interface Store {
 
   /**
    * Calls `onWork` soon after steps may have become claimable (a submit, a release, a replay) by any
-   * process; may call spuriously. SQLite polls a cheap change marker (~100 ms); PostgreSQL listens.
+   * process; may call spuriously. SQLite polls a cheap change marker (every few ms); PostgreSQL listens.
    * Returns an unsubscribe function.
+   *
+   * `onListening(true)`, optional for a driver, says every such change will now reach `onWork`
+   * (PostgreSQL: the LISTEN connection is up), so the pod stops polling for work;
+   * `onListening(false)` says that stopped (the connection dropped), so it polls again. A driver that
+   * never calls it is polled at the claim interval.
    */
-  watchWork(onWork: () => void): () => void;
+  watchWork(onWork: () => void, onListening?: (listening: boolean) => void): () => void;
 }

@@ -1,10 +1,11 @@
 /**
  * An idle pod's cost to the database: one in-process pod with the production default intervals on
  * an empty queue, watched for a while after its start-up burst; every statement it runs is counted
- * and extrapolated to a minute, heartbeats and the leader's sweeps apart from the rest. Owns this
- * one measurement.
+ * and extrapolated to a minute, heartbeats and the leader's sweeps apart from the rest, and the CPU
+ * the (otherwise idle) benchmark process spends meanwhile. Owns this one measurement.
  */
 import { createPod } from '../../src/pod/pod.js';
+import { cpuMeter } from './cpu.js';
 import type { BenchQueue } from './database.js';
 import { podConfig } from './processing.js';
 import type { IdleResult } from './report.js';
@@ -17,11 +18,14 @@ const SETTLE_MS = 2000;
 export async function measureIdle(queue: BenchQueue, options: { readonly seconds: number; readonly handlers: string; readonly counter: StatementCounter }): Promise<IdleResult> {
   const pod = createPod({ config: podConfig(queue, options.handlers) });
   let counts;
+  let cpuMicros: number;
   try {
     await pod.start();
     await sleep(SETTLE_MS);
     options.counter.reset();
+    const cpu = cpuMeter();
     await sleep(options.seconds * 1000);
+    cpuMicros = cpu();
     counts = options.counter.snapshot();
   } finally {
     await pod.drain();
@@ -31,6 +35,7 @@ export async function measureIdle(queue: BenchQueue, options: { readonly seconds
   const sweeps = countOf(counts, SWEEP_LABELS);
   return {
     seconds: options.seconds,
+    cpuShare: cpuMicros / (options.seconds * 1_000_000),
     perMinute: {
       total: perMinute(counts.total),
       heartbeats: perMinute(heartbeats),

@@ -17,6 +17,12 @@ export interface BenchOptions {
   readonly pods: number;
   /** Max parallelism of each pod process. */
   readonly podParallelism: number;
+  /** Sleeping steps held at once by the memory run's pod process (0 skips the memory figures). */
+  readonly memorySteps: number;
+  /** Record a CPU profile of each in-process burn-down and print its top functions. */
+  readonly profile: boolean;
+  /** Steps run through the machine tree alone per parallelism (0 skips it). */
+  readonly treeSteps: number;
   /** Steps per `submitBatch` call (≤ 10,000). */
   readonly batchSize: number;
   /** Seconds of each single-row commit loop. */
@@ -42,10 +48,13 @@ export const USAGE = `usage: npm run bench [-- options]
   --store postgres|sqlite|mysql   default postgres: FLEET_Q_DATABASE_URL, else a throw-away embedded server;
                             mysql: FLEET_Q_DATABASE_URL (mysql://…), else FLEET_Q_TEST_MYSQL_URL
   --steps N                 steps per processing run (default 20000)
-  --parallelism P[,P…]      max parallelism of the in-process pod runs (default 10,50)
-  --no-full-capacity        skip the extra run at the largest P with FLEET_Q_CAPACITY_THRESHOLD=1
-  --pods K                  pod processes in the multi-process run (default 2; 0 skips it)
-  --pod-parallelism P       max parallelism of each pod process (default 10)
+  --parallelism P[,P…]      max parallelism of the in-process pod runs (default 10,50,400)
+  --no-full-capacity        skip the extra run at P=50 with FLEET_Q_CAPACITY_THRESHOLD=1
+  --pods K                  pod processes in the multi-process run (default 4 on postgres, 2 on sqlite; 0 skips it)
+  --pod-parallelism P       max parallelism of each pod process (default 50)
+  --memory-steps N          sleeping steps one pod process holds for the memory figure (default 1000; 0 skips memory)
+  --tree-steps N            steps through the machine tree alone, effects answered in memory (default 20000; 0 skips it)
+  --profile                 CPU-profile each in-process burn-down and print its top functions (slows the run)
   --batch-size B            steps per submitBatch call (default 5000, at most 10000)
   --baseline-seconds S      length of each single-row commit loop (default 3)
   --pickup-steps N          steps submitted one at a time for pickup latency (default 200)
@@ -70,9 +79,12 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     options: {
       store: { type: 'string', default: 'postgres' },
       steps: { type: 'string', default: '20000' },
-      parallelism: { type: 'string', default: '10,50' },
-      pods: { type: 'string', default: '2' },
-      'pod-parallelism': { type: 'string', default: '10' },
+      parallelism: { type: 'string', default: '10,50,400' },
+      pods: { type: 'string' },
+      'pod-parallelism': { type: 'string', default: '50' },
+      'memory-steps': { type: 'string', default: '1000' },
+      profile: { type: 'boolean', default: false },
+      'tree-steps': { type: 'string', default: '20000' },
       'batch-size': { type: 'string', default: '5000' },
       'baseline-seconds': { type: 'string', default: '3' },
       'pickup-steps': { type: 'string', default: '200' },
@@ -97,8 +109,11 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     steps: integer('--steps', values.steps, 1, 10_000_000),
     parallelism,
     fullCapacity: !values['no-full-capacity'],
-    pods: integer('--pods', values.pods, 0, 16),
+    pods: integer('--pods', values.pods ?? (values.store === 'postgres' ? '4' : '2'), 0, 16),
     podParallelism: integer('--pod-parallelism', values['pod-parallelism'], 1, 1000),
+    memorySteps: integer('--memory-steps', values['memory-steps'], 0, 1000),
+    profile: values.profile,
+    treeSteps: integer('--tree-steps', values['tree-steps'], 0, 10_000_000),
     batchSize: integer('--batch-size', values['batch-size'], 1, 10_000),
     baselineSeconds: number('--baseline-seconds', values['baseline-seconds'], 0.5, 600),
     pickupSteps: integer('--pickup-steps', values['pickup-steps'], 0, 100_000),

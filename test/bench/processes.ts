@@ -2,12 +2,14 @@
  * Burn-down by pod PROCESSES: K real `fleet-q start` processes (the compiled CLI of this build, API
  * on a free port, FLEET_Q_HANDLERS = the benchmark's no-op steps) register first; then the queue is
  * filled with steps that become claimable together a little later, so every pod starts from the same
- * line. Throughput comes from the audit trail. Statements are not counted: they run in the children.
+ * line. Throughput comes from the audit trail; CPU per step is the children's /proc CPU time over the
+ * burn-down. Statements are not counted: they run in the children.
  * Owns the children's lives (spawn, SIGTERM drain, exit) and nothing else.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { capacityOf } from '../../src/config/config.js';
+import { processCpuMicros } from './cpu.js';
 import type { BenchQueue } from './database.js';
 import { fillQueue } from './enqueue.js';
 import type { ProcessingResult } from './report.js';
@@ -29,13 +31,14 @@ export interface ProcessesRun {
   readonly counter: StatementCounter;
 }
 
-interface Child {
+export interface Child {
   readonly process: ChildProcess;
   readonly stderr: string[];
   exitCode: number | null | undefined;
 }
 
-function spawnPod(queue: BenchQueue, run: ProcessesRun, index: number): Child {
+/** Spawns one `fleet-q start` on `queue` with `extra` variables (API on a free port, quiet logs). */
+export function spawnPod(queue: BenchQueue, run: Pick<ProcessesRun, 'handlers' | 'parallelism'>, index: number, extra: Record<string, string> = {}): Child {
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLEET_Q_')));
   Object.assign(env, queue.env, {
     FLEET_Q_HANDLERS: run.handlers,
@@ -43,6 +46,7 @@ function spawnPod(queue: BenchQueue, run: ProcessesRun, index: number): Child {
     FLEET_Q_API_PORT: '0',
     FLEET_Q_LOG_LEVEL: 'warn',
     FLEET_Q_POD_ID: `bench-${index}`,
+    ...extra,
   });
   const child: Child = { process: spawn(process.execPath, [CLI, 'start'], { env, stdio: ['ignore', 'ignore', 'pipe'] }), stderr: [], exitCode: undefined };
   child.process.stderr!.setEncoding('utf8').on('data', (text: string) => {
@@ -56,7 +60,7 @@ function spawnPod(queue: BenchQueue, run: ProcessesRun, index: number): Child {
 }
 
 /** Why a child is gone, or null while all live. */
-function deadChild(children: readonly Child[]): string | null {
+export function deadChild(children: readonly Child[]): string | null {
   const dead = children.find((c) => c.exitCode !== undefined);
   return dead === undefined ? null : `pod process exited with ${dead.exitCode}: ${dead.stderr.join('\n')}`;
 }
@@ -64,6 +68,7 @@ function deadChild(children: readonly Child[]): string | null {
 /** Spawns the pods, fills the queue, waits for the burn-down, drains the pods with SIGTERM. */
 export async function processWithPodProcesses(queue: BenchQueue, run: ProcessesRun): Promise<ProcessingResult> {
   const children = Array.from({ length: run.pods }, (_, i) => spawnPod(queue, run, i));
+  let cpuMicros: number | null;
   try {
     // A pod process migrates the tables as it starts; reads before that would find none.
     for (let waited = 0; ; waited += 100) {
@@ -76,7 +81,10 @@ export async function processWithPodProcesses(queue: BenchQueue, run: ProcessesR
     // Twice the measured fill time, plus a margin for the pods to arm their wake-up timers.
     const claimableAt = Date.now() + (2 * run.steps * 1000) / run.enqueuePerSecond + 500;
     await fillQueue(queue, { steps: run.steps, batchSize: run.batchSize, handlers: run.handlers, counter: run.counter, claimableAt });
+    const cpuBefore = await childrenCpu(children);
     await waitForCompletion(queue, run.steps, 30_000, () => deadChild(children));
+    const cpuAfter = await childrenCpu(children);
+    cpuMicros = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
   } finally {
     await Promise.all(children.map((c) => stopChild(c)));
   }
@@ -95,11 +103,19 @@ export async function processWithPodProcesses(queue: BenchQueue, run: ProcessesR
     statementsPerStep: null,
     statements: null,
     baselineConcurrency: run.pods * run.parallelism,
+    // The children idle (heartbeats, change checks) until the start line: a few µs per step at most.
+    cpuMicrosPerStep: cpuMicros === null ? null : cpuMicros / run.steps,
+    profile: null,
   };
 }
 
+async function childrenCpu(children: readonly Child[]): Promise<number | null> {
+  const times = await Promise.all(children.map((c) => (c.process.pid === undefined ? null : processCpuMicros(c.process.pid))));
+  return times.some((t) => t === null) ? null : times.reduce<number>((a, b) => a + (b ?? 0), 0);
+}
+
 /** SIGTERM (the pod drains and exits 0); SIGKILL after 30 s. */
-async function stopChild(child: Child): Promise<void> {
+export async function stopChild(child: Child): Promise<void> {
   if (child.exitCode !== undefined) return;
   const exited = new Promise<void>((resolve) => child.process.once('exit', () => resolve()));
   child.process.kill('SIGTERM');

@@ -2,10 +2,13 @@
  * Burn-down by one in-process pod: a queue filled beforehand with no-op steps is drained by
  * `createPod` at a given parallelism, while every statement the pod runs is counted. Throughput is
  * taken from the audit trail (first `claimed` to last `completed`), so neither the pod's start-up nor
- * this file's completion polling is in it. Owns this one measurement; the fill is enqueue.ts's.
+ * this file's completion polling is in it. CPU per step is this process's `process.cpuUsage` from the
+ * pod's start to the last completion, divided by the steps (start-up and the 200 ms progress reads
+ * included: they add ~1–2 µs per step at 20,000 steps). Owns this one measurement; the fill is enqueue.ts's.
  */
 import { capacityOf, loadConfig } from '../../src/config/config.js';
 import { createPod } from '../../src/pod/pod.js';
+import { cpuMeter, startProfiler, type Profiler } from './cpu.js';
 import type { BenchQueue } from './database.js';
 import type { ProcessingResult } from './report.js';
 import type { StatementCounter } from './statement-counter.js';
@@ -19,6 +22,8 @@ export interface InProcessRun {
   readonly capacityThreshold: number;
   readonly handlers: string;
   readonly counter: StatementCounter;
+  /** Record a CPU profile of the burn-down and report its top functions. */
+  readonly profile: boolean;
 }
 
 /** A pod configuration over `queue` (quiet logs, no HTTP: an in-process pod serves none). */
@@ -34,11 +39,17 @@ export async function processInProcess(queue: BenchQueue, run: InProcessRun): Pr
   });
   const pod = createPod({ config });
   run.counter.reset();
+  const profiler: Profiler | null = run.profile ? await startProfiler() : null;
+  const cpu = cpuMeter();
   await pod.start();
   let statements;
+  let cpuMicros: number;
+  let profile;
   try {
     await waitForCompletion(queue, run.steps);
+    cpuMicros = cpu();
     statements = run.counter.snapshot();
+    profile = (await profiler?.stop()) ?? null;
   } finally {
     await pod.drain();
   }
@@ -57,5 +68,7 @@ export async function processInProcess(queue: BenchQueue, run: InProcessRun): Pr
     statementsPerStep: statements.total / run.steps,
     statements,
     baselineConcurrency: run.parallelism,
+    cpuMicrosPerStep: cpuMicros / run.steps,
+    profile,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: one benchmark run against one store — the database's own single-row commit rate,
  * bulk enqueue, burn-down of pre-enqueued no-op steps by one in-process pod at each parallelism and
- * by pod processes, pickup latency, and an idle pod's statement rate — printed as a table and as
+ * by pod processes, pickup latency, an idle pod's statement rate and pod memory — printed as a table and as
  * one BENCH_JSON line; with `--scale`, only the scale run of scale.ts instead. Owns the order of the
  * phases and the run's settings; each phase lives in its own file. A benchmark, not a test: it asserts nothing and is not part of `npm test`.
  */
@@ -14,13 +14,15 @@ import { openPostgresBench } from './database.postgres.js';
 import { openSqliteBench } from './database.sqlite.js';
 import { fillQueue, type EnqueueResult } from './enqueue.js';
 import { measureIdle } from './idle.js';
+import { measureMemory } from './memory.js';
+import { measureTree } from './tree.js';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
 import { measurePickup } from './pickup.js';
 import { processWithPodProcesses } from './processes.js';
 import { processInProcess } from './processing.js';
 import { measureScale } from './scale.js';
 import { formatScaleJsonLine, formatScaleReport } from './scale-report.js';
-import { formatJsonLine, formatReport, type BenchFigures, type IdleResult, type PickupResult, type ProcessingResult } from './report.js';
+import { formatJsonLine, formatReport, type BenchFigures, type IdleResult, type MemoryResult, type PickupResult, type ProcessingResult, type TreeResult } from './report.js';
 import { StatementCounter } from './statement-counter.js';
 import { countMysqlStatements } from './statements.mysql.js';
 import { countPgStatements } from './statements.pg.js';
@@ -43,6 +45,15 @@ function baselineConcurrencies(options: BenchOptions): number[] {
 }
 
 async function measure(db: BenchDatabase, options: BenchOptions, counter: StatementCounter): Promise<Omit<BenchFigures, 'totalSeconds'>> {
+  const tree: TreeResult[] = [];
+  if (options.treeSteps > 0) {
+    // A warm-up pass first, so the measured passes run JIT-compiled code.
+    await measureTree(Math.min(options.treeSteps, 5_000), 40);
+    for (const capacity of options.parallelism.map((p) => Math.max(1, Math.floor(p * 0.8)))) {
+      progress(`machine tree alone: ${options.treeSteps} steps through ${capacity} slots`);
+      tree.push(await measureTree(options.treeSteps, capacity));
+    }
+  }
   const baseline: CommitRate[] = [];
   for (const concurrency of db.kind === 'sqlite' ? [1] : baselineConcurrencies(options)) {
     progress(`single-row commit loop, ${concurrency} connection(s), ${options.baselineSeconds} s`);
@@ -51,9 +62,11 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
   const enqueue: EnqueueResult[] = [];
   const processing: ProcessingResult[] = [];
   const fill = { steps: options.steps, batchSize: options.batchSize, handlers: HANDLERS, counter };
+  // The targets name P=50 at threshold 1; without 50 in the list, the largest P.
+  const fullP = options.parallelism.includes(50) ? 50 : Math.max(...options.parallelism);
   const runs = [
     ...options.parallelism.map((p) => ({ name: `p${p}`, parallelism: p, threshold: 0.8 })),
-    ...(options.fullCapacity ? [{ name: `p${Math.max(...options.parallelism)}full`, parallelism: Math.max(...options.parallelism), threshold: 1 }] : []),
+    ...(options.fullCapacity ? [{ name: `p${fullP}full`, parallelism: fullP, threshold: 1 }] : []),
   ];
   // One batch into a throw-away queue first, so the reported fills run on warm (JIT-compiled) code.
   await fillQueue(await db.queue('warmup'), { ...fill, steps: options.batchSize });
@@ -64,7 +77,7 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
     progress(`one in-process pod, P=${run.parallelism}, threshold ${run.threshold}: processing ${options.steps} steps`);
     const label = `in-process pod${run.threshold === 1 ? ', threshold 1' : ''}`;
     processing.push(
-      await processInProcess(queue, { label, steps: options.steps, parallelism: run.parallelism, capacityThreshold: run.threshold, handlers: HANDLERS, counter }),
+      await processInProcess(queue, { label, steps: options.steps, parallelism: run.parallelism, capacityThreshold: run.threshold, handlers: HANDLERS, counter, profile: options.profile }),
     );
   }
   if (options.pods > 0) {
@@ -83,6 +96,11 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
     progress(`idle pod: counting statements for ${options.idleSeconds} s`);
     idle = await measureIdle(await db.queue('idle'), { seconds: options.idleSeconds, handlers: HANDLERS, counter });
   }
+  let memory: MemoryResult | null = null;
+  if (options.memorySteps > 0) {
+    progress(`memory: an idle pod process, then one holding ${options.memorySteps} sleeping steps`);
+    memory = await measureMemory(await db.queue('memidle'), await db.queue('membusy'), { handlers: HANDLERS, sleepingSteps: options.memorySteps });
+  }
   return {
     versions: { node: process.versions.node, fleetQ: FLEET_Q_VERSION, database: db.version },
     database: { kind: db.kind, origin: db.origin, settings: db.settings },
@@ -92,6 +110,8 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
     processing,
     pickup,
     idle,
+    memory,
+    tree,
   };
 }
 

@@ -33,7 +33,7 @@ export const FAST_TIMINGS: Partial<FleetConfigInput> = {
   shutdownGraceSeconds: 0.3,
   maxParallelism: 2,
   capacityThreshold: 1,
-  logLevel: 'info',
+  logLevel: 'debug',
 };
 
 /** One handler run as the handler saw it. */

@@ -51,18 +51,21 @@ it('a step actor and its lifecycle appear, transition and stop in the inspection
   const { stepId } = await store.stepSubmit({ type: 'payment.charge', args: { amount: 7 }, maxRetries: 2, timeoutMs: 5_000 });
   await waitFor('the step to complete', async () => (await store.stepGet({ stepId }))?.status === 'completed', 20_000);
 
-  // The step actor: created under a slot, moved through its states, then stopped (final).
-  const isStepActor = (m: Message) => m.type === '@xstate.actor' && m.definition !== undefined && JSON.parse(m.definition).id === 'step';
+  // The step's actor: created under a slot (whose busy state is the step's statechart), which moves
+  // through that statechart while the actor runs; the actor is stopped when the slot is idle again.
+  const slots = new Set(messages.filter((m) => m.type === '@xstate.actor' && m.definition !== undefined && JSON.parse(m.definition).id === 'slot').map((m) => m.sessionId));
+  const isStepActor = (m: Message) => m.type === '@xstate.actor' && m.name === 'step' && slots.has(m.parentId ?? '');
   await waitFor('a step actor in the stream', () => messages.some(isStepActor), 10_000);
   const stepActor = messages.find(isStepActor)!;
-  await waitFor('the step actor to finish', () => messages.some((m) => m.sessionId === stepActor.sessionId && m.type === '@xstate.snapshot' && m.snapshot?.status === 'done'), 10_000);
-  const stepValues = messages.filter((m) => m.sessionId === stepActor.sessionId && m.type === '@xstate.snapshot').map((m) => JSON.stringify(m.snapshot?.value));
-  expect(stepValues).toContain(JSON.stringify({ active: 'reporting' }));
-  expect(stepValues.at(-1)).toBe(JSON.stringify('completed'));
+  await waitFor('the step actor to stop', () => messages.some((m) => m.sessionId === stepActor.sessionId && m.type === '@xstate.snapshot' && m.snapshot?.status === 'stopped'), 10_000);
+  const slotValues = messages.filter((m) => m.sessionId === stepActor.parentId && m.type === '@xstate.snapshot').map((m) => JSON.stringify(m.snapshot?.value));
+  expect(slotValues).toEqual(expect.arrayContaining([JSON.stringify({ busy: 'executing' }), JSON.stringify({ busy: 'reporting' })]));
+  expect(slotValues.at(-1)).toBe(JSON.stringify('idle'));
 
-  // The custom lifecycle actor runs inside the step's handler actor, in the same system.
+  // The custom lifecycle actor runs inside the step's actor, in the same system.
   const lifecycle = messages.find((m) => m.type === '@xstate.actor' && m.definition !== undefined && JSON.parse(m.definition).id === 'payment');
   expect(lifecycle).toBeDefined();
+  expect(lifecycle!.parentId).toBe(stepActor.sessionId);
   const lifecycleValues = messages.filter((m) => m.sessionId === lifecycle!.sessionId && m.type === '@xstate.snapshot').map((m) => m.snapshot?.value);
   expect(lifecycleValues).toEqual(expect.arrayContaining(['confirming', 'confirmed']));
   expect(messages.filter((m) => m.sessionId === lifecycle!.sessionId).at(-1)?.snapshot?.status).toBe('done');

@@ -26,12 +26,11 @@ import {
   type RecoveryReport,
   type RegisterInput,
   type RegisterOutput,
-  type ReportStepInput,
   type ReportStepOutput,
 } from '../../machines/index.js';
 import { loadConfig } from '../../src/config/config.js';
 import { supervisorInputOf } from '../../src/pod/timing.js';
-import { answering, flush, handlers, held } from '../unit/machines/harness.js';
+import { answering, flush, held, stepActors } from '../unit/machines/harness.js';
 import { testSeed } from './harness.js';
 
 /** Interval, threshold and budget in whole ms, as the schema accepts them (threshold ≥ interval + 2 × budget). */
@@ -76,8 +75,7 @@ function startPod(t: Timing) {
     checkLeader: answering<CheckLeaderOutput, PodInput>(() => ({ isLeader: false, leaderId: 'pod-elder', leaderLapsesInMs: null })).logic,
     recover: answering<RecoveryReport, RecoverInput>((r) => ({ dryRun: r.dryRun, deadPods: [], orphanedSteps: [], requeued: [], deadLettered: [], durationMs: 0 })).logic,
     prune: answering<PruneReport, PruneInput>(() => ({ steps: 0, events: 0, pods: 0 })).logic,
-    executeStep: handlers().logic,
-    reportStep: answering<ReportStepOutput, ReportStepInput>(() => ({ outcome: 'completed' })).logic,
+    runStep: stepActors((): ReportStepOutput => ({ outcome: 'completed' })).logic,
   });
   const clock = new SimulatedClock();
   const actor = createActor(machine, { clock, input: machineInput(t) });

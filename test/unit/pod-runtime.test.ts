@@ -1,10 +1,11 @@
 /**
  * The pure parts of the pod runtime: configuration → supervisor timings, and how a handler's return
- * value becomes a stored result (or a permanent failure).
+ * value becomes a stored result (or a permanent failure): serialised once, by the store.
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { resultEvent } from '../../src/pod/execute-step.js';
+import { ValidationError } from '../../src/errors.js';
+import { serialiseResult } from '../../src/store/json.js';
 import { pruneIntervalMs, supervisorInputOf } from '../../src/pod/timing.js';
 
 describe('supervisorInputOf', () => {
@@ -42,16 +43,22 @@ describe('supervisorInputOf', () => {
   });
 });
 
-describe('resultEvent', () => {
+describe('serialiseResult', () => {
   it('stores plain JSON: undefined as null, dates as strings, undefined fields dropped', () => {
-    expect(resultEvent(undefined)).toEqual({ type: 'handler.succeeded', result: null });
-    expect(resultEvent({ at: new Date(0), gone: undefined, n: 1 })).toEqual({ type: 'handler.succeeded', result: { at: '1970-01-01T00:00:00.000Z', n: 1 } });
+    expect(serialiseResult(undefined)).toBe('null');
+    expect(JSON.parse(serialiseResult({ at: new Date(0), gone: undefined, n: 1 } as never))).toEqual({ at: '1970-01-01T00:00:00.000Z', n: 1 });
   });
 
-  it('fails for good on a value JSON cannot hold or one over 256 KiB', () => {
-    expect(resultEvent({ big: 10n })).toMatchObject({ type: 'handler.failed', retryable: false, error: expect.stringContaining('not JSON-serialisable') });
-    expect(resultEvent('x'.repeat(256 * 1024 - 2))).toMatchObject({ type: 'handler.succeeded' });
-    expect(resultEvent('x'.repeat(256 * 1024 - 1))).toMatchObject({ type: 'handler.failed', retryable: false, error: expect.stringContaining('262145 bytes') });
+  it('refuses, as bad input, a value JSON cannot hold or one over 256 KiB', () => {
+    expect(() => serialiseResult({ big: 10n } as never)).toThrow(ValidationError);
+    expect(() => serialiseResult({ big: 10n } as never)).toThrow(/not JSON-serialisable/);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => serialiseResult(cyclic as never)).toThrow(ValidationError);
+    expect(serialiseResult('x'.repeat(256 * 1024 - 2))).toHaveLength(256 * 1024);
+    expect(() => serialiseResult('x'.repeat(256 * 1024 - 1))).toThrow(/^step result is 262145 bytes serialised; the limit is 262144 \(256 KiB\)/);
+    // Multi-byte characters count as bytes, not as string length: 87,382 × 3 bytes + 2 quotes > 256 KiB.
+    expect(() => serialiseResult('€'.repeat(87_382))).toThrow(/262148 bytes/);
   });
 });
 

@@ -2,7 +2,7 @@
  * PostgreSQL `watchWork`: LISTEN/NOTIFY wakes an idle pod within 200 ms of a submit made by another
  * process (another store, another pool); a backoff-delayed step wakes it when it becomes due though
  * nothing notifies then; the LISTEN connection comes back after the server kills it; unsubscribing
- * stops the wakes.
+ * stops the wakes; subscribers that ask are told when the listener is up and when it drops.
  */
 import { describe, expect, it } from 'vitest';
 import type { PostgresStore } from '../../src/store/postgres/driver.js';
@@ -109,6 +109,28 @@ describe('postgres watchWork', () => {
     await waitFor('a wake after reconnecting', () => wakes.length > before, 2_000);
     expect(wakes[before]! - submittedAt).toBeLessThan(200);
     stop();
+  });
+
+  it('tells a subscriber when LISTEN is up, when it drops and when it is back (the pod polls only in between)', async () => {
+    const db = await database({ tag: true });
+    const idle = await db.open();
+    await idle.migrate();
+    const states: boolean[] = [];
+    const stop = idle.watchWork(() => undefined, (listening) => states.push(listening));
+    await waitFor('the LISTEN connection', () => states.length === 1, 5_000);
+    expect(states).toEqual([true]);
+    // A second subscriber joining a live listener hears so too.
+    const late: boolean[] = [];
+    const stopLate = idle.watchWork(() => undefined, (listening) => late.push(listening));
+    await waitFor('the late subscriber to hear', () => late.length === 1, 2_000);
+    expect(late).toEqual([true]);
+    await withClient(db.baseUrl, (c) =>
+      c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [db.schema]),
+    );
+    await waitFor('the drop and the reconnect', () => states.length >= 3, 10_000);
+    expect(states.slice(0, 3)).toEqual([true, false, true]);
+    stop();
+    stopLate();
   });
 
   it('stops waking after unsubscribe, and unsubscribing twice is harmless', async () => {

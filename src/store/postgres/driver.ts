@@ -501,9 +501,9 @@ export class PostgresStore implements Store {
     });
   }
 
-  watchWork(onWork: () => void): () => void {
+  watchWork(onWork: () => void, onListening?: (listening: boolean) => void): () => void {
     if (this.closing !== undefined) return () => undefined;
-    return this.watcher.subscribe(onWork);
+    return this.watcher.subscribe(onWork, onListening);
   }
 
   /** True while the LISTEN connection is up; tests wait for it before expecting a wake. */

@@ -8,6 +8,8 @@
  * replay). A step whose backoff or delay ends later produces no notification when it becomes due,
  * so after each notification (and on every (re)connect) the listener reads the earliest future
  * `run_after` over its own connection and sets a timer for it, measured on the database clock.
+ * Subscribers that ask are told when the connection comes up and when it drops, so a pod polls for
+ * work only while it cannot rely on the notifications.
  */
 import pg from 'pg';
 import type { PgNames } from './names.js';
@@ -21,6 +23,8 @@ const MAX_WAKE_DELAY_MS = 60_000;
 
 interface Subscriber {
   readonly onWork: () => void;
+  /** Told when the LISTEN connection comes up (true) and when it drops (false). */
+  readonly onListening: ((listening: boolean) => void) | undefined;
 }
 
 interface NextWakeRow {
@@ -57,10 +61,15 @@ export class WorkWatcher {
   }
 
   /** Adds a subscriber; the returned function removes it (idempotent). */
-  subscribe(onWork: () => void): () => void {
-    const subscriber: Subscriber = { onWork };
+  subscribe(onWork: () => void, onListening?: (listening: boolean) => void): () => void {
+    const subscriber: Subscriber = { onWork, onListening };
     this.subscribers.add(subscriber);
     if (this.subscribers.size === 1) void this.connect();
+    else if (this.client !== null && onListening !== undefined) {
+      setImmediate(() => {
+        if (this.subscribers.has(subscriber) && this.client !== null) tell(subscriber, true);
+      });
+    }
     return () => {
       if (!this.subscribers.delete(subscriber)) return;
       if (this.subscribers.size === 0) this.stop();
@@ -103,15 +112,18 @@ export class WorkWatcher {
     // Notifications sent while we were not listening are lost: wake once to catch up.
     this.fire();
     this.refresh();
+    for (const s of [...this.subscribers]) tell(s, true);
   }
 
   /** The connection failed or ended: report it and, while anyone listens, reconnect later. */
   private dropped(client: pg.Client, err: unknown): void {
     if (client !== this.client && client !== this.connecting) return;
+    const wasListening = client === this.client;
     this.client = null;
     this.connecting = null;
     if (err !== undefined) this.deps.report(err);
     client.end().catch(() => undefined);
+    if (wasListening) for (const s of [...this.subscribers]) tell(s, false);
     if (this.subscribers.size === 0 || this.reconnectTimer !== undefined) return;
     const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(this.failures, 16));
     this.failures++;
@@ -186,5 +198,14 @@ export class WorkWatcher {
       this.refresh();
     }, delay + 1);
     this.wakeTimer.unref();
+  }
+}
+
+/** Tells one subscriber whether wakes flow; its failure is its own. */
+function tell(subscriber: Subscriber, listening: boolean): void {
+  try {
+    subscriber.onListening?.(listening);
+  } catch {
+    // The other subscribers still hear of it.
   }
 }

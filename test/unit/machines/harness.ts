@@ -1,6 +1,6 @@
 /**
  * Test harness for the machine unit tests: stub actors whose promises the test settles by hand, a
- * stub handler actor, and a recording parent so machines that `sendParent` run exactly as they do
+ * stub step actor, and a recording parent so machines that `sendParent` run exactly as they do
  * under the supervisor. Time is a `SimulatedClock` shared by the whole actor system; nothing sleeps.
  */
 import {
@@ -14,7 +14,14 @@ import {
   type AnyEventObject,
   type InputFrom,
 } from 'xstate';
-import type { ExecuteStepInput, HandlerAbortEvent, HandlerSettledEvent } from '../../../machines/index.js';
+import type {
+  ExecuteStepInput,
+  HandlerAbortEvent,
+  HandlerSettledEvent,
+  ReportStepInput,
+  ReportStepOutput,
+  StepActorCommand,
+} from '../../../machines/index.js';
 
 /** Lets promise callbacks and XState's mailbox run; no timers involved. */
 export async function flush(rounds = 5): Promise<void> {
@@ -61,7 +68,7 @@ export function answering<TOut, TIn>(answer: (input: TIn) => TOut | Promise<TOut
   return { logic, inputs };
 }
 
-/** One running handler of the stub `executeStep`. */
+/** One running step of the stub `runStep`: its work and the writes it was asked for. */
 export interface HandlerRun {
   readonly input: ExecuteStepInput;
   readonly aborts: HandlerAbortEvent['reason'][];
@@ -69,13 +76,36 @@ export interface HandlerRun {
   settle(event: HandlerSettledEvent): void;
 }
 
-/** A stub `executeStep` callback actor: records aborts and stops, settles when the test says. */
-export function handlers() {
+/**
+ * A stub `runStep` callback actor (the step's own actor): records aborts and stops, settles its work
+ * when the test says, and hands each `step.write` to `write` (held by the test, or answered at once)
+ * before answering `write.done | write.failed` as the runtime's actor does.
+ */
+export function stepActors(write?: (input: ReportStepInput) => ReportStepOutput) {
   const runs: HandlerRun[] = [];
-  const logic = fromCallback<HandlerAbortEvent, ExecuteStepInput>(({ input, sendBack, receive }) => {
+  const reports = {
+    calls: [] as HeldCall<ReportStepInput, ReportStepOutput>[],
+    last(): HeldCall<ReportStepInput, ReportStepOutput> {
+      const call = reports.calls.at(-1);
+      if (!call) throw new Error('no write was asked for');
+      return call;
+    },
+  };
+  const logic = fromCallback<StepActorCommand, ExecuteStepInput>(({ input, sendBack, receive }) => {
     const run: HandlerRun = { input, aborts: [], stopped: false, settle: (event) => sendBack(event) };
     runs.push(run);
-    receive((event) => run.aborts.push(event.reason));
+    receive((command) => {
+      if (command.type === 'handler.abort') return void run.aborts.push(command.reason);
+      const writeInput: ReportStepInput = { podId: input.podId, stepId: input.step.stepId, attempt: input.step.attempt, report: command.report };
+      const answer = new Promise<ReportStepOutput>((resolve, reject) => {
+        if (write !== undefined) return resolve(write(writeInput));
+        reports.calls.push({ input: writeInput, resolve, reject, signal: new AbortController().signal });
+      });
+      answer.then(
+        (output) => sendBack({ type: 'write.done', outcome: output.outcome }),
+        (err: unknown) => sendBack({ type: 'write.failed', error: String(err) }),
+      );
+    });
     return () => {
       run.stopped = true;
     };
@@ -83,9 +113,10 @@ export function handlers() {
   return {
     logic,
     runs,
+    reports,
     of(stepId: string): HandlerRun {
       const run = runs.findLast((r) => r.input.step.stepId === stepId);
-      if (!run) throw new Error(`no handler ran ${stepId}`);
+      if (!run) throw new Error(`no step actor ran ${stepId}`);
       return run;
     },
   };

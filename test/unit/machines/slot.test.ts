@@ -1,91 +1,216 @@
+/**
+ * The slot machine: a long-lived unit of capacity whose `busy` state is the statechart of the one
+ * step it runs. Driven with a stub step actor and a recording parent on a simulated clock.
+ */
 import { describe, expect, it } from 'vitest';
-import { slotMachine, stepMachine, type ReportStepInput, type ReportStepOutput } from '../../../machines/index.js';
-import { claimedStep, flush, handlers, held, underParent } from './harness.js';
+import { fromCallback } from 'xstate';
+import { slotMachine, type ExecuteStepInput, type ReportStepOutput, type StepActorCommand } from '../../../machines/index.js';
+import { claimedStep, flush, stepActors, underParent } from './harness.js';
 
 const podId = 'pod-a-00000001';
+const step = claimedStep('step_1', { attempt: 2, timeoutMs: 5_000 });
 
-function start(step = stepMachine) {
-  const handler = handlers();
-  const reports = held<ReportStepOutput, ReportStepInput>();
-  const provided = slotMachine.provide({
-    actors: { stepMachine: step.provide({ actors: { executeStep: handler.logic, reportStep: reports.logic } }) },
-  });
-  const run = underParent(provided, { slotId: 'slot-3', reportRetryDelayMs: 100 });
-  return { ...run, handler, reports, value: () => run.child.getSnapshot().value };
+function start(runStep?: ReturnType<typeof stepActors>['logic']) {
+  const steps = stepActors();
+  const provided = slotMachine.provide({ actors: { runStep: runStep ?? steps.logic } });
+  const run = underParent(provided, { slotId: 'slot-3', reportRetryDelayMs: 500 });
+  const answer = async (outcome: ReportStepOutput['outcome']) => {
+    steps.reports.last().resolve({ outcome });
+    await flush();
+  };
+  const assign = (s = step) => run.child.send({ type: 'slot.assign', podId, step: s });
+  return { ...run, steps, reports: steps.reports, answer, assign, run: () => steps.of(step.stepId), value: () => run.child.getSnapshot().value };
 }
 
+const freed = (outcome: string, stepId = 'step_1') => ({ type: 'slot.freed', slotId: 'slot-3', stepId, outcome });
+
 describe('slot machine', () => {
-  it('idle → busy with one step → idle, telling the parent slot.freed with the outcome', async () => {
+  it('idle → busy running one step actor → idle, telling the parent slot.freed with the outcome', async () => {
     const s = start();
     expect(s.value()).toBe('idle');
-    s.child.send({ type: 'slot.assign', podId, step: claimedStep('step_1') });
-    expect(s.value()).toBe('busy');
-    expect(s.handler.of('step_1').input).toEqual({ podId, step: claimedStep('step_1') });
-
-    s.handler.of('step_1').settle({ type: 'handler.succeeded', result: 'ok' });
-    s.reports.last().resolve({ outcome: 'completed' });
-    await flush();
+    s.assign();
+    expect(s.value()).toEqual({ busy: 'executing' });
+    expect(s.run().input).toEqual({ podId, step });
+    s.run().settle({ type: 'handler.succeeded', result: { ok: 1 } });
+    expect(s.value()).toEqual({ busy: 'reporting' });
+    expect(s.reports.last().input).toEqual({ podId, stepId: 'step_1', attempt: 2, report: { kind: 'complete', result: { ok: 1 } } });
+    await s.answer('completed');
     expect(s.value()).toBe('idle');
-    expect(s.facts()).toEqual([{ type: 'slot.freed', slotId: 'slot-3', stepId: 'step_1', outcome: 'completed' }]);
+    expect(s.facts()).toEqual([freed('completed')]);
+    // The finished step's actor is stopped and gone from the slot's children.
+    expect(s.run().stopped).toBe(true);
+    expect(Object.keys(s.child.getSnapshot().children)).toEqual([]);
 
-    s.child.send({ type: 'slot.assign', podId, step: claimedStep('step_2') });
-    expect(s.value()).toBe('busy');
-    expect(s.child.getSnapshot().context.finished).toBe(1);
+    s.assign(claimedStep('step_2'));
+    expect(s.value()).toEqual({ busy: 'executing' });
+    expect(s.child.getSnapshot().context).toMatchObject({ finished: 1, report: null, outcome: null, handlerSettled: false });
     expect(s.errors).toEqual([]);
   });
 
   it('ignores a second assignment while busy (the supervisor only assigns idle slots)', () => {
     const s = start();
-    s.child.send({ type: 'slot.assign', podId, step: claimedStep('step_1') });
-    s.child.send({ type: 'slot.assign', podId, step: claimedStep('step_2') });
-    expect(s.handler.runs.map((r) => r.input.step.stepId)).toEqual(['step_1']);
+    s.assign();
+    s.assign(claimedStep('step_2'));
+    expect(s.steps.runs.map((r) => r.input.step.stepId)).toEqual(['step_1']);
     expect(s.child.getSnapshot().context.step?.stepId).toBe('step_1');
   });
 
-  it('stays busy after a timeout until the handler settles', async () => {
-    const s = start();
-    s.child.send({ type: 'slot.assign', podId, step: claimedStep('step_1', { timeoutMs: 1_000 }) });
-    s.clock.increment(1_000);
-    s.reports.last().resolve({ outcome: 'retried' });
-    await flush();
-    expect(s.value()).toBe('busy');
-    expect(s.facts()).toEqual([]);
-    s.handler.of('step_1').settle({ type: 'handler.failed', error: 'aborted', retryable: true });
-    await flush();
-    expect(s.value()).toBe('idle');
-    expect(s.facts()).toEqual([{ type: 'slot.freed', slotId: 'slot-3', stepId: 'step_1', outcome: 'retried' }]);
+  it('reports a handler error with its retryable flag and frees itself with the outcome the store decided', async () => {
+    const retry = start();
+    retry.assign();
+    retry.run().settle({ type: 'handler.failed', error: 'boom', retryable: true });
+    expect(retry.reports.last().input.report).toEqual({ kind: 'fail', error: 'boom', retryable: true, reason: 'error' });
+    await retry.answer('retried');
+    expect(retry.facts()).toEqual([freed('retried')]);
+
+    const dlq = start();
+    dlq.assign();
+    dlq.run().settle({ type: 'handler.failed', error: 'bad input', retryable: false });
+    expect(dlq.reports.last().input.report).toEqual({ kind: 'fail', error: 'bad input', retryable: false, reason: 'error' });
+    await dlq.answer('dead_lettered');
+    expect(dlq.facts()).toEqual([freed('dead_lettered')]);
+
+    const stale = start();
+    stale.assign();
+    stale.run().settle({ type: 'handler.succeeded', result: null });
+    await stale.answer('stale');
+    expect(stale.facts()).toEqual([freed('stale')]);
   });
 
-  it('forwards step.abort to its step, and ignores it when idle', async () => {
+  it('on timeout: reports the failure and aborts the work, but stays busy until the work settles', async () => {
+    const s = start();
+    s.assign();
+    s.clock.increment(4_999);
+    expect(s.reports.calls).toHaveLength(0);
+    s.clock.increment(1);
+    expect(s.run().aborts).toEqual(['timeout']);
+    expect(s.reports.last().input.report).toEqual({ kind: 'fail', error: 'step timed out after 5000 ms', retryable: true, reason: 'timeout' });
+    await s.answer('retried');
+    expect(s.value()).toEqual({ busy: 'settling' });
+    expect(s.run().stopped).toBe(false);
+    s.clock.increment(60_000); // however long it takes
+    expect(s.facts()).toEqual([]);
+    s.run().settle({ type: 'handler.succeeded', result: 'too late' });
+    await flush();
+    expect(s.facts()).toEqual([freed('retried')]);
+    expect(s.reports.calls).toHaveLength(1); // the late result is never written
+  });
+
+  it('on timeout, work that settles while the report is in flight ends the step with the report', async () => {
+    const s = start();
+    s.assign();
+    s.clock.increment(5_000);
+    s.run().settle({ type: 'handler.failed', error: 'aborted', retryable: true });
+    await flush();
+    expect(s.value()).toEqual({ busy: 'reporting' });
+    await s.answer('dead_lettered');
+    expect(s.facts()).toEqual([freed('dead_lettered')]);
+    expect(s.reports.calls).toHaveLength(1);
+  });
+
+  it('retries a write that failed with a database error until it commits', async () => {
+    const s = start();
+    s.assign();
+    s.run().settle({ type: 'handler.succeeded', result: 7 });
+    s.reports.last().reject(new Error('SQLITE_BUSY'));
+    await flush();
+    expect(s.value()).toEqual({ busy: 'retryingReport' });
+    s.clock.increment(499);
+    expect(s.reports.calls).toHaveLength(1);
+    s.clock.increment(1);
+    expect(s.reports.calls).toHaveLength(2);
+    expect(s.reports.last().input).toEqual(s.reports.calls[0]!.input);
+    expect(s.child.getSnapshot().context.reportFailures).toBe(1);
+    await s.answer('completed');
+    expect(s.facts()).toEqual([freed('completed')]);
+  });
+
+  it('abort with release (drain): aborts the work, reports a release, and ends without waiting for the work', async () => {
+    const s = start();
+    s.assign();
+    s.child.send({ type: 'step.abort', mode: 'release' });
+    expect(s.run().aborts).toEqual(['drain']);
+    expect(s.reports.last().input.report).toEqual({ kind: 'release' });
+    await s.answer('released');
+    expect(s.facts()).toEqual([freed('released')]);
+    expect(s.run().stopped).toBe(true);
+  });
+
+  it('abort when fenced: aborts the work, writes nothing, and ends stale once the work settles', async () => {
+    const s = start();
+    s.assign();
+    s.child.send({ type: 'step.abort', mode: 'fenced' });
+    expect(s.run().aborts).toEqual(['fenced']);
+    expect(s.value()).toEqual({ busy: 'settling' });
+    s.clock.increment(10_000); // no timeout report either
+    expect(s.reports.calls).toHaveLength(0);
+    s.run().settle({ type: 'handler.failed', error: 'aborted', retryable: true });
+    await flush();
+    expect(s.facts()).toEqual([freed('stale')]);
+    expect(s.reports.calls).toHaveLength(0);
+  });
+
+  it('abort lets a write in flight finish, and stops retrying a failed one', async () => {
+    const inFlight = start();
+    inFlight.assign();
+    inFlight.run().settle({ type: 'handler.succeeded', result: 1 });
+    inFlight.child.send({ type: 'step.abort', mode: 'fenced' });
+    await inFlight.answer('completed');
+    expect(inFlight.facts()).toEqual([freed('completed')]);
+
+    const retrying = start();
+    retrying.assign();
+    retrying.run().settle({ type: 'handler.succeeded', result: 1 });
+    retrying.reports.last().reject(new Error('disk full'));
+    await flush();
+    retrying.child.send({ type: 'step.abort', mode: 'release' });
+    expect(retrying.facts()).toEqual([freed('stale')]);
+    retrying.clock.increment(10_000);
+    expect(retrying.reports.calls).toHaveLength(1);
+  });
+
+  it('a drain abort ends a step that is only waiting for its timed-out work', async () => {
+    const s = start();
+    s.assign();
+    s.clock.increment(5_000);
+    await s.answer('retried');
+    s.child.send({ type: 'step.abort', mode: 'fenced' });
+    expect(s.value()).toEqual({ busy: 'settling' });
+    s.child.send({ type: 'step.abort', mode: 'release' });
+    expect(s.facts()).toEqual([freed('retried')]);
+  });
+
+  it('an idle slot ignores step.abort', () => {
     const s = start();
     s.child.send({ type: 'step.abort', mode: 'release' });
+    s.child.send({ type: 'step.abort', mode: 'fenced' });
     expect(s.value()).toBe('idle');
-    s.child.send({ type: 'slot.assign', podId, step: claimedStep('step_1') });
-    s.child.send({ type: 'step.abort', mode: 'release' });
-    expect(s.handler.of('step_1').aborts).toEqual(['drain']);
-    s.reports.last().resolve({ outcome: 'released' });
-    await flush();
-    expect(s.facts()).toEqual([{ type: 'slot.freed', slotId: 'slot-3', stepId: 'step_1', outcome: 'released' }]);
+    expect(s.facts()).toEqual([]);
     expect(s.errors).toEqual([]);
   });
 
+  it('a late settlement of a released step never reaches the next step', async () => {
+    const s = start();
+    s.assign();
+    s.child.send({ type: 'step.abort', mode: 'release' });
+    await s.answer('released');
+    const released = s.run();
+    s.assign(claimedStep('step_2'));
+    released.settle({ type: 'handler.succeeded', result: 'stale news' });
+    await flush();
+    expect(s.value()).toEqual({ busy: 'executing' });
+    expect(s.child.getSnapshot().context).toMatchObject({ handlerSettled: false, report: null });
+  });
+
   it('frees itself with outcome stale and the error when its step actor crashes', async () => {
-    const buggy = stepMachine.provide({
-      actions: {
-        recordOutcome: () => {
-          throw new Error('bug in recordOutcome');
-        },
-      },
+    const crashing = fromCallback<StepActorCommand, ExecuteStepInput>(() => {
+      throw new Error('registry lookup failed');
     });
-    const s = start(buggy);
-    s.child.send({ type: 'slot.assign', podId, step: claimedStep('step_1') });
-    s.handler.of('step_1').settle({ type: 'handler.succeeded', result: 1 });
-    s.reports.last().resolve({ outcome: 'completed' });
+    const s = start(crashing);
+    s.assign();
     await flush();
     expect(s.value()).toBe('idle');
-    expect(s.facts()).toEqual([
-      { type: 'slot.freed', slotId: 'slot-3', stepId: 'step_1', outcome: 'stale', error: 'bug in recordOutcome' },
-    ]);
+    expect(s.facts()).toEqual([{ ...freed('stale'), error: 'registry lookup failed' }]);
     expect(s.errors).toEqual([]);
   });
 });

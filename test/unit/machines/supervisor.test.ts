@@ -14,11 +14,11 @@ import {
   type RecoveryReport,
   type RegisterInput,
   type RegisterOutput,
+  slotIdsOf,
   type ReportStepInput,
-  type ReportStepOutput,
   type StepOutcome,
 } from '../../../machines/index.js';
-import { answering, claimedStep, flush, handlers, held } from './harness.js';
+import { answering, claimedStep, flush, held, stepActors } from './harness.js';
 
 const input = {
   capacity: 3,
@@ -44,8 +44,11 @@ function startPod() {
   const beatControl = { answer: (): HeartbeatOutput => ({ ok: true }) };
   const beats = answering<HeartbeatOutput, PodInput>(() => beatControl.answer());
   const markDown = answering<void, PodInput>(() => undefined);
-  const reports = answering<ReportStepOutput, ReportStepInput>((r) => ({ outcome: outcomeOf(r) }));
-  const handler = handlers();
+  const reports = { inputs: [] as ReportStepInput[] };
+  const handler = stepActors((r) => {
+    reports.inputs.push(r);
+    return { outcome: outcomeOf(r) };
+  });
   const machine = providePodActors({
     register: register.logic,
     claimSteps: claims.logic,
@@ -56,8 +59,7 @@ function startPod() {
       dryRun: r.dryRun, deadPods: [], orphanedSteps: [], requeued: [], deadLettered: [], durationMs: 0,
     })).logic,
     prune: answering<PruneReport, PruneInput>(() => ({ steps: 0, events: 0, pods: 0 })).logic,
-    executeStep: handler.logic,
-    reportStep: reports.logic,
+    runStep: handler.logic,
   });
   const clock = new SimulatedClock();
   const actor = createActor(machine, { clock, input });
@@ -71,6 +73,15 @@ function startPod() {
     actor, clock, register, claims, beats, beatControl, markDown, reports, handler, facts, errors,
     value: () => actor.getSnapshot().value,
     context: () => actor.getSnapshot().context,
+    /** slot id → step id of the busy slots, read from the slots themselves. */
+    busy: () => {
+      const children = actor.getSnapshot().children as Record<string, { getSnapshot(): { context: { step: { stepId: string } | null } } } | undefined>;
+      const entries = Object.entries(children).filter(([id]) => id.startsWith('slot-'));
+      return Object.fromEntries(entries.flatMap(([id, ref]) => {
+        const step = ref?.getSnapshot().context.step;
+        return step ? [[id, step.stepId]] : [];
+      }));
+    },
     factTypes: () => facts.map((f) => f.type).filter((t) => !t.startsWith('heartbeat.') && !t.startsWith('leader.')),
     async registerAs(podId: string) {
       register.last().resolve({ podId });
@@ -109,8 +120,9 @@ describe('supervisor machine', () => {
       ['pod-a-00000001', 's1'],
       ['pod-a-00000001', 's2'],
     ]);
-    expect(pod.context().busySlots).toEqual({ 'slot-0': 's1', 'slot-1': 's2' });
-    expect(pod.context().idleSlots).toEqual(['slot-2']);
+    expect(pod.busy()).toEqual({ 'slot-0': 's1', 'slot-1': 's2' });
+    expect(slotIdsOf(pod.context().idleSlots)).toEqual(['slot-2']);
+    expect(pod.context()).toMatchObject({ idleCount: 1, inFlight: 2 });
     expect(pod.value()).toEqual({ registered: { running: 'waiting' } });
     expect(pod.factTypes()).toEqual(['pod.registered', 'claim.completed']);
     expect(pod.facts[1]).toEqual({ type: 'claim.completed', podId: 'pod-a-00000001', limit: 3, stepIds: ['s1', 's2'] });
@@ -153,7 +165,8 @@ describe('supervisor machine', () => {
     await pod.finish('s2');
     expect(pod.claims.last().input).toEqual({ podId: 'pod-a', limit: 1 });
     await pod.claimed('s4');
-    expect(pod.context().busySlots).toEqual({ 'slot-0': 's1', 'slot-2': 's3', 'slot-1': 's4' });
+    expect(pod.busy()).toEqual({ 'slot-0': 's1', 'slot-2': 's3', 'slot-1': 's4' });
+    expect(pod.context()).toMatchObject({ idleCount: 0, inFlight: 3, idleSlots: null });
     const limits = pod.claims.calls.map((c) => c.input.limit);
     expect(limits).toEqual([3, 1]);
   });
@@ -187,6 +200,39 @@ describe('supervisor machine', () => {
     expect(pod.facts.at(-1)).toEqual({ type: 'claim.failed', podId: 'pod-a', error: 'SQLITE_BUSY' });
     pod.clock.increment(2_000);
     expect(pod.claims.calls).toHaveLength(2);
+  });
+
+  it('runs no claim polls while the store pushes every change, and polls again once its listener drops', async () => {
+    const pod = startPod();
+    pod.actor.send({ type: 'work.watch', listening: true });
+    await pod.registerAs('pod-a');
+    await pod.claimed();
+    await pod.advance(20_000);
+    expect(pod.claims.calls).toHaveLength(1); // only the start-up claim
+    pod.actor.send({ type: 'work.available' });
+    expect(pod.claims.calls).toHaveLength(2); // wake-ups still claim at once
+    await pod.claimed();
+    await pod.advance(20_000);
+    expect(pod.claims.calls).toHaveLength(2);
+
+    pod.actor.send({ type: 'work.watch', listening: false });
+    expect(pod.claims.calls).toHaveLength(3); // catch up on what the dead listener missed
+    await pod.claimed();
+    pod.clock.increment(2_000);
+    expect(pod.claims.calls).toHaveLength(4); // and poll again
+  });
+
+  it('while listening, a failed claim is still retried at the next interval', async () => {
+    const pod = startPod();
+    pod.actor.send({ type: 'work.watch', listening: true });
+    await pod.registerAs('pod-a');
+    pod.claims.last().reject(new Error('SQLITE_BUSY'));
+    await flush();
+    pod.clock.increment(2_000);
+    expect(pod.claims.calls).toHaveLength(2);
+    await pod.claimed();
+    await pod.advance(10_000);
+    expect(pod.claims.calls).toHaveLength(2); // a claim that worked ends the polling
   });
 
   it('drain: stops claiming, lets running steps finish, marks the pod down and stops', async () => {

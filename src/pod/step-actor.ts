@@ -1,0 +1,45 @@
+/**
+ * The `runStep` effect (machines/actors.ts): the actor of one claimed step, alive while its slot is
+ * busy with it. It starts the step's work (execute-step.ts), sends back its one settled event, aborts
+ * it on `handler.abort`, and makes each fenced write the slot asks for with `step.write`
+ * (report-step.ts), answering `write.done | write.failed`. Stopped (the slot finished, or the pod
+ * stops), it aborts work still running. It owns that plumbing only: no decisions, no SQL.
+ */
+import { fromCallback } from 'xstate';
+import { describeError, type ExecuteStepInput, type StepActorCommand } from '../../machines/index.js';
+import type { Logger } from '../log.js';
+import type { StepRegistry } from '../steps/registry.js';
+import type { Store } from '../store/store.js';
+import { startStepWork, type ExecuteStepDeps } from './execute-step.js';
+import { reportStep } from './report-step.js';
+import type { PodTelemetry } from './telemetry.js';
+
+/** What the step actors are built from. */
+export interface StepActorDeps extends ExecuteStepDeps {
+  readonly registry: StepRegistry;
+  readonly store: Store;
+  readonly telemetry: PodTelemetry;
+  /** Parent of every handler's `ctx.log`. */
+  readonly logger: Logger;
+}
+
+/** The callback actor logic the slot machine invokes as `runStep`. */
+export function stepActorLogic(deps: StepActorDeps) {
+  return fromCallback<StepActorCommand, ExecuteStepInput>(({ input, sendBack, receive, self }) => {
+    const { step, podId } = input;
+    const work = startStepWork(deps.registry.get(step.type), step, podId, deps.logger, self, deps);
+    // sendBack after this actor was stopped is dropped by xstate, so a late settlement or write
+    // answer never reaches the slot's next step.
+    void work.settled.then(sendBack);
+    receive((command) => {
+      if (command.type === 'handler.abort') return work.abort(command.reason);
+      // A custom lifecycle runs as this actor's child, so its own done and error events arrive here too.
+      if (command.type !== 'step.write') return;
+      reportStep(deps.store, deps.telemetry, { podId, stepId: step.stepId, attempt: step.attempt, report: command.report }).then(
+        (written) => sendBack({ type: 'write.done', outcome: written.outcome }),
+        (err: unknown) => sendBack({ type: 'write.failed', error: describeError(err) }),
+      );
+    });
+    return () => work.abort('stopped');
+  });
+}
