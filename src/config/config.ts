@@ -6,7 +6,7 @@
  * (the CLI exits 2). Variables are catalogued in variables.ts, parsed in schema.ts.
  */
 import { CONFIG_VARIABLES, variableOf } from './variables.js';
-import { fleetConfigSchema, type FleetConfigInput, type LOG_FORMATS, type LOG_LEVELS, type STORAGE_MODES } from './schema.js';
+import { fleetConfigSchema, type API_AUTH_MODES, type FleetConfigInput, type LOG_FORMATS, type LOG_LEVELS, type STORAGE_MODES } from './schema.js';
 import { ConfigError, type FleetErrorItem } from '../errors.js';
 import type { StorePolicy } from '../store/store.js';
 
@@ -46,6 +46,13 @@ export interface FleetConfig {
   readonly apiHost: string;
   /** 0 = any free port. */
   readonly apiPort: number;
+  /** Comma-separated bearer tokens per scope (secrets); src/http/auth.ts reads them. */
+  readonly apiTokensRead: string | undefined;
+  readonly apiTokensSubmit: string | undefined;
+  readonly apiTokensAdmin: string | undefined;
+  /** `none` turns authentication off explicitly. */
+  readonly apiAuth: (typeof API_AUTH_MODES)[number];
+  readonly metricsPublic: boolean;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   readonly defaultMaxRetries: number;
@@ -112,6 +119,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ...data,
     databaseUrl: data.databaseUrl,
     databaseSslCa: data.databaseSslCa,
+    apiTokensRead: data.apiTokensRead,
+    apiTokensSubmit: data.apiTokensSubmit,
+    apiTokensAdmin: data.apiTokensAdmin,
     handlers: data.handlers,
     snowflakeAccount: data.snowflakeAccount,
     snowflakeUser: data.snowflakeUser,

@@ -20,6 +20,7 @@ export const POD_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const STORAGE_MODES = ['sqlite', 'postgres', 'snowflake'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['json', 'console'] as const;
+export const API_AUTH_MODES = ['tokens', 'none'] as const;
 
 /** Decimal numbers only: `Number()` alone would accept '', '0x10', 'Infinity' and ' 1 '. */
 const STRICT_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -110,6 +111,25 @@ function postgresUrlField() {
   });
 }
 
+/** Shortest API token accepted: a guessable `admin` must not pass as a secret. */
+export const MIN_API_TOKEN_LENGTH = 16;
+
+/**
+ * A comma-separated list of bearer tokens, kept as written (src/http/auth.ts splits it). Problems
+ * name the position of a bad token, never its value: the value is a secret.
+ */
+function tokenListField() {
+  return text().superRefine((value, ctx) => {
+    value.split(',').forEach((raw, index) => {
+      const token = raw.trim();
+      if (token === '') return;
+      if (token.length < MIN_API_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
+        ctx.addIssue({ code: 'custom', message: `token ${index + 1} must be at least ${MIN_API_TOKEN_LENGTH} printable characters without spaces` });
+      }
+    });
+  });
+}
+
 /**
  * The default pod name: the host name made valid, since the operator did not choose it and a pod must
  * not refuse to start over it (Kubernetes names fit already; some FQDNs are longer than 63).
@@ -140,6 +160,11 @@ const fields = z.strictObject({
   leaderCheckIntervalSeconds: seconds(0, true).default(60),
   apiHost: nonEmptyText().default('127.0.0.1'),
   apiPort: numberField({ integer: true, min: 0, max: 65535 }).default(8000),
+  apiTokensRead: tokenListField().optional(),
+  apiTokensSubmit: tokenListField().optional(),
+  apiTokensAdmin: tokenListField().optional(),
+  apiAuth: choiceField(API_AUTH_MODES).default('tokens'),
+  metricsPublic: booleanField().default(false),
   // Python's level and format names, which operators of the original FLEET-Q use.
   logLevel: choiceField(LOG_LEVELS, { warning: 'warn', critical: 'fatal' }).default('info'),
   logFormat: choiceField(LOG_FORMATS, { text: 'console' }).default('json'),
@@ -184,6 +209,13 @@ function crossFieldRules(data: Fields, ctx: z.RefinementCtx<Fields>): void {
   }
   if (ok('baseDelayMs', 'maxDelayMs') && data.baseDelayMs > data.maxDelayMs) {
     problem('baseDelayMs', `must be at most FLEET_Q_MAX_DELAY_MS (${data.maxDelayMs}), got ${data.baseDelayMs}`);
+  }
+  if (ok('apiAuth') && data.apiAuth === 'none') {
+    for (const key of ['apiTokensRead', 'apiTokensSubmit', 'apiTokensAdmin'] as const) {
+      if (ok(key) && data[key] !== undefined && data[key].trim().replace(/,/g, '') !== '') {
+        problem(key, 'is set, but FLEET_Q_API_AUTH=none turns token checks off; unset one of them');
+      }
+    }
   }
   if (!ok('storageMode')) return;
   if (data.storageMode === 'postgres') {

@@ -9,20 +9,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { dlqPage } from './dlq-page.js';
+import { recoveryBodySchema } from './schemas.js';
 import { ConflictError, FleetError, ValidationError } from '../errors.js';
 import type { RecoveryRun } from '../pod/control.js';
 import type { Store } from '../store/store.js';
 import { dlqView, leaderView, queueView, recoveryView, replayView } from './views.js';
 import type { AppDeps } from './app.js';
-
-const recoveryBodySchema = z
-  .object({
-    force: z.boolean().optional(),
-    dry_run: z.boolean().optional(),
-  })
-  .strict();
 
 /** Registers the operator routes on `app`. */
 export function registerAdminRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -41,7 +34,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AppDeps): void {
       );
       throw new ValidationError('invalid recovery request; expected { force?: boolean, dry_run?: boolean }', errors);
     }
-    const run = await runRecovery({ force: body.data.force ?? false, dryRun: body.data.dry_run ?? false });
+    const run = await runRecovery({ force: body.data.force ?? false, dryRun: body.data.dry_run ?? false, requestId: request.id });
     return recoveryView(run);
   });
 
@@ -55,7 +48,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AppDeps): void {
 }
 
 /** The sweep of an app that runs no pod: forced only, one at a time. */
-function podlessRecovery(store: Store): (options: { force: boolean; dryRun: boolean }) => Promise<RecoveryRun> {
+function podlessRecovery(store: Store): (options: { force: boolean; dryRun: boolean; requestId?: string }) => Promise<RecoveryRun> {
   let running = false;
   return async ({ force, dryRun }) => {
     if (!force) {

@@ -104,6 +104,8 @@ export const MAX_BATCH_STEPS = 10_000;
 export function prepareBatch(registry: StepRegistry, defaults: SubmissionDefaults, raw: unknown): Omit<StepSubmitParams, 'now'>[] {
   const items = (raw as { steps?: unknown } | null)?.steps;
   if (!Array.isArray(items)) throw new ValidationError('body must be { "steps": [ ... ] }', [{ loc: 'steps', msg: 'must be an array' }]);
+  const extra = Object.keys(raw as object).filter((key) => key !== 'steps');
+  if (extra.length > 0) throw new ValidationError('body must be { "steps": [ ... ] } and nothing else', extra.map((loc) => ({ loc, msg: 'unknown field' })));
   if (items.length === 0 || items.length > MAX_BATCH_STEPS) {
     throw new ValidationError(`a batch holds 1 to ${MAX_BATCH_STEPS} steps`, [{ loc: 'steps', msg: `has ${items.length} items; allowed 1 to ${MAX_BATCH_STEPS}` }]);
   }
