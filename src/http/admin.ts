@@ -27,7 +27,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/admin/queue', async () => queueView(await store.queueStats()));
 
   app.post('/admin/recovery/run', async (request) => {
-    const body = recoveryBodySchema.safeParse(request.body ?? {});
+    // No body (or an empty one) means `{}`; a JSON `null` is a body, and not an object.
+    const body = recoveryBodySchema.safeParse(request.body === undefined ? {} : request.body);
     if (!body.success) {
       const errors = body.error.issues.flatMap((i) =>
         i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ loc: k, msg: 'unknown field' })) : [{ loc: i.path.join('.') || 'body', msg: i.message }],
@@ -39,7 +40,10 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 
   app.get<{ Querystring: { limit?: string; offset?: string } }>('/admin/dlq', async (request) => {
-    return dlqView(await store.dlqList(dlqPage(request.query)));
+    // `?limit=` is a value, and not an integer (the CLI's unset flags reach dlqPage as '' instead).
+    const { limit, offset } = request.query;
+    const page = dlqPage({ limit: limit === '' ? 'empty' : limit, offset: offset === '' ? 'empty' : offset });
+    return dlqView(await store.dlqList(page));
   });
 
   app.post<{ Params: { step_id: string } }>('/admin/dlq/:step_id/replay', async (request) => {

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { createMetrics, registerQueueGauges, type FleetMetrics } from '../metrics.js';
 import type { PodControl } from '../pod/control.js';
@@ -19,7 +19,7 @@ import { registerAdminRoutes } from './admin.js';
 import { NO_AUTH, requireScope, type ApiAuth } from './auth.js';
 import { registerDocsRoutes } from './docs.js';
 import { errorBody, errorResponse, unknownRouteBody } from './errors.js';
-import { routeSpecOf } from './routes.js';
+import { methodsAt, routeSpecOf } from './routes.js';
 import { registerHealthRoute } from './health.js';
 import { registerStepRoutes } from './steps.js';
 
@@ -67,7 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_BYTES,
     // Every log line of a request carries its id (fastify's request logger is a child with it).
     genReqId: requestIdOf,
-    requestIdLogLabel: 'request_id',
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
     // Errors fastify answers before routing (a path parameter over 100 characters, a malformed
     // %-escape) get the one error shape too, instead of fastify's own `{ error, code, message }`.
     frameworkErrors: (err, request, reply) => {
@@ -93,6 +93,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(response.statusCode).send(response.body);
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send(unknownRouteBody(request.method, pathOf(request.url))));
+  // A known path asked with another method: 405 with `Allow` (RFC 9110), before any body is read.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.is404) return;
+    const path = pathOf(request.url);
+    const allowed = methodsAt(path);
+    if (allowed.length === 0) return;
+    await reply
+      .code(405)
+      .header('allow', allowed.join(', '))
+      .send(errorBody(path, 'not_found', `no route ${request.method} ${path}; this path takes ${allowed.join(', ')}`));
+    return reply;
+  });
 
   const metrics = deps.metrics ?? createMetrics();
   registerQueueGauges(metrics, deps.store);

@@ -10,10 +10,11 @@ import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../errors.js';
 import { buildOpenApiDocument } from './openapi.js';
+import type { DOCS_ASSET_FILES } from './schemas.js';
 import type { AppDeps } from './app.js';
 
 /** The files the page uses, by the name it asks for: only these are served (no path is ever joined from input). */
-const ASSETS: Readonly<Record<string, { readonly file: string; readonly type: string }>> = {
+const ASSETS: Readonly<Record<Exclude<(typeof DOCS_ASSET_FILES)[number], 'init.js'>, { readonly file: string; readonly type: string }>> = {
   'swagger-ui.css': { file: 'swagger-ui.css', type: 'text/css; charset=utf-8' },
   'swagger-ui-bundle.js': { file: 'swagger-ui-bundle.js', type: 'text/javascript; charset=utf-8' },
   'favicon-32x32.png': { file: 'favicon-32x32.png', type: 'image/png' },
@@ -65,7 +66,7 @@ export function registerDocsRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Params: { file: string } }>('/docs/assets/:file', async (request, reply) => {
     const name = request.params.file;
     if (name === 'init.js') return reply.type('text/javascript; charset=utf-8').send(INIT_SCRIPT);
-    const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
+    const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name as keyof typeof ASSETS] : undefined;
     if (asset === undefined) throw new NotFoundError(`no file ${name} in the docs page`);
     let bytes = cache.get(name);
     if (bytes === undefined) {

@@ -86,10 +86,11 @@ function operation(route: RouteSpec, body: z.ZodType | undefined, components: Co
   const guarded = access !== 'open' && options.authEnabled;
   const responses: Record<string, unknown> = {};
   for (const [status, spec] of Object.entries(route.responses)) {
+    const types = typeof spec.mediaType === 'string' ? [spec.mediaType] : (spec.mediaType ?? ['application/octet-stream']);
     const content =
       spec.schema !== undefined
         ? { 'application/json': { schema: components.ref(spec.schema, 'output') } }
-        : { [spec.mediaType ?? 'application/octet-stream']: { schema: spec.mediaType === 'application/json' ? { type: 'object' } : { type: 'string' } } };
+        : Object.fromEntries(types.map((t) => [t, { schema: t === 'application/json' ? { type: 'object' } : { type: 'string' } }]));
     responses[status] = { description: spec.description, content };
   }
   const error = (description: string) => ({ description, content: { 'application/json': { schema: components.ref(wire.errorBodySchema, 'output') } } });
@@ -112,7 +113,14 @@ function operation(route: RouteSpec, body: z.ZodType | undefined, components: Co
       : {
           requestBody: {
             required: route.url !== '/admin/recovery/run',
-            content: { 'application/json': { schema: components.ref(requestBody, 'input', route.url === '/submit' ? 'Submission' : route.url === '/submit/batch' ? 'Batch' : undefined) } },
+            content: {
+              'application/json': {
+                schema:
+                  route.body === 'submission' || route.url === '/submit/batch'
+                    ? components.ref(requestBody, 'input', route.url === '/submit' ? 'Submission' : 'Batch', forbidNul)
+                    : components.ref(requestBody, 'input'),
+              },
+            },
           },
         }),
     responses,
@@ -146,6 +154,29 @@ function toJsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   return json;
 }
 
+/** No string or key holding U+0000 (the JSON escape), as an ECMA-262 and Python regex. */
+const NO_NUL = '^[^\\u0000]*$';
+
+/**
+ * Adds the store's own rule on args and metadata (store/submission-checks.ts: no U+0000 anywhere,
+ * since PostgreSQL's jsonb cannot hold it) to a submission's schema: a pattern on every string and on
+ * the keys of every map. Objects with named fields keep their keys: unknown ones are stripped anyway.
+ */
+function forbidNul(node: JsonSchema): JsonSchema {
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (Array.isArray(value)) out[key] = value.map((v: unknown) => (v !== null && typeof v === 'object' ? forbidNul(v as JsonSchema) : v));
+    else if (value !== null && typeof value === 'object') out[key] = forbidNul(value as JsonSchema);
+    else out[key] = value;
+  }
+  if (out['type'] === 'string') {
+    if (typeof out['pattern'] === 'string') return { allOf: [out, { pattern: NO_NUL }] };
+    out['pattern'] = NO_NUL;
+  }
+  if (out['additionalProperties'] !== undefined && typeof out['additionalProperties'] === 'object') out['propertyNames'] = { type: 'string', pattern: NO_NUL };
+  return out;
+}
+
 /**
  * Named schemas of `components.schemas`. zod puts shared and recursive parts (JSON values) under
  * `$defs` with `#/$defs/…` references, which would not resolve inside the document; each schema's
@@ -155,12 +186,12 @@ class Components {
   readonly schemas: Record<string, JsonSchema> = {};
   readonly #names = new Map<z.ZodType, string>();
 
-  ref(schema: z.ZodType, io: 'input' | 'output', name?: string): { $ref: string } {
+  ref(schema: z.ZodType, io: 'input' | 'output', name?: string, transform: (json: JsonSchema) => JsonSchema = (j) => j): { $ref: string } {
     let id = this.#names.get(schema);
     if (id === undefined) {
       id = name ?? NAMES.get(schema) ?? `Schema${this.#names.size + 1}`;
       this.#names.set(schema, id);
-      const json = toJsonSchema(schema, io);
+      const json = transform(toJsonSchema(schema, io));
       const defs = (json['$defs'] ?? {}) as Record<string, JsonSchema>;
       delete json['$defs'];
       const rename = (value: unknown): unknown => {

@@ -34,7 +34,7 @@ export type RouteAccess = Scope | 'open' | 'metrics';
 export interface ResponseSpec {
   readonly description: string;
   readonly schema?: z.ZodType;
-  readonly mediaType?: string;
+  readonly mediaType?: string | readonly string[];
 }
 
 export interface RouteSpec {
@@ -178,7 +178,7 @@ export const ROUTES: readonly RouteSpec[] = [
     tag: 'operations',
     summary: 'The scripts and styles of the /docs page',
     params: docsAssetParamsSchema,
-    responses: { 200: { description: 'a file of the swagger-ui-dist package', mediaType: 'application/octet-stream' } },
+    responses: { 200: { description: 'a file of the swagger-ui-dist package', mediaType: ['text/css', 'text/javascript', 'image/png'] } },
   },
 ];
 
@@ -186,4 +186,10 @@ export const ROUTES: readonly RouteSpec[] = [
 export function routeSpecOf(method: string, url: string): RouteSpec | undefined {
   const m = method === 'HEAD' ? 'GET' : method;
   return ROUTES.find((r) => r.method === m && r.url === url);
+}
+
+/** The methods the table serves at a concrete `path` (GET implies HEAD); empty when the path is unknown. */
+export function methodsAt(path: string): string[] {
+  const methods = ROUTES.filter((r) => new RegExp(`^${r.url.replace(/[.]/g, '\\.').replace(/:[A-Za-z_]+/g, '[^/]+')}$`).test(path)).map((r) => r.method);
+  return methods.includes('GET') ? [...methods, 'HEAD'] : methods;
 }

@@ -25,8 +25,11 @@ export const batchBodySchema = z.object({ steps: z.array(submissionSchema).min(1
 /** Path parameter of the routes about one step. */
 export const stepIdParamsSchema = z.object({ step_id: z.string().min(1).max(100).describe('a step id (`step_…`)') });
 
+/** The files of the /docs page, by the name the page asks for (docs.ts serves exactly these). */
+export const DOCS_ASSET_FILES = ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'init.js'] as const;
+
 /** Path parameter of the /docs page's files. */
-export const docsAssetParamsSchema = z.object({ file: z.string().min(1).max(100) });
+export const docsAssetParamsSchema = z.object({ file: z.enum(DOCS_ASSET_FILES) });
 
 /** The spellings of a boolean query flag that the original FLEET-Q API takes (any case). */
 export const BOOLEAN_WORDS = ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', 't', 'f', 'y', 'n'] as const;

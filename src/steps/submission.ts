@@ -22,7 +22,8 @@ export const submissionSchema = z
     priority: z.number().int().min(-1_000_000).max(1_000_000).nullish(),
     max_retries: z.number().int().min(0).max(25).nullish(),
     timeout_ms: z.number().int().min(1).max(7 * 24 * 3_600_000).nullish(),
-    idempotency_key: z.string().min(1).max(255).nullish(),
+    // U+0000 fits no PostgreSQL text column; refused here so every store answers alike.
+    idempotency_key: z.string().min(1).max(255).regex(/^[^\u0000]*$/, { error: 'must not contain U+0000' }).nullish(),
     delay_ms: z.number().int().min(0).max(365 * 24 * 3_600_000).nullish(),
   })
   .strict();

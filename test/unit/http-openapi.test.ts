@@ -180,3 +180,50 @@ const viewsMatchSchemas: [
   Same<keyof StepView, keyof z.output<typeof wire.stepBodySchema>>,
 ] = [true, true, true, true, true, true, true];
 void viewsMatchSchemas;
+
+/** Findings of schemathesis against a live pod, each now held by a test (see .ci/api-fuzz/). */
+describe('the contract at its edges', () => {
+  it('a known path with another method: 405 with Allow, in the error shape, before the body is read', async () => {
+    api = await openTestApi();
+    for (const [method, url, allow] of [
+      ['TRACE', '/submit', 'POST'],
+      ['DELETE', '/status/step_x', 'GET, HEAD'],
+      ['PUT', '/admin/dlq/step_x/replay', 'POST'],
+    ] as const) {
+      const res = await api.app.inject({ method, url, headers: { 'content-type': 'text/plain' }, payload: 'x' });
+      expect(res.statusCode, `${method} ${url}`).toBe(405);
+      expect(res.headers['allow']).toBe(allow);
+      expect(Object.keys(res.json()).sort()).toEqual(ERROR_KEYS);
+    }
+    expect((await api.app.inject({ method: 'DELETE', url: '/nowhere' })).statusCode).toBe(404);
+  });
+
+  it('POST /admin/recovery/run refuses a JSON null body (no body still means {})', async () => {
+    api = await openTestApi({ pod: new FakePod() });
+    const res = await api.app.inject({ method: 'POST', url: '/admin/recovery/run', headers: { 'content-type': 'application/json' }, payload: 'null' });
+    expect(res.statusCode).toBe(400);
+    expect((await api.app.inject({ method: 'POST', url: '/admin/recovery/run' })).statusCode).toBe(200);
+  });
+
+  it('GET /admin/dlq refuses an empty limit or offset rather than reading it as unset', async () => {
+    api = await openTestApi();
+    expect((await api.app.inject({ method: 'GET', url: '/admin/dlq?limit=' })).statusCode).toBe(400);
+    expect((await api.app.inject({ method: 'GET', url: '/admin/dlq?offset=' })).statusCode).toBe(400);
+    expect((await api.app.inject({ method: 'GET', url: '/admin/dlq' })).statusCode).toBe(200);
+  });
+
+  it('U+0000 is refused in an idempotency key, and the document says so for keys, strings and map keys', async () => {
+    api = await openTestApi();
+    const res = await api.app.inject({ method: 'POST', url: '/submit', payload: { type: 'echo', idempotency_key: 'a\u0000b' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors).toEqual([{ loc: 'idempotency_key', msg: 'must not contain U+0000' }]);
+    const doc = await documentOf(api.app);
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    ajv.addSchema(doc as object, 'doc');
+    const submission = ajv.compile({ $ref: 'doc#/components/schemas/Submission' });
+    expect(submission({ type: 'echo', args: { a: 'x\u0000' } })).toBe(false);
+    expect(submission({ type: 'echo', metadata: { 'k\u0000': 1 } })).toBe(false);
+    expect(submission({ type: 'echo', idempotency_key: '\u0000' })).toBe(false);
+    expect(submission({ type: 'echo', args: { a: 'x' }, metadata: { k: 'v' }, idempotency_key: 'k' })).toBe(true);
+  });
+});
