@@ -40,13 +40,26 @@ export interface OpenApiOptions {
 /** A submission typed by `registry`: one variant per step type, `args` that type's schema. */
 export function submissionSchemaFor(registry: StepRegistry): z.ZodType {
   const variants = registry.types().map((type) => {
-    const args = registry.get(type)!.args;
+    const args = describable(registry.get(type)!.args);
     // checkSubmission reads absent or null args as {}: they may be left out (or null) exactly when {} passes.
     const optional = args.safeParse({}).success;
     return submissionSchema.extend({ type: z.literal(type), args: optional ? args.nullish() : args });
   });
   if (variants.length === 1) return variants[0]!;
   return z.discriminatedUnion('type', variants as unknown as [z.ZodObject, z.ZodObject, ...z.ZodObject[]]);
+}
+
+/**
+ * A user's args schema as the document can show it; one zod cannot put into JSON Schema (a custom
+ * check, a cycle it refuses) is shown as any JSON value rather than failing /openapi.json.
+ */
+function describable(args: z.ZodType): z.ZodType {
+  try {
+    z.toJSONSchema(args, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' });
+    return args;
+  } catch {
+    return z.json();
+  }
 }
 
 /** The document for an app over `registry`. */
