@@ -10,6 +10,7 @@ export type FleetErrorCode =
   | 'not_found'
   | 'conflict'
   | 'not_leader'
+  | 'unauthorized'
   | 'permission_denied'
   | 'payload_too_large'
   | 'unsupported_media_type'

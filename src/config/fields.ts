@@ -18,6 +18,10 @@ export const POD_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const STORAGE_MODES = ['sqlite', 'postgres', 'snowflake', 'mysql'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['json', 'console'] as const;
+export const API_AUTH_MODES = ['tokens', 'none'] as const;
+
+/** Shortest API token accepted: a guessable `admin` must not pass as a secret. */
+export const MIN_API_TOKEN_LENGTH = 16;
 
 /** Decimal numbers only: `Number()` alone would accept '', '0x10', 'Infinity' and ' 1 '. */
 const STRICT_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -135,3 +139,19 @@ export function defaultPodName(): string {
   return cleaned === '' ? 'pod' : cleaned;
 }
 
+
+/**
+ * A comma-separated list of bearer tokens, kept as written (src/http/auth.ts splits it). Problems
+ * name the position of a bad token, never its value: the value is a secret.
+ */
+export function tokenListField() {
+  return text().superRefine((value, ctx) => {
+    value.split(',').forEach((raw, index) => {
+      const token = raw.trim();
+      if (token === '') return;
+      if (token.length < MIN_API_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
+        ctx.addIssue({ code: 'custom', message: `token ${index + 1} must be at least ${MIN_API_TOKEN_LENGTH} printable characters without spaces` });
+      }
+    });
+  });
+}

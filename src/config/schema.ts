@@ -44,6 +44,13 @@ function crossFieldRules(data: Fields, ctx: z.RefinementCtx<Fields>): void {
     const why = livenessProblem(livenessTimingOf({ ...data, heartbeatLatencyBudgetSeconds: budgetOf(data) }));
     if (why !== undefined) problem('deadPodThresholdSeconds', why);
   }
+  if (ok('apiAuth') && data.apiAuth === 'none') {
+    for (const key of ['apiTokensRead', 'apiTokensSubmit', 'apiTokensAdmin'] as const) {
+      if (ok(key) && data[key] !== undefined && data[key].trim().replace(/,/g, '') !== '') {
+        problem(key, 'is set, but FLEET_Q_API_AUTH=none turns token checks off; unset one of them');
+      }
+    }
+  }
   if (ok('baseDelayMs', 'maxDelayMs') && data.baseDelayMs > data.maxDelayMs) {
     problem('baseDelayMs', `must be at most FLEET_Q_MAX_DELAY_MS (${data.maxDelayMs}), got ${data.baseDelayMs}`);
   }

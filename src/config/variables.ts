@@ -17,6 +17,7 @@
  */
 import type { z } from 'zod';
 import {
+  API_AUTH_MODES,
   LOG_FORMATS,
   LOG_LEVELS,
   MAX_TIMER_MS,
@@ -31,6 +32,7 @@ import {
   postgresUrlField,
   seconds,
   text,
+  tokenListField,
 } from './fields.js';
 
 /** How a secret is hidden in logs: the whole value, or only the password inside a URL. */
@@ -146,6 +148,34 @@ export const VARIABLES = {
     variable: 'FLEET_Q_API_PORT',
     field: numberField({ integer: true, min: 0, max: 65535 }).default(8000),
     description: 'Port of the HTTP API (0–65535; 0 picks a free port).',
+  },
+  apiTokensRead: {
+    variable: 'FLEET_Q_API_TOKENS_READ',
+    field: tokenListField().optional(),
+    description: 'Bearer tokens (comma-separated, each at least 16 characters, no spaces) that may read: `GET /status`, `/idempotency`, `/admin/leader`, `/admin/queue`, `/admin/dlq`, `/metrics`, the dashboard’s data. Never logged.',
+    secret: 'value',
+  },
+  apiTokensSubmit: {
+    variable: 'FLEET_Q_API_TOKENS_SUBMIT',
+    field: tokenListField().optional(),
+    description: 'Bearer tokens that may submit (`POST /submit`, `/submit/batch`) and read. Never logged.',
+    secret: 'value',
+  },
+  apiTokensAdmin: {
+    variable: 'FLEET_Q_API_TOKENS_ADMIN',
+    field: tokenListField().optional(),
+    description: 'Bearer tokens that may do everything: recovery runs and DLQ replays besides submit and read. Never logged.',
+    secret: 'value',
+  },
+  apiAuth: {
+    variable: 'FLEET_Q_API_AUTH',
+    field: choiceField(API_AUTH_MODES).default('tokens'),
+    description: '`tokens`: the API checks bearer tokens whenever any are set, and a pod on a non-loopback FLEET_Q_API_HOST without tokens refuses to start; `none`: no authentication anywhere (only behind a gateway that authenticates).',
+  },
+  metricsPublic: {
+    variable: 'FLEET_Q_METRICS_PUBLIC',
+    field: booleanField().default(false),
+    description: '`true` serves `GET /metrics` without a token (for a scraper inside a trusted network); otherwise it needs a read token when tokens are set.',
   },
   logLevel: {
     variable: 'FLEET_Q_LOG_LEVEL',

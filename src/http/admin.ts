@@ -9,20 +9,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { dlqPage } from './dlq-page.js';
+import { recoveryBodySchema } from './schemas.js';
 import { ConflictError, FleetError, ValidationError } from '../errors.js';
 import type { RecoveryRun } from '../pod/control.js';
 import type { Store } from '../store/store.js';
 import { dlqView, leaderView, queueView, recoveryView, replayView } from './views.js';
 import type { AppDeps } from './app.js';
-
-const recoveryBodySchema = z
-  .object({
-    force: z.boolean().optional(),
-    dry_run: z.boolean().optional(),
-  })
-  .strict();
 
 /** Registers the operator routes on `app`. */
 export function registerAdminRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -34,19 +27,23 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/admin/queue', async () => queueView(await store.queueStats()));
 
   app.post('/admin/recovery/run', async (request) => {
-    const body = recoveryBodySchema.safeParse(request.body ?? {});
+    // No body (or an empty one) means `{}`; a JSON `null` is a body, and not an object.
+    const body = recoveryBodySchema.safeParse(request.body === undefined ? {} : request.body);
     if (!body.success) {
       const errors = body.error.issues.flatMap((i) =>
         i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ loc: k, msg: 'unknown field' })) : [{ loc: i.path.join('.') || 'body', msg: i.message }],
       );
       throw new ValidationError('invalid recovery request; expected { force?: boolean, dry_run?: boolean }', errors);
     }
-    const run = await runRecovery({ force: body.data.force ?? false, dryRun: body.data.dry_run ?? false });
+    const run = await runRecovery({ force: body.data.force ?? false, dryRun: body.data.dry_run ?? false, requestId: request.id });
     return recoveryView(run);
   });
 
   app.get<{ Querystring: { limit?: string; offset?: string } }>('/admin/dlq', async (request) => {
-    return dlqView(await store.dlqList(dlqPage(request.query)));
+    // `?limit=` is a value, and not an integer (the CLI's unset flags reach dlqPage as '' instead).
+    const { limit, offset } = request.query;
+    const page = dlqPage({ limit: limit === '' ? 'empty' : limit, offset: offset === '' ? 'empty' : offset });
+    return dlqView(await store.dlqList(page));
   });
 
   app.post<{ Params: { step_id: string } }>('/admin/dlq/:step_id/replay', async (request) => {
@@ -55,7 +52,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AppDeps): void {
 }
 
 /** The sweep of an app that runs no pod: forced only, one at a time. */
-function podlessRecovery(store: Store): (options: { force: boolean; dryRun: boolean }) => Promise<RecoveryRun> {
+function podlessRecovery(store: Store): (options: { force: boolean; dryRun: boolean; requestId?: string }) => Promise<RecoveryRun> {
   let running = false;
   return async ({ force, dryRun }) => {
     if (!force) {

@@ -46,6 +46,7 @@ const STATUS_OF_CODE: Readonly<Record<FleetErrorCode, readonly [number, ErrorTyp
   not_found: [404, 'not_found'],
   conflict: [409, 'conflict'],
   not_leader: [403, 'not_leader'],
+  unauthorized: [401, 'unauthorized'],
   permission_denied: [403, 'permission_denied'],
   payload_too_large: [413, 'payload_too_large'],
   unsupported_media_type: [415, 'unsupported_media_type'],

@@ -32,7 +32,8 @@ export interface PodControl {
   health(): PodHealthView;
   /**
    * Runs the leader's sweep now. Throws FleetError `not_leader` unless this pod leads or `force`;
-   * `conflict` while a sweep is already running on this pod. `dryRun` writes nothing.
+   * `conflict` while a sweep is already running on this pod. `dryRun` writes nothing. `requestId`
+   * (the HTTP request's id) names the run in the pod's log lines and becomes its cycle id.
    */
-  runRecovery(options: { readonly force: boolean; readonly dryRun: boolean }): Promise<RecoveryRun>;
+  runRecovery(options: { readonly force: boolean; readonly dryRun: boolean; readonly requestId?: string }): Promise<RecoveryRun>;
 }

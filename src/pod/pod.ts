@@ -246,10 +246,10 @@ class FleetPod implements Pod {
     };
   }
 
-  async runRecovery(options: { readonly force: boolean; readonly dryRun: boolean }): Promise<RecoveryRun> {
+  async runRecovery(options: { readonly force: boolean; readonly dryRun: boolean; readonly requestId?: string }): Promise<RecoveryRun> {
     const actor = this.#actor;
     if (actor === undefined || actor.getSnapshot().status !== 'active') throw refusal('unavailable', options.force, this.podId);
-    const requestId = randomUUID();
+    const requestId = options.requestId ?? randomUUID();
     const answer = this.#nextFact(
       (f): f is RecoveryAnswer =>
         (f.type === 'recovery.completed' || f.type === 'recovery.failed' || f.type === 'recovery.refused') && f.requestId === requestId,

@@ -1,19 +1,24 @@
 /**
- * `fleet-q start`: one pod process. Logs the configuration (secrets redacted), opens and migrates the
- * store, starts the pod, serves the HTTP API on FLEET_Q_API_HOST:FLEET_Q_API_PORT with the pod as its
- * PodControl, and on SIGTERM or SIGINT drains (DESIGN §3: `/health` answers 503 `draining` meanwhile
+ * `fleet-q start`: one pod process. Logs the configuration (secrets redacted), refuses an API open to
+ * other hosts without tokens, serves the HTTP API on FLEET_Q_API_HOST:FLEET_Q_API_PORT at once (503
+ * `starting` while the database cannot be opened yet), opens and migrates the store, starts the pod
+ * behind the API's PodControl, and on SIGTERM or SIGINT drains (DESIGN §3: `/health` answers 503 `draining` meanwhile
  * and submits still work), closes the API and the store, and resolves exit code 0. A second signal
  * exits 1 at once. Owns the process wiring only; the pod's behaviour is pod.ts's, the routes http/'s.
  */
 import type { FastifyInstance } from 'fastify';
-import { redactConfig, type FleetConfig } from '../config/config.js';
+import { capacityOf, redactConfig, type FleetConfig } from '../config/config.js';
 import { buildApp } from '../http/app.js';
+import { apiAuthOf, assertApiExposureAllowed } from '../http/auth.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import { instrumentStore } from '../metrics/store-timing.js';
 import { createPod, type Pod } from './pod.js';
 import { loadHandlerModule, withBuiltinSteps } from '../steps/load.js';
-import { isRetryableStoreError } from '../errors.js';
+import { isRetryableStoreError, StoreError } from '../errors.js';
+import { StepRegistry } from '../steps/registry.js';
+import type { PodControl, PodHealthView } from './control.js';
+import { deferredStore } from './deferred-store.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { FLEET_Q_VERSION } from '../version.js';
@@ -42,26 +47,34 @@ export async function runPodCommand(config: FleetConfig, hooks: PodCommandHooks 
   let pod: Pod | undefined;
   let app: FastifyInstance | undefined;
   try {
+    assertApiExposureAllowed(config);
     // A bad FLEET_Q_HANDLERS module is a configuration error (exit 2) found before the database is
     // created or touched; the pod's own import of it later hits the module cache.
-    if (config.handlers !== undefined) withBuiltinSteps(await loadHandlerModule(config.handlers));
+    const registry = new StepRegistry(withBuiltinSteps(config.handlers === undefined ? [] : await loadHandlerModule(config.handlers)));
     const metrics = createMetrics();
+    // The API is served before the store exists, so probes hear `starting` rather than a refused port.
+    const deferred = deferredStore();
+    const control = podControlWhileStarting(config, () => pod);
+    app = await buildApp({
+      store: deferred.store,
+      registry,
+      defaults: { defaultMaxRetries: config.defaultMaxRetries, defaultStepTimeoutMs: config.defaultStepTimeoutMs },
+      pod: control,
+      logger: logger.child({ component: 'http' }),
+      metrics,
+      auth: apiAuthOf(config),
+      metricsPublic: config.metricsPublic,
+    });
+    const address = await app.listen({ host: config.apiHost, port: config.apiPort });
+    logger.info({ address, auth: apiAuthOf(config).enabled ? 'bearer tokens' : 'none' }, 'HTTP API listening');
+    hooks.onListening?.(address);
+
     const opened = await openStoreWhenReachable(config, logger, signals.first);
     if (opened === undefined) return 0; // a signal came while the database was still unreachable
     store = instrumentStore(opened, metrics);
+    deferred.resolve(store);
     pod = createPod({ config, store, logger, metrics });
     await pod.start();
-    app = await buildApp({
-      store,
-      registry: pod.registry!,
-      defaults: { defaultMaxRetries: config.defaultMaxRetries, defaultStepTimeoutMs: config.defaultStepTimeoutMs },
-      pod,
-      logger: logger.child({ component: 'http' }),
-      metrics,
-    });
-    const address = await app.listen({ host: config.apiHost, port: config.apiPort });
-    logger.info({ address }, 'HTTP API listening');
-    hooks.onListening?.(address);
 
     const ended = await Promise.race([signals.first.then(() => null), pod.exited]);
     if (ended === null) await pod.drain();
@@ -77,6 +90,29 @@ export async function runPodCommand(config: FleetConfig, hooks: PodCommandHooks 
     await pod?.stop();
     await store?.close().catch((err: unknown) => logger.warn({ err }, 'closing the store failed'));
   }
+}
+
+/**
+ * The PodControl the API asks: the pod once it exists; before that (the store is still being opened)
+ * `starting` with this process's capacity, and recovery runs refused as a retryable database error.
+ */
+function podControlWhileStarting(config: FleetConfig, current: () => Pod | undefined): PodControl {
+  const startedAt = Date.now();
+  const starting = (): PodHealthView => ({
+    podId: null,
+    status: 'starting',
+    uptimeSeconds: (Date.now() - startedAt) / 1000,
+    inFlight: 0,
+    capacity: capacityOf(config),
+    isLeader: false,
+    version: FLEET_Q_VERSION,
+    lastLeaderCheck: null,
+  });
+  return {
+    health: () => current()?.health() ?? starting(),
+    runRecovery: (options) =>
+      current()?.runRecovery(options) ?? Promise.reject(new StoreError('retryable', 'the pod is starting and its database is not reachable yet')),
+  };
 }
 
 /** Pauses between attempts to reach a database that is down at start-up: doubling from 0.5 s to 10 s. */

@@ -54,15 +54,23 @@ async function json(response: Response): Promise<Record<string, unknown>> {
   return (await response.json()) as Record<string, unknown>;
 }
 
+/** The API listens before the pod has registered: wait for its /health 200. */
+async function healthy(base: string): Promise<Response> {
+  return waitFor(`${base}/health to answer 200`, async () => {
+    const res = await fetch(`${base}/health`);
+    return res.status === 200 ? res : undefined;
+  }, 30_000);
+}
+
 describe('runPodCommand', () => {
   it('serves /health at once, runs submitted steps, and drains on SIGTERM to exit code 0', async () => {
     world = new PodWorld();
     const startedAt = Date.now();
     const pod = runPod({ shutdownGraceSeconds: 0.5 });
     const base = await pod.address;
-    const health = await fetch(`${base}/health`);
+    expect([200, 503]).toContain((await fetch(`${base}/health`)).status);
+    const health = await healthy(base);
     expect(Date.now() - startedAt).toBeLessThan(10_000);
-    expect(health.status).toBe(200);
     expect(await json(health)).toMatchObject({ pod_id: expect.stringMatching(/^cmd-[0-9a-f]{8}$/), status: 'healthy', max_capacity: 2 });
 
     const config = pod.lines.find((l) => l['msg'] === 'starting FLEET-Q pod')?.['config'] as Record<string, unknown>;
@@ -121,6 +129,7 @@ describe('runPodCommand', () => {
     world = new PodWorld();
     const pod = runPod({ shutdownGraceSeconds: 1 });
     const base = await pod.address;
+    await healthy(base);
     await fetch(`${base}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'sleep', args: { ms: 10_000 } }) });
     await waitFor('a step in flight', async () => (await json(await fetch(`${base}/health`)))['current_capacity'] === 1);
     pod.signals.emit('SIGINT', 'SIGINT');
@@ -131,7 +140,7 @@ describe('runPodCommand', () => {
     expect(await pod.result).toBe(0);
   });
 
-  it('waits out a database that is unreachable at start, then serves once it answers', async () => {
+  it('answers /health 503 starting while the database is unreachable at start, then 200 once it answers', async () => {
     world = new PodWorld();
     const url = new URL(await requireTestDatabaseUrl());
     const schema = await freshSchema(url.toString());
@@ -144,9 +153,18 @@ describe('runPodCommand', () => {
     try {
       await waitFor('two unreachable-database retries', () => pod.lines.filter((l) => l['event'] === 'store.unreachable').length >= 2);
       expect(pod.exits).toEqual([]);
-      relay = createServer((socket) => socket.pipe(connect(target)).pipe(socket)).listen(port, '127.0.0.1');
       const base = await pod.address;
-      expect((await fetch(`${base}/health`)).status).toBe(200);
+      const starting = await fetch(`${base}/health`);
+      expect(starting.status).toBe(503);
+      expect(await json(starting)).toMatchObject({ status: 'starting', pod_id: null, max_capacity: 2, is_leader: false });
+      // Routes that need the database say so, retryably, in the one error shape.
+      const submit = await fetch(`${base}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"echo"}' });
+      expect(submit.status).toBe(503);
+      expect(submit.headers.get('retry-after')).not.toBeNull();
+      expect(await json(submit)).toMatchObject({ error_type: 'database_error', path: '/submit' });
+      relay = createServer((socket) => socket.pipe(connect(target)).pipe(socket)).listen(port, '127.0.0.1');
+      await healthy(base);
+      expect((await fetch(`${base}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"echo"}' })).status).toBe(201);
       pod.signals.emit('SIGTERM', 'SIGTERM');
       expect(await pod.result).toBe(0);
     } finally {

@@ -142,9 +142,10 @@ describe('POST /admin/recovery/run through a pod', () => {
       summary: { dryRun: o.dryRun, deadPods: ['d-1'], orphanedSteps: ['s1', 's2'], requeued: ['s1'], deadLettered: ['s2'], durationMs: 12 },
     });
     api = await openTestApi({ pod });
-    const res = await api.app.inject({ method: 'POST', url: '/admin/recovery/run', payload: { force: true, dry_run: true } });
+    const res = await api.app.inject({ method: 'POST', url: '/admin/recovery/run', payload: { force: true, dry_run: true }, headers: { 'x-request-id': 'op-42' } });
     expect(res.statusCode).toBe(200);
-    expect(pod.recoveryCalls).toEqual([{ force: true, dryRun: true }]);
+    // The request id names the run in the pod's log lines.
+    expect(pod.recoveryCalls).toEqual([{ force: true, dryRun: true, requestId: 'op-42' }]);
     expect(res.json()).toEqual({
       status: 'dry_run',
       message: expect.any(String),
@@ -180,8 +181,8 @@ describe('POST /admin/recovery/run through a pod', () => {
     expect((await api.app.inject({ method: 'POST', url: '/admin/recovery/run' })).json().status).toBe('completed');
     await api.app.inject({ method: 'POST', url: '/admin/recovery/run', headers: { 'content-type': 'application/json' }, payload: '' });
     expect(pod.recoveryCalls).toEqual([
-      { force: false, dryRun: false },
-      { force: false, dryRun: false },
+      { force: false, dryRun: false, requestId: expect.any(String) },
+      { force: false, dryRun: false, requestId: expect.any(String) },
     ]);
   });
 

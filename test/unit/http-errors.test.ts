@@ -27,13 +27,20 @@ describe('framework errors', () => {
   it.each([
     ['GET', '/nope'],
     ['POST', '/admin/nothing'],
-    ['DELETE', '/submit'],
     ['GET', '/status'],
   ])('%s %s: 404 not_found', async (method, url) => {
     api = await openTestApi();
     const res = await api.app.inject({ method: method as 'GET', url: `${url}?x=1` });
     expect(res.statusCode).toBe(404);
     expectErrorShape(res.json(), 'not_found', url);
+  });
+
+  it('DELETE /submit (a known path, another method): 405 with Allow, error_type not_found', async () => {
+    api = await openTestApi();
+    const res = await api.app.inject({ method: 'DELETE', url: '/submit?x=1' });
+    expect(res.statusCode).toBe(405);
+    expect(res.headers['allow']).toBe('POST');
+    expectErrorShape(res.json(), 'not_found', '/submit');
   });
 
   it.each(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'])(

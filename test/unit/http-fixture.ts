@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp, type AppDeps } from '../../src/http/app.js';
 import type { PodControl, PodHealthView, RecoveryRun } from '../../src/pod/control.js';
 import { defineStep, StepRegistry } from '../../src/steps/registry.js';
 import { withBuiltinSteps } from '../../src/steps/load.js';
@@ -66,12 +66,14 @@ export interface TestApi {
 }
 
 /** A fresh database and an app over it; `migrate: false` leaves the file without tables. */
-export async function openTestApi(options: { pod?: PodControl; migrate?: boolean; store?: Partial<Parameters<typeof openSqliteStore>[0]> } = {}): Promise<TestApi> {
+export async function openTestApi(
+  options: { pod?: PodControl; migrate?: boolean; store?: Partial<Parameters<typeof openSqliteStore>[0]>; app?: Partial<AppDeps> } = {},
+): Promise<TestApi> {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-q-http-'));
   const path = join(dir, 'queue.db');
   const store = await openSqliteStore({ path, policy: POLICY, ...options.store });
   if (options.migrate !== false) await store.migrate();
-  const app = await buildApp({ store, registry, defaults: DEFAULTS, ...(options.pod === undefined ? {} : { pod: options.pod }) });
+  const app = await buildApp({ store, registry, defaults: DEFAULTS, ...(options.pod === undefined ? {} : { pod: options.pod }), ...options.app });
   return {
     app,
     store,

@@ -1,7 +1,7 @@
 /**
  * The dashboard at /ui (every pod serves it): the page shell and its static files, open to anyone
  * because they hold no data, and the JSON routes the page reads under /ui/api/, which need the read
- * scope like the other read routes (their `config.scope`). Actions (DLQ replay) go through the public
+ * scope like the other read routes (src/http/routes.ts gives each route its scope). Actions (DLQ replay) go through the public
  * admin route, so they need the admin scope there. Owns request parsing and which store reads answer
  * each route: at most three statements per request, so a page polling every 5 s costs the database
  * under one statement per second. Must not shape bodies (views.ts does) or import a driver.
@@ -12,31 +12,25 @@ import { NotFoundError, ValidationError, type FleetErrorItem } from '../../error
 import type { AppDeps } from '../app.js';
 import { loadUiAssets } from './assets.js';
 import { lifecycleGraph } from './lifecycle-path.js';
+import { STEP_PAGE_MAX, uiStepsQuerySchema } from './schemas.js';
 import { overviewView, podsView, stepDetailView, stepPageView, THROUGHPUT_KINDS } from './views.js';
 
 /** The throughput chart: the last hour in one-minute buckets. */
 const ACTIVITY_WINDOW_MS = 60 * 60_000;
 const ACTIVITY_BUCKET_MS = 60_000;
-export const STEP_PAGE_MAX = 200;
 
-const stepQuerySchema = z
-  .object({
-    status: z.enum(['pending', 'claimed', 'completed', 'failed']).optional(),
-    type: z.string().min(1).max(64).optional(),
-    step_id: z.string().min(1).max(128).optional(),
-    idempotency_key: z.string().min(1).max(512).optional(),
-    limit: z.coerce.number().int().min(1).max(STEP_PAGE_MAX).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-  })
-  .strict();
+/** A query field given as decimal digits, else a problem (an empty value is not "unset"). */
+const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, { error: 'must be a decimal integer' })
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
 
-/** Empty query fields (a form's blank inputs) count as not sent. */
-function withoutBlanks(query: unknown): Record<string, unknown> {
-  return Object.fromEntries(Object.entries((query ?? {}) as Record<string, unknown>).filter(([, v]) => v !== ''));
-}
+const stepQuerySchema = uiStepsQuerySchema.extend({ limit: decimal(1, STEP_PAGE_MAX).default(50), offset: decimal(0, 1_000_000).default(0) });
 
 function parseStepQuery(query: unknown): z.infer<typeof stepQuerySchema> {
-  const parsed = stepQuerySchema.safeParse(withoutBlanks(query));
+  const parsed = stepQuerySchema.safeParse(query ?? {});
   if (parsed.success) return parsed.data;
   const errors: FleetErrorItem[] = parsed.error.issues.flatMap((i) =>
     i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ loc: k, msg: 'unknown filter' })) : [{ loc: i.path.join('.') || 'query', msg: i.message }],
@@ -48,7 +42,6 @@ function parseStepQuery(query: unknown): z.infer<typeof stepQuerySchema> {
 export function registerUiRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { store } = deps;
   const assets = loadUiAssets();
-  const read = { config: { scope: 'read' } } as const;
 
   const sendAsset = (name: string) => async (request: { headers: Record<string, unknown> }, reply: import('fastify').FastifyReply) => {
     const asset = assets.get(name);
@@ -59,10 +52,9 @@ export function registerUiRoutes(app: FastifyInstance, deps: AppDeps): void {
   };
 
   app.get('/ui', sendAsset('index.html'));
-  app.get('/ui/', sendAsset('index.html'));
   app.get<{ Params: { file: string } }>('/ui/assets/:file', (request, reply) => sendAsset(request.params.file)(request, reply));
 
-  app.get('/ui/api/overview', read, async () => {
+  app.get('/ui/api/overview', async () => {
     const [stats, age, activity] = await Promise.all([
       store.queueStats(),
       store.queueAge(),
@@ -71,12 +63,12 @@ export function registerUiRoutes(app: FastifyInstance, deps: AppDeps): void {
     return overviewView(stats, age, activity, ACTIVITY_WINDOW_MS, ACTIVITY_BUCKET_MS);
   });
 
-  app.get('/ui/api/pods', read, async () => {
+  app.get('/ui/api/pods', async () => {
     const [pods, leader] = await Promise.all([store.podList(), store.leaderGet()]);
     return podsView(pods, leader.leader, leader.checkedAt);
   });
 
-  app.get('/ui/api/steps', read, async (request) => {
+  app.get('/ui/api/steps', async (request) => {
     const q = parseStepQuery(request.query);
     const rows = await store.stepList({
       limit: q.limit,
@@ -89,12 +81,12 @@ export function registerUiRoutes(app: FastifyInstance, deps: AppDeps): void {
     return stepPageView(rows, q.limit, q.offset);
   });
 
-  app.get<{ Params: { step_id: string } }>('/ui/api/steps/:step_id', read, async (request) => {
+  app.get<{ Params: { step_id: string } }>('/ui/api/steps/:step_id', async (request) => {
     const stepId = request.params.step_id;
     const [step, history] = await Promise.all([store.stepGet({ stepId }), store.eventList({ stepId })]);
     if (step === null) throw new NotFoundError(`step ${stepId} not found`);
     return stepDetailView(step, history, store.policy.maxReleases);
   });
 
-  app.get('/ui/api/lifecycle', read, async () => lifecycleGraph());
+  app.get('/ui/api/lifecycle', async () => lifecycleGraph());
 }
