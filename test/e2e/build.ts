@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acquireDirLock } from './dir-lock.js';
@@ -26,7 +26,7 @@ const STALE_BUILD_MS = 3_600_000;
 async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(join(ROOT, dir), { withFileTypes: true, recursive: true });
   return entries
-    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .filter((e) => e.isFile() && /\.(ts|js|css|html)$/.test(e.name))
     .map((e) => relative(ROOT, join(e.parentPath, e.name)))
     .sort();
 }
@@ -86,6 +86,8 @@ export async function builtCli(): Promise<string> {
       }),
     );
     const build = await runTsc(join(dir, 'tsconfig.json'));
+    // As `npm run build` does: the dashboard's static files ship beside its compiled module.
+    await cp(join(ROOT, 'src/http/ui/public'), join(dir, 'out/src/http/ui/public'), { recursive: true });
     const missing = [cli, join(dir, 'out/src/pod/start.js')].filter((file) => !existsSync(file));
     if (missing.length > 0) throw new Error(`building fleet-q failed (missing ${missing.join(', ')}):\n${build.output}`);
     if (build.code !== 0) console.warn(`fleet-q built with type errors (tsc exit ${build.code}):\n${build.output.slice(0, 4000)}`);

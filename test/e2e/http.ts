@@ -16,11 +16,16 @@ export interface HttpAnswer {
 /** Each request gives up after this long: a pod that cannot answer in 10 s is a failure worth seeing. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
-async function request(baseUrl: string, method: string, path: string, body?: { text: string; contentType: string }): Promise<HttpAnswer> {
+async function request(baseUrl: string, method: string, path: string, body?: { text: string; contentType: string }, token?: string): Promise<HttpAnswer> {
+  const headers: Record<string, string> = {
+    ...(body === undefined ? {} : { 'content-type': body.contentType }),
+    ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+  };
   const response = await fetch(`${baseUrl}${path}`, {
     method,
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    ...(body === undefined ? {} : { body: body.text, headers: { 'content-type': body.contentType } }),
+    headers,
+    ...(body === undefined ? {} : { body: body.text }),
   });
   const text = await response.text();
   let parsed: unknown;
@@ -32,14 +37,14 @@ async function request(baseUrl: string, method: string, path: string, body?: { t
   return { status: response.status, body: parsed };
 }
 
-/** GET `path`. */
-export function getJson(baseUrl: string, path: string): Promise<HttpAnswer> {
-  return request(baseUrl, 'GET', path);
+/** GET `path`, with a bearer `token` when given. */
+export function getJson(baseUrl: string, path: string, token?: string): Promise<HttpAnswer> {
+  return request(baseUrl, 'GET', path, undefined, token);
 }
 
-/** POST `body` as JSON. */
-export function postJson(baseUrl: string, path: string, body: unknown): Promise<HttpAnswer> {
-  return request(baseUrl, 'POST', path, { text: JSON.stringify(body), contentType: 'application/json' });
+/** POST `body` as JSON, with a bearer `token` when given. */
+export function postJson(baseUrl: string, path: string, body: unknown, token?: string): Promise<HttpAnswer> {
+  return request(baseUrl, 'POST', path, { text: JSON.stringify(body), contentType: 'application/json' }, token);
 }
 
 /** POST `text` as is (malformed JSON, oversized bodies). */

@@ -27,6 +27,9 @@ afterAll(async () => {
   for (const dir of scratch) await rm(dir, { recursive: true, force: true });
 });
 
+/** The admin token the pod is started with (a pod on 0.0.0.0 needs one). */
+const TOKEN = 'image-test-admin-token-0123456789';
+
 function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
   const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
@@ -74,6 +77,8 @@ it('the packed package, installed without dev dependencies, serves, runs a step 
     FLEET_Q_API_PORT: String(port),
     FLEET_Q_SQLITE_DB_PATH: stage.env['FLEET_Q_SQLITE_DB_PATH']!.replace(/^\/data/, data),
     FLEET_Q_SHUTDOWN_GRACE_SECONDS: '20',
+    // The image listens on 0.0.0.0, where a pod without API tokens refuses to start.
+    FLEET_Q_API_TOKENS_ADMIN: TOKEN,
   };
   const [command, ...args] = [...stage.entrypoint, ...stage.cmd];
   expect(command).toBe('node');
@@ -94,18 +99,18 @@ it('the packed package, installed without dev dependencies, serves, runs a step 
     expect(hcCommand).toBe('node');
     expect(spawnSync(process.execPath, hcArgs, { cwd: app, env, timeout: 10_000 }).status, 'HEALTHCHECK exit code').toBe(0);
 
-    const echo = await postJson(base, '/submit', { type: 'echo', args: { from: 'image' } });
+    const echo = await postJson(base, '/submit', { type: 'echo', args: { from: 'image' } }, TOKEN);
     expect(echo.status).toBe(201);
     const echoId = echo.body.step_id as string;
     const done = await waitFor('the echo step to complete', async () => {
-      const status = await getJson(base, `/status/${echoId}`);
+      const status = await getJson(base, `/status/${echoId}`, TOKEN);
       return status.body.status === 'completed' ? status.body : null;
     }, { timeoutMs: 30_000, intervalMs: 50 });
     expect(done.result).toEqual({ from: 'image' });
 
-    const sleep = await postJson(base, '/submit', { type: 'sleep', args: { ms: 1500 } });
+    const sleep = await postJson(base, '/submit', { type: 'sleep', args: { ms: 1500 } }, TOKEN);
     sleepId = sleep.body.step_id as string;
-    await waitFor('the sleep step to be claimed', async () => (await getJson(base, `/status/${sleepId}`)).body.status === 'claimed', { timeoutMs: 30_000, intervalMs: 20 });
+    await waitFor('the sleep step to be claimed', async () => (await getJson(base, `/status/${sleepId}`, TOKEN)).body.status === 'claimed', { timeoutMs: 30_000, intervalMs: 20 });
     child.kill('SIGTERM');
     await waitFor('/health 503 draining', async () => {
       const health = await getJson(base, '/health').catch(() => null);

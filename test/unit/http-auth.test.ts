@@ -20,8 +20,10 @@ afterEach(async () => {
   api = undefined;
 });
 
+/** A concrete URL of `route`: an unknown step id, and the first file a `:file` route serves. */
 function urlOf(route: (typeof ROUTES)[number]): string {
-  return route.url.replace(':step_id', 'step_unknown').replace(':file', 'swagger-ui.css');
+  const files = (route.params?.shape as { file?: { options?: readonly string[] } } | undefined)?.file?.options;
+  return route.url.replace(':step_id', 'step_unknown').replace(':file', files?.[0] ?? 'unknown');
 }
 
 function call(route: (typeof ROUTES)[number], token?: string) {
