@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // One PostgreSQL for the whole run: FLEET_Q_TEST_DATABASE_URL, or a throw-away embedded server.
-    globalSetup: ['test/support/postgres.global-setup.ts'],
+    globalSetup: ['test/support/postgres.global-setup.ts', 'test/support/snowflake.global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default', 'json'],
