@@ -68,6 +68,13 @@ export interface FleetConfig {
   readonly snowflakeSchema: string;
   readonly snowflakeWarehouse: string | undefined;
   readonly snowflakeRole: string | undefined;
+  /** Key-pair authentication (exclusive with the password); the passphrase is a secret. */
+  readonly snowflakePrivateKeyPath: string | undefined;
+  readonly snowflakePrivateKeyPassphrase: string | undefined;
+  readonly snowflakeAccessUrl: string | undefined;
+  /** Idle work polling on Snowflake: first interval after a change, and the back-off cap. */
+  readonly snowflakePollIntervalSeconds: number;
+  readonly snowflakePollMaxSeconds: number;
 }
 
 /** Variables with this prefix belong to tests (e.g. FLEET_Q_TEST_SEED) and are not configuration. */
@@ -119,6 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     snowflakeDatabase: data.snowflakeDatabase,
     snowflakeWarehouse: data.snowflakeWarehouse,
     snowflakeRole: data.snowflakeRole,
+    snowflakePrivateKeyPath: data.snowflakePrivateKeyPath,
+    snowflakePrivateKeyPassphrase: data.snowflakePrivateKeyPassphrase,
+    snowflakeAccessUrl: data.snowflakeAccessUrl,
   });
 }
 

@@ -9,6 +9,7 @@ import { accessSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { identifierProblems } from '../store/schema.js';
+import { snowflakeProblems } from './snowflake.js';
 
 /** Node's timers overflow past 2^31 − 1 ms (~24.8 days) and then fire at once, so no interval may be longer. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -158,12 +159,16 @@ const fields = z.strictObject({
   snowflakeSchema: identifierField(false).default('PUBLIC'),
   snowflakeWarehouse: nonEmptyText().optional(),
   snowflakeRole: nonEmptyText().optional(),
+  snowflakePrivateKeyPath: nonEmptyText().optional(),
+  snowflakePrivateKeyPassphrase: nonEmptyText().optional(),
+  snowflakeAccessUrl: nonEmptyText().optional(),
+  snowflakePollIntervalSeconds: seconds(0, true).default(1),
+  snowflakePollMaxSeconds: seconds(0, true).default(30),
 });
 
 type Fields = z.output<typeof fields>;
 type Key = keyof Fields;
 
-const SNOWFLAKE_REQUIRED: readonly Key[] = ['snowflakeAccount', 'snowflakeUser', 'snowflakePassword', 'snowflakeDatabase', 'snowflakeWarehouse'];
 
 /**
  * Rules between fields. Runs even when some fields failed (`when`), so one load reports every problem;
@@ -193,8 +198,9 @@ function crossFieldRules(data: Fields, ctx: z.RefinementCtx<Fields>): void {
     }
   }
   if (data.storageMode === 'snowflake') {
-    for (const key of SNOWFLAKE_REQUIRED) {
-      if (ok(key) && data[key] === undefined) problem(key, 'is required when FLEET_Q_STORAGE_MODE is snowflake');
+    for (const p of snowflakeProblems(data, (key) => ok(key))) problem(p.key, p.message);
+    if (ok('snowflakePollIntervalSeconds', 'snowflakePollMaxSeconds') && data.snowflakePollMaxSeconds < data.snowflakePollIntervalSeconds) {
+      problem('snowflakePollMaxSeconds', `must be at least FLEET_Q_SNOWFLAKE_POLL_INTERVAL_SECONDS (${data.snowflakePollIntervalSeconds})`);
     }
   }
 }

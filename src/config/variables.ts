@@ -203,7 +203,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     variable: 'FLEET_Q_SNOWFLAKE_PASSWORD',
     key: 'snowflakePassword',
     default: '',
-    description: 'Snowflake password; required for `snowflake`. Never logged.',
+    description: 'Snowflake password (single-factor passwords are being phased out for service users: prefer the key pair). Never logged.',
     secret: 'value',
   },
   {
@@ -229,6 +229,37 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     key: 'snowflakeRole',
     default: '',
     description: 'Snowflake role; the user’s default role when unset.',
+  },
+  {
+    variable: 'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH',
+    key: 'snowflakePrivateKeyPath',
+    default: '',
+    description: 'Key-pair (JWT) authentication, the recommended way for service users: path of the PKCS#8 PEM private key. Exactly one of this and `FLEET_Q_SNOWFLAKE_PASSWORD` is required for `snowflake`.',
+  },
+  {
+    variable: 'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE',
+    key: 'snowflakePrivateKeyPassphrase',
+    default: '',
+    description: 'Passphrase of an encrypted private key. Never logged.',
+    secret: 'value',
+  },
+  {
+    variable: 'FLEET_Q_SNOWFLAKE_ACCESS_URL',
+    key: 'snowflakeAccessUrl',
+    default: '',
+    description: 'A non-default Snowflake endpoint (private link, proxy), e.g. `https://acme.privatelink.snowflakecomputing.com`.',
+  },
+  {
+    variable: 'FLEET_Q_SNOWFLAKE_POLL_INTERVAL_SECONDS',
+    key: 'snowflakePollIntervalSeconds',
+    default: '1',
+    description: 'Snowflake: how soon an idle pod looks for new work after the queue last changed; doubles while nothing changes.',
+  },
+  {
+    variable: 'FLEET_Q_SNOWFLAKE_POLL_MAX_SECONDS',
+    key: 'snowflakePollMaxSeconds',
+    default: '30',
+    description: 'Snowflake: the cap of that idle back-off (each poll is one metadata-only statement).',
   },
 ];
 

@@ -57,7 +57,7 @@ for (const name of required) {
 for (const factory of STORE_FACTORIES) {
   const availability = await factory.available();
   if (availability === true) {
-    describe(factory.name, () => {
+    describe(factory.name, factory.testTimeoutMs === undefined ? {} : { timeout: factory.testTimeoutMs }, () => {
       for (const area of AREAS) area(factory);
     });
     continue;

@@ -39,6 +39,8 @@ export interface StoreFactory {
   available(): Promise<boolean | string>;
   /** A fresh database nothing else uses, with a store opened on it under `policy`. */
   open(policy: StorePolicy, options?: OpenOptions): Promise<OpenedStore>;
+  /** A longer case timeout for a slow store (the Snowflake emulator); the run's default otherwise. */
+  readonly testTimeoutMs?: number;
 }
 
 /**
@@ -130,6 +132,9 @@ async function loadSnowflake(): Promise<[typeof import('../../src/store/snowflak
  */
 const snowflake: StoreFactory = {
   name: 'snowflake',
+  // The emulator translates every statement in Python: 20–50 ms each, so the randomized cases
+  // (hundreds of operations) need minutes, not the default 30 s.
+  testTimeoutMs: 240_000,
   async available() {
     try {
       const [, support] = await loadSnowflake();

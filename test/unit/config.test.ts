@@ -68,6 +68,11 @@ describe('defaults', () => {
       snowflakeSchema: 'PUBLIC',
       snowflakeWarehouse: undefined,
       snowflakeRole: undefined,
+      snowflakePrivateKeyPath: undefined,
+      snowflakePrivateKeyPassphrase: undefined,
+      snowflakeAccessUrl: undefined,
+      snowflakePollIntervalSeconds: 1,
+      snowflakePollMaxSeconds: 30,
     } satisfies Record<keyof FleetConfig, unknown>);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -158,6 +163,11 @@ describe('parsing', () => {
       snowflakeSchema: 'FLEET',
       snowflakeWarehouse: 'WH',
       snowflakeRole: 'QUEUE_ROLE',
+      snowflakePrivateKeyPath: undefined,
+      snowflakePrivateKeyPassphrase: undefined,
+      snowflakeAccessUrl: undefined,
+      snowflakePollIntervalSeconds: 1,
+      snowflakePollMaxSeconds: 30,
     } satisfies Record<keyof FleetConfig, unknown>);
   });
 
@@ -316,12 +326,12 @@ describe('cross-field rules', () => {
     expect(loadConfig({ FLEET_Q_DATABASE_SSL_CA: missing }).databaseSslCa).toBe(missing);
   });
 
-  it('snowflake needs account, user, password, database and warehouse, not role or schema', () => {
+  it('snowflake needs account, user, database, warehouse and a key or password, not role or schema', () => {
     expect(locs(problemsOf({ FLEET_Q_STORAGE_MODE: 'snowflake', FLEET_Q_SNOWFLAKE_USER: 'svc' }))).toEqual([
       'FLEET_Q_SNOWFLAKE_ACCOUNT',
-      'FLEET_Q_SNOWFLAKE_PASSWORD',
       'FLEET_Q_SNOWFLAKE_DATABASE',
       'FLEET_Q_SNOWFLAKE_WAREHOUSE',
+      'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH',
     ]);
     const config = loadConfig({
       FLEET_Q_STORAGE_MODE: 'snowflake',
