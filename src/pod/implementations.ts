@@ -28,6 +28,7 @@ import type {
 } from '../../machines/index.js';
 import { capacityOf, type FleetConfig } from '../config/config.js';
 import { FleetError } from '../errors.js';
+import { completionBatcher, type CompletionBatcher } from './completions.js';
 import { executeStepLogic } from './execute-step.js';
 import { newPodId } from '../ids.js';
 import type { Logger } from '../log.js';
@@ -57,6 +58,8 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
   const capacity = capacityOf(deps.config);
   const host = hostname();
   const types = registry.types();
+  // Completions of steps that finish together are written as one batch (completions.ts).
+  const completions = completionBatcher(store);
   const meta = (): PodMeta => ({
     max_parallelism: deps.config.maxParallelism, capacity, in_flight: deps.inFlight(), version: FLEET_Q_VERSION, host,
   });
@@ -109,7 +112,7 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
     executeStep: executeStepLogic({ registry, logger: deps.logger }),
 
     reportStep: fromPromise<ReportStepOutput, ReportStepInput>(async ({ input }) => {
-      const written = await call(operationOf(input.report), () => writeReport(store, input));
+      const written = await call(operationOf(input.report), () => writeReport(store, completions, input));
       if (!written.applied) {
         telemetry.event('warn', 'stale_write_rejected', { step_id: input.stepId, attempt: input.attempt, pod_id: input.podId, write: input.report.kind },
           'fenced write matched no row: this pod no longer holds the claim; its outcome was dropped');
@@ -131,14 +134,14 @@ function operationOf(report: StepReport): 'stepComplete' | 'stepFail' | 'stepRel
 type AnyFencedWrite = FencedWriteResult<'completed' | 'retried' | 'dead_lettered' | 'released'>;
 
 /** The one fenced write `input.report` asks for. */
-async function writeReport(store: Store, input: ReportStepInput): Promise<AnyFencedWrite> {
+async function writeReport(store: Store, completions: CompletionBatcher, input: ReportStepInput): Promise<AnyFencedWrite> {
   const claim = { stepId: input.stepId, podId: input.podId, attempt: input.attempt };
   const report = input.report;
   switch (report.kind) {
     case 'complete':
       try {
         // executeStep hands over plain JSON within the size limit (see resultEvent).
-        return await store.stepComplete({ ...claim, result: report.result as Json });
+        return await completions.complete({ ...claim, result: report.result as Json });
       } catch (err) {
         // A result the store refuses would be refused on every retry of this write, and the row would
         // stay claimed by a live pod forever: record the attempt as failed instead, for good.

@@ -7,6 +7,7 @@ import { describe, it } from 'vitest';
 import { describeAuditReplay } from './audit-replay.cases.js';
 import { describeAudit } from './audit.cases.js';
 import { describeClaim } from './claim.cases.js';
+import { describeCompleteMany } from './complete-many.cases.js';
 import { describeConcurrency } from './concurrency.cases.js';
 import { describeDlqReplay } from './dlq-replay.cases.js';
 import { describeFailures } from './failures.cases.js';
@@ -26,6 +27,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeSubmit,
   describeClaim,
   describeFencedWrites,
+  describeCompleteMany,
   describeRetries,
   describeFailures,
   describeRelease,

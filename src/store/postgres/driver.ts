@@ -31,6 +31,7 @@ import type {
   RetentionPruneParams,
   RetentionPruneResult,
   StepClaimParams,
+  StepCompleteManyParams,
   StepCompleteParams,
   StepEvent,
   StepFailParams,
@@ -263,6 +264,30 @@ export class PostgresStore implements Store {
 
   async stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>> {
     return this.completions.submit({ params, result: serialiseResult(params.result) });
+  }
+
+  /**
+   * One statement per round of distinct steps (`stepCompleteBatchSql`); a step named again goes to a
+   * later round, so it is judged after the earlier write committed.
+   */
+  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
+    const items = params.items.map((p) => ({ params: p, result: serialiseResult(p.result) }));
+    const results: FencedWriteResult<'completed'>[] = new Array(items.length);
+    let pending = items.map((_, i) => i);
+    while (pending.length > 0) {
+      const seen = new Set<string>();
+      const round: number[] = [];
+      const later: number[] = [];
+      for (const i of pending) {
+        const stepId = items[i]!.params.stepId;
+        if (seen.has(stepId)) later.push(i);
+        else (seen.add(stepId), round.push(i));
+      }
+      const written = round.length === 1 ? [await this.completeOne(items[round[0]!]!)] : await this.completeBatch(round.map((i) => items[i]!));
+      round.forEach((i, j) => (results[i] = written[j]!));
+      pending = later;
+    }
+    return results;
   }
 
   private async completeOne({ params, result }: PendingCompletion): Promise<FencedWriteResult<'completed'>> {

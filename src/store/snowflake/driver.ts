@@ -15,6 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, PodFencedError } from '../../errors.js';
+import { WriteCoalescer } from '../coalesce.js';
 import { serialiseResult } from '../json.js';
 import type {
   AtTime,
@@ -34,6 +35,7 @@ import type {
   RetentionPruneParams,
   RetentionPruneResult,
   StepClaimParams,
+  StepCompleteManyParams,
   StepCompleteParams,
   StepEvent,
   StepFailParams,
@@ -92,6 +94,12 @@ export class SnowflakeStore implements Store {
   private readonly control: SessionPool;
   private readonly watcher: ChangeWatcher;
   private closing: Promise<void> | undefined;
+  private readonly completions = new WriteCoalescer<StepCompleteParams, FencedWriteResult<'completed'>>({
+    writeBatch: (items) => this.stepCompleteMany({ items }),
+    writeOne: async (item) => (await this.stepCompleteMany({ items: [item] }))[0]!,
+    key: (item) => item.stepId,
+    maxBatch: BATCH,
+  });
 
   constructor(options: SnowflakeStoreOptions) {
     this.policy = { ...options.policy };
@@ -176,9 +184,13 @@ export class SnowflakeStore implements Store {
     if (Number(rows[0]?.['N'] ?? 0) === 0) throw new PodFencedError(podId);
   }
 
+  /**
+   * Single completions that arrive while a batch is being written join the next batch
+   * (coalesce.ts), so a pod whose runtime completes steps one by one still pays one UPDATE per batch.
+   */
   async stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>> {
-    const [outcome] = await this.stepCompleteMany({ items: [params] });
-    return outcome!;
+    serialiseResult(params.result);
+    return this.completions.submit(params);
   }
 
   /**
@@ -186,7 +198,7 @@ export class SnowflakeStore implements Store {
    * second is judged after the first), then one read and the events: applied items are the rows
    * carrying the round's token; the others are stale, each with its own `stale_write_rejected`.
    */
-  async stepCompleteMany(params: { readonly items: readonly StepCompleteParams[] }): Promise<FencedWriteResult<'completed'>[]> {
+  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
     const results: FencedWriteResult<'completed'>[] = new Array(params.items.length);
     const serialised = params.items.map((i) => serialiseResult(i.result));
     let pending = params.items.map((_, i) => i);
