@@ -92,6 +92,8 @@ export class SnowflakeStore implements Store {
   readonly names: SfNames;
   private readonly main: SessionPool;
   private readonly control: SessionPool;
+  /** Heartbeats only: a leader check or registration never delays proof of life. */
+  private readonly beats: SessionPool;
   private readonly watcher: ChangeWatcher;
   private closing: Promise<void> | undefined;
   private readonly completions = new WriteCoalescer<StepCompleteParams, FencedWriteResult<'completed'>>({
@@ -107,6 +109,7 @@ export class SnowflakeStore implements Store {
     const settings = { ...DEFAULT_SESSION, ...options.session };
     this.main = new SessionPool(options.login, settings, options.poolSize ?? 4);
     this.control = new SessionPool(options.login, settings, 1);
+    this.beats = new SessionPool(options.login, settings, 1);
     this.watcher = new ChangeWatcher(
       async () => Number((await this.main.run(m.changeMarkerSql(this.names), { idempotent: true })).rows[0]?.['M'] ?? 0),
       { ...DEFAULT_WATCH, ...options.watch },
@@ -130,7 +133,7 @@ export class SnowflakeStore implements Store {
   async close(): Promise<void> {
     this.closing ??= (async () => {
       this.watcher.close();
-      await Promise.all([this.main.close(), this.control.close()]);
+      await Promise.all([this.main.close(), this.control.close(), this.beats.close()]);
     })();
     return this.closing;
   }
@@ -175,7 +178,9 @@ export class SnowflakeStore implements Store {
       await this.assertPodUp(params.podId);
       return [];
     }
-    await this.run(q.eventsFromWriteSql(this.names, token), { idempotent: true });
+    // The steps are ours whatever happens next: a failure to copy their events must not strand them
+    // (claimed by a live pod that never runs them); the sweep repairs owed events once they are old.
+    await this.run(q.eventsFromWriteSql(this.names, token), { idempotent: true }).catch(() => undefined);
     return rows.sort(byClaimOrder);
   }
 
@@ -320,7 +325,7 @@ export class SnowflakeStore implements Store {
    */
   async podHeartbeat(params: PodHeartbeatParams): Promise<PodHeartbeatResult> {
     const meta = params.meta === undefined ? null : JSON.stringify(params.meta);
-    const { updated } = await this.control.run(m.podHeartbeatSql(this.names, { podId: params.podId, meta, now: at(params) }), { idempotent: true });
+    const { updated } = await this.beats.run(m.podHeartbeatSql(this.names, { podId: params.podId, meta, now: at(params) }), { idempotent: true });
     return { ok: updated > 0, ts: params.now ?? Date.now() };
   }
 

@@ -184,7 +184,9 @@ export function eventsInsertSql(n: SfNames, events: readonly EventItem[]): State
  * The claim: one autocommit UPDATE that takes up to `limit` due pending steps of `types` in claim
  * order and stamps them with a fresh token (as CLAIM_TOKEN and WRITE_TOKEN), only while the pod is
  * up. Concurrent claims serialize on the table lock; the outer `STATUS = 'pending'` is evaluated on
- * committed data, so a step taken meanwhile is not taken again.
+ * committed data, so a step taken meanwhile is not taken again. A step whose last write's event is
+ * not in STEP_EVENTS yet (its writer died between the two statements) waits for the sweep's repair,
+ * so the claim never overwrites an event that is still owed.
  */
 export function claimSql(n: SfNames, p: { podId: string; token: string; types: readonly string[]; limit: number; now: number | null }): Statement {
   const { v, binds } = binder();
@@ -195,6 +197,7 @@ export function claimSql(n: SfNames, p: { podId: string; token: string; types: r
       SELECT s.STEP_ID FROM ${n.stepTracker} s
       WHERE s.STATUS = 'pending' AND s.TYPE IN (${placeholders(v, [...p.types])}) AND s.RUN_AFTER <= ${clock(v, p.now)}
         AND EXISTS (SELECT 1 FROM ${n.podHealth} p WHERE p.POD_ID = ${v(p.podId)} AND p.STATUS = 'up')
+        AND (s.WRITE_TOKEN IS NULL OR EXISTS (SELECT 1 FROM ${n.stepEvents} e WHERE e.WRITE_TOKEN = s.WRITE_TOKEN AND e.STEP_ID = s.STEP_ID))
       ORDER BY s.${CLAIM_ORDER.replace(/, /g, ', s.')}
       LIMIT ${Math.max(0, Math.floor(p.limit))})`;
   return { sqlText, binds };

@@ -40,7 +40,10 @@ def execute_reporting_conflicts(self, *args, **kwargs):
     """DuckDB's optimistic write-write conflict, answered as Snowflake's lock-waiter error 000625."""
     try:
         return _execute(self, *args, **kwargs)
-    except duckdb.TransactionException as e:
+    except (duckdb.TransactionException, duckdb.ConstraintException) as e:
+        # Two sessions creating one table at once collide in fakesnow's own catalog tables too.
+        if isinstance(e, duckdb.ConstraintException) and "ext_table_" not in str(e):
+            raise
         raise snowflake.connector.errors.OperationalError(
             msg=f"emulated lock conflict (DuckDB: {e})", errno=625, sqlstate="57014"
         ) from None
