@@ -11,15 +11,26 @@ statement each time; the adapter answers it once, as a failed statement, and nam
 conflict with Snowflake's lock-waiter error 000625 so the store's retry classification is the
 one exercised. Login gets `nop_regexes` for the ALTER SESSION settings fakesnow does not know.
 
+Fault injection, for the driver-level tests of what the emulator cannot show (POST /__faults with
+{"match": regex on the statement text, "action": "error" | "delay" | "lose_answer", "times": n,
+"code": "000625", "message": "...", "delay_ms": 3000}): "error" refuses the statement without running
+it, as Snowflake refuses one that hit the lock-waiter limit or a lock timeout; "delay" holds the
+answer back; "lose_answer" runs the statement and then answers HTTP 500, so the driver retries with
+the same requestId and, as Snowflake does for a retried request, gets the first run's answer (the
+statement is not run again). Without a fault, answers are also remembered by requestId for that.
+
 Usage: python emulator.py PORT   (listens on 127.0.0.1; prints "listening PORT" when ready)
 """
 from __future__ import annotations
 
+import asyncio
 import base64
+import gzip
 import json
 import re
 import sys
 import threading
+from collections import OrderedDict
 
 import pyarrow as pa
 import uvicorn
@@ -141,6 +152,48 @@ def rewrite(path: str, status: int, body: bytes) -> tuple[int, bytes]:
     return status, body
 
 
+FAULTS: list = []
+# Answers by requestId, the most recent few thousand (a retry comes within seconds).
+ANSWERS: OrderedDict = OrderedDict()
+ANSWERS_KEPT = 5000
+
+
+def take_fault(sql_text: str):
+    for fault in FAULTS:
+        if fault["times"] > 0 and re.search(fault["match"], sql_text, re.IGNORECASE | re.DOTALL):
+            fault["times"] -= 1
+            return fault
+    return None
+
+
+async def read_body(receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def replaying(raw: bytes):
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return replay
+
+
+async def answer(send, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class Adapter:
     def __init__(self, inner):
         self.inner = inner
@@ -150,8 +203,35 @@ class Adapter:
             await self.inner(scope, receive, send)
             return
         path = scope["path"]
+        if path == "/__faults":
+            raw = await read_body(receive)
+            FAULTS.append({**json.loads(raw), "times": json.loads(raw).get("times", 1)})
+            await answer(send, 200, b'{"success": true}')
+            return
+        fault = None
+        request_id = None
         if path == "/session/v1/login-request":
             receive = await self.with_nop_regexes(receive)
+        elif path == "/queries/v1/query-request":
+            raw = await read_body(receive)
+            receive = replaying(raw)
+            query = dict(p.split("=", 1) for p in scope.get("query_string", b"").decode().split("&") if "=" in p)
+            request_id = query.get("requestId")
+            if request_id is not None and request_id in ANSWERS:
+                await answer(send, 200, ANSWERS[request_id])
+                return
+            try:
+                sql_text = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).get("sqlText", "")
+            except ValueError:
+                sql_text = ""
+            fault = take_fault(sql_text)
+            if fault is not None and fault["action"] == "error":
+                code = fault.get("code", "000625")
+                doc = {"data": {"errorCode": code, "sqlState": fault.get("sql_state", "57014")}, "code": code, "message": fault.get("message", "injected fault"), "success": False}
+                await answer(send, 200, json.dumps(doc).encode())
+                return
+            if fault is not None and fault["action"] == "delay":
+                await asyncio.sleep(fault.get("delay_ms", 1000) / 1000)
         held: dict = {"status": 200, "headers": [], "body": b""}
 
         async def capture(message):
@@ -162,6 +242,13 @@ class Adapter:
                 held["body"] += message.get("body", b"")
                 if not message.get("more_body"):
                     status, body = rewrite(path, held["status"], held["body"])
+                    if request_id is not None and status == 200:
+                        ANSWERS[request_id] = body
+                        while len(ANSWERS) > ANSWERS_KEPT:
+                            ANSWERS.popitem(last=False)
+                    if fault is not None and fault["action"] == "lose_answer":
+                        status, body = 500, b'{"success": false, "message": "injected: answer lost"}'
+
                     headers = held["headers"] + [(b"content-length", str(len(body)).encode())]
                     await send({"type": "http.response.start", "status": status, "headers": headers})
                     await send({"type": "http.response.body", "body": body})
@@ -170,16 +257,8 @@ class Adapter:
 
     @staticmethod
     async def with_nop_regexes(receive):
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        raw = b"".join(chunks)
+        raw = await read_body(receive)
         try:
-            import gzip
-
             gz = raw[:2] == b"\x1f\x8b"
             doc = json.loads(gzip.decompress(raw) if gz else raw)
             doc["data"]["SESSION_PARAMETERS"]["nop_regexes"] = NOP_REGEXES
@@ -187,16 +266,7 @@ class Adapter:
             raw = gzip.compress(raw) if gz else raw
         except (ValueError, KeyError, TypeError):
             pass
-        sent = False
-
-        async def replay():
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-
-        return replay
+        return replaying(raw)
 
 
 def main() -> None:
