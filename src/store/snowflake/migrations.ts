@@ -87,7 +87,11 @@ export async function runMigrations(run: Run, n: SfNames, migrations: readonly S
     if (found > latest) throw new SchemaTooNewError(found, latest);
     if (found === latest) return { from: found, to: found };
   }
-  for (const ddl of bootstrap(n)) await run(plain(ddl), { idempotent: true });
+  const [createSchema, createVersionTable] = bootstrap(n);
+  // A role granted only CREATE TABLE on an existing schema may not be allowed CREATE SCHEMA, even
+  // with IF NOT EXISTS: if that fails, the next statement says whether the schema is really missing.
+  await run(plain(createSchema!), { idempotent: true }).catch(() => undefined);
+  await run(plain(createVersionTable!), { idempotent: true });
   // The lock row: inserted once (a rare double insert is harmless: the UPDATE below takes every row).
   await run(plain(`INSERT INTO ${n.schemaVersion} (ID, VERSION, UPDATED_TS) SELECT 1, 0, CURRENT_TIMESTAMP() WHERE NOT EXISTS (SELECT 1 FROM ${n.schemaVersion})`));
   const token = randomUUID();
