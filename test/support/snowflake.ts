@@ -62,3 +62,31 @@ export async function dropSnowflakeSchema(url: string, schema: string): Promise<
     await pool.close();
   }
 }
+
+/**
+ * A real Snowflake account for the opt-in live suite: FLEET_Q_TEST_SNOWFLAKE_ACCOUNT, _USER,
+ * _DATABASE, _WAREHOUSE, optional _ROLE, and _PRIVATE_KEY_PATH (+ _PRIVATE_KEY_PASSPHRASE) or
+ * _PASSWORD. Undefined unless account, user, database and a credential are set.
+ */
+export function liveAccountLogin(env: NodeJS.ProcessEnv = process.env): SnowflakeLogin | undefined {
+  const get = (name: string) => {
+    const value = env[`FLEET_Q_TEST_SNOWFLAKE_${name}`];
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const account = get('ACCOUNT');
+  const username = get('USER');
+  const database = get('DATABASE');
+  const privateKeyPath = get('PRIVATE_KEY_PATH');
+  const password = get('PASSWORD');
+  if (account === undefined || username === undefined || database === undefined || (privateKeyPath === undefined && password === undefined)) return undefined;
+  const optional = (key: keyof SnowflakeLogin, value: string | undefined) => (value === undefined ? {} : { [key]: value });
+  return {
+    account,
+    username,
+    database,
+    ...optional('warehouse', get('WAREHOUSE')),
+    ...optional('role', get('ROLE')),
+    ...(privateKeyPath === undefined ? { password } : { privateKeyPath, ...optional('privateKeyPassphrase', get('PRIVATE_KEY_PASSPHRASE')) }),
+    ...optional('accessUrl', get('ACCESS_URL')),
+  } as SnowflakeLogin;
+}

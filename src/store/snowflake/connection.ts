@@ -62,6 +62,9 @@ let configured = false;
 function configureSdk(): void {
   if (configured) return;
   configured = true;
+  // The AWS SDK bundled for stage uploads (which FLEET-Q never uses) warns on Node 20 about its future
+  // Node 22 requirement: one stray non-JSON line in every pod's log. An operator's own setting wins.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   snowflake.configure({ logLevel: 'OFF', additionalLogToConsole: false } as Parameters<typeof snowflake.configure>[0]);
 }
 
