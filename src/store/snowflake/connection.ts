@@ -11,6 +11,7 @@
  * idempotent (its conditions make a second run a no-op). Everything else surfaces, classified.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import './sdk-env.js';
 import snowflake from 'snowflake-sdk';
 import { StoreError } from '../../errors.js';
 import { classifySnowflakeError, outcomeKnown } from './classify.js';
@@ -62,9 +63,6 @@ let configured = false;
 function configureSdk(): void {
   if (configured) return;
   configured = true;
-  // The AWS SDK bundled for stage uploads (which FLEET-Q never uses) warns on Node 20 about its future
-  // Node 22 requirement: one stray non-JSON line in every pod's log. An operator's own setting wins.
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   snowflake.configure({ logLevel: 'OFF', additionalLogToConsole: false } as Parameters<typeof snowflake.configure>[0]);
 }
 
