@@ -52,13 +52,15 @@ import type {
 } from '../store.js';
 import { outcomeKnown } from './classify.js';
 import { SessionPool, type Answer, type RunOptions, type SessionSettings, type SnowflakeLogin, type Statement } from './connection.js';
-import { decideFailure, decideRecovery, decideReplay, rowAfter, type FailureAsk } from './decide.js';
+import { decideFailure, decideReplay, rowAfter, type FailureAsk } from './decide.js';
 import { runMigrations } from './migrations.js';
 import { sfNames, type SfNames } from './names.js';
 import * as q from './queries.js';
 import * as m from './queries.maintenance.js';
 import { byClaimOrder, toPodRow, toStepEvent, toStepRow } from './rows.js';
+import { completeMany, staleEvent } from './complete.js';
 import { submitSteps } from './submit.js';
+import { recoverySweep } from './sweep.js';
 import { ChangeWatcher, type WatchOptions } from './watch.js';
 
 /** Options of `openSnowflakeStore`. */
@@ -198,58 +200,9 @@ export class SnowflakeStore implements Store {
     return this.completions.submit(params);
   }
 
-  /**
-   * Fenced completions in one UPDATE per round (a step named twice goes in a later round, so the
-   * second is judged after the first), then one read and the events: applied items are the rows
-   * carrying the round's token; the others are stale, each with its own `stale_write_rejected`.
-   */
+  /** See complete.ts. */
   async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
-    const results: FencedWriteResult<'completed'>[] = new Array(params.items.length);
-    const serialised = params.items.map((i) => serialiseResult(i.result));
-    let pending = params.items.map((_, i) => i);
-    while (pending.length > 0) {
-      const seen = new Set<string>();
-      const round: number[] = [];
-      const later: number[] = [];
-      for (const i of pending) {
-        const id = params.items[i]!.stepId;
-        if (seen.has(id) || round.length >= BATCH) later.push(i);
-        else (seen.add(id), round.push(i));
-      }
-      await this.completeRound(params.items, serialised, round, results);
-      pending = later;
-    }
-    return results;
-  }
-
-  private async completeRound(
-    items: readonly StepCompleteParams[],
-    serialised: readonly string[],
-    round: readonly number[],
-    results: FencedWriteResult<'completed'>[],
-  ): Promise<void> {
-    const token = randomUUID();
-    const batch = round.map((i) => ({ stepId: items[i]!.stepId, podId: items[i]!.podId, attempt: items[i]!.attempt, result: serialised[i]!, now: at(items[i]) }));
-    await this.run(q.completeSql(this.names, batch, token), { idempotent: true });
-    const { rows } = await this.run(q.stepsByIdSql(this.names, [...new Set(batch.map((b) => b.stepId))]), { idempotent: true });
-    const byId = new Map(rows.map((r) => [String(r['STEP_ID']), r]));
-    const stale: q.EventItem[] = [];
-    round.forEach((i, j) => {
-      const raw = byId.get(batch[j]!.stepId);
-      if (raw !== undefined && raw['WRITE_TOKEN'] === token) {
-        results[i] = { applied: true, outcome: 'completed', step: toStepRow(raw) };
-        return;
-      }
-      results[i] = { applied: false, outcome: 'stale' };
-      stale.push(this.staleEvent(items[i]!, 'complete', raw === undefined ? null : toStepRow(raw)));
-    });
-    if (results.some((r, i) => round.includes(i) && r.applied)) await this.run(q.eventsFromWriteSql(this.names, token), { idempotent: true });
-    if (stale.length > 0) await this.run(q.eventsInsertSql(this.names, stale));
-  }
-
-  private staleEvent(ref: { stepId: string; podId: string; attempt: number; now?: number }, write: string, row: StepRow | null): q.EventItem {
-    const detail = { write, status: row?.status ?? null, claimed_by: row?.claimedBy ?? null, attempt: row?.attempt ?? null };
-    return { stepId: ref.stepId, now: ref.now ?? null, kind: 'stale_write_rejected', podId: ref.podId, attempt: ref.attempt, detail: JSON.stringify(detail) };
+    return completeMany((st, o) => this.run(st, o), this.names, params.items);
   }
 
   async stepFail(params: StepFailParams): Promise<FencedWriteResult<'retried' | 'dead_lettered'>> {
@@ -269,7 +222,7 @@ export class SnowflakeStore implements Store {
       const { rows } = await this.run(q.stepsByIdSql(this.names, [ref.stepId]), { idempotent: true });
       const row = rows[0] === undefined ? null : toStepRow(rows[0]);
       if (row === null || row.status !== 'claimed' || row.claimedBy !== ref.podId || row.attempt !== ref.attempt) {
-        await this.run(q.eventsInsertSql(this.names, [this.staleEvent(ref, write, row)]));
+        await this.run(q.eventsInsertSql(this.names, [staleEvent(ref, write, row)]));
         return { applied: false, outcome: 'stale' };
       }
       const now = ref.now ?? Number(rows[0]!['NOW_MS']);
@@ -348,46 +301,11 @@ export class SnowflakeStore implements Store {
     return { leader: livePods[0] ?? null, livePods, checkedAt: Number(rows[0]?.['CHECKED_MS'] ?? Date.now()) };
   }
 
-  /**
-   * Repairs events a dead writer owed, then recovers orphans with one guarded UPDATE per batch (a
-   * holder that came back meanwhile keeps its claim), then marks dead pods down one conditional
-   * UPDATE each, so two sweepers never both report one pod or one step.
-   */
+  /** See sweep.ts. */
   async recoverySweep(params: RecoverySweepParams = {}): Promise<RecoverySummary> {
-    const started = performance.now();
-    const now = at(params);
-    const thresholdMs = this.policy.deadPodThresholdMs;
-    const dryRun = params.dryRun === true;
-    if (!dryRun) await this.run(q.eventsRepairSql(this.names, now, thresholdMs), { idempotent: true });
-    const orphans = (await this.run(m.orphansSql(this.names, { now, thresholdMs }), { idempotent: true })).rows;
-    const dead = (await this.run(m.deadPodsSql(this.names, { now, thresholdMs }), { idempotent: true })).rows.map((r) => String(r['POD_ID']));
-    const changes = orphans.map((r) => decideRecovery(toStepRow(r), params.podId ?? null, this.policy, now ?? Number(r['NOW_MS']), Math.random()));
-    const summary = (applied: typeof changes, deadPods: string[]): RecoverySummary => ({
-      dryRun,
-      deadPods,
-      orphanedSteps: applied.map((c) => c.stepId),
-      requeued: applied.filter((c) => c.outcome === 'recovered').map((c) => c.stepId),
-      deadLettered: applied.filter((c) => c.outcome === 'dead_lettered').map((c) => c.stepId),
-      durationMs: performance.now() - started,
-    });
-    if (dryRun) return summary(changes, dead);
-    const applied: typeof changes = [];
-    for (let i = 0; i < changes.length; i += BATCH) {
-      const chunk = changes.slice(i, i + BATCH);
-      const token = randomUUID();
-      const { updated } = await this.run(q.applyChangesSql(this.names, chunk, token, { now, thresholdMs }), { idempotent: true });
-      if (updated === 0) continue;
-      const written = new Set((await this.run(q.writtenIdsSql(this.names, token), { idempotent: true })).rows.map((r) => String(r['STEP_ID'])));
-      applied.push(...chunk.filter((c) => written.has(c.stepId)));
-      await this.run(q.eventsFromWriteSql(this.names, token), { idempotent: true });
-    }
-    const downed: string[] = [];
-    for (const podId of dead) {
-      const { updated } = await this.control.run(m.podMarkDeadSql(this.names, { podId, now, thresholdMs }), { idempotent: true });
-      if (updated > 0) downed.push(podId);
-    }
-    if (applied.some((c) => c.outcome === 'recovered')) this.watcher.poke();
-    return summary(applied, downed);
+    const summary = await recoverySweep({ run: (st, o) => this.run(st, o), control: (st, o) => this.control.run(st, o), names: this.names, policy: this.policy }, params);
+    if (summary.requeued.length > 0) this.watcher.poke();
+    return summary;
   }
 
   async queueStats(params?: AtTime): Promise<QueueStats> {
