@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { defaultHeartbeatLatencyBudgetSeconds } from '../store/latency-budget.js';
 import { isMysqlUrl } from './fields.js';
 import { livenessProblem, livenessTimingOf } from './liveness.js';
+import { snowflakeProblems } from './snowflake.js';
 import { VARIABLES } from './variables.js';
 
 /** The zod field of each row of the table, keyed like `FleetConfig`. */
@@ -28,7 +29,6 @@ const fields = fleetConfigFields;
 type Fields = z.output<typeof fields>;
 type Key = keyof Fields;
 
-const SNOWFLAKE_REQUIRED: readonly Key[] = ['snowflakeAccount', 'snowflakeUser', 'snowflakePassword', 'snowflakeDatabase', 'snowflakeWarehouse'];
 
 /**
  * Rules between fields. Runs even when some fields failed (`when`), so one load reports every problem;
@@ -74,8 +74,9 @@ function crossFieldRules(data: Fields, ctx: z.RefinementCtx<Fields>): void {
     }
   }
   if (data.storageMode === 'snowflake') {
-    for (const key of SNOWFLAKE_REQUIRED) {
-      if (ok(key) && data[key] === undefined) problem(key, 'is required when FLEET_Q_STORAGE_MODE is snowflake');
+    for (const p of snowflakeProblems(data, (key) => ok(key))) problem(p.key, p.message);
+    if (ok('snowflakePollIntervalSeconds', 'snowflakePollMaxSeconds') && data.snowflakePollMaxSeconds < data.snowflakePollIntervalSeconds) {
+      problem('snowflakePollMaxSeconds', `must be at least FLEET_Q_SNOWFLAKE_POLL_INTERVAL_SECONDS (${data.snowflakePollIntervalSeconds})`);
     }
   }
 }

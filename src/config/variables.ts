@@ -238,10 +238,21 @@ export const VARIABLES = {
     field: nonEmptyText().optional(),
     description: 'Snowflake user; required for `snowflake`.',
   },
+  snowflakePrivateKeyPath: {
+    variable: 'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH',
+    field: nonEmptyText().optional(),
+    description: 'Key-pair (JWT) authentication, the recommended way for service users: path of the PKCS#8 PEM private key. Exactly one of this and `FLEET_Q_SNOWFLAKE_PASSWORD` is required for `snowflake`.',
+  },
+  snowflakePrivateKeyPassphrase: {
+    variable: 'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE',
+    field: nonEmptyText().optional(),
+    description: 'Passphrase of an encrypted private key. Never logged.',
+    secret: 'value',
+  },
   snowflakePassword: {
     variable: 'FLEET_Q_SNOWFLAKE_PASSWORD',
     field: nonEmptyText().optional(),
-    description: 'Snowflake password; required for `snowflake`. Never logged.',
+    description: 'Snowflake password (single-factor passwords are being phased out for service users: prefer the key pair). Never logged.',
     secret: 'value',
   },
   snowflakeDatabase: {
@@ -263,6 +274,21 @@ export const VARIABLES = {
     variable: 'FLEET_Q_SNOWFLAKE_ROLE',
     field: nonEmptyText().optional(),
     description: 'Snowflake role; the user’s default role when unset.',
+  },
+  snowflakeAccessUrl: {
+    variable: 'FLEET_Q_SNOWFLAKE_ACCESS_URL',
+    field: nonEmptyText().optional(),
+    description: 'A non-default Snowflake endpoint (private link, proxy), e.g. `https://acme.privatelink.snowflakecomputing.com`.',
+  },
+  snowflakePollIntervalSeconds: {
+    variable: 'FLEET_Q_SNOWFLAKE_POLL_INTERVAL_SECONDS',
+    field: seconds(0, true).default(1),
+    description: 'Snowflake: how soon an idle pod looks for new work after the queue last changed; doubles while nothing changes.',
+  },
+  snowflakePollMaxSeconds: {
+    variable: 'FLEET_Q_SNOWFLAKE_POLL_MAX_SECONDS',
+    field: seconds(0, true).default(30),
+    description: 'Snowflake: the cap of that idle back-off (each poll is one metadata-only statement).',
   },
   inspect: {
     variable: 'FLEET_Q_INSPECT',

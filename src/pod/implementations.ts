@@ -26,6 +26,7 @@ import type {
 } from '../../machines/index.js';
 import { capacityOf, type FleetConfig } from '../config/config.js';
 import type { ExecuteStepDeps } from './execute-step.js';
+import { completionBatcher } from './completions.js';
 import { newPodId } from '../ids.js';
 import type { Logger } from '../log.js';
 import { stepActorLogic } from './step-actor.js';
@@ -59,6 +60,8 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
   const capacity = capacityOf(deps.config);
   const host = hostname();
   const types = registry.types();
+  // Completions of steps that finish together are written as one batch (completions.ts).
+  const completions = completionBatcher(store);
   const meta = (): PodMeta => ({
     max_parallelism: deps.config.maxParallelism, capacity, in_flight: deps.inFlight(), version: FLEET_Q_VERSION, host,
   });
@@ -112,6 +115,6 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
 
     prune: fromPromise<PruneReport, PruneInput>(({ input }) => call('retentionPrune', () => store.retentionPrune({ olderThanMs: input.olderThanMs }))),
 
-    runStep: stepActorLogic({ registry, store, telemetry, logger: deps.logger, ...deps.lifecycles }),
+    runStep: stepActorLogic({ registry, store, completions, telemetry, logger: deps.logger, ...deps.lifecycles }),
   };
 }

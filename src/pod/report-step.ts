@@ -1,22 +1,23 @@
 /**
  * The fenced write that records one attempt's outcome: THE place where the pod's step path calls the
- * store about a step it ran (`stepComplete` | `stepFail` | `stepRelease`), so a batched completion
- * call can replace it here alone. It owns the mapping from a `StepReport` to that call and the two
+ * store about a step it ran: completions through the pod's batcher (`stepCompleteMany`, completions.ts),
+ * `stepFail` and `stepRelease` directly. It owns the mapping from a `StepReport` to that call and the two
  * log lines only it can write (`stale_write_rejected`, `step.timed_out`); it must not decide what to
  * report or retry a failed write (the slot machine does both).
  */
 import type { ReportStepInput, ReportStepOutput } from '../../machines/index.js';
 import { FleetError } from '../errors.js';
+import type { CompletionBatcher } from './completions.js';
 import type { PodTelemetry } from './telemetry.js';
 import type { FencedWriteResult, Json, Store } from '../store/store.js';
 
 type AnyFencedWrite = FencedWriteResult<'completed' | 'retried' | 'dead_lettered' | 'released'>;
 
 /** Makes the write `input.report` asks for; rejects on a database error (counted first). */
-export async function reportStep(store: Store, telemetry: PodTelemetry, input: ReportStepInput): Promise<ReportStepOutput> {
+export async function reportStep(store: Store, completions: CompletionBatcher, telemetry: PodTelemetry, input: ReportStepInput): Promise<ReportStepOutput> {
   let written: AnyFencedWrite;
   try {
-    written = await writeReport(store, input);
+    written = await writeReport(store, completions, input);
   } catch (err) {
     telemetry.storeError(operationOf(input), err);
     throw err;
@@ -39,14 +40,14 @@ function operationOf(input: ReportStepInput): 'stepComplete' | 'stepFail' | 'ste
 }
 
 /** The one fenced write `input.report` asks for. */
-async function writeReport(store: Store, input: ReportStepInput): Promise<AnyFencedWrite> {
+async function writeReport(store: Store, completions: CompletionBatcher, input: ReportStepInput): Promise<AnyFencedWrite> {
   const claim = { stepId: input.stepId, podId: input.podId, attempt: input.attempt };
   const report = input.report;
   switch (report.kind) {
     case 'complete':
       try {
         // The store serialises the handler's value (once) and refuses what it cannot hold.
-        return await store.stepComplete({ ...claim, result: report.result as Json });
+        return await completions.complete({ ...claim, result: report.result as Json });
       } catch (err) {
         // A result the store refuses would be refused on every retry of this write, and the row would
         // stay claimed by a live pod forever: record the attempt as failed instead, for good.

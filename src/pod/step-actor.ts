@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { Store } from '../store/store.js';
 import { startStepWork, type ExecuteStepDeps } from './execute-step.js';
+import type { CompletionBatcher } from './completions.js';
 import { reportStep } from './report-step.js';
 import type { PodTelemetry } from './telemetry.js';
 
@@ -18,6 +19,8 @@ import type { PodTelemetry } from './telemetry.js';
 export interface StepActorDeps extends ExecuteStepDeps {
   readonly registry: StepRegistry;
   readonly store: Store;
+  /** Completions go through the pod's batcher (completions.ts), the other writes straight to the store. */
+  readonly completions: CompletionBatcher;
   readonly telemetry: PodTelemetry;
   /** Parent of every handler's `ctx.log`. */
   readonly logger: Logger;
@@ -35,7 +38,7 @@ export function stepActorLogic(deps: StepActorDeps) {
       if (command.type === 'handler.abort') return work.abort(command.reason);
       // A custom lifecycle runs as this actor's child, so its own done and error events arrive here too.
       if (command.type !== 'step.write') return;
-      reportStep(deps.store, deps.telemetry, { podId, stepId: step.stepId, attempt: step.attempt, report: command.report }).then(
+      reportStep(deps.store, deps.completions, deps.telemetry, { podId, stepId: step.stepId, attempt: step.attempt, report: command.report }).then(
         (written) => sendBack({ type: 'write.done', outcome: written.outcome }),
         (err: unknown) => sendBack({ type: 'write.failed', error: describeError(err) }),
       );

@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { capacityOf, storePolicyOf, type FleetConfig } from '../config/config.js';
-import { ConfigError } from '../errors.js';
 import type { Store } from './store.js';
 
 /** Opens the configured store and brings its schema up to date (refusing a newer one). */
@@ -53,9 +52,35 @@ async function openDriver(config: FleetConfig): Promise<Store> {
         ssl: sslOptions(config),
       });
     }
-    case 'snowflake':
-      throw new ConfigError([{ loc: 'FLEET_Q_STORAGE_MODE', msg: 'the snowflake store is not available in this build; use sqlite or postgres' }]);
+    case 'snowflake': {
+      const { openSnowflakeStore } = await import('./snowflake/driver.js');
+      return openSnowflakeStore({
+        login: {
+          account: config.snowflakeAccount!,
+          username: config.snowflakeUser!,
+          database: config.snowflakeDatabase!,
+          ...optional('warehouse', config.snowflakeWarehouse),
+          ...optional('role', config.snowflakeRole),
+          ...optional('password', config.snowflakePassword),
+          ...optional('privateKeyPath', config.snowflakePrivateKeyPath),
+          ...optional('privateKeyPassphrase', config.snowflakePrivateKeyPassphrase),
+          ...optional('accessUrl', config.snowflakeAccessUrl),
+        },
+        schema: config.snowflakeSchema,
+        tablePrefix: config.tablePrefix,
+        policy,
+        // One statement per session at a time: claims, completions and API reads; heartbeats have
+        // their own session. Statements are batched, so a few sessions serve any capacity.
+        poolSize: 4,
+        watch: { intervalMs: config.snowflakePollIntervalSeconds * 1000, maxIntervalMs: config.snowflakePollMaxSeconds * 1000 },
+      });
+    }
   }
+}
+
+/** `{ key: value }` when the value is set, else nothing (the driver options are exact optional properties). */
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }
 
 function sslOptions(config: FleetConfig): { rejectUnauthorized: boolean; ca?: string } | undefined {

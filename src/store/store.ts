@@ -173,6 +173,10 @@ export interface StepCompleteParams extends ClaimRef {
   readonly result: Json;
 }
 
+export interface StepCompleteManyParams {
+  readonly items: readonly StepCompleteParams[];
+}
+
 export interface StepFailParams extends ClaimRef {
   /** The error message recorded as `last_error`. */
   readonly error: string;
@@ -397,6 +401,16 @@ export interface Store {
 
   /** Fenced: `claimed → completed` storing `result`, event `completed`; else `stale_write_rejected`. */
   stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>>;
+
+  /**
+   * Fenced completions of many claims at once, as a busy pod's runtime batches them: each item ends
+   * exactly as `stepComplete` alone would (its own fence, clock, outcome, and `stale_write_rejected`
+   * event), and a step named twice is judged in order (the second sees the first). The store writes
+   * them together (one transaction on SQLite, one statement per round on PostgreSQL and Snowflake),
+   * so a batch costs about one commit instead of one per step. Results in input order. Throws
+   * `ValidationError` (writing nothing) when any item's result is too large or holds U+0000.
+   */
+  stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]>;
 
   /**
    * Fenced: records `last_error`. Retries left (`retry_count < max_retries`) and retryable:

@@ -8,6 +8,7 @@ import { describeAuditReplay } from './audit-replay.cases.js';
 import { describeAudit } from './audit.cases.js';
 import { describeBrowse } from './browse.cases.js';
 import { describeClaim } from './claim.cases.js';
+import { describeCompleteMany } from './complete-many.cases.js';
 import { describeConcurrency } from './concurrency.cases.js';
 import { describeDlqReplay } from './dlq-replay.cases.js';
 import { describeFailures } from './failures.cases.js';
@@ -29,6 +30,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeSubmit,
   describeClaim,
   describeFencedWrites,
+  describeCompleteMany,
   describeRetries,
   describeFailures,
   describeRelease,
@@ -63,7 +65,7 @@ for (const name of required) {
 for (const factory of STORE_FACTORIES) {
   const availability = await factory.available();
   if (availability === true) {
-    describe(factory.name, () => {
+    describe(factory.name, factory.testTimeoutMs === undefined ? {} : { timeout: factory.testTimeoutMs }, () => {
       for (const area of AREAS) area(factory);
     });
     continue;

@@ -23,7 +23,7 @@ export type QueueReader = Pick<Store, 'stepGet' | 'eventList' | 'podList' | 'lea
 
 /** One queue for one scenario. */
 export interface QueueDatabase {
-  readonly kind: 'sqlite' | 'postgres' | 'mysql';
+  readonly kind: 'sqlite' | 'postgres' | 'mysql' | 'snowflake';
   /** The pods' working directory; holds the execution log (and the SQLite file). */
   readonly dir: string;
   /** Where the `record`/`spin` handlers log what they ran (see fixtures/steps.mjs). */
@@ -122,6 +122,41 @@ export async function mysqlQueue(url: string): Promise<QueueDatabase> {
     dispose: async () => {
       await readers.closeAll();
       await database.drop().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh schema on the Snowflake emulator at `url` (test/support/snowflake/), dropped by `dispose`. */
+export async function snowflakeQueue(url: string): Promise<QueueDatabase> {
+  const { openSnowflakeStore } = await import('../../src/store/snowflake/driver.js');
+  const { dropSnowflakeSchema, emulatorLogin, freshSnowflakeSchema, EMULATOR_DATABASE } = await import('../support/snowflake.js');
+  const dir = await mkdtemp(join(tmpdir(), 'fleet-q-e2e-sf-'));
+  const schema = freshSnowflakeSchema();
+  const login = emulatorLogin(url);
+  // Liveness as the Snowflake scenario's pods judge it (dead after 6 s, scenarios/sigkill-snowflake.ts).
+  const readers = readerPool(() => openSnowflakeStore({ login, schema, policy: { ...READER_POLICY, deadPodThresholdMs: 6_000 }, poolSize: 2 }));
+  return {
+    kind: 'snowflake',
+    dir,
+    executionLog: join(dir, 'executions.jsonl'),
+    env: {
+      FLEET_Q_STORAGE_MODE: 'snowflake',
+      FLEET_Q_SNOWFLAKE_ACCOUNT: login.account,
+      FLEET_Q_SNOWFLAKE_USER: login.username,
+      FLEET_Q_SNOWFLAKE_PASSWORD: login.password!,
+      FLEET_Q_SNOWFLAKE_DATABASE: EMULATOR_DATABASE,
+      FLEET_Q_SNOWFLAKE_SCHEMA: schema,
+      FLEET_Q_SNOWFLAKE_WAREHOUSE: 'FLEETQ_WH',
+      FLEET_Q_SNOWFLAKE_ACCESS_URL: url,
+      // Idle pods find the orphans the leader hands back within the scenarios' recovery bound.
+      FLEET_Q_SNOWFLAKE_POLL_INTERVAL_SECONDS: '0.2',
+      FLEET_Q_SNOWFLAKE_POLL_MAX_SECONDS: '0.5',
+    },
+    openReader: readers.openReader,
+    dispose: async () => {
+      await readers.closeAll();
+      await dropSnowflakeSchema(url, schema).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -301,6 +301,27 @@ describe('usage, help and configuration', () => {
     expect(existsSync(dbPath)).toBe(false);
   });
 
+  it('bad Snowflake settings exit 2 with one line per problem and no secret in the output', async () => {
+    const secret = 'sf-Secret-Password-93';
+    const env = {
+      ...baseEnv,
+      FLEET_Q_STORAGE_MODE: 'snowflake',
+      FLEET_Q_SNOWFLAKE_USER: 'svc',
+      FLEET_Q_SNOWFLAKE_DATABASE: 'Q',
+      FLEET_Q_SNOWFLAKE_WAREHOUSE: 'WH',
+      FLEET_Q_SNOWFLAKE_PASSWORD: secret,
+      FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH: join(dir, 'no-such-key.p8'),
+      FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: `${secret}-phrase`,
+    };
+    const res = await cli(['queue'], { env });
+    expect(res).toMatchObject({ code: 2, stdout: '' });
+    const lines = res.stderr.trim().split('\n');
+    for (const variable of ['FLEET_Q_SNOWFLAKE_ACCOUNT', 'FLEET_Q_SNOWFLAKE_PASSWORD', 'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH']) {
+      expect(lines.filter((l) => l.startsWith(`${variable}:`)), variable).toHaveLength(1);
+    }
+    expect(res.stderr).not.toContain(secret);
+  });
+
   it('an unloadable FLEET_Q_HANDLERS module exits 2 for submit', async () => {
     const res = await cli(['submit', 'echo'], { env: { ...baseEnv, FLEET_Q_HANDLERS: join(dir, 'missing.mjs') } });
     expect(res).toMatchObject({ code: 2, stdout: '' });

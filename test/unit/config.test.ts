@@ -75,6 +75,11 @@ describe('defaults', () => {
       snowflakeWarehouse: undefined,
       snowflakeRole: undefined,
       inspect: undefined,
+      snowflakePrivateKeyPath: undefined,
+      snowflakePrivateKeyPassphrase: undefined,
+      snowflakeAccessUrl: undefined,
+      snowflakePollIntervalSeconds: 1,
+      snowflakePollMaxSeconds: 30,
     } satisfies Record<keyof FleetConfig, unknown>);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -179,6 +184,11 @@ describe('parsing', () => {
       snowflakeWarehouse: 'WH',
       snowflakeRole: 'QUEUE_ROLE',
       inspect: 'ws://127.0.0.1:8090',
+      snowflakePrivateKeyPath: undefined,
+      snowflakePrivateKeyPassphrase: undefined,
+      snowflakeAccessUrl: undefined,
+      snowflakePollIntervalSeconds: 1,
+      snowflakePollMaxSeconds: 30,
     } satisfies Record<keyof FleetConfig, unknown>);
   });
 
@@ -376,12 +386,12 @@ describe('cross-field rules', () => {
     expect(locs(problemsOf(env)).sort()).toEqual(['FLEET_Q_DATABASE_SSL_CA', 'FLEET_Q_DATABASE_URL', 'FLEET_Q_MAX_PARALLELISM']);
   });
 
-  it('snowflake needs account, user, password, database and warehouse, not role or schema', () => {
+  it('snowflake needs account, user, database, warehouse and a key or password, not role or schema', () => {
     expect(locs(problemsOf({ FLEET_Q_STORAGE_MODE: 'snowflake', FLEET_Q_SNOWFLAKE_USER: 'svc' }))).toEqual([
       'FLEET_Q_SNOWFLAKE_ACCOUNT',
-      'FLEET_Q_SNOWFLAKE_PASSWORD',
       'FLEET_Q_SNOWFLAKE_DATABASE',
       'FLEET_Q_SNOWFLAKE_WAREHOUSE',
+      'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH',
     ]);
     const config = loadConfig({
       FLEET_Q_STORAGE_MODE: 'snowflake',

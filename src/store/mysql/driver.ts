@@ -11,11 +11,13 @@
 import { ConflictError, NotFoundError } from '../../errors.js';
 import { WriteCoalescer } from '../coalesce.js';
 import { serialiseResult } from '../json.js';
+import { writeInRounds } from '../rounds.js';
 import type {
   QueueActivity,
   QueueActivityParams,
   QueueAgeResult,
   StepListParams,
+  StepCompleteManyParams,
   AtTime,
   DlqListParams,
   DlqListResult,
@@ -175,6 +177,13 @@ export class MysqlStore implements Store {
 
   async stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>> {
     return this.completions.submit({ params, result: serialiseResult(params.result) });
+  }
+
+  /** Many completions, one transaction per round of distinct steps (rounds.ts); results in order. */
+  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
+    // Every result is serialised first, so one the store refuses writes nothing.
+    const items = params.items.map((p) => ({ params: p, result: serialiseResult(p.result) }));
+    return writeInRounds(items, (item) => item.params.stepId, (round) => this.completeMany(round));
   }
 
   /** Fenced completes of distinct steps in one transaction; rows locked in primary-key order. */

@@ -15,6 +15,7 @@ import type { StoreError } from '../../errors.js';
 import { pruneInBatches } from '../batches.js';
 import { WriteCoalescer } from '../coalesce.js';
 import { serialiseResult } from '../json.js';
+import { writeInRounds } from '../rounds.js';
 import type {
   QueueActivity,
   QueueActivityParams,
@@ -36,6 +37,7 @@ import type {
   RetentionPruneParams,
   RetentionPruneResult,
   StepClaimParams,
+  StepCompleteManyParams,
   StepCompleteParams,
   StepEvent,
   StepEventKind,
@@ -279,6 +281,18 @@ export class PostgresStore implements Store {
 
   async stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>> {
     return this.completions.submit({ params, result: serialiseResult(params.result) });
+  }
+
+  /**
+   * One statement per round of distinct steps (`stepCompleteBatchSql`); a step named again goes to a
+   * later round, so it is judged after the earlier write committed.
+   */
+  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
+    // Every result is serialised first, so one the store refuses writes nothing.
+    const items = params.items.map((p) => ({ params: p, result: serialiseResult(p.result) }));
+    return writeInRounds(items, (item) => item.params.stepId, (round) =>
+      round.length === 1 ? this.completeOne(round[0]!).then((r) => [r]) : this.completeBatch(round),
+    );
   }
 
   private async completeOne({ params, result }: PendingCompletion): Promise<FencedWriteResult<'completed'>> {

@@ -37,6 +37,7 @@ import type {
   RetentionPruneParams,
   RetentionPruneResult,
   StepClaimParams,
+  StepCompleteManyParams,
   StepCompleteParams,
   StepEvent,
   StepFailParams,
@@ -180,6 +181,13 @@ export class SqliteStore implements Store {
 
   async stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>> {
     return this.completions.submit({ params, resultJson: serialiseResult(params.result), now: nowOf(params) });
+  }
+
+  /** All items in one `BEGIN IMMEDIATE` transaction, in order (a repeated step sees its earlier write). */
+  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
+    const items = params.items.map((p) => ({ params: p, resultJson: serialiseResult(p.result), now: nowOf(p) }));
+    if (items.length === 0) return [];
+    return this.write(() => items.map((c) => completeStep(this.ctx, c.params, c.resultJson, c.now)));
   }
 
   async stepFail(params: StepFailParams): Promise<FencedWriteResult<'retried' | 'dead_lettered'>> {

@@ -1,0 +1,70 @@
+/**
+ * SIGKILL on Snowflake, worker then leader in one run: three pods drain 200 `record` steps; a worker
+ * holding claims is killed, then the leader. Every step completes exactly once, every claim a killed
+ * pod held is `recovered` by a survivor that was leading at the time, and the last pod leads at the
+ * end. Timings are Snowflake's (heartbeat 1 s, dead after 6 s: a statement may take a second or two),
+ * so the bounds differ from scenarios/sigkill.ts; the audit checks (audit.ts) are the same.
+ */
+import { expect } from 'vitest';
+import { allEvents, byStep, claimsLeftBy, completionOf, exactlyOnceProblems, readExecutions, stepRows, unexecutedCompletions } from '../audit.js';
+import type { QueueDatabase } from '../database.js';
+import { eldestFirst, startPods, type PodProcess } from '../harness.js';
+import { getJson, submitBatch } from '../http.js';
+import { waitFor } from '../../support/wait.js';
+import { recordSteps } from './sigkill.js';
+
+/** Snowflake-sized timings: threshold − 2 × heartbeat = 4 s of self-fencing budget for 1–2 s statements. */
+export const SNOWFLAKE_TIMING_ENV: Readonly<Record<string, string>> = {
+  FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '1',
+  FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '6',
+  FLEET_Q_LEADER_CHECK_INTERVAL_SECONDS: '1',
+  FLEET_Q_RECOVERY_INTERVAL_SECONDS: '1',
+  FLEET_Q_CLAIM_INTERVAL_SECONDS: '1',
+};
+
+const STEP_COUNT = 200;
+
+async function killHolding(reader: Awaited<ReturnType<QueueDatabase['openReader']>>, victim: PodProcess): Promise<number> {
+  await waitFor(`${victim.name} to hold at least 2 claims`, async () => ((await reader.queueStats()).pods.find((p) => p.podId === victim.podId)?.claimed ?? 0) >= 2, {
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  });
+  const killedAt = Date.now();
+  victim.signal('SIGKILL');
+  expect(await victim.exited).toMatchObject({ code: null, signal: 'SIGKILL' });
+  return killedAt;
+}
+
+export async function sigkillWorkerThenLeaderScenario(cli: string, queue: QueueDatabase): Promise<void> {
+  const pods = await startPods({ cli, queue, env: SNOWFLAKE_TIMING_ENV }, ['sf-1', 'sf-2', 'sf-3']);
+  const reader = await queue.openReader();
+  await waitFor('three live pods', async () => (await reader.leaderGet()).livePods.length === 3, { timeoutMs: 30_000, intervalMs: 200 });
+  const [leader, heir, worker] = await eldestFirst(reader, pods);
+  const stepIds = await submitBatch(heir!.baseUrl, recordSteps(STEP_COUNT, 200, 600));
+
+  await killHolding(reader, worker!);
+  await killHolding(reader, leader!);
+  await waitFor(`${heir!.name} to lead`, async () => (await getJson(heir!.baseUrl, '/admin/leader')).body.current_leader === heir!.podId, { timeoutMs: 60_000, intervalMs: 250 });
+  await waitFor(`all ${STEP_COUNT} steps to complete`, async () => (await reader.queueStats()).completed === STEP_COUNT, { timeoutMs: 180_000, intervalMs: 500 });
+
+  const trail = await allEvents(reader);
+  const events = byStep(trail);
+  expect(exactlyOnceProblems(events, stepIds)).toEqual([]);
+  expect(unexecutedCompletions(events, stepIds, readExecutions(queue.executionLog))).toEqual([]);
+  for (const victim of [worker!, leader!]) {
+    const held = claimsLeftBy(trail, victim.podId);
+    expect(held.size, `${victim.name} held claims when killed`).toBeGreaterThan(0);
+    for (const [stepId, attempt] of held) {
+      const recovered = (events.get(stepId) ?? []).filter((e) => e.kind === 'recovered');
+      expect(recovered, `${stepId} held by ${victim.name}`).toHaveLength(1);
+      expect(recovered[0]).toMatchObject({ attempt, detail: { reason: 'pod_dead', error: `claim held by dead pod ${victim.podId}`, retry_count: 1 } });
+      expect([leader!.podId, heir!.podId]).toContain(recovered[0]!.podId);
+      expect(completionOf(events, stepId).podId).not.toBe(victim.podId);
+    }
+    expect((await reader.podList()).find((p) => p.podId === victim.podId)).toMatchObject({ status: 'down', live: false });
+  }
+  for (const [stepId, row] of await stepRows(reader, stepIds)) {
+    const completed = completionOf(events, stepId);
+    expect(row).toMatchObject({ status: 'completed', claimedBy: completed.podId, attempt: completed.attempt });
+  }
+}
