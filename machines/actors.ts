@@ -23,17 +23,29 @@ export interface ClaimedStep {
  * `previousPodId`: the incarnation this one replaces (null the first time), to be retired (`down`) in
  * the registration's own transaction so it never leads and its claims are recovered at the next sweep.
  */
-export interface RegisterInput { readonly incarnation: number; readonly previousPodId: string | null }
+export interface RegisterInput {
+  readonly incarnation: number;
+  readonly previousPodId: string | null;
+}
 /** The new pod id (`<name>-<8 hex>`, fresh for every incarnation so it never inherits old claims). */
-export interface RegisterOutput { readonly podId: string }
+export interface RegisterOutput {
+  readonly podId: string;
+}
 
-export interface ClaimStepsInput { readonly podId: string; readonly limit: number }
+export interface ClaimStepsInput {
+  readonly podId: string;
+  readonly limit: number;
+}
 /** At most `limit` rows. A `PodFencedError` (code `pod_fenced`) rejection fences the pod at once. */
 export type ClaimStepsOutput = readonly ClaimedStep[];
 
-export interface PodInput { readonly podId: string }
+export interface PodInput {
+  readonly podId: string;
+}
 /** `ok: false`: the pod's row is gone or `down`. A rejection counts as a missed beat. */
-export interface HeartbeatOutput { readonly ok: boolean }
+export interface HeartbeatOutput {
+  readonly ok: boolean;
+}
 
 /**
  * `leaderId`: the current leader's pod id, null when no pod is live. `leaderLapsesInMs`: by database
@@ -46,17 +58,35 @@ export interface CheckLeaderOutput {
   readonly leaderLapsesInMs?: number | null;
 }
 
-export interface RecoverInput { readonly podId: string; readonly dryRun: boolean }
-export interface PruneInput { readonly olderThanMs: number }
+export interface RecoverInput {
+  readonly podId: string;
+  readonly dryRun: boolean;
+}
+export interface PruneInput {
+  readonly olderThanMs: number;
+}
 
-export interface ExecuteStepInput { readonly podId: string; readonly step: ClaimedStep }
+export interface ExecuteStepInput {
+  readonly podId: string;
+  readonly step: ClaimedStep;
+}
 
 /** Sent to the step's actor to abort `ctx.signal`; the actor keeps running until the handler settles. */
-export interface HandlerAbortEvent { readonly type: 'handler.abort'; readonly reason: HandlerAbortReason }
+export interface HandlerAbortEvent {
+  readonly type: 'handler.abort';
+  readonly reason: HandlerAbortReason;
+}
 /** The handler resolved; `result` is stored as the step's result. */
-export interface HandlerSucceededEvent { readonly type: 'handler.succeeded'; readonly result: unknown }
+export interface HandlerSucceededEvent {
+  readonly type: 'handler.succeeded';
+  readonly result: unknown;
+}
 /** The handler threw; `retryable: false` for `NonRetryableError` or a `retryable(err)` that said no. */
-export interface HandlerFailedEvent { readonly type: 'handler.failed'; readonly error: string; readonly retryable: boolean }
+export interface HandlerFailedEvent {
+  readonly type: 'handler.failed';
+  readonly error: string;
+  readonly retryable: boolean;
+}
 /** What the step's actor sends back about its work, exactly once. */
 export type HandlerSettledEvent = HandlerSucceededEvent | HandlerFailedEvent;
 
@@ -67,11 +97,20 @@ export type StepReport =
   | { readonly kind: 'release' };
 
 /** The step's actor is asked to make one fenced write about the attempt it runs. */
-export interface StepWriteEvent { readonly type: 'step.write'; readonly report: StepReport }
+export interface StepWriteEvent {
+  readonly type: 'step.write';
+  readonly report: StepReport;
+}
 /** The write committed: the applied outcome, or `stale` when the fence matched no row. */
-export interface WriteDoneEvent { readonly type: 'write.done'; readonly outcome: StepOutcome }
+export interface WriteDoneEvent {
+  readonly type: 'write.done';
+  readonly outcome: StepOutcome;
+}
 /** The write failed with a database error (the slot retries it after a pause). */
-export interface WriteFailedEvent { readonly type: 'write.failed'; readonly error: string }
+export interface WriteFailedEvent {
+  readonly type: 'write.failed';
+  readonly error: string;
+}
 
 /** Slot → step actor. */
 export type StepActorCommand = HandlerAbortEvent | StepWriteEvent;
@@ -86,12 +125,14 @@ export interface ReportStepInput {
   readonly report: StepReport;
 }
 /** The store's verdict: the applied outcome, or `stale` when the fence matched no row. */
-export interface ReportStepOutput { readonly outcome: StepOutcome }
+export interface ReportStepOutput {
+  readonly outcome: StepOutcome;
+}
 
 /** The message of an actor's rejection, as recorded in facts and `last_error`. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+  return typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error));
 }
 
 /** The stable `code` of a rejection (a `FleetError`), if it has one. */

@@ -182,19 +182,59 @@ export interface PruneReport {
 /** Why a manual recovery run did not start: another sweep is running, this pod is not the leader (and `force` was false), or the pod is not registered. */
 export type RecoveryRefusal = 'busy' | 'not_leader' | 'unavailable';
 
-export interface HeartbeatConfirmedEvent { readonly type: 'heartbeat.confirmed'; readonly podId: string }
-export interface HeartbeatMissedEvent { readonly type: 'heartbeat.missed'; readonly podId: string; readonly error: string }
+export interface HeartbeatConfirmedEvent {
+  readonly type: 'heartbeat.confirmed';
+  readonly podId: string;
+}
+export interface HeartbeatMissedEvent {
+  readonly type: 'heartbeat.missed';
+  readonly podId: string;
+  readonly error: string;
+}
 /** `down`: the pod's row is gone or `down`; `deadline`: no confirmed beat within the fence window. */
-export interface HeartbeatLostEvent { readonly type: 'heartbeat.lost'; readonly podId: string; readonly reason: 'down' | 'deadline' }
-export interface LeaderElectedEvent { readonly type: 'leader.elected'; readonly podId: string }
-export interface LeaderLostEvent { readonly type: 'leader.lost'; readonly podId: string; readonly leaderId: string | null }
-export interface LeaderCheckFailedEvent { readonly type: 'leader.check_failed'; readonly podId: string; readonly error: string }
+export interface HeartbeatLostEvent {
+  readonly type: 'heartbeat.lost';
+  readonly podId: string;
+  readonly reason: 'down' | 'deadline';
+}
+export interface LeaderElectedEvent {
+  readonly type: 'leader.elected';
+  readonly podId: string;
+}
+export interface LeaderLostEvent {
+  readonly type: 'leader.lost';
+  readonly podId: string;
+  readonly leaderId: string | null;
+}
+export interface LeaderCheckFailedEvent {
+  readonly type: 'leader.check_failed';
+  readonly podId: string;
+  readonly error: string;
+}
 /** `requestId` is null for scheduled sweeps and echoes `recovery.run` otherwise. */
-export interface RecoveryCompletedEvent { readonly type: 'recovery.completed'; readonly requestId: string | null; readonly report: RecoveryReport }
-export interface RecoveryFailedEvent { readonly type: 'recovery.failed'; readonly requestId: string | null; readonly error: string }
-export interface RecoveryRefusedEvent { readonly type: 'recovery.refused'; readonly requestId: string; readonly reason: RecoveryRefusal }
-export interface PruneCompletedEvent { readonly type: 'prune.completed'; readonly report: PruneReport }
-export interface PruneFailedEvent { readonly type: 'prune.failed'; readonly error: string }
+export interface RecoveryCompletedEvent {
+  readonly type: 'recovery.completed';
+  readonly requestId: string | null;
+  readonly report: RecoveryReport;
+}
+export interface RecoveryFailedEvent {
+  readonly type: 'recovery.failed';
+  readonly requestId: string | null;
+  readonly error: string;
+}
+export interface RecoveryRefusedEvent {
+  readonly type: 'recovery.refused';
+  readonly requestId: string;
+  readonly reason: RecoveryRefusal;
+}
+export interface PruneCompletedEvent {
+  readonly type: 'prune.completed';
+  readonly report: PruneReport;
+}
+export interface PruneFailedEvent {
+  readonly type: 'prune.failed';
+  readonly error: string;
+}
 /** `error` is set when the step actor itself crashed (a bug): the slot is freed and the outcome is `stale`. */
 export interface SlotFreedEvent {
   readonly type: 'slot.freed';

@@ -54,12 +54,22 @@ export const heartbeatMachine = setup({
     recordRowDown: assign({ lostReason: 'down' as const }),
     recordDeadline: assign({ lostReason: 'deadline' as const }),
     tellConfirmed: sendParent(({ context }) => ({ type: 'heartbeat.confirmed', podId: context.podId }) satisfies HeartbeatFact),
-    tellMissed: sendParent(({ context }) => ({
-      type: 'heartbeat.missed', podId: context.podId, error: context.lastError ?? 'unknown error',
-    }) satisfies HeartbeatFact),
-    tellLost: sendParent(({ context }) => ({
-      type: 'heartbeat.lost', podId: context.podId, reason: context.lostReason ?? 'deadline',
-    }) satisfies HeartbeatFact),
+    tellMissed: sendParent(
+      ({ context }) =>
+        ({
+          type: 'heartbeat.missed',
+          podId: context.podId,
+          error: context.lastError ?? 'unknown error',
+        }) satisfies HeartbeatFact,
+    ),
+    tellLost: sendParent(
+      ({ context }) =>
+        ({
+          type: 'heartbeat.lost',
+          podId: context.podId,
+          reason: context.lostReason ?? 'deadline',
+        }) satisfies HeartbeatFact,
+    ),
   },
 }).createMachine({
   id: 'heartbeat',

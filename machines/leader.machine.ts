@@ -39,12 +39,17 @@ export interface RecoveryRunEvent {
 }
 
 /** Raised by the leader region when a scheduled sweep is due (internal; exported for declaration files). */
-export interface RecoveryDueEvent { readonly type: 'recovery.due' }
+export interface RecoveryDueEvent {
+  readonly type: 'recovery.due';
+}
 
 export type LeaderMachineEvent = RecoveryRunEvent | RecoveryDueEvent;
 
 /** The sweep in flight: who asked (null for a scheduled one) and whether it writes. */
-export interface SweepRequest { readonly requestId: string | null; readonly dryRun: boolean }
+export interface SweepRequest {
+  readonly requestId: string | null;
+  readonly dryRun: boolean;
+}
 
 export interface LeaderMachineContext extends LeaderMachineInput {
   readonly isLeader: boolean;
@@ -89,25 +94,54 @@ export const leaderMachine = setup({
     finishSweep: assign({ sweep: null, sweeps: ({ context }) => context.sweeps + 1 }),
     tellElected: sendParent(({ context }) => ({ type: 'leader.elected', podId: context.podId }) satisfies LeaderFact),
     tellLost: sendParent(({ context }) => ({ type: 'leader.lost', podId: context.podId, leaderId: context.leaderId }) satisfies LeaderFact),
-    tellCheckFailed: sendParent(({ context }, params: { error: unknown }) => ({
-      type: 'leader.check_failed', podId: context.podId, error: describeError(params.error),
-    }) satisfies LeaderFact),
-    tellSweepDone: sendParent(({ context }, params: { report: RecoveryReport }) => ({
-      type: 'recovery.completed', requestId: context.sweep?.requestId ?? null, report: params.report,
-    }) satisfies LeaderFact),
-    tellSweepFailed: sendParent(({ context }, params: { error: unknown }) => ({
-      type: 'recovery.failed', requestId: context.sweep?.requestId ?? null, error: describeError(params.error),
-    }) satisfies LeaderFact),
-    refuseBusy: sendParent(({ event }) => ({
-      type: 'recovery.refused', requestId: event.type === 'recovery.run' ? event.requestId : '', reason: 'busy',
-    }) satisfies LeaderFact),
-    refuseNotLeader: sendParent(({ event }) => ({
-      type: 'recovery.refused', requestId: event.type === 'recovery.run' ? event.requestId : '', reason: 'not_leader',
-    }) satisfies LeaderFact),
+    tellCheckFailed: sendParent(
+      ({ context }, params: { error: unknown }) =>
+        ({
+          type: 'leader.check_failed',
+          podId: context.podId,
+          error: describeError(params.error),
+        }) satisfies LeaderFact,
+    ),
+    tellSweepDone: sendParent(
+      ({ context }, params: { report: RecoveryReport }) =>
+        ({
+          type: 'recovery.completed',
+          requestId: context.sweep?.requestId ?? null,
+          report: params.report,
+        }) satisfies LeaderFact,
+    ),
+    tellSweepFailed: sendParent(
+      ({ context }, params: { error: unknown }) =>
+        ({
+          type: 'recovery.failed',
+          requestId: context.sweep?.requestId ?? null,
+          error: describeError(params.error),
+        }) satisfies LeaderFact,
+    ),
+    refuseBusy: sendParent(
+      ({ event }) =>
+        ({
+          type: 'recovery.refused',
+          requestId: event.type === 'recovery.run' ? event.requestId : '',
+          reason: 'busy',
+        }) satisfies LeaderFact,
+    ),
+    refuseNotLeader: sendParent(
+      ({ event }) =>
+        ({
+          type: 'recovery.refused',
+          requestId: event.type === 'recovery.run' ? event.requestId : '',
+          reason: 'not_leader',
+        }) satisfies LeaderFact,
+    ),
     tellPruned: sendParent((_, params: { report: PruneReport }) => ({ type: 'prune.completed', report: params.report }) satisfies LeaderFact),
-    tellPruneFailed: sendParent((_, params: { error: unknown }) => ({
-      type: 'prune.failed', error: describeError(params.error),
-    }) satisfies LeaderFact),
+    tellPruneFailed: sendParent(
+      (_, params: { error: unknown }) =>
+        ({
+          type: 'prune.failed',
+          error: describeError(params.error),
+        }) satisfies LeaderFact,
+    ),
   },
 }).createMachine({
   id: 'leader',
@@ -132,7 +166,10 @@ export const leaderMachine = setup({
                   },
                   {
                     target: 'waiting',
-                    actions: { type: 'becomeFollower', params: ({ event }) => ({ leaderId: event.output.leaderId, lapsesInMs: event.output.leaderLapsesInMs }) },
+                    actions: {
+                      type: 'becomeFollower',
+                      params: ({ event }) => ({ leaderId: event.output.leaderId, lapsesInMs: event.output.leaderLapsesInMs }),
+                    },
                   },
                 ],
                 onError: {

@@ -20,7 +20,10 @@ import type { StepKind } from './events.js';
 export type DeadLetterReason = 'error' | 'timeout' | 'non_retryable' | 'pod_dead' | 'release';
 
 /** A writer's fence: the pod and the attempt it claimed. */
-interface Fence { readonly podId: string; readonly attempt: number }
+interface Fence {
+  readonly podId: string;
+  readonly attempt: number;
+}
 
 /** One event per `step_events.kind`, with what the rules need. */
 export type LifecycleEvent =
@@ -35,7 +38,9 @@ export type LifecycleEvent =
   | ({ readonly type: 'stale_write_rejected' } & Fence);
 
 /** `maxReleases` is the store policy (`FLEET_Q_MAX_RELEASES`). */
-export interface LifecycleInput { readonly maxReleases: number }
+export interface LifecycleInput {
+  readonly maxReleases: number;
+}
 
 export interface LifecycleContext {
   readonly maxRetries: number;
@@ -67,8 +72,7 @@ export const lifecycleMachine = setup({
     holdsClaim,
     writeIsStale: (args) => !holdsClaim(args),
     mayRetry: (args) =>
-      args.event.type === 'retried' && holdsClaim(args) && retriesLeft(args.context) &&
-      (args.event.reason !== 'release' || !releasesLeft(args.context)),
+      args.event.type === 'retried' && holdsClaim(args) && retriesLeft(args.context) && (args.event.reason !== 'release' || !releasesLeft(args.context)),
     mayRecover: ({ context }) => retriesLeft(context),
     mayDeadLetter: (args) => {
       const { context, event } = args;
@@ -99,8 +103,14 @@ export const lifecycleMachine = setup({
 }).createMachine({
   id: 'lifecycle',
   context: ({ input }) => ({
-    maxRetries: 0, maxReleases: input.maxReleases, attempt: 0, retryCount: 0, releaseCount: 0,
-    claimedBy: null, lastError: null, staleWrites: 0,
+    maxRetries: 0,
+    maxReleases: input.maxReleases,
+    attempt: 0,
+    retryCount: 0,
+    releaseCount: 0,
+    claimedBy: null,
+    lastError: null,
+    staleWrites: 0,
   }),
   initial: 'unsubmitted',
   states: {
@@ -128,5 +138,13 @@ export type LifecycleState = 'unsubmitted' | 'pending' | 'claimed' | 'completed'
 
 /** Every event kind the machine understands; equal to `STEP_KINDS`. */
 export const LIFECYCLE_EVENT_TYPES: readonly StepKind[] = [
-  'submitted', 'claimed', 'completed', 'retried', 'recovered', 'dead_lettered', 'released', 'replayed', 'stale_write_rejected',
+  'submitted',
+  'claimed',
+  'completed',
+  'retried',
+  'recovered',
+  'dead_lettered',
+  'released',
+  'replayed',
+  'stale_write_rejected',
 ];

@@ -42,10 +42,17 @@ export interface SlotMachineInput {
 }
 
 /** Supervisor → slot: run this step, claimed by `podId` (the pod's current incarnation). */
-export interface SlotAssignEvent { readonly type: 'slot.assign'; readonly podId: string; readonly step: ClaimedStep }
+export interface SlotAssignEvent {
+  readonly type: 'slot.assign';
+  readonly podId: string;
+  readonly step: ClaimedStep;
+}
 
 /** Supervisor → slot: stop working on the step (ignored by an idle slot). */
-export interface StepAbortEvent { readonly type: 'step.abort'; readonly mode: AbortMode }
+export interface StepAbortEvent {
+  readonly type: 'step.abort';
+  readonly mode: AbortMode;
+}
 
 export type SlotMachineEvent = SlotAssignEvent | StepAbortEvent | StepActorFact;
 
@@ -94,9 +101,13 @@ export const slotMachine = setup({
       return {};
     }),
     recordTimeout: assign({
-      report: ({ context }) => ({
-        kind: 'fail', error: `step timed out after ${context.step?.timeoutMs ?? 0} ms`, retryable: true, reason: 'timeout',
-      }) as const,
+      report: ({ context }) =>
+        ({
+          kind: 'fail',
+          error: `step timed out after ${context.step?.timeoutMs ?? 0} ms`,
+          retryable: true,
+          reason: 'timeout',
+        }) as const,
     }),
     recordAbort: assign({ abortMode: ({ context, event }) => (event.type === 'step.abort' ? event.mode : context.abortMode) }),
     recordRelease: assign({ report: { kind: 'release' } as const }),
@@ -109,7 +120,10 @@ export const slotMachine = setup({
     abortHandler: sendTo('step', (_, params: { reason: HandlerAbortReason }) => ({ type: 'handler.abort', reason: params.reason }) as const),
     tellFreed: sendParent(({ context }) => {
       const freed: SlotFreedEvent = {
-        type: 'slot.freed', slotId: context.slotId, stepId: context.step?.stepId ?? '', outcome: context.outcome ?? 'stale',
+        type: 'slot.freed',
+        slotId: context.slotId,
+        stepId: context.step?.stepId ?? '',
+        outcome: context.outcome ?? 'stale',
       };
       return context.crash === null ? freed : { ...freed, error: context.crash };
     }),
@@ -169,7 +183,10 @@ export const slotMachine = setup({
           },
         },
         reported: {
-          always: [{ guard: 'mustAwaitHandler', target: 'settling' }, { target: '#slot.idle', actions: ['tellFreed', 'clearStep'] }],
+          always: [
+            { guard: 'mustAwaitHandler', target: 'settling' },
+            { target: '#slot.idle', actions: ['tellFreed', 'clearStep'] },
+          ],
         },
         settling: {
           on: {

@@ -53,10 +53,7 @@ export interface SupervisorMachineInput {
 
 /** What the runtime sends: SIGTERM/SIGINT, the store's wake-up hint and listener state, and the admin route. */
 export type SupervisorCommand =
-  | { readonly type: 'drain' }
-  | { readonly type: 'work.available' }
-  | { readonly type: 'work.watch'; readonly listening: boolean }
-  | RecoveryRunEvent;
+  { readonly type: 'drain' } | { readonly type: 'work.available' } | { readonly type: 'work.watch'; readonly listening: boolean } | RecoveryRunEvent;
 
 /** Facts the children send up. */
 export type ChildFact = HeartbeatFact | LeaderFact | SlotFreedEvent;
@@ -89,10 +86,18 @@ export interface SupervisorMachineContext extends SupervisorMachineInput {
 }
 
 const CHILD_FACTS = [
-  'heartbeat.confirmed', 'heartbeat.missed', 'heartbeat.lost',
-  'leader.elected', 'leader.lost', 'leader.check_failed',
-  'recovery.completed', 'recovery.failed', 'recovery.refused',
-  'prune.completed', 'prune.failed', 'slot.freed',
+  'heartbeat.confirmed',
+  'heartbeat.missed',
+  'heartbeat.lost',
+  'leader.elected',
+  'leader.lost',
+  'leader.check_failed',
+  'recovery.completed',
+  'recovery.failed',
+  'recovery.refused',
+  'prune.completed',
+  'prune.failed',
+  'slot.freed',
 ] as const satisfies readonly ChildFact['type'][];
 
 /** The id of the i-th slot actor (also its entry in `idleSlots`). */
@@ -164,7 +169,10 @@ export const supervisorMachine = setup({
     // Publishes the claim and hands each claimed step to an idle slot.
     takeClaimedSteps: enqueueActions(({ context, enqueue }, params: { steps: readonly ClaimedStep[] }) => {
       enqueue.emit({
-        type: 'claim.completed', podId: podIdOf(context), limit: context.claimLimit, stepIds: params.steps.map((s) => s.stepId),
+        type: 'claim.completed',
+        podId: podIdOf(context),
+        limit: context.claimLimit,
+        stepIds: params.steps.map((s) => s.stepId),
       });
       // Only this action takes idle slots, so `limit` ≤ idle slots. A row beyond them would stay
       // claimed by a live pod that never runs it: fail loudly (the runtime's error observer) instead.
@@ -201,22 +209,42 @@ export const supervisorMachine = setup({
       return event;
     }),
     publishRegistered: emit(({ context }) => ({ type: 'pod.registered', podId: podIdOf(context), incarnation: context.incarnation }) as const),
-    publishRegisterFailed: emit(({ context }, params: { error: unknown }) => ({
-      type: 'pod.register_failed', incarnation: context.incarnation + 1, error: describeError(params.error),
-    }) as const),
-    publishClaimFailed: emit(({ context }, params: { error: unknown }) => ({
-      type: 'claim.failed', podId: podIdOf(context), error: describeError(params.error),
-    }) as const),
+    publishRegisterFailed: emit(
+      ({ context }, params: { error: unknown }) =>
+        ({
+          type: 'pod.register_failed',
+          incarnation: context.incarnation + 1,
+          error: describeError(params.error),
+        }) as const,
+    ),
+    publishClaimFailed: emit(
+      ({ context }, params: { error: unknown }) =>
+        ({
+          type: 'claim.failed',
+          podId: podIdOf(context),
+          error: describeError(params.error),
+        }) as const,
+    ),
     publishDrainStarted: emit(({ context }) => ({ type: 'drain.started', podId: podIdOf(context), inFlight: inFlight(context) }) as const),
     publishGraceExpired: emit(({ context }) => ({ type: 'drain.grace_expired', podId: podIdOf(context), inFlight: inFlight(context) }) as const),
     publishFenced: emit(({ context }) => ({ type: 'pod.fenced', podId: podIdOf(context), inFlight: inFlight(context) }) as const),
-    publishMarkDownFailed: emit(({ context }, params: { error: unknown }) => ({
-      type: 'pod.mark_down_failed', podId: podIdOf(context), error: describeError(params.error),
-    }) as const),
+    publishMarkDownFailed: emit(
+      ({ context }, params: { error: unknown }) =>
+        ({
+          type: 'pod.mark_down_failed',
+          podId: podIdOf(context),
+          error: describeError(params.error),
+        }) as const,
+    ),
     publishStopped: emit(({ context }) => ({ type: 'pod.stopped', podId: context.podId }) as const),
-    refuseRecoveryRun: emit(({ event }) => ({
-      type: 'recovery.refused', requestId: event.type === 'recovery.run' ? event.requestId : '', reason: 'unavailable',
-    }) as const),
+    refuseRecoveryRun: emit(
+      ({ event }) =>
+        ({
+          type: 'recovery.refused',
+          requestId: event.type === 'recovery.run' ? event.requestId : '',
+          reason: 'unavailable',
+        }) as const,
+    ),
   },
 }).createMachine({
   id: 'supervisor',
@@ -274,7 +302,9 @@ export const supervisorMachine = setup({
           id: 'heartbeat',
           src: 'heartbeatMachine',
           input: ({ context }) => ({
-            podId: podIdOf(context), heartbeatIntervalMs: context.heartbeatIntervalMs, fenceWindowMs: context.fenceWindowMs,
+            podId: podIdOf(context),
+            heartbeatIntervalMs: context.heartbeatIntervalMs,
+            fenceWindowMs: context.fenceWindowMs,
           }),
         },
         {

@@ -88,7 +88,10 @@ export class StoreError extends FleetError {
 
 /** The database holds a schema newer than this build knows: refuse to touch it. */
 export class SchemaTooNewError extends FleetError {
-  constructor(readonly found: number, readonly known: number) {
+  constructor(
+    readonly found: number,
+    readonly known: number,
+  ) {
     super('schema_too_new', `database schema version ${found} is newer than this FLEET-Q build knows (${known}); upgrade FLEET-Q`);
   }
 }

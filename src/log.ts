@@ -53,7 +53,9 @@ export function formatConsoleLine(jsonLine: string): string {
   } catch {
     return jsonLine.endsWith('\n') ? jsonLine : `${jsonLine}\n`;
   }
-  const level = String(record['level'] ?? '').toUpperCase().padEnd(5);
+  const level = String(record['level'] ?? '')
+    .toUpperCase()
+    .padEnd(5);
   const parts = [String(record['time'] ?? ''), level, oneLine(String(record['msg'] ?? ''))];
   for (const [key, value] of Object.entries(record)) {
     if (!CONSOLE_OMITTED.has(key)) parts.push(`${key}=${formatValue(value)}`);
@@ -63,7 +65,10 @@ export function formatConsoleLine(jsonLine: string): string {
 
 function formatValue(value: unknown): string {
   if (isSerializedError(value)) {
-    const frame = value.stack?.split('\n').find((l) => l.trimStart().startsWith('at '))?.trim();
+    const frame = value.stack
+      ?.split('\n')
+      .find((l) => l.trimStart().startsWith('at '))
+      ?.trim();
     return JSON.stringify(`${value.type ?? 'Error'}: ${value.message}${frame === undefined ? '' : ` (${frame})`}`);
   }
   if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);

@@ -39,8 +39,14 @@ const QUEUE_GAUGE = 'fleet_q_steps';
 
 /** What a follower reports: no samples for the queue-wide gauges (see registerQueueGauges). */
 const NO_STATS: QueueStats = {
-  pending: Number.NaN, claimed: Number.NaN, completed: Number.NaN, failed: Number.NaN,
-  pendingByPriority: {}, activeByType: {}, pods: [], leader: null,
+  pending: Number.NaN,
+  claimed: Number.NaN,
+  completed: Number.NaN,
+  failed: Number.NaN,
+  pendingByPriority: {},
+  activeByType: {},
+  pods: [],
+  leader: null,
 };
 
 /**

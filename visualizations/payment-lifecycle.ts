@@ -38,7 +38,8 @@ export function paymentLifecycle(variant: Variant = 'correct') {
     },
     guards: {
       validAmount: ({ context }) => context.input.args.amount > 0,
-      nonRetryable: (_, params: { error: unknown }) => variant === 'early_dead_letter' || params.error instanceof NonRetryableError || (params.error as Error)?.name === 'NonRetryableError',
+      nonRetryable: (_, params: { error: unknown }) =>
+        variant === 'early_dead_letter' || params.error instanceof NonRetryableError || (params.error as Error)?.name === 'NonRetryableError',
     },
     delays: { confirmationDelay: 200 },
   }).createMachine({
@@ -46,9 +47,10 @@ export function paymentLifecycle(variant: Variant = 'correct') {
     context: ({ input }) => ({ input, receipt: null, output: null }),
     invoke: { src: 'watchAbort', input: ({ context }) => context.input },
     on: {
-      ABORT: variant === 'completes_after_abort'
-        ? { target: '.confirmed' } // the bug: treats the abort as a confirmation
-        : { target: '.aborted' },
+      ABORT:
+        variant === 'completes_after_abort'
+          ? { target: '.confirmed' } // the bug: treats the abort as a confirmation
+          : { target: '.aborted' },
     },
     initial: 'validating',
     states: {
@@ -59,7 +61,11 @@ export function paymentLifecycle(variant: Variant = 'correct') {
           input: ({ context }) => context.input,
           onDone: { target: 'confirming', actions: assign({ receipt: ({ event }) => event.output }) },
           onError: [
-            { guard: { type: 'nonRetryable', params: ({ event }) => ({ error: event.error }) }, target: 'given_up', actions: assign({ output: ({ event }) => ({ outcome: 'dead_letter', error: event.error }) as const }) },
+            {
+              guard: { type: 'nonRetryable', params: ({ event }) => ({ error: event.error }) },
+              target: 'given_up',
+              actions: assign({ output: ({ event }) => ({ outcome: 'dead_letter', error: event.error }) as const }),
+            },
             { target: 'failed', actions: assign({ output: ({ event }) => ({ outcome: 'retry', error: event.error }) as const }) },
           ],
         },
@@ -68,7 +74,12 @@ export function paymentLifecycle(variant: Variant = 'correct') {
       confirmed: { type: 'final', entry: assign({ output: ({ context }) => ({ outcome: 'completed', result: context.receipt ?? null }) as const }) },
       failed: { type: 'final' },
       given_up: { type: 'final' },
-      rejected: { type: 'final', entry: assign({ output: ({ context }) => ({ outcome: 'dead_letter', error: new NonRetryableError(`invalid amount ${context.input.args.amount}`) }) as const }) },
+      rejected: {
+        type: 'final',
+        entry: assign({
+          output: ({ context }) => ({ outcome: 'dead_letter', error: new NonRetryableError(`invalid amount ${context.input.args.amount}`) }) as const,
+        }),
+      },
       aborted: { type: 'final', entry: assign({ output: { outcome: 'retry', error: new Error('aborted') } as const }) },
     },
     output: ({ context }) => context.output ?? { outcome: 'retry', error: new Error('no outcome') },

@@ -125,7 +125,10 @@ function sortByVariable(problems: FleetErrorItem[]): FleetErrorItem[] {
     const index = CONFIG_VARIABLES.findIndex((v) => v.variable === loc);
     return index === -1 ? CONFIG_VARIABLES.length : index;
   };
-  return problems.map((p, i) => ({ p, i })).sort((x, y) => rank(x.p.loc) - rank(y.p.loc) || x.i - y.i).map(({ p }) => p);
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((x, y) => rank(x.p.loc) - rank(y.p.loc) || x.i - y.i)
+    .map(({ p }) => p);
 }
 
 /** Steps a pod runs at once: `max(1, floor(maxParallelism × capacityThreshold))` (DESIGN §3). */
@@ -135,9 +138,7 @@ export function capacityOf(config: Pick<FleetConfig, 'maxParallelism' | 'capacit
 }
 
 /** The rules a store is opened with, in the store's unit (ms). */
-export function storePolicyOf(
-  config: Pick<FleetConfig, 'baseDelayMs' | 'maxDelayMs' | 'deadPodThresholdSeconds' | 'maxReleases'>,
-): StorePolicy {
+export function storePolicyOf(config: Pick<FleetConfig, 'baseDelayMs' | 'maxDelayMs' | 'deadPodThresholdSeconds' | 'maxReleases'>): StorePolicy {
   return {
     baseDelayMs: config.baseDelayMs,
     maxDelayMs: config.maxDelayMs,

@@ -135,10 +135,12 @@ export function isMysqlUrl(value: string): boolean {
  * not refuse to start over it (Kubernetes names fit already; some FQDNs are longer than 63).
  */
 export function defaultPodName(): string {
-  const cleaned = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  const cleaned = hostname()
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 63);
   return cleaned === '' ? 'pod' : cleaned;
 }
-
 
 /**
  * A comma-separated list of bearer tokens, kept as written (src/http/auth.ts splits it). Problems

@@ -29,7 +29,6 @@ const fields = fleetConfigFields;
 type Fields = z.output<typeof fields>;
 type Key = keyof Fields;
 
-
 /**
  * Rules between fields. Runs even when some fields failed (`when`), so one load reports every problem;
  * each rule only judges fields that parsed, so a bad value is reported once, by its own field.
@@ -65,7 +64,8 @@ function crossFieldRules(data: Fields, ctx: z.RefinementCtx<Fields>): void {
     problem('databaseUrl', 'is a mysql:// URL but FLEET_Q_STORAGE_MODE is postgres; use a postgres:// URL or FLEET_Q_STORAGE_MODE=mysql');
   }
   if (data.storageMode === 'mysql') {
-    if (ok('databaseUrl') && data.databaseUrl === undefined) problem('databaseUrl', 'is required when FLEET_Q_STORAGE_MODE is mysql (mysql://user:password@host:3306/database)');
+    if (ok('databaseUrl') && data.databaseUrl === undefined)
+      problem('databaseUrl', 'is required when FLEET_Q_STORAGE_MODE is mysql (mysql://user:password@host:3306/database)');
     if (ok('databaseUrl') && data.databaseUrl !== undefined && !isMysqlUrl(data.databaseUrl)) {
       problem('databaseUrl', 'must start with mysql:// when FLEET_Q_STORAGE_MODE is mysql');
     }

@@ -33,9 +33,15 @@ export function snowflakeProblems(data: SnowflakeFields, ok: (key: Key) => boole
   const keyPath = data.snowflakePrivateKeyPath;
   if (ok('snowflakePassword') && ok('snowflakePrivateKeyPath')) {
     if (password && keyPath !== undefined) {
-      problems.push({ key: 'snowflakePassword', message: 'must not be set together with FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH: choose key-pair or password authentication' });
+      problems.push({
+        key: 'snowflakePassword',
+        message: 'must not be set together with FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH: choose key-pair or password authentication',
+      });
     } else if (!password && keyPath === undefined) {
-      problems.push({ key: 'snowflakePrivateKeyPath', message: 'is required when FLEET_Q_STORAGE_MODE is snowflake (or FLEET_Q_SNOWFLAKE_PASSWORD; key-pair authentication is recommended)' });
+      problems.push({
+        key: 'snowflakePrivateKeyPath',
+        message: 'is required when FLEET_Q_STORAGE_MODE is snowflake (or FLEET_Q_SNOWFLAKE_PASSWORD; key-pair authentication is recommended)',
+      });
     }
   }
   if (ok('snowflakePrivateKeyPath') && keyPath !== undefined) {
@@ -52,7 +58,8 @@ export function snowflakeProblems(data: SnowflakeFields, ok: (key: Key) => boole
     } catch {
       protocol = '';
     }
-    if (protocol !== 'https:' && protocol !== 'http:') problems.push({ key: 'snowflakeAccessUrl', message: 'must be a URL like https://<account>.privatelink.snowflakecomputing.com' });
+    if (protocol !== 'https:' && protocol !== 'http:')
+      problems.push({ key: 'snowflakeAccessUrl', message: 'must be a URL like https://<account>.privatelink.snowflakecomputing.com' });
   }
   return problems;
 }

@@ -66,7 +66,8 @@ export const VARIABLES = {
   databaseUrl: {
     variable: 'FLEET_Q_DATABASE_URL',
     field: postgresUrlField().optional(),
-    description: 'PostgreSQL connection URL (`postgres://` or `postgresql://`, `sslmode` allowed); required for `postgres`. For `mysql` (required there too): `mysql://user:password@host:3306/database`. Its password is never logged.',
+    description:
+      'PostgreSQL connection URL (`postgres://` or `postgresql://`, `sslmode` allowed); required for `postgres`. For `mysql` (required there too): `mysql://user:password@host:3306/database`. Its password is never logged.',
     secret: 'url-password',
   },
   databaseSslRejectUnauthorized: {
@@ -87,7 +88,8 @@ export const VARIABLES = {
   tablePrefix: {
     variable: 'FLEET_Q_TABLE_PREFIX',
     field: identifierField(true).default(''),
-    description: 'Prefix of the table names (none by default), so several queues can share one database; must match `^[A-Za-z_][A-Za-z0-9_]*$`, prefix + table name at most 63 characters.',
+    description:
+      'Prefix of the table names (none by default), so several queues can share one database; must match `^[A-Za-z_][A-Za-z0-9_]*$`, prefix + table name at most 63 characters.',
   },
   podId: {
     variable: 'FLEET_Q_POD_ID',
@@ -125,14 +127,16 @@ export const VARIABLES = {
   deadPodThresholdSeconds: {
     variable: 'FLEET_Q_DEAD_POD_THRESHOLD_SECONDS',
     field: seconds(0, true).default(180),
-    description: 'A pod without a heartbeat for this long is dead and its claims are recovered; at least the heartbeat interval + 2 × the heartbeat latency budget (see Liveness).',
+    description:
+      'A pod without a heartbeat for this long is dead and its claims are recovered; at least the heartbeat interval + 2 × the heartbeat latency budget (see Liveness).',
   },
   heartbeatLatencyBudgetSeconds: {
     variable: 'FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS',
     // Unset: the store's own default (store/latency-budget.ts), filled in by the schema.
     field: seconds(0, true).optional(),
     shownDefault: '1 (Snowflake: 5)',
-    description: 'Longest time a heartbeat may take, from falling due to its confirmation (statement, queueing, event-loop delays); fractions allowed. Bounds the accepted dead-pod threshold (see Liveness); it does not change the timers.',
+    description:
+      'Longest time a heartbeat may take, from falling due to its confirmation (statement, queueing, event-loop delays); fractions allowed. Bounds the accepted dead-pod threshold (see Liveness); it does not change the timers.',
   },
   leaderCheckIntervalSeconds: {
     variable: 'FLEET_Q_LEADER_CHECK_INTERVAL_SECONDS',
@@ -152,7 +156,8 @@ export const VARIABLES = {
   apiTokensRead: {
     variable: 'FLEET_Q_API_TOKENS_READ',
     field: tokenListField().optional(),
-    description: 'Bearer tokens (comma-separated, each at least 16 characters, no spaces) that may read: `GET /status`, `/idempotency`, `/admin/leader`, `/admin/queue`, `/admin/dlq`, `/metrics`, the dashboard’s data. Never logged.',
+    description:
+      'Bearer tokens (comma-separated, each at least 16 characters, no spaces) that may read: `GET /status`, `/idempotency`, `/admin/leader`, `/admin/queue`, `/admin/dlq`, `/metrics`, the dashboard’s data. Never logged.',
     secret: 'value',
   },
   apiTokensSubmit: {
@@ -170,7 +175,8 @@ export const VARIABLES = {
   apiAuth: {
     variable: 'FLEET_Q_API_AUTH',
     field: choiceField(API_AUTH_MODES).default('tokens'),
-    description: '`tokens`: the API checks bearer tokens whenever any are set, and a pod on a non-loopback FLEET_Q_API_HOST without tokens refuses to start; `none`: no authentication anywhere (only behind a gateway that authenticates).',
+    description:
+      '`tokens`: the API checks bearer tokens whenever any are set, and a pod on a non-loopback FLEET_Q_API_HOST without tokens refuses to start; `none`: no authentication anywhere (only behind a gateway that authenticates).',
   },
   metricsPublic: {
     variable: 'FLEET_Q_METRICS_PUBLIC',
@@ -241,7 +247,8 @@ export const VARIABLES = {
   snowflakePrivateKeyPath: {
     variable: 'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH',
     field: nonEmptyText().optional(),
-    description: 'Key-pair (JWT) authentication, the recommended way for service users: path of the PKCS#8 PEM private key. Exactly one of this and `FLEET_Q_SNOWFLAKE_PASSWORD` is required for `snowflake`.',
+    description:
+      'Key-pair (JWT) authentication, the recommended way for service users: path of the PKCS#8 PEM private key. Exactly one of this and `FLEET_Q_SNOWFLAKE_PASSWORD` is required for `snowflake`.',
   },
   snowflakePrivateKeyPassphrase: {
     variable: 'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE',
@@ -295,7 +302,8 @@ export const VARIABLES = {
     field: nonEmptyText()
       .refine((v) => /^wss?:\/\/[^/:\s]+(:\d{1,5})?(\/\S*)?$/.test(v), { error: 'must be a WebSocket URL, ws://host:port or wss://host:port' })
       .optional(),
-    description: 'Off by default. `ws://host:port` (or `wss://`): stream the pod’s actors (supervisor, slots, steps, lifecycles) live to a Stately WebSocket inspector there. Inspection events carry step arguments and results.',
+    description:
+      'Off by default. `ws://host:port` (or `wss://`): stream the pod’s actors (supervisor, slots, steps, lifecycles) live to a Stately WebSocket inspector there. Inspection events carry step arguments and results.',
   },
 } as const satisfies Record<string, VariableRow>;
 

@@ -77,7 +77,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const detail = tooLong ? 'a path parameter is longer than 100 characters' : 'the URL is malformed';
       // fastify types this reply by an unresolved schema generic; it is a plain FastifyReply.
       const plain = reply as unknown as FastifyReply;
-      return plain.code(400).header('x-request-id', request.id).send(errorBody(pathOf(request.url), 'validation_error', detail));
+      return plain
+        .code(400)
+        .header('x-request-id', request.id)
+        .send(errorBody(pathOf(request.url), 'validation_error', detail));
     },
   });
 

@@ -29,7 +29,10 @@ type TokenConfig = Pick<FleetConfig, 'apiAuth' | 'apiTokensRead' | 'apiTokensSub
 
 /** The tokens of one variable: comma-separated, spaces around commas ignored. */
 export function tokenList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+  return (value ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
 }
 
 function digest(token: string): Buffer {
@@ -96,7 +99,10 @@ export function requireScope(auth: ApiAuth, needed: Scope): (request: FastifyReq
 
 /** Addresses that only this host reaches. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
 }
 

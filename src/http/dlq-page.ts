@@ -21,15 +21,7 @@ export function dlqPage(raw: { readonly limit?: unknown; readonly offset?: unkno
   return { limit, offset };
 }
 
-function integerField(
-  loc: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  max: number,
-  msg: string,
-  problems: FleetErrorItem[],
-): number {
+function integerField(loc: string, value: unknown, fallback: number, min: number, max: number, msg: string, problems: FleetErrorItem[]): number {
   if (value === undefined || value === '') return fallback;
   // Only plain decimal digits: `1e2`, ` 5`, `0x10` and `5.0` are refused rather than guessed at.
   const n = typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value;

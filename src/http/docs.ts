@@ -55,9 +55,7 @@ export function registerDocsRoutes(app: FastifyInstance, deps: AppDeps): void {
   const cache = new Map<string, Buffer>();
 
   app.get('/openapi.json', async (_request, reply) => {
-    document ??= JSON.stringify(
-      buildOpenApiDocument(deps.registry, { authEnabled: deps.auth?.enabled ?? false, metricsPublic: deps.metricsPublic ?? false }),
-    );
+    document ??= JSON.stringify(buildOpenApiDocument(deps.registry, { authEnabled: deps.auth?.enabled ?? false, metricsPublic: deps.metricsPublic ?? false }));
     return reply.type('application/json; charset=utf-8').send(document);
   });
 

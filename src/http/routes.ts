@@ -204,7 +204,10 @@ export const ROUTES: readonly RouteSpec[] = [
     tag: 'dashboard',
     summary: "The dashboard's script and stylesheet, shipped in the package",
     params: uiAssetParamsSchema,
-    responses: { 200: { description: 'a file of the dashboard', mediaType: ['text/css', 'text/javascript'] }, 304: { description: 'unchanged (ETag)', mediaType: 'text/plain' } },
+    responses: {
+      200: { description: 'a file of the dashboard', mediaType: ['text/css', 'text/javascript'] },
+      304: { description: 'unchanged (ETag)', mediaType: 'text/plain' },
+    },
   },
   {
     method: 'GET',

@@ -76,9 +76,7 @@ export const healthBodySchema = z
   })
   .strict();
 
-export const submitBodySchema = z
-  .object({ step_id: z.string(), status: z.enum(['submitted', 'duplicate']), message: z.string() })
-  .strict();
+export const submitBodySchema = z.object({ step_id: z.string(), status: z.enum(['submitted', 'duplicate']), message: z.string() }).strict();
 
 export const batchResultBodySchema = z.object({ step_ids: z.array(z.string()) }).strict();
 
@@ -124,9 +122,7 @@ export const leaderBodySchema = z
     last_election_check: time(),
     election_details: z
       .object({
-        eligible_pods: z.array(
-          z.object({ pod_id: z.string(), birth_ts: time(), last_heartbeat_ts: time(), is_leader: z.boolean() }).strict(),
-        ),
+        eligible_pods: z.array(z.object({ pod_id: z.string(), birth_ts: time(), last_heartbeat_ts: time(), is_leader: z.boolean() }).strict()),
       })
       .strict(),
   })
@@ -170,9 +166,7 @@ export const dlqBodySchema = z
   .object({
     total: z.int().min(0),
     steps: z.array(
-      z
-        .object({ step_id: z.string(), type: z.string(), retry_count: z.int(), last_error: z.string().nullable(), last_update_ts: time() })
-        .strict(),
+      z.object({ step_id: z.string(), type: z.string(), retry_count: z.int(), last_error: z.string().nullable(), last_update_ts: time() }).strict(),
     ),
   })
   .strict();

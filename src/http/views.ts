@@ -5,17 +5,7 @@
  * every value comes from its arguments.
  */
 import type { PodHealthView, RecoveryRun } from '../pod/control.js';
-import type {
-  DlqListResult,
-  Json,
-  LeaderInfo,
-  MigrateResult,
-  QueueStats,
-  StepEvent,
-  StepRow,
-  StepStatus,
-  StepSubmitResult,
-} from '../store/store.js';
+import type { DlqListResult, Json, LeaderInfo, MigrateResult, QueueStats, StepEvent, StepRow, StepStatus, StepSubmitResult } from '../store/store.js';
 
 /** Epoch milliseconds as ISO-8601 UTC (`2023-11-14T22:13:20.000Z`). */
 export function isoTime(ms: number): string {
@@ -62,7 +52,15 @@ export interface EventView {
 }
 
 export function eventView(event: StepEvent): EventView {
-  return { event_id: event.eventId, step_id: event.stepId, ts: isoTime(event.ts), kind: event.kind, pod_id: event.podId, attempt: event.attempt, detail: event.detail };
+  return {
+    event_id: event.eventId,
+    step_id: event.stepId,
+    ts: isoTime(event.ts),
+    kind: event.kind,
+    pod_id: event.podId,
+    attempt: event.attempt,
+    detail: event.detail,
+  };
 }
 
 /** Body of GET /status/:step_id; `history` only when asked for. */

@@ -46,7 +46,7 @@ function runtimeMetrics(metrics: FleetMetrics): RuntimeMetrics {
     }),
     claimBatch: new Histogram({
       name: 'fleet_q_claim_batch_size',
-      help: 'Steps one claim statement returned (0: nothing due of this pod\'s types).',
+      help: "Steps one claim statement returned (0: nothing due of this pod's types).",
       buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000],
       registers: [registry],
     }),
@@ -58,13 +58,13 @@ function runtimeMetrics(metrics: FleetMetrics): RuntimeMetrics {
     }),
     sweptSteps: new Counter({
       name: 'fleet_q_recovery_steps_total',
-      help: 'Steps recovered from dead pods by this pod\'s sweeps, by outcome (requeued, dead_lettered).',
+      help: "Steps recovered from dead pods by this pod's sweeps, by outcome (requeued, dead_lettered).",
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
     sweptPods: new Counter({
       name: 'fleet_q_recovery_dead_pods_total',
-      help: 'Pods this pod\'s sweeps marked down because their heartbeat was too old.',
+      help: "Pods this pod's sweeps marked down because their heartbeat was too old.",
       registers: [registry],
     }),
     sweepDuration: new Histogram({

@@ -22,8 +22,7 @@ export interface DeferredStore {
  */
 export function deferredStore(): DeferredStore {
   let real: Store | undefined;
-  const notYet = (): Promise<never> =>
-    Promise.reject(new StoreError('retryable', 'the pod is starting and its database is not reachable yet'));
+  const notYet = (): Promise<never> => Promise.reject(new StoreError('retryable', 'the pod is starting and its database is not reachable yet'));
   const store = new Proxy({} as Store, {
     get(_target, name) {
       if (real !== undefined) {

@@ -127,7 +127,13 @@ export function startStepWork(
 }
 
 /** One attempt through the step type's lifecycle (the default one unless it brings its own). */
-function runAttempt(definition: StepDefinition, args: unknown, ctx: StepContext, parent: AnyActorRef | undefined, deps: ExecuteStepDeps): Promise<HandlerSettledEvent> {
+function runAttempt(
+  definition: StepDefinition,
+  args: unknown,
+  ctx: StepContext,
+  parent: AnyActorRef | undefined,
+  deps: ExecuteStepDeps,
+): Promise<HandlerSettledEvent> {
   return runStepLifecycle({
     definition,
     args,

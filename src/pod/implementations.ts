@@ -63,7 +63,11 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
   // Completions of steps that finish together are written as one batch (completions.ts).
   const completions = completionBatcher(store);
   const meta = (): PodMeta => ({
-    max_parallelism: deps.config.maxParallelism, capacity, in_flight: deps.inFlight(), version: FLEET_Q_VERSION, host,
+    max_parallelism: deps.config.maxParallelism,
+    capacity,
+    in_flight: deps.inFlight(),
+    version: FLEET_Q_VERSION,
+    host,
   });
   /** Runs one Store call, counting a failure before the machine hears of it. */
   const call = async <T>(operation: keyof Store, run: () => Promise<T>): Promise<T> => {

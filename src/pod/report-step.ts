@@ -23,13 +23,21 @@ export async function reportStep(store: Store, completions: CompletionBatcher, t
     throw err;
   }
   if (!written.applied) {
-    telemetry.event('warn', 'stale_write_rejected', { step_id: input.stepId, attempt: input.attempt, pod_id: input.podId, write: input.report.kind },
-      'fenced write matched no row: this pod no longer holds the claim; its outcome was dropped');
+    telemetry.event(
+      'warn',
+      'stale_write_rejected',
+      { step_id: input.stepId, attempt: input.attempt, pod_id: input.podId, write: input.report.kind },
+      'fenced write matched no row: this pod no longer holds the claim; its outcome was dropped',
+    );
     return { outcome: 'stale' };
   }
   if (input.report.kind === 'fail' && input.report.reason === 'timeout') {
-    telemetry.event('warn', 'step.timed_out', { step_id: input.stepId, attempt: input.attempt, pod_id: input.podId, outcome: written.outcome, error: input.report.error },
-      'step timed out; its slot stays busy until the handler settles');
+    telemetry.event(
+      'warn',
+      'step.timed_out',
+      { step_id: input.stepId, attempt: input.attempt, pod_id: input.podId, outcome: written.outcome, error: input.report.error },
+      'step timed out; its slot stays busy until the handler settles',
+    );
   }
   return { outcome: written.outcome };
 }

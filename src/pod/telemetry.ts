@@ -53,9 +53,19 @@ export class PodTelemetry {
       case 'pod.register_failed':
         return this.event('warn', fact.type, { incarnation: fact.incarnation, error: fact.error }, 'pod registration failed; retrying');
       case 'pod.fenced':
-        return this.event('error', fact.type, { pod_id: fact.podId, in_flight: fact.inFlight }, 'liveness lost: stopped claiming, aborting in-flight steps, re-registering');
+        return this.event(
+          'error',
+          fact.type,
+          { pod_id: fact.podId, in_flight: fact.inFlight },
+          'liveness lost: stopped claiming, aborting in-flight steps, re-registering',
+        );
       case 'pod.mark_down_failed':
-        return this.event('warn', fact.type, { pod_id: fact.podId, error: fact.error }, 'could not mark the pod down; the sweep will once its heartbeat ages out');
+        return this.event(
+          'warn',
+          fact.type,
+          { pod_id: fact.podId, error: fact.error },
+          'could not mark the pod down; the sweep will once its heartbeat ages out',
+        );
       case 'pod.stopped':
         return this.event('info', fact.type, { pod_id: fact.podId }, 'pod stopped');
       case 'heartbeat.confirmed':
@@ -74,8 +84,12 @@ export class PodTelemetry {
         const r = fact.report;
         const changed = r.deadPods.length + r.orphanedSteps.length > 0;
         const fields = {
-          request_id: fact.requestId, dry_run: r.dryRun, dead_pods: r.deadPods, requeued_steps: r.requeued,
-          terminal_steps: r.deadLettered, duration_ms: r.durationMs,
+          request_id: fact.requestId,
+          dry_run: r.dryRun,
+          dead_pods: r.deadPods,
+          requeued_steps: r.requeued,
+          terminal_steps: r.deadLettered,
+          duration_ms: r.durationMs,
         };
         return this.event(changed ? 'info' : 'debug', fact.type, fields, 'recovery sweep completed');
       }
@@ -85,7 +99,12 @@ export class PodTelemetry {
         return this.event('info', fact.type, { request_id: fact.requestId, reason: fact.reason }, 'recovery run refused');
       case 'prune.completed': {
         const r = fact.report;
-        return this.event(r.steps + r.events + r.pods > 0 ? 'info' : 'debug', fact.type, { steps: r.steps, events: r.events, pods: r.pods }, 'old history pruned');
+        return this.event(
+          r.steps + r.events + r.pods > 0 ? 'info' : 'debug',
+          fact.type,
+          { steps: r.steps, events: r.events, pods: r.pods },
+          'old history pruned',
+        );
       }
       case 'prune.failed':
         return this.event('warn', fact.type, { error: fact.error }, 'pruning failed');
@@ -146,8 +165,13 @@ export class PodTelemetry {
     const level: Level = crash !== undefined ? 'error' : outcome === 'dead_lettered' || outcome === 'stale' ? 'warn' : 'debug';
     if (!this.logger.isLevelEnabled(level)) return;
     const fields = {
-      event, step_id: stepId, attempt: run?.attempt, step_type: run?.type, pod_id: run?.podId ?? this.currentPodId(),
-      duration_ms: durationMs === undefined ? undefined : Math.round(durationMs), ...(crash === undefined ? {} : { error: crash }),
+      event,
+      step_id: stepId,
+      attempt: run?.attempt,
+      step_type: run?.type,
+      pod_id: run?.podId ?? this.currentPodId(),
+      duration_ms: durationMs === undefined ? undefined : Math.round(durationMs),
+      ...(crash === undefined ? {} : { error: crash }),
     };
     this.logger[level](fields, crash === undefined ? `step ${outcome.replace('_', ' ')}` : 'step actor crashed');
   }

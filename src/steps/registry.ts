@@ -84,7 +84,10 @@ function definitionProblems(d: { type: string; maxRetries?: number; timeoutMs?: 
   }
   if (d.timeoutMs !== undefined && !(Number.isInteger(d.timeoutMs) && d.timeoutMs >= 1)) problems.push({ loc: 'timeoutMs', msg: 'must be a positive integer' });
   const logic = d.lifecycle as { transition?: unknown; getInitialSnapshot?: unknown } | null | undefined;
-  if (logic !== undefined && (typeof logic !== 'object' || logic === null || typeof logic.transition !== 'function' || typeof logic.getInitialSnapshot !== 'function')) {
+  if (
+    logic !== undefined &&
+    (typeof logic !== 'object' || logic === null || typeof logic.transition !== 'function' || typeof logic.getInitialSnapshot !== 'function')
+  ) {
     problems.push({ loc: 'lifecycle', msg: 'must be XState actor logic (e.g. a machine from setup(...).createMachine)' });
   }
   return problems;

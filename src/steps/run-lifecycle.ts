@@ -52,7 +52,10 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
   const running = new Set<Promise<unknown>>();
   const runHandler = (): Promise<unknown> => {
     const call = new Promise<unknown>((resolve) => resolve(definition.handler(p.args, ctx)));
-    const tracked = call.then(() => undefined, () => undefined);
+    const tracked = call.then(
+      () => undefined,
+      () => undefined,
+    );
     running.add(tracked);
     void tracked.then(() => running.delete(tracked));
     return call;
@@ -62,7 +65,15 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
     const retryableDeadLetter = outcome === 'dead_letter' && verdict !== null && verdict.event.type === 'handler.failed' && verdict.event.retryable;
     const violation = verdict?.violation ?? (afterAbort && outcome === 'completed' ? 'answered completed after its abort' : undefined);
     const custom = definition.lifecycle !== undefined;
-    p.observe({ stepId: ctx.stepId, attempt: ctx.attempt, outcome, retryableDeadLetter, afterAbort, custom, ...(violation === undefined ? {} : { violation }) });
+    p.observe({
+      stepId: ctx.stepId,
+      attempt: ctx.attempt,
+      outcome,
+      retryableDeadLetter,
+      afterAbort,
+      custom,
+      ...(violation === undefined ? {} : { violation }),
+    });
   };
 
   if (definition.lifecycle === undefined) {
@@ -77,8 +88,14 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
   }
 
   const input: LifecycleInput = {
-    args: p.args, attempt: ctx.attempt, idempotencyKey: ctx.idempotencyKey, stepId: ctx.stepId,
-    signal: ctx.signal, clock: p.clock, log: ctx.log, runHandler,
+    args: p.args,
+    attempt: ctx.attempt,
+    idempotencyKey: ctx.idempotencyKey,
+    stepId: ctx.stepId,
+    signal: ctx.signal,
+    clock: p.clock,
+    log: ctx.log,
+    runHandler,
   };
   return new Promise<HandlerSettledEvent>((resolve) => {
     let answered = false;
@@ -129,7 +146,11 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
 }
 
 /** The classifier of a step type: `NonRetryableError` never retries; `retryable(err)` decides the rest (a throwing classifier retries). */
-export function retryClassifier(definition: StepDefinition, isNonRetryable: (err: unknown) => boolean, onClassifierError?: (err: unknown) => void): RetryClassifier {
+export function retryClassifier(
+  definition: StepDefinition,
+  isNonRetryable: (err: unknown) => boolean,
+  onClassifierError?: (err: unknown) => void,
+): RetryClassifier {
   return (err) => {
     if (isNonRetryable(err)) return false;
     if (definition.retryable === undefined) return true;

@@ -21,12 +21,27 @@ export const submissionSchema = z
     metadata: z.record(z.string(), z.json()).nullish(),
     priority: z.number().int().min(-1_000_000).max(1_000_000).nullish(),
     max_retries: z.number().int().min(0).max(25).nullish(),
-    timeout_ms: z.number().int().min(1).max(7 * 24 * 3_600_000).nullish(),
+    timeout_ms: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3_600_000)
+      .nullish(),
     // U+0000 fits no PostgreSQL text column; refused here so every store answers alike.
     // The pattern reaches /openapi.json, so generated clients and fuzzers know the rule too.
     // eslint-disable-next-line no-control-regex
-    idempotency_key: z.string().min(1).max(255).regex(/^[^\u0000]*$/, { error: 'must not contain U+0000' }).nullish(),
-    delay_ms: z.number().int().min(0).max(365 * 24 * 3_600_000).nullish(),
+    idempotency_key: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[^\u0000]*$/, { error: 'must not contain U+0000' })
+      .nullish(),
+    delay_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(365 * 24 * 3_600_000)
+      .nullish(),
   })
   .strict();
 
@@ -108,9 +123,15 @@ export function prepareBatch(registry: StepRegistry, defaults: SubmissionDefault
   const items = (raw as { steps?: unknown } | null)?.steps;
   if (!Array.isArray(items)) throw new ValidationError('body must be { "steps": [ ... ] }', [{ loc: 'steps', msg: 'must be an array' }]);
   const extra = Object.keys(raw as object).filter((key) => key !== 'steps');
-  if (extra.length > 0) throw new ValidationError('body must be { "steps": [ ... ] } and nothing else', extra.map((loc) => ({ loc, msg: 'unknown field' })));
+  if (extra.length > 0)
+    throw new ValidationError(
+      'body must be { "steps": [ ... ] } and nothing else',
+      extra.map((loc) => ({ loc, msg: 'unknown field' })),
+    );
   if (items.length === 0 || items.length > MAX_BATCH_STEPS) {
-    throw new ValidationError(`a batch holds 1 to ${MAX_BATCH_STEPS} steps`, [{ loc: 'steps', msg: `has ${items.length} items; allowed 1 to ${MAX_BATCH_STEPS}` }]);
+    throw new ValidationError(`a batch holds 1 to ${MAX_BATCH_STEPS} steps`, [
+      { loc: 'steps', msg: `has ${items.length} items; allowed 1 to ${MAX_BATCH_STEPS}` },
+    ]);
   }
   const problems: FleetErrorItem[] = [];
   const out: Omit<StepSubmitParams, 'now'>[] = [];

@@ -16,15 +16,7 @@ export type PodStatus = 'up' | 'down';
 
 /** The `kind` of a `step_events` row: exactly one per transition (DESIGN §2). */
 export type StepEventKind =
-  | 'submitted'
-  | 'claimed'
-  | 'completed'
-  | 'retried'
-  | 'recovered'
-  | 'dead_lettered'
-  | 'released'
-  | 'replayed'
-  | 'stale_write_rejected';
+  'submitted' | 'claimed' | 'completed' | 'retried' | 'recovered' | 'dead_lettered' | 'released' | 'replayed' | 'stale_write_rejected';
 
 export const STEP_EVENT_KINDS: readonly StepEventKind[] = [
   'submitted',
@@ -166,8 +158,7 @@ export interface ClaimRef extends AtTime {
 
 /** `applied: false`: the fence matched no row; a `stale_write_rejected` event was written instead. */
 export type FencedWriteResult<O extends string> =
-  | { readonly applied: true; readonly outcome: O; readonly step: StepRow }
-  | { readonly applied: false; readonly outcome: 'stale' };
+  { readonly applied: true; readonly outcome: O; readonly step: StepRow } | { readonly applied: false; readonly outcome: 'stale' };
 
 export interface StepCompleteParams extends ClaimRef {
   readonly result: Json;

@@ -54,7 +54,11 @@ export function handlerBehaviourArbitrary(faults: FaultMix = {}): fc.Arbitrary<H
 export function scheduleOpArbitrary(argsCount: number, faults: FaultMix = {}): fc.Arbitrary<ScheduleOp> {
   const pod = fc.nat(3);
   const ops: fc.Arbitrary<ScheduleOp>[] = [
-    fc.record({ op: fc.constant('submit' as const), args: fc.nat(Math.max(0, argsCount - 1)), key: fc.option(fc.constantFrom('key-a', 'key-b'), { nil: null }) }),
+    fc.record({
+      op: fc.constant('submit' as const),
+      args: fc.nat(Math.max(0, argsCount - 1)),
+      key: fc.option(fc.constantFrom('key-a', 'key-b'), { nil: null }),
+    }),
     fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 5_000 }) }),
   ];
   if (faults.podDeath !== false) ops.push(fc.record({ op: fc.constant('pod_death' as const), pod }));

@@ -82,7 +82,10 @@ export async function checkStepLifecycle(definition: AnyStepDefinition, options:
   if (args.length === 0) throw new TypeError('checkStepLifecycle: options.args must list at least one example');
   args.forEach((a, i) => {
     const parsed = def.args.safeParse(a);
-    if (!parsed.success) throw new TypeError(`checkStepLifecycle: example args[${i}] ${JSON.stringify(a)} fail the schema of '${def.type}' (pass valid examples as options.args): ${parsed.error.message}`);
+    if (!parsed.success)
+      throw new TypeError(
+        `checkStepLifecycle: example args[${i}] ${JSON.stringify(a)} fail the schema of '${def.type}' (pass valid examples as options.args): ${parsed.error.message}`,
+      );
   });
   const seed = options.seed ?? envSeed() ?? DEFAULT_SEED;
   const numRuns = options.numRuns ?? 25;
@@ -94,7 +97,11 @@ export async function checkStepLifecycle(definition: AnyStepDefinition, options:
   if (options.requireAllStatesReachable && reachability !== undefined && reachability.unreachable.length > 0) {
     throw new LifecycleCheckError(
       `checkStepLifecycle('${def.type}') broke rule G1: states no event reaches: ${reachability.unreachable.join(', ')}`,
-      seed, undefined, '', reachability.unreachable.map((s) => `G1 unreachable state ${s}`), [],
+      seed,
+      undefined,
+      '',
+      reachability.unreachable.map((s) => `G1 unreachable state ${s}`),
+      [],
     );
   }
 
@@ -111,13 +118,16 @@ export async function checkStepLifecycle(definition: AnyStepDefinition, options:
     if (violations.length > 0) throw new RunFailed(violations);
   });
   const out = await fc.check(property, {
-    seed, numRuns, ...(options.path === undefined ? {} : { path: options.path, endOnFailure: true }),
+    seed,
+    numRuns,
+    ...(options.path === undefined ? {} : { path: options.path, endOnFailure: true }),
   });
   if (!out.failed) return { type: def.type, numRuns: out.numRuns, seed, ...(reachability === undefined ? {} : { reachability }) };
 
   const [schedule, abort] = out.counterexample!;
   const again = await violationsOf(schedule, abort);
-  const violations = again.violations.length > 0 ? again.violations : out.errorInstance instanceof RunFailed ? out.errorInstance.violations : [String(out.errorInstance)];
+  const violations =
+    again.violations.length > 0 ? again.violations : out.errorInstance instanceof RunFailed ? out.errorInstance.violations : [String(out.errorInstance)];
   const trail = again.record?.events ?? [];
   const counterexample = fc.stringify(out.counterexample);
   const rule = /\b([ILG]\d+)\b/.exec(violations[0] ?? '')?.[1] ?? 'unknown';

@@ -47,8 +47,7 @@ export function clockedStore(store: Store, now: () => number): ClockedStore {
           const previous = params?.previousPodId as string | undefined;
           if (previous !== undefined) await log(previous, 'down', ts);
           await log(podId, 'up', ts);
-        }
-        else if (key === 'podHeartbeat' && podId !== undefined && (result as { ok?: boolean }).ok === true) await log(podId, 'heartbeat', ts);
+        } else if (key === 'podHeartbeat' && podId !== undefined && (result as { ok?: boolean }).ok === true) await log(podId, 'heartbeat', ts);
         else if (key === 'podMarkDown' && podId !== undefined) await log(podId, 'down', ts);
         return result;
       };

@@ -40,8 +40,7 @@ export function createEffectLog(): EffectLog {
   const applied: EffectRecord[] = [];
   const attempts = new Map<string, number>();
   const count = (key: string, effect?: string) => applied.filter((r) => r.key === key && (effect === undefined || r.effect === effect)).length;
-  const push = (key: string, effect: string, attempt: number | undefined) =>
-    applied.push(attempt === undefined ? { key, effect } : { key, effect, attempt });
+  const push = (key: string, effect: string, attempt: number | undefined) => applied.push(attempt === undefined ? { key, effect } : { key, effect, attempt });
   return {
     applied,
     applyOnce(key, effect = 'effect', attempt) {

@@ -32,7 +32,8 @@ function isMachine(logic: StepLifecycle): logic is AnyStateMachine {
 
 function payloadsOf(type: string): object[] {
   if (type.startsWith('xstate.done.actor.')) return [{ output: undefined }, { output: { ok: true } }];
-  if (type.startsWith('xstate.error.actor.')) return [{ error: new Error('simulated failure') }, { error: new NonRetryableError('simulated non-retryable failure') }];
+  if (type.startsWith('xstate.error.actor.'))
+    return [{ error: new Error('simulated failure') }, { error: new NonRetryableError('simulated non-retryable failure') }];
   return [{}];
 }
 
@@ -47,26 +48,34 @@ export function lifecycleReachability(lifecycle: StepLifecycle, argsExamples: re
   if (!isMachine(lifecycle)) return { states: [], reached: [], unreachable: [], skipped: 'the lifecycle is not a state machine' };
   const machine = lifecycle;
   const name = (node: AnyStateNode) => node.path.join('.');
-  const states = getStateNodes(machine.root).map(name).filter((s) => s !== '');
+  const states = getStateNodes(machine.root)
+    .map(name)
+    .filter((s) => s !== '');
   const inputOf = (args: unknown): LifecycleInput => ({
-    args, attempt: 1, idempotencyKey: 'graph-check', stepId: 'step_graph_check', signal: new AbortController().signal,
-    clock: new SimulatedClock(), log: pino({ level: 'silent' }), runHandler: async () => null,
+    args,
+    attempt: 1,
+    idempotencyKey: 'graph-check',
+    stepId: 'step_graph_check',
+    signal: new AbortController().signal,
+    clock: new SimulatedClock(),
+    log: pino({ level: 'silent' }),
+    runHandler: async () => null,
   });
   try {
     const reached = new Set<string>();
     for (const args of argsExamples) {
-    const map = getAdjacencyMap(machine, {
-      input: inputOf(args),
-      limit: LIMIT,
-      serializeState: (s) => JSON.stringify((s as AnyMachineSnapshot).value),
-      events: (s) =>
-        [...new Set(getNextTransitions(s as AnyMachineSnapshot).map((t) => t.eventType))]
-          .filter((type) => type !== '*' && !type.endsWith('.*'))
-          .flatMap((type) => payloadsOf(type).map((p) => ({ type, ...p }) as EventObject)),
-    });
-    for (const { state } of Object.values(map)) {
-      for (const node of (state as unknown as { _nodes: AnyStateNode[] })._nodes) if (node.path.length > 0) reached.add(name(node));
-    }
+      const map = getAdjacencyMap(machine, {
+        input: inputOf(args),
+        limit: LIMIT,
+        serializeState: (s) => JSON.stringify((s as AnyMachineSnapshot).value),
+        events: (s) =>
+          [...new Set(getNextTransitions(s as AnyMachineSnapshot).map((t) => t.eventType))]
+            .filter((type) => type !== '*' && !type.endsWith('.*'))
+            .flatMap((type) => payloadsOf(type).map((p) => ({ type, ...p }) as EventObject)),
+      });
+      for (const { state } of Object.values(map)) {
+        for (const node of (state as unknown as { _nodes: AnyStateNode[] })._nodes) if (node.path.length > 0) reached.add(name(node));
+      }
     }
     addTransientStates(machine, reached, name);
     return { states, reached: [...reached].sort(), unreachable: states.filter((s) => !reached.has(s)) };
@@ -79,7 +88,7 @@ export function lifecycleReachability(lifecycle: StepLifecycle, argsExamples: re
 function addTransientStates(machine: AnyStateMachine, reached: Set<string>, name: (node: AnyStateNode) => string): void {
   const nodes = getStateNodes(machine.root);
   const isReached = (node: AnyStateNode) => node.path.length === 0 || reached.has(name(node));
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     const mark = (node: AnyStateNode | undefined) => {
       if (node === undefined || isReached(node)) return;

@@ -2,13 +2,7 @@
  * `fleet-q/testing`: what a user needs to property-test a step type and its lifecycle, and the parts
  * it is built from for users who compose their own properties. Named exports only; no behaviour here.
  */
-export {
-  checkStepLifecycle,
-  LifecycleCheckError,
-  runViolations,
-  type CheckStepLifecycleOptions,
-  type CheckStepLifecycleReport,
-} from './check.js';
+export { checkStepLifecycle, LifecycleCheckError, runViolations, type CheckStepLifecycleOptions, type CheckStepLifecycleReport } from './check.js';
 export {
   abortScenarioArbitrary,
   handlerBehaviourArbitrary,

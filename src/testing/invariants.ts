@@ -76,8 +76,16 @@ function num(value: Json | undefined): number | undefined {
 /** Walks one step's events; pushes violations; returns the replayed row (null if never submitted). */
 function walkStep(stepId: string, events: readonly StepEvent[], ctx: TrailContext, out: string[]): ReplayedRow | null {
   const w: Walk = {
-    exists: false, status: 'pending', claimedBy: null, attempt: 0, retryCount: 0, lastError: null,
-    runAfter: 0, episodeClaims: 0, episodeReleases: 0, episodeTerminals: 0,
+    exists: false,
+    status: 'pending',
+    claimedBy: null,
+    attempt: 0,
+    retryCount: 0,
+    lastError: null,
+    runAfter: 0,
+    episodeClaims: 0,
+    episodeReleases: 0,
+    episodeTerminals: 0,
   };
   const maxRetries = ctx.maxRetries(stepId);
   let lifecycle = startLifecycle({ maxReleases: ctx.policy.maxReleases });
@@ -166,7 +174,13 @@ function walkStep(stepId: string, events: readonly StepEvent[], ctx: TrailContex
   }
   if (ctx.final && w.exists && w.episodeTerminals !== 1) out.push(`${stepId}: I5/I1 episode ended with ${w.episodeTerminals} terminal events`);
   const { context } = lifecycle;
-  const oracle = { status: lifecycleStateOf(lifecycle), claimedBy: context.claimedBy, attempt: context.attempt, retryCount: context.retryCount, lastError: context.lastError };
+  const oracle = {
+    status: lifecycleStateOf(lifecycle),
+    claimedBy: context.claimedBy,
+    attempt: context.attempt,
+    retryCount: context.retryCount,
+    lastError: context.lastError,
+  };
   const walked = { status: w.exists ? w.status : 'unsubmitted', claimedBy: w.claimedBy, attempt: w.attempt, retryCount: w.retryCount, lastError: w.lastError };
   if (JSON.stringify(oracle) !== JSON.stringify(walked)) {
     out.push(`${stepId}: I13 the lifecycle machine ends in ${JSON.stringify(oracle)}, the trail walk in ${JSON.stringify(walked)}`);

@@ -46,7 +46,12 @@ interface Held {
 }
 
 /** Runs `schedule` against `definition`; `args` are the example args submits pick from. */
-export async function runSchedule(definition: StepDefinition, args: readonly Json[], schedule: Schedule, hooks: { beforeRun?: () => void } = {}): Promise<RunRecord> {
+export async function runSchedule(
+  definition: StepDefinition,
+  args: readonly Json[],
+  schedule: Schedule,
+  hooks: { beforeRun?: () => void } = {},
+): Promise<RunRecord> {
   hooks.beforeRun?.();
   let now = SIM_START_TS;
   const raw = await openSqliteStore({ path: ':memory:', policy: SIM_POLICY });
@@ -85,8 +90,11 @@ export async function runSchedule(definition: StepDefinition, args: readonly Jso
   const submitted = new Set<string>();
   const submit = async (op: Extract<ScheduleOp, { op: 'submit' }>) => {
     const params = {
-      type: definition.type, args: args[op.args % args.length] ?? null, maxRetries: definition.maxRetries ?? SIM_DEFAULT_MAX_RETRIES,
-      timeoutMs: definition.timeoutMs ?? SIM_DEFAULT_TIMEOUT_MS, ...(op.key === null ? {} : { idempotencyKey: op.key }),
+      type: definition.type,
+      args: args[op.args % args.length] ?? null,
+      maxRetries: definition.maxRetries ?? SIM_DEFAULT_MAX_RETRIES,
+      timeoutMs: definition.timeoutMs ?? SIM_DEFAULT_TIMEOUT_MS,
+      ...(op.key === null ? {} : { idempotencyKey: op.key }),
     };
     const before = op.key === null ? undefined : keys.get(op.key);
     try {
@@ -183,7 +191,12 @@ export async function runSchedule(definition: StepDefinition, args: readonly Jso
     const rows = await readRows(store, submitted);
     if (rows.every((r) => r.status === 'completed' || r.status === 'failed')) break;
     if (now - start > SETTLE_LIMIT_MS) {
-      problems.push(`I1 steps not ended ${SETTLE_LIMIT_MS / 60_000} simulated minutes after the faults stopped: ${rows.filter((r) => r.status !== 'completed' && r.status !== 'failed').map((r) => `${r.stepId} ${r.status}`).join(', ')}`);
+      problems.push(
+        `I1 steps not ended ${SETTLE_LIMIT_MS / 60_000} simulated minutes after the faults stopped: ${rows
+          .filter((r) => r.status !== 'completed' && r.status !== 'failed')
+          .map((r) => `${r.stepId} ${r.status}`)
+          .join(', ')}`,
+      );
       break;
     }
     await advance(250);
@@ -245,7 +258,7 @@ async function readRows(store: Store, ids: ReadonlySet<string>): Promise<StepRow
 
 async function readEvents(store: Store): Promise<StepEvent[]> {
   const all: StepEvent[] = [];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await store.eventList({ afterEventId: after, limit: 500 });
     if (page.length === 0) return all;
     all.push(...page);

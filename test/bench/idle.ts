@@ -15,7 +15,10 @@ import { sleep } from './wait.js';
 /** Registration, the first leader check and the first sweep happen at start; they are not idling. */
 const SETTLE_MS = 2000;
 
-export async function measureIdle(queue: BenchQueue, options: { readonly seconds: number; readonly handlers: string; readonly counter: StatementCounter }): Promise<IdleResult> {
+export async function measureIdle(
+  queue: BenchQueue,
+  options: { readonly seconds: number; readonly handlers: string; readonly counter: StatementCounter },
+): Promise<IdleResult> {
   const pod = createPod({ config: podConfig(queue, options.handlers) });
   let counts;
   let cpuMicros: number;

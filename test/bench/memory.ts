@@ -32,7 +32,11 @@ async function memoryOf(child: Child): Promise<{ rssMb: number; peakMb: number }
 }
 
 /** Measures both figures on two fresh queues. */
-export async function measureMemory(idleQueue: BenchQueue, busyQueue: BenchQueue, options: { readonly handlers: string; readonly sleepingSteps: number }): Promise<MemoryResult> {
+export async function measureMemory(
+  idleQueue: BenchQueue,
+  busyQueue: BenchQueue,
+  options: { readonly handlers: string; readonly sleepingSteps: number },
+): Promise<MemoryResult> {
   const idle = spawnPod(idleQueue, { handlers: options.handlers, parallelism: 10 }, 0);
   let idleMemory;
   try {

@@ -19,7 +19,10 @@ function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-export async function measurePickup(queue: BenchQueue, options: { readonly steps: number; readonly intervalMs: number; readonly handlers: string }): Promise<PickupResult> {
+export async function measurePickup(
+  queue: BenchQueue,
+  options: { readonly steps: number; readonly intervalMs: number; readonly handlers: string },
+): Promise<PickupResult> {
   const config = podConfig(queue, options.handlers);
   const client = await createClient(config);
   const pod = createPod({ config });

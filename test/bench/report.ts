@@ -107,7 +107,10 @@ export function checkTargets(f: BenchFigures): TargetCheck[] {
   const pg = f.database.kind === 'postgres';
   const versus = (p: ProcessingResult) => p.perSecond / (baselineFor(f, p.baselineConcurrency)?.perSecond ?? Number.NaN);
   if (pg) {
-    for (const [parallelism, threshold, wanted] of [[50, 1, 1.0], [10, 0.8, 0.5]] as const) {
+    for (const [parallelism, threshold, wanted] of [
+      [50, 1, 1.0],
+      [10, 0.8, 0.5],
+    ] as const) {
       const run = onePodRun(f, parallelism, threshold);
       if (run === undefined) continue;
       checks.push({
@@ -146,7 +149,10 @@ export function checkTargets(f: BenchFigures): TargetCheck[] {
     }
   }
   if (pg && f.enqueue.length > 0) {
-    const median = percentile(f.enqueue.map((e) => e.perSecond), 50);
+    const median = percentile(
+      f.enqueue.map((e) => e.perSecond),
+      50,
+    );
     checks.push({ target: 'bulk enqueue ≥ 30,000 steps/s', value: `${int(median)} steps/s (median fill)`, met: median >= 30_000 });
   }
   if (f.idle !== null) {
@@ -183,8 +189,7 @@ function ratio(value: number, base: CommitRate | undefined): string {
 /** Left-aligned first column, right-aligned numbers. */
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -192,7 +197,11 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 export function formatReport(f: BenchFigures): string {
   const out: string[] = [];
   out.push(`FLEET-Q ${f.versions.fleetQ} benchmark — ${f.versions.database} (${f.database.origin}), Node ${f.versions.node}`);
-  out.push(`database settings: ${Object.entries(f.database.settings).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  out.push(
+    `database settings: ${Object.entries(f.database.settings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+  );
   out.push('');
   if (f.tree.length > 0) {
     out.push(
@@ -212,7 +221,17 @@ export function formatReport(f: BenchFigures): string {
   out.push('');
   const rows: string[][] = [];
   for (const e of f.enqueue) {
-    rows.push([`bulk enqueue, submitBatch × ${e.batchSize}`, '', '', int(e.steps), fixed(e.seconds, 2), int(e.perSecond), ratio(e.perSecond, baselineFor(f, 1)), fixed(e.statementsPerBatch, 1) + '/batch', '']);
+    rows.push([
+      `bulk enqueue, submitBatch × ${e.batchSize}`,
+      '',
+      '',
+      int(e.steps),
+      fixed(e.seconds, 2),
+      int(e.perSecond),
+      ratio(e.perSecond, baselineFor(f, 1)),
+      fixed(e.statementsPerBatch, 1) + '/batch',
+      '',
+    ]);
   }
   for (const p of f.processing) {
     const base = baselineFor(f, p.baselineConcurrency);
@@ -249,7 +268,17 @@ export function formatReport(f: BenchFigures): string {
     out.push(
       table(
         ['pickup latency (submit returned → handler start)', 'steps', 'p50 ms', 'p99 ms', 'max ms', 'min ms', 'mean ms'],
-        [[`one submit every ${k.intervalMs} ms to an idle pod`, String(k.steps), fixed(k.p50Ms, 2), fixed(k.p99Ms, 2), fixed(k.maxMs, 2), fixed(k.minMs, 2), fixed(k.meanMs, 2)]],
+        [
+          [
+            `one submit every ${k.intervalMs} ms to an idle pod`,
+            String(k.steps),
+            fixed(k.p50Ms, 2),
+            fixed(k.p99Ms, 2),
+            fixed(k.maxMs, 2),
+            fixed(k.minMs, 2),
+            fixed(k.meanMs, 2),
+          ],
+        ],
       ),
     );
   }
@@ -259,10 +288,25 @@ export function formatReport(f: BenchFigures): string {
     out.push(
       table(
         [`idle pod, ${i.seconds} s watched, per minute`, 'total', 'heartbeats', 'leader sweeps', 'rest', 'CPU'],
-        [['statements', fixed(i.perMinute.total, 1), fixed(i.perMinute.heartbeats, 1), fixed(i.perMinute.sweeps, 1), fixed(i.perMinute.rest, 1), `${fixed(i.cpuShare * 100, 2)} % of a core`]],
+        [
+          [
+            'statements',
+            fixed(i.perMinute.total, 1),
+            fixed(i.perMinute.heartbeats, 1),
+            fixed(i.perMinute.sweeps, 1),
+            fixed(i.perMinute.rest, 1),
+            `${fixed(i.cpuShare * 100, 2)} % of a core`,
+          ],
+        ],
       ),
     );
-    out.push(`  by kind (count in ${i.seconds} s): ${Object.entries(i.byLabel).map(([l, n]) => `${l} ${n}`).join(', ') || 'none'}`);
+    out.push(
+      `  by kind (count in ${i.seconds} s): ${
+        Object.entries(i.byLabel)
+          .map(([l, n]) => `${l} ${n}`)
+          .join(', ') || 'none'
+      }`,
+    );
   }
   if (f.memory !== null) {
     const m = f.memory;
@@ -270,14 +314,22 @@ export function formatReport(f: BenchFigures): string {
     out.push(
       table(
         ['pod process memory (fleet-q start)', 'RSS MB', 'peak RSS MB'],
-        [['idle, empty queue', fixed(m.idleRssMb, 1), ''], [`P=${m.sleepingSteps}, threshold 1, ${m.sleepingSteps} sleeping steps`, fixed(m.busyRssMb, 1), fixed(m.busyPeakMb, 1)]],
+        [
+          ['idle, empty queue', fixed(m.idleRssMb, 1), ''],
+          [`P=${m.sleepingSteps}, threshold 1, ${m.sleepingSteps} sleeping steps`, fixed(m.busyRssMb, 1), fixed(m.busyPeakMb, 1)],
+        ],
       ),
     );
   }
   const targets = checkTargets(f);
   if (targets.length > 0) {
     out.push('');
-    out.push(table(['target', 'this run', 'met'], targets.map((t) => [t.target, t.value, t.met === null ? '–' : t.met ? 'yes' : 'NO'])));
+    out.push(
+      table(
+        ['target', 'this run', 'met'],
+        targets.map((t) => [t.target, t.value, t.met === null ? '–' : t.met ? 'yes' : 'NO']),
+      ),
+    );
   }
   out.push('');
   out.push(`total ${fixed(f.totalSeconds, 1)} s`);

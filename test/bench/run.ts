@@ -22,7 +22,16 @@ import { processWithPodProcesses } from './processes.js';
 import { processInProcess } from './processing.js';
 import { measureScale } from './scale.js';
 import { formatScaleJsonLine, formatScaleReport } from './scale-report.js';
-import { formatJsonLine, formatReport, type BenchFigures, type IdleResult, type MemoryResult, type PickupResult, type ProcessingResult, type TreeResult } from './report.js';
+import {
+  formatJsonLine,
+  formatReport,
+  type BenchFigures,
+  type IdleResult,
+  type MemoryResult,
+  type PickupResult,
+  type ProcessingResult,
+  type TreeResult,
+} from './report.js';
 import { StatementCounter } from './statement-counter.js';
 import { countMysqlStatements } from './statements.mysql.js';
 import { countPgStatements } from './statements.pg.js';
@@ -77,7 +86,15 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
     progress(`one in-process pod, P=${run.parallelism}, threshold ${run.threshold}: processing ${options.steps} steps`);
     const label = `in-process pod${run.threshold === 1 ? ', threshold 1' : ''}`;
     processing.push(
-      await processInProcess(queue, { label, steps: options.steps, parallelism: run.parallelism, capacityThreshold: run.threshold, handlers: HANDLERS, counter, profile: options.profile }),
+      await processInProcess(queue, {
+        label,
+        steps: options.steps,
+        parallelism: run.parallelism,
+        capacityThreshold: run.threshold,
+        handlers: HANDLERS,
+        counter,
+        profile: options.profile,
+      }),
     );
   }
   if (options.pods > 0) {
@@ -133,7 +150,11 @@ async function main(): Promise<number> {
   else if (options.store === 'mysql') countMysqlStatements(counter);
   else countSqliteStatements(counter);
   const db =
-    options.store === 'postgres' ? await openPostgresBench(counter) : options.store === 'mysql' ? await openMysqlBench(counter) : await openSqliteBench(counter);
+    options.store === 'postgres'
+      ? await openPostgresBench(counter)
+      : options.store === 'mysql'
+        ? await openMysqlBench(counter)
+        : await openSqliteBench(counter);
   try {
     if (options.scale) {
       const scale = { history: options.scaleHistory, delayed: options.scaleDelayed, pending: options.scalePending, claims: options.scaleClaims };

@@ -46,7 +46,9 @@ async function openPg(env: Readonly<Record<string, string>>): Promise<ScaleFixtu
     try {
       await client.query(`SET LOCAL plan_cache_mode = force_generic_plan; PREPARE scale_plan AS ${sql}`);
       const args = values.map((v) => (v === null ? 'NULL' : Array.isArray(v) ? `ARRAY[${v.map((x) => `'${String(x)}'`).join(',')}]` : `'${String(v)}'`));
-      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE scale_plan(${args.join(', ')})`);
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE scale_plan(${args.join(', ')})`,
+      );
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     } finally {
       // PREPARE is not transactional.
@@ -96,17 +98,21 @@ async function openSqlite(env: Readonly<Record<string, string>>): Promise<ScaleF
     (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((r) => r.detail).join('\n');
   return {
     async completeAllPending(podId, ts) {
-      return db.transaction(() => {
-        const changed = db
-          .prepare(`UPDATE ${t.stepTracker} SET status = 'completed', claimed_by = ?, attempt = 1, result = 'null', last_update_ts = ? WHERE status = 'pending'`)
-          .run(podId, ts).changes;
-        db.prepare(
-          `INSERT INTO ${t.stepEvents} (step_id, ts, kind, pod_id, attempt, detail)
+      return db
+        .transaction(() => {
+          const changed = db
+            .prepare(
+              `UPDATE ${t.stepTracker} SET status = 'completed', claimed_by = ?, attempt = 1, result = 'null', last_update_ts = ? WHERE status = 'pending'`,
+            )
+            .run(podId, ts).changes;
+          db.prepare(
+            `INSERT INTO ${t.stepEvents} (step_id, ts, kind, pod_id, attempt, detail)
            SELECT s.step_id, ?, k.kind, ?, 1, '{}' FROM ${t.stepTracker} s, (SELECT 'claimed' AS kind UNION ALL SELECT 'completed') k
            WHERE s.status = 'completed' AND s.last_update_ts = ?`,
-        ).run(ts, podId, ts);
-        return changed;
-      }).immediate();
+          ).run(ts, podId, ts);
+          return changed;
+        })
+        .immediate();
     },
     async analyze() {
       db.exec('ANALYZE');

@@ -59,7 +59,14 @@ export async function measureTree(steps: number, capacity: number): Promise<Tree
     markDown: fromPromise<void, PodInput>(async () => undefined),
     heartbeat: fromPromise<HeartbeatOutput, PodInput>(async () => ({ ok: true })),
     checkLeader: fromPromise<CheckLeaderOutput, PodInput>(async () => ({ isLeader: false, leaderId: null })),
-    recover: fromPromise<RecoveryReport, RecoverInput>(async () => ({ dryRun: false, deadPods: [], orphanedSteps: [], requeued: [], deadLettered: [], durationMs: 0 })),
+    recover: fromPromise<RecoveryReport, RecoverInput>(async () => ({
+      dryRun: false,
+      deadPods: [],
+      orphanedSteps: [],
+      requeued: [],
+      deadLettered: [],
+      durationMs: 0,
+    })),
     prune: fromPromise<PruneReport, PruneInput>(async () => ({ steps: 0, events: 0, pods: 0 })),
     runStep: fromCallback<StepActorCommand, ExecuteStepInput>(({ sendBack, receive }) => {
       void Promise.resolve().then(() => sendBack({ type: 'handler.succeeded', result: null }));

@@ -82,7 +82,15 @@ export function describeAuditReplay(factory: StoreFactory): void {
           await checked(async () => {
             const key = random() < 0.3 ? `key-${int(6)}` : null;
             try {
-              const r = await store.stepSubmit({ type: pick(TYPES), args: { v: int(2) }, priority: int(4), maxRetries: int(4), timeoutMs: 60_000, idempotencyKey: key, now });
+              const r = await store.stepSubmit({
+                type: pick(TYPES),
+                args: { v: int(2) },
+                priority: int(4),
+                maxRetries: int(4),
+                timeoutMs: 60_000,
+                idempotencyKey: key,
+                now,
+              });
               const fresh = !stepIds.has(r.stepId);
               stepIds.add(r.stepId);
               expect(r.outcome).toBe(fresh ? 'submitted' : 'duplicate');
@@ -138,7 +146,10 @@ export function describeAuditReplay(factory: StoreFactory): void {
 
       const events = await store.eventList({});
       const seen = new Set(events.map((e) => e.kind));
-      expect(STEP_EVENT_KINDS.filter((kind) => !seen.has(kind)), 'kinds the mix never produced').toEqual([]);
+      expect(
+        STEP_EVENT_KINDS.filter((kind) => !seen.has(kind)),
+        'kinds the mix never produced',
+      ).toEqual([]);
       const replayed = replayStepEvents(events);
       expect([...replayed.keys()].sort()).toEqual([...stepIds].sort());
       for (const stepId of stepIds) {

@@ -72,12 +72,16 @@ export function describeAudit(factory: StoreFactory): void {
       await expectAppended(store, [], () => expect(submit(store, { args: { other: 1 }, idempotencyKey: 'k' })).rejects.toBeInstanceOf(ConflictError));
       await expectAppended(store, ['claimed'], () => claimOne(store, POD_A, T0, step));
       await expectAppended(store, ['stale_write_rejected'], () => store.stepComplete({ stepId: step, podId: POD_B, attempt: 1, result: 1, now: T0 }));
-      await expectAppended(store, ['retried'], () => store.stepFail({ stepId: step, podId: POD_A, attempt: 1, error: 'e', retryable: true, reason: 'error', now: T0 }));
+      await expectAppended(store, ['retried'], () =>
+        store.stepFail({ stepId: step, podId: POD_A, attempt: 1, error: 'e', retryable: true, reason: 'error', now: T0 }),
+      );
       const { runAfter } = await mustGet(store, step);
       await expectAppended(store, ['claimed'], () => claimOne(store, POD_B, runAfter, step));
       await expectAppended(store, ['released'], () => store.stepRelease({ stepId: step, podId: POD_B, attempt: 2, now: runAfter }));
       await expectAppended(store, ['claimed'], () => claimOne(store, POD_A, runAfter, step));
-      await expectAppended(store, ['dead_lettered'], () => store.stepFail({ stepId: step, podId: POD_A, attempt: 3, error: 'e', retryable: true, reason: 'error', now: runAfter }));
+      await expectAppended(store, ['dead_lettered'], () =>
+        store.stepFail({ stepId: step, podId: POD_A, attempt: 3, error: 'e', retryable: true, reason: 'error', now: runAfter }),
+      );
       await expectAppended(store, ['replayed'], () => store.stepReplay({ stepId: step, now: runAfter + 1 }));
       await expectAppended(store, ['claimed'], () => claimOne(store, POD_A, runAfter + 1, step));
       await expectAppended(store, [], () => store.podHeartbeat({ podId: POD_B, now: runAfter + 1 }));

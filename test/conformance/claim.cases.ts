@@ -63,7 +63,11 @@ export function describeClaim(factory: StoreFactory): void {
       const highOld = await submit(store, { priority: 5, now: T0 + 1 });
       const highNew = await submit(store, { priority: 5, now: T0 + 2 });
       const negative = await submit(store, { priority: -1, now: T0 });
-      const midTies = [await submit(store, { priority: 3, now: T0 + 3 }), await submit(store, { priority: 3, now: T0 + 3 }), await submit(store, { priority: 3, now: T0 + 3 })].sort();
+      const midTies = [
+        await submit(store, { priority: 3, now: T0 + 3 }),
+        await submit(store, { priority: 3, now: T0 + 3 }),
+        await submit(store, { priority: 3, now: T0 + 3 }),
+      ].sort();
       const expected = [highOld, highNew, ...midTies, low, negative];
       const order: string[] = [];
       for (;;) {

@@ -54,7 +54,13 @@ function describeCoalescedCompletions(factory: StoreFactory): void {
     ]);
     expect(await tail(ids[4]!)).toMatchObject([
       { kind: 'completed', podId: POD_A, attempt: 1, ts: T0 + 104 },
-      { kind: 'stale_write_rejected', podId: POD_A, attempt: 1, ts: T0 + 105, detail: { write: 'complete', status: 'completed', claimed_by: POD_A, attempt: 1 } },
+      {
+        kind: 'stale_write_rejected',
+        podId: POD_A,
+        attempt: 1,
+        ts: T0 + 105,
+        detail: { write: 'complete', status: 'completed', claimed_by: POD_A, attempt: 1 },
+      },
     ]);
   });
 

@@ -38,7 +38,15 @@ export function describeCompleteMany(factory: StoreFactory): void {
       expect(await mustGet(store, ids[2]!)).toMatchObject({ status: 'completed', result: [2], lastUpdateTs: T0 + 102 });
       for (const held of [ids[1]!, ids[3]!, ids[4]!]) expect(await mustGet(store, held)).toMatchObject({ status: 'claimed', claimedBy: POD_A, result: null });
       const tail = async (stepId: string) => (await eventsOf(store, stepId)).slice(2);
-      expect(await tail(ids[1]!)).toMatchObject([{ kind: 'stale_write_rejected', podId: POD_B, attempt: 1, ts: T0 + 101, detail: { write: 'complete', status: 'claimed', claimed_by: POD_A, attempt: 1 } }]);
+      expect(await tail(ids[1]!)).toMatchObject([
+        {
+          kind: 'stale_write_rejected',
+          podId: POD_B,
+          attempt: 1,
+          ts: T0 + 101,
+          detail: { write: 'complete', status: 'claimed', claimed_by: POD_A, attempt: 1 },
+        },
+      ]);
       expect(await tail(ids[2]!)).toMatchObject([
         { kind: 'completed', podId: POD_A, attempt: 1, ts: T0 + 102 },
         { kind: 'stale_write_rejected', podId: POD_A, attempt: 1, ts: T0 + 103, detail: { write: 'complete', status: 'completed' } },

@@ -64,10 +64,7 @@ export function describeConcurrency(factory: StoreFactory): void {
       const sweepAt = T0 + POLICY.deadPodThresholdMs;
       await store.podHeartbeat({ podId: POD_A, now: sweepAt - 1 });
       await store.podHeartbeat({ podId: POD_B, now: sweepAt - 1 });
-      const [first, second] = await Promise.all([
-        store.recoverySweep({ podId: POD_A, now: sweepAt }),
-        peer.recoverySweep({ podId: POD_B, now: sweepAt }),
-      ]);
+      const [first, second] = await Promise.all([store.recoverySweep({ podId: POD_A, now: sweepAt }), peer.recoverySweep({ podId: POD_B, now: sweepAt })]);
       const requeued = [...first.requeued, ...second.requeued];
       expect(requeued.sort()).toEqual([...ids].sort());
       expect([...first.deadLettered, ...second.deadLettered]).toEqual([]);

@@ -15,7 +15,15 @@ async function failUntilDeadLettered(store: Store, stepId: string, from: number)
   for (;;) {
     const row = await claimOne(store, POD_A, t, stepId);
     t = row.lastUpdateTs + 1;
-    const outcome = await store.stepFail({ stepId, podId: POD_A, attempt: row.attempt, error: `fail ${row.attempt}`, retryable: true, reason: 'error', now: t });
+    const outcome = await store.stepFail({
+      stepId,
+      podId: POD_A,
+      attempt: row.attempt,
+      error: `fail ${row.attempt}`,
+      retryable: true,
+      reason: 'error',
+      now: t,
+    });
     if (outcome.applied && outcome.outcome === 'dead_lettered') return t;
     t = (await mustGet(store, stepId)).runAfter;
   }
@@ -35,7 +43,15 @@ export function describeDlqReplay(factory: StoreFactory): void {
       const replayed = await store.stepReplay({ stepId, now: replayAt });
       const row = await mustGet(store, stepId);
       expect(replayed).toEqual(row);
-      expect(row).toMatchObject({ status: 'pending', claimedBy: null, retryCount: 0, attempt: 3, lastError: 'fail 3', runAfter: replayAt, lastUpdateTs: replayAt });
+      expect(row).toMatchObject({
+        status: 'pending',
+        claimedBy: null,
+        retryCount: 0,
+        attempt: 3,
+        lastError: 'fail 3',
+        runAfter: replayAt,
+        lastUpdateTs: replayAt,
+      });
       const event = await lastEvent(store, stepId);
       expect(event).toMatchObject({ kind: 'replayed', podId: null, attempt: 3, ts: replayAt });
       expect(event.detail).toMatchObject({ old_retry_count: 2 });

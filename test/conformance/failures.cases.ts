@@ -21,7 +21,15 @@ export function describeFailures(factory: StoreFactory): void {
 
     it('retries a timed-out attempt like an error, recording reason timeout', async () => {
       const { store, stepId } = await claimedStep(2);
-      const outcome = await store.stepFail({ stepId, podId: POD_A, attempt: 1, error: 'timed out after 900000 ms', retryable: true, reason: 'timeout', now: T0 + 900_000 });
+      const outcome = await store.stepFail({
+        stepId,
+        podId: POD_A,
+        attempt: 1,
+        error: 'timed out after 900000 ms',
+        retryable: true,
+        reason: 'timeout',
+        now: T0 + 900_000,
+      });
       expect(outcome.applied && outcome.outcome).toBe('retried');
       const row = await mustGet(store, stepId);
       expect(row).toMatchObject({ status: 'pending', retryCount: 1, claimedBy: null, lastError: 'timed out after 900000 ms' });
@@ -43,7 +51,14 @@ export function describeFailures(factory: StoreFactory): void {
       const { store, stepId } = await claimedStep(5);
       const outcome = await store.stepFail({ stepId, podId: POD_A, attempt: 1, error: 'invalid card', retryable: false, reason: 'error', now: T0 + 5 });
       expect(outcome.applied && outcome.outcome).toBe('dead_lettered');
-      expect(await mustGet(store, stepId)).toMatchObject({ status: 'failed', retryCount: 0, maxRetries: 5, claimedBy: POD_A, attempt: 1, lastError: 'invalid card' });
+      expect(await mustGet(store, stepId)).toMatchObject({
+        status: 'failed',
+        retryCount: 0,
+        maxRetries: 5,
+        claimedBy: POD_A,
+        attempt: 1,
+        lastError: 'invalid card',
+      });
       expect(await kindsOf(store, stepId)).toEqual(['submitted', 'claimed', 'dead_lettered']);
       expect((await lastEvent(store, stepId)).detail).toMatchObject({ reason: 'non_retryable', error: 'invalid card', retry_count: 0 });
     });

@@ -131,9 +131,9 @@ export function describeFencedWrites(factory: StoreFactory): void {
     it('refuses a larger result with ValidationError, writing nothing', async () => {
       const { store, stepId } = await claimedByA();
       const before = await mustGet(store, stepId);
-      await expect(
-        store.stepComplete({ stepId, podId: POD_A, attempt: 1, result: 'r'.repeat(MAX_RESULT_BYTES - 1), now: T0 + 1 }),
-      ).rejects.toBeInstanceOf(ValidationError);
+      await expect(store.stepComplete({ stepId, podId: POD_A, attempt: 1, result: 'r'.repeat(MAX_RESULT_BYTES - 1), now: T0 + 1 })).rejects.toBeInstanceOf(
+        ValidationError,
+      );
       expect(await mustGet(store, stepId)).toEqual(before);
       expect(await kindsOf(store, stepId)).toEqual(['submitted', 'claimed']);
     });
@@ -141,9 +141,7 @@ export function describeFencedWrites(factory: StoreFactory): void {
     it('refuses a result holding U+0000 with ValidationError, writing nothing, alike on every store', async () => {
       const { store, stepId } = await claimedByA();
       const before = await mustGet(store, stepId);
-      await expect(store.stepComplete({ stepId, podId: POD_A, attempt: 1, result: { text: 'a\u0000b' }, now: T0 + 1 })).rejects.toBeInstanceOf(
-        ValidationError,
-      );
+      await expect(store.stepComplete({ stepId, podId: POD_A, attempt: 1, result: { text: 'a\u0000b' }, now: T0 + 1 })).rejects.toBeInstanceOf(ValidationError);
       expect(await mustGet(store, stepId)).toEqual(before);
       expect((await store.stepComplete({ stepId, podId: POD_A, attempt: 1, result: { text: 'a\\u0000b' }, now: T0 + 1 })).applied).toBe(true);
     });

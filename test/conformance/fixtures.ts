@@ -4,16 +4,7 @@
  * the expectations live in the `*.cases.ts` files, next to the rule they guard.
  */
 import { afterEach, expect } from 'vitest';
-import type {
-  PodMeta,
-  PodRow,
-  Store,
-  StepEvent,
-  StepEventKind,
-  StepRow,
-  StepSubmitParams,
-  StorePolicy,
-} from '../../src/store/store.js';
+import type { PodMeta, PodRow, Store, StepEvent, StepEventKind, StepRow, StepSubmitParams, StorePolicy } from '../../src/store/store.js';
 import type { OpenedStore, OpenOptions, StoreFactory } from './stores.js';
 
 /** Every case starts its clock here (2023-11-14T22:13:20Z) and moves it forward explicitly. */

@@ -6,7 +6,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RecoverySummary, Store } from '../../src/store/store.js';
-import { POD_A, POD_B, POD_C, POLICY, T0, allEvents, claimOne, eventsOf, expectBackoff, freshStores, lastEvent, mustGet, registerPod, submit } from './fixtures.js';
+import {
+  POD_A,
+  POD_B,
+  POD_C,
+  POLICY,
+  T0,
+  allEvents,
+  claimOne,
+  eventsOf,
+  expectBackoff,
+  freshStores,
+  lastEvent,
+  mustGet,
+  registerPod,
+  submit,
+} from './fixtures.js';
 import type { StoreFactory } from './stores.js';
 
 const THRESHOLD = POLICY.deadPodThresholdMs;

@@ -89,7 +89,11 @@ const sqlite: StoreFactory = {
     const { openSqliteStore } = await loadSqliteDriver();
     const dir = await mkdtemp(join(tmpdir(), 'fleet-q-conformance-'));
     const path = join(dir, 'queue.db');
-    return instancesOn((prefix) => openSqliteStore({ path, policy, ...prefix }), options, () => rm(dir, { recursive: true, force: true }));
+    return instancesOn(
+      (prefix) => openSqliteStore({ path, policy, ...prefix }),
+      options,
+      () => rm(dir, { recursive: true, force: true }),
+    );
   },
 };
 

@@ -150,8 +150,13 @@ export function describeSubmit(factory: StoreFactory): void {
 
   describe('batch submit', () => {
     const open = freshStores(factory);
-    const item = (args: { [key: string]: number }, idempotencyKey: string | null = null, type = TYPE) =>
-      ({ type, args, maxRetries: 3, timeoutMs: 1_000, idempotencyKey });
+    const item = (args: { [key: string]: number }, idempotencyKey: string | null = null, type = TYPE) => ({
+      type,
+      args,
+      maxRetries: 3,
+      timeoutMs: 1_000,
+      idempotencyKey,
+    });
 
     it('inserts every item with one submitted event each, results in input order', async () => {
       const { store } = await open();
@@ -176,21 +181,19 @@ export function describeSubmit(factory: StoreFactory): void {
     it('writes nothing when one item conflicts with an existing step (ConflictError)', async () => {
       const { store } = await open();
       await submit(store, { args: { i: 1 }, idempotencyKey: 'k1' });
-      await expect(
-        store.stepSubmitBatch({ steps: [item({ i: 0 }), item({ i: 99 }, 'k1'), item({ i: 2 })], now: T0 + 1 }),
-      ).rejects.toBeInstanceOf(ConflictError);
+      await expect(store.stepSubmitBatch({ steps: [item({ i: 0 }), item({ i: 99 }, 'k1'), item({ i: 2 })], now: T0 + 1 })).rejects.toBeInstanceOf(
+        ConflictError,
+      );
       expect((await store.queueStats({ now: T0 + 1 })).pending).toBe(1);
       expect((await allEvents(store)).length).toBe(1);
     });
 
     it('refuses two items sharing (type, idempotency_key) with a ValidationError listing their indexes', async () => {
       const { store } = await open();
-      const error = await store
-        .stepSubmitBatch({ steps: [item({ i: 0 }, 'k'), item({ i: 1 }), item({ i: 0 }, 'k')], now: T0 })
-        .then(
-          () => undefined,
-          (err: unknown) => err,
-        );
+      const error = await store.stepSubmitBatch({ steps: [item({ i: 0 }, 'k'), item({ i: 1 }), item({ i: 0 }, 'k')], now: T0 }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       expect(error).toBeInstanceOf(ValidationError);
       const locs = ((error as ValidationError).errors ?? []).map((e) => e.loc).join(' ');
       expect(locs).toMatch(/\b0\b/);

@@ -38,7 +38,9 @@ function variant(change: (copy: AnyValues) => void): Record<string, unknown> {
 
 /** The value at a dotted path of values.yaml, or undefined. */
 function at(path: string): unknown {
-  return path.split('.').reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), values);
+  return path
+    .split('.')
+    .reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), values);
 }
 
 describe('deploy/helm/fleet-q', () => {
@@ -81,7 +83,9 @@ describe('deploy/helm/fleet-q', () => {
     const objects = kustomizeObjects(join(ROOT, 'deploy/kubernetes'));
     expect(values.config).toEqual(only(objects, 'ConfigMap')['data']);
     expect(values.secrets).toEqual(only(objects, 'Secret')['stringData']);
-    const deployment = only(objects, 'Deployment') as unknown as { spec: { replicas: number; template: { spec: { terminationGracePeriodSeconds: number; containers: { resources: unknown }[] } } } };
+    const deployment = only(objects, 'Deployment') as unknown as {
+      spec: { replicas: number; template: { spec: { terminationGracePeriodSeconds: number; containers: { resources: unknown }[] } } };
+    };
     expect(values['replicaCount']).toBe(deployment.spec.replicas);
     expect(values.terminationGracePeriodSeconds).toBe(deployment.spec.template.spec.terminationGracePeriodSeconds);
     expect(values['resources']).toEqual(deployment.spec.template.spec.containers[0]!.resources);

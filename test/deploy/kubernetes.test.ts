@@ -64,7 +64,9 @@ function selects(selector: Record<string, string>, labels: Record<string, string
 
 describe('deploy/kubernetes', () => {
   it('lists only files that exist, and the base holds everything but the monitoring objects', () => {
-    const base = kustomizeObjects(BASE).map((o) => o.kind).sort();
+    const base = kustomizeObjects(BASE)
+      .map((o) => o.kind)
+      .sort();
     expect(base).toEqual(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service']);
     expect(objects.map((o) => o.kind).sort()).toEqual([...base, 'PrometheusRule', 'ServiceMonitor'].sort());
     for (const file of new Set(objects.map((o) => o.file))) expect(existsSync(join(ROOT, file)), file).toBe(true);
@@ -120,12 +122,16 @@ describe('deploy/kubernetes', () => {
   it('selectors select the pod template; the ServiceMonitor scrapes a port of the Service', () => {
     const labels = deployment.spec.template.metadata.labels;
     expect(selects(deployment.spec.selector.matchLabels, labels)).toBe(true);
-    const service = only(objects, 'Service') as ManifestObject & { spec: { selector: Record<string, string>; ports: { name: string; targetPort: string | number }[] } };
+    const service = only(objects, 'Service') as ManifestObject & {
+      spec: { selector: Record<string, string>; ports: { name: string; targetPort: string | number }[] };
+    };
     expect(selects(service.spec.selector, labels)).toBe(true);
     expect(service.spec.ports.map((p) => p.targetPort)).toContain('http');
     const pdb = only(objects, 'PodDisruptionBudget') as ManifestObject & { spec: { selector: { matchLabels: Record<string, string> } } };
     expect(selects(pdb.spec.selector.matchLabels, labels)).toBe(true);
-    const monitor = only(objects, 'ServiceMonitor') as ManifestObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } };
+    const monitor = only(objects, 'ServiceMonitor') as ManifestObject & {
+      spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] };
+    };
     expect(selects(monitor.spec.selector.matchLabels, service.metadata.labels ?? {})).toBe(true);
     expect(monitor.spec.endpoints.map((e) => [e.port, e.path])).toEqual([['http', '/metrics']]);
     expect(service.spec.ports.map((p) => p.name)).toContain('http');

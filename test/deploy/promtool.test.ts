@@ -27,8 +27,14 @@ it('has a unit test for every alert, in the test file promtool runs', () => {
   const tested = tests.tests.flatMap((t) => t.alert_rule_test);
   for (const alert of alerts) {
     const cases = tested.filter((c) => c.alertname === alert);
-    expect(cases.some((c) => c.exp_alerts.length > 0), `${alert} has a case where it fires`).toBe(true);
-    expect(cases.some((c) => c.exp_alerts.length === 0), `${alert} has a case where it stays quiet`).toBe(true);
+    expect(
+      cases.some((c) => c.exp_alerts.length > 0),
+      `${alert} has a case where it fires`,
+    ).toBe(true);
+    expect(
+      cases.some((c) => c.exp_alerts.length === 0),
+      `${alert} has a case where it stays quiet`,
+    ).toBe(true);
   }
 });
 
@@ -47,7 +53,7 @@ if (available) {
   });
 } else if (required) {
   it('promtool is installed (required when CI is set)', () => {
-    throw new Error('promtool not found on PATH: install Debian\'s prometheus package (apt-get install -y prometheus), as .ci/run does');
+    throw new Error("promtool not found on PATH: install Debian's prometheus package (apt-get install -y prometheus), as .ci/run does");
   });
 } else {
   console.warn('promtool checks not run: promtool is not on PATH (apt-get install -y prometheus); CI requires them');

@@ -95,7 +95,11 @@ export function readExecutions(path: string): Execution[] {
  * `completed` events of `stepIds` with no handler run that finished for the same step, attempt and
  * pod (`done` or `spun`): an outcome the store recorded that no handler produced.
  */
-export function unexecutedCompletions(events: ReadonlyMap<string, readonly StepEvent[]>, stepIds: readonly string[], executions: readonly Execution[]): string[] {
+export function unexecutedCompletions(
+  events: ReadonlyMap<string, readonly StepEvent[]>,
+  stepIds: readonly string[],
+  executions: readonly Execution[],
+): string[] {
   const finished = new Set(executions.filter((e) => e.event === 'done' || e.event === 'spun').map((e) => `${e.step_id}/${e.attempt}/${e.pod_id}`));
   return stepIds.flatMap((stepId) => {
     const completed = completionOf(events, stepId);

@@ -54,10 +54,14 @@ describe('PostgreSQL restarted mid-run', () => {
           expect(exactlyOnceProblems(events, stepIds)).toEqual([]);
           expect(unexecutedCompletions(events, stepIds, readExecutions(queue.executionLog))).toEqual([]);
           // The old incarnations are swept down once their heartbeats age out; the new ones live.
-          await waitFor('the old incarnations to be marked down', async () => {
-            const rows = await after.podList();
-            return oldIds.every((id) => rows.find((r) => r.podId === id)?.status === 'down');
-          }, { timeoutMs: 20_000 });
+          await waitFor(
+            'the old incarnations to be marked down',
+            async () => {
+              const rows = await after.podList();
+              return oldIds.every((id) => rows.find((r) => r.podId === id)?.status === 'down');
+            },
+            { timeoutMs: 20_000 },
+          );
           const rows = await after.podList();
           for (const pod of pods) expect(rows.find((r) => r.podId === pod.podId)).toMatchObject({ status: 'up', live: true, name: pod.name });
         },

@@ -21,7 +21,12 @@ export interface RuntimeStage {
 /** Instructions with continuation lines joined and comments dropped. */
 function instructions(text: string): string[] {
   const lines = text.split('\n').filter((line) => !line.trimStart().startsWith('#'));
-  return lines.join('\n').replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines
+    .join('\n')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** Parses the Dockerfile at the repository root. */

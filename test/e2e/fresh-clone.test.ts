@@ -38,7 +38,10 @@ async function privateClone(): Promise<string> {
   git(['clone', '--quiet', ROOT, clone], ROOT);
   const changed = git(['ls-files', '-z', '--modified', '--others', '--exclude-standard'], ROOT).split('\0').filter(Boolean);
   for (const file of changed) {
-    const exists = await stat(join(ROOT, file)).then(() => true, () => false);
+    const exists = await stat(join(ROOT, file)).then(
+      () => true,
+      () => false,
+    );
     if (!exists) continue; // deleted in the working tree
     await mkdir(dirname(join(clone, file)), { recursive: true });
     await cp(join(ROOT, file), join(clone, file));
@@ -59,7 +62,10 @@ it('npm test in a clone only its owner can enter starts the embedded PostgreSQL 
   const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: runTmp, FLEET_Q_REQUIRE_STORES: 'postgres' };
   for (const name of ['FLEET_Q_TEST_DATABASE_URL', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID']) delete env[name];
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--config', 'test/fixtures/fresh-clone/vitest.config.ts'], { cwd: clone, env });
+    const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--config', 'test/fixtures/fresh-clone/vitest.config.ts'], {
+      cwd: clone,
+      env,
+    });
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -80,7 +86,9 @@ it('refuses with one sentence saying what to do when the temp dir is closed to o
   const saved = process.env['TMPDIR'];
   process.env['TMPDIR'] = closed;
   try {
-    await expect(stageEmbeddedPostgres('test')).rejects.toThrow(/cannot enter the temp dir .*set TMPDIR to a directory every user can enter .*or set FLEET_Q_TEST_DATABASE_URL/);
+    await expect(stageEmbeddedPostgres('test')).rejects.toThrow(
+      /cannot enter the temp dir .*set TMPDIR to a directory every user can enter .*or set FLEET_Q_TEST_DATABASE_URL/,
+    );
   } finally {
     if (saved === undefined) delete process.env['TMPDIR'];
     else process.env['TMPDIR'] = saved;

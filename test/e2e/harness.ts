@@ -125,7 +125,9 @@ export async function startPod(options: StartPodOptions): Promise<PodProcess> {
  */
 export async function waitHealthy(pod: PodProcess, options: { readonly timeoutMs?: number; readonly replacing?: string } = {}): Promise<string> {
   const body = await waitFor(
-    options.replacing === undefined ? `${pod.name} to answer /health 200` : `${pod.name} to answer /health 200 as another incarnation than ${options.replacing}`,
+    options.replacing === undefined
+      ? `${pod.name} to answer /health 200`
+      : `${pod.name} to answer /health 200 as another incarnation than ${options.replacing}`,
     async () => {
       if (pod.exit !== null) throw new Error(`${pod.name} exited (${JSON.stringify(pod.exit)}):\n${pod.output}`);
       const answer = await pod.health();

@@ -60,7 +60,10 @@ export async function submitStep(baseUrl: string, step: { type: string; args: un
 }
 
 /** POST /submit/batch; resolves the step ids in order, throwing with the body unless the answer is 201. */
-export async function submitBatch(baseUrl: string, steps: readonly { type: string; args: unknown; max_retries?: number; priority?: number }[]): Promise<string[]> {
+export async function submitBatch(
+  baseUrl: string,
+  steps: readonly { type: string; args: unknown; max_retries?: number; priority?: number }[],
+): Promise<string[]> {
   const answer = await postJson(baseUrl, '/submit/batch', { steps });
   if (answer.status !== 201) throw new Error(`POST /submit/batch answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body.step_ids as string[];
@@ -75,7 +78,11 @@ export interface ProcessRun {
 }
 
 /** Runs `node <cli> ...args` with exactly `env` in `cwd`; never rejects (a failed run is a result). */
-export function runCli(cli: string, args: readonly string[], options: { readonly env: NodeJS.ProcessEnv; readonly cwd: string; readonly timeoutMs?: number }): Promise<ProcessRun> {
+export function runCli(
+  cli: string,
+  args: readonly string[],
+  options: { readonly env: NodeJS.ProcessEnv; readonly cwd: string; readonly timeoutMs?: number },
+): Promise<ProcessRun> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,

@@ -91,10 +91,14 @@ it('the packed package, installed without dev dependencies, serves, runs a step 
   const base = `http://127.0.0.1:${port}`;
   let sleepId = '';
   try {
-    await waitFor('the pod to answer /health 200', async () => {
-      if (exitCode !== undefined) throw new Error(`the pod exited with ${exitCode}:\n${output.slice(-3_000)}`);
-      return (await getJson(base, '/health').catch(() => null))?.status === 200;
-    }, { timeoutMs: 60_000, intervalMs: 100 });
+    await waitFor(
+      'the pod to answer /health 200',
+      async () => {
+        if (exitCode !== undefined) throw new Error(`the pod exited with ${exitCode}:\n${output.slice(-3_000)}`);
+        return (await getJson(base, '/health').catch(() => null))?.status === 200;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
     const [hcCommand, ...hcArgs] = stage.healthcheck;
     expect(hcCommand).toBe('node');
     expect(spawnSync(process.execPath, hcArgs, { cwd: app, env, timeout: 10_000 }).status, 'HEALTHCHECK exit code').toBe(0);
@@ -102,20 +106,31 @@ it('the packed package, installed without dev dependencies, serves, runs a step 
     const echo = await postJson(base, '/submit', { type: 'echo', args: { from: 'image' } }, TOKEN);
     expect(echo.status).toBe(201);
     const echoId = echo.body.step_id as string;
-    const done = await waitFor('the echo step to complete', async () => {
-      const status = await getJson(base, `/status/${echoId}`, TOKEN);
-      return status.body.status === 'completed' ? status.body : null;
-    }, { timeoutMs: 30_000, intervalMs: 50 });
+    const done = await waitFor(
+      'the echo step to complete',
+      async () => {
+        const status = await getJson(base, `/status/${echoId}`, TOKEN);
+        return status.body.status === 'completed' ? status.body : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
     expect(done.result).toEqual({ from: 'image' });
 
     const sleep = await postJson(base, '/submit', { type: 'sleep', args: { ms: 1500 } }, TOKEN);
     sleepId = sleep.body.step_id as string;
-    await waitFor('the sleep step to be claimed', async () => (await getJson(base, `/status/${sleepId}`, TOKEN)).body.status === 'claimed', { timeoutMs: 30_000, intervalMs: 20 });
+    await waitFor('the sleep step to be claimed', async () => (await getJson(base, `/status/${sleepId}`, TOKEN)).body.status === 'claimed', {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    });
     child.kill('SIGTERM');
-    await waitFor('/health 503 draining', async () => {
-      const health = await getJson(base, '/health').catch(() => null);
-      return health?.status === 503 && health.body.status === 'draining';
-    }, { timeoutMs: 10_000, intervalMs: 20 });
+    await waitFor(
+      '/health 503 draining',
+      async () => {
+        const health = await getJson(base, '/health').catch(() => null);
+        return health?.status === 503 && health.body.status === 'draining';
+      },
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
     expect(await exited, output.slice(-3_000)).toBe(0);
   } finally {
     child.kill('SIGKILL');

@@ -49,12 +49,17 @@ it('a scratch project installs the npm pack tarball and checks three step types 
 
   const env = { ...process.env, FLEET_Q_TEST_SEED: process.env.FLEET_Q_TEST_SEED ?? '4242' };
   const out = await run(process.execPath, ['check-steps.mjs'], scratch, env);
-  const results = out.trim().split('\n').map((line) => JSON.parse(line) as { type: string; passed: boolean; message?: string; counterexample?: string });
+  const results = out
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; passed: boolean; message?: string; counterexample?: string });
   const byType = Object.fromEntries(results.map((r) => [r.type, r]));
   expect(byType['payment.correct']).toMatchObject({ passed: true, unreachable: [] });
   expect(byType['payment.late_completion']).toMatchObject({ passed: false });
   expect(byType['payment.late_completion']!.message).toMatch(/broke rule L3: .*answered completed after its abort[\s\S]*seed: \d+[\s\S]*shrunk counterexample/);
   expect(byType['payment.early_dead_letter']).toMatchObject({ passed: false });
-  expect(byType['payment.early_dead_letter']!.message).toMatch(/broke rule L4: .*dead-lettered with a retryable error while \d retr[\s\S]*audit trail of the failing run/);
+  expect(byType['payment.early_dead_letter']!.message).toMatch(
+    /broke rule L4: .*dead-lettered with a retryable error while \d retr[\s\S]*audit trail of the failing run/,
+  );
   for (const r of results.filter((x) => !x.passed)) expect(r.counterexample).toMatch(/"op":"submit"/);
 }, 300_000);

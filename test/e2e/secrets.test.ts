@@ -38,7 +38,12 @@ function canaryEnv(databaseUrl: string): { env: Record<string, string>; canaries
   const canaries: string[] = [];
   for (const v of CONFIG_VARIABLES) {
     if (v.secret === undefined) continue;
-    const value = canary(v.variable.toLowerCase().replace(/^fleet_q_/, '').replace(/_/g, '-'));
+    const value = canary(
+      v.variable
+        .toLowerCase()
+        .replace(/^fleet_q_/, '')
+        .replace(/_/g, '-'),
+    );
     canaries.push(value);
     if (v.secret === 'url-password') {
       const url = new URL(databaseUrl);
@@ -53,12 +58,22 @@ function canaryEnv(databaseUrl: string): { env: Record<string, string>; canaries
 }
 
 /** Everything a client sees of one answer: status line, headers, body. */
-async function call(base: string, method: string, path: string, options: { token?: string; body?: string; requestId?: string } = {}): Promise<{ status: number; text: string }> {
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: string; requestId?: string } = {},
+): Promise<{ status: number; text: string }> {
   const headers: Record<string, string> = {};
   if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.requestId !== undefined) headers['x-request-id'] = options.requestId;
-  const res = await fetch(`${base}${path}`, { method, headers, signal: AbortSignal.timeout(10_000), ...(options.body === undefined ? {} : { body: options.body }) });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    signal: AbortSignal.timeout(10_000),
+    ...(options.body === undefined ? {} : { body: options.body }),
+  });
   const text = `${res.status} ${JSON.stringify([...res.headers.entries()])}\n${await res.text()}`;
   return { status: res.status, text };
 }
@@ -140,8 +155,11 @@ describe('secrets and exposure', () => {
         texts.push(pod.output);
 
         // Request ids: every log line about a request (fastify's own and ours) carries one.
-        const lines = pod.output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-        const requestLines = lines.filter((l) => 'req' in l || 'res' in l || l['component'] === 'http' && l['request_id'] !== undefined);
+        const lines = pod.output
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        const requestLines = lines.filter((l) => 'req' in l || 'res' in l || (l['component'] === 'http' && l['request_id'] !== undefined));
         expect(requestLines.length).toBeGreaterThan(50);
         expect(requestLines.filter((l) => typeof l['request_id'] !== 'string')).toEqual([]);
         expect(lines.filter((l) => l['request_id'] === 'e2e-req-submit').length).toBeGreaterThanOrEqual(2);
@@ -156,7 +174,13 @@ describe('secrets and exposure', () => {
 
         const closed = new URL(env['FLEET_Q_DATABASE_URL']!);
         closed.port = String(await freePort());
-        const unreachable = await startPod({ cli: suite.cli, queue, name: 'e2e-secrets-down', waitHealthy: false, env: { ...podEnv, FLEET_Q_DATABASE_URL: closed.toString() } });
+        const unreachable = await startPod({
+          cli: suite.cli,
+          queue,
+          name: 'e2e-secrets-down',
+          waitHealthy: false,
+          env: { ...podEnv, FLEET_Q_DATABASE_URL: closed.toString() },
+        });
         await waitFor('an unreachable-database warning', () => unreachable.output.includes('store.unreachable'), { timeoutMs: 20_000 });
         const starting = await call(unreachable.baseUrl, 'GET', '/health');
         expect(starting.status).toBe(503);
@@ -179,7 +203,14 @@ describe('secrets and exposure', () => {
     await withQueue(
       () => postgresQueue(url),
       async (queue) => {
-        const env = { ...cleanEnv(), ...TIMING_ENV, ...queue.env, FLEET_Q_HANDLERS: HANDLERS, FLEET_Q_API_HOST: '0.0.0.0', FLEET_Q_API_PORT: String(await freePort()) };
+        const env = {
+          ...cleanEnv(),
+          ...TIMING_ENV,
+          ...queue.env,
+          FLEET_Q_HANDLERS: HANDLERS,
+          FLEET_Q_API_HOST: '0.0.0.0',
+          FLEET_Q_API_PORT: String(await freePort()),
+        };
         const run = await runCli(suite.cli, ['start'], { cwd: queue.dir, env, timeoutMs: 20_000 });
         expect(run.code).toBe(2);
         expect(run.stderr).toContain('FLEET_Q_API_HOST');

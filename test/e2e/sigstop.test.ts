@@ -17,6 +17,9 @@ describe('SIGSTOP past the threshold, then SIGCONT', () => {
   }, 120_000);
 
   it('on PostgreSQL', async () => {
-    await withQueue(async () => postgresQueue(await requireTestDatabaseUrl()), (queue) => sigstopScenario(suite.cli, queue));
+    await withQueue(
+      async () => postgresQueue(await requireTestDatabaseUrl()),
+      (queue) => sigstopScenario(suite.cli, queue),
+    );
   }, 120_000);
 });

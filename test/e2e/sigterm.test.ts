@@ -17,6 +17,9 @@ describe('SIGTERM drains the pod', () => {
   }, 90_000);
 
   it('on PostgreSQL', async () => {
-    await withQueue(async () => postgresQueue(await requireTestDatabaseUrl()), (queue) => sigtermScenario(suite.cli, queue));
+    await withQueue(
+      async () => postgresQueue(await requireTestDatabaseUrl()),
+      (queue) => sigtermScenario(suite.cli, queue),
+    );
   }, 90_000);
 });

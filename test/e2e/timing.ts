@@ -37,5 +37,4 @@ export const TIMING_ENV: Readonly<Record<string, string>> = {
  * dead after the threshold, a leader notices within a leader check, sweeps within a recovery
  * interval, the backoff is at most the max delay, and 2 s cover the claim and the step itself.
  */
-export const RECOVERY_BOUND_MS =
-  TIMING.deadPodThresholdMs + TIMING.leaderCheckIntervalMs + TIMING.recoveryIntervalMs + TIMING.maxDelayMs + 2_000;
+export const RECOVERY_BOUND_MS = TIMING.deadPodThresholdMs + TIMING.leaderCheckIntervalMs + TIMING.recoveryIntervalMs + TIMING.maxDelayMs + 2_000;

@@ -19,7 +19,7 @@ import { waitFor } from '../support/wait.js';
 
 const SHOTS = join(ROOT, '.tmp', 'ui-screenshots');
 const available = chromiumPath() !== null;
-if (!available && !browserRequired()) console.warn('ui: dashboard browser tests not run: no Chromium (install Debian\'s `chromium`, or set FLEET_Q_CHROMIUM)');
+if (!available && !browserRequired()) console.warn("ui: dashboard browser tests not run: no Chromium (install Debian's `chromium`, or set FLEET_Q_CHROMIUM)");
 
 const suite = useE2eSuite();
 
@@ -56,24 +56,42 @@ describe.skipIf(!available && !browserRequired())('dashboard in headless Chromiu
     await withQueue(sqliteQueue, async (queue) => {
       const pod = await startPod({ cli: suite.cli, queue, name: 'e2e-ui' });
       const base = pod.baseUrl;
-      const echo = await submitBatch(base, Array.from({ length: 200 }, (_, i) => ({ type: 'echo', args: { i } })));
-      await submitBatch(base, Array.from({ length: 40 }, () => ({ type: 'fail', args: {}, max_retries: 0 })));
+      const echo = await submitBatch(
+        base,
+        Array.from({ length: 200 }, (_, i) => ({ type: 'echo', args: { i } })),
+      );
+      await submitBatch(
+        base,
+        Array.from({ length: 40 }, () => ({ type: 'fail', args: {}, max_retries: 0 })),
+      );
       const [replayable] = await submitBatch(base, [{ type: 'fail', args: { times: 1 }, max_retries: 0 }]);
       const queueBody = async () => (await getJson(base, '/admin/queue')).body as Record<string, number>;
-      await waitFor('completed and dead-lettered steps to settle', async () => {
-        const q = await queueBody();
-        return q.completed_steps === 200 && q.failed_steps === 41;
-      }, { timeoutMs: 60_000 });
+      await waitFor(
+        'completed and dead-lettered steps to settle',
+        async () => {
+          const q = await queueBody();
+          return q.completed_steps === 200 && q.failed_steps === 41;
+        },
+        { timeoutMs: 60_000 },
+      );
       // Running and waiting steps: 8 slots stay busy for 15 s, the rest wait behind them at a lower
       // priority than the step replayed below, which takes the first slot that frees.
-      await submitBatch(base, Array.from({ length: 30 }, () => ({ type: 'sleep', args: { ms: 15_000 }, priority: -1 })));
+      await submitBatch(
+        base,
+        Array.from({ length: 30 }, () => ({ type: 'sleep', args: { ms: 15_000 }, priority: -1 })),
+      );
       await waitFor('the slots to fill', async () => (await queueBody()).claimed_steps === 8, { timeoutMs: 30_000 });
 
       const { page, errors } = await openPage();
       await show(page, base, '#/overview', 'overview');
       const expected = await queueBody();
       const metric = async (name: string) => Number((await page.locator(`[data-metric="${name}"] .value`).innerText()).replace(/,/g, ''));
-      expect({ pending: await metric('pending'), claimed: await metric('claimed'), completed: await metric('completed'), failed: await metric('failed') }).toEqual({
+      expect({
+        pending: await metric('pending'),
+        claimed: await metric('claimed'),
+        completed: await metric('completed'),
+        failed: await metric('failed'),
+      }).toEqual({
         pending: expected.pending_steps,
         claimed: expected.claimed_steps,
         completed: expected.completed_steps,
@@ -92,8 +110,14 @@ describe.skipIf(!available && !browserRequired())('dashboard in headless Chromiu
       expect(await page.locator('tr[data-step]').allInnerTexts()).toEqual([expect.stringContaining('completed')]);
 
       await show(page, base, `#/step/${echo[0]}`, 'step-completed');
-      expect(await page.locator('tr[data-event-kind]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event-kind')))).toEqual(['submitted', 'claimed', 'completed']);
-      const taken = await page.locator('g.edge.taken').evaluateAll((edges) => edges.map((e) => `${e.getAttribute('data-from')}>${e.getAttribute('data-to')}:${e.getAttribute('data-event')}`));
+      expect(await page.locator('tr[data-event-kind]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event-kind')))).toEqual([
+        'submitted',
+        'claimed',
+        'completed',
+      ]);
+      const taken = await page
+        .locator('g.edge.taken')
+        .evaluateAll((edges) => edges.map((e) => `${e.getAttribute('data-from')}>${e.getAttribute('data-to')}:${e.getAttribute('data-event')}`));
       expect(taken.sort()).toEqual(['claimed>completed:completed', 'pending>claimed:claimed', 'unsubmitted>pending:submitted']);
       expect(await page.locator('g.node.current').getAttribute('data-state')).toBe('completed');
 
@@ -103,7 +127,9 @@ describe.skipIf(!available && !browserRequired())('dashboard in headless Chromiu
       await expect.poll(() => page.locator('#confirm-dialog').isVisible()).toBe(true);
       await page.screenshot({ path: join(SHOTS, 'dlq-confirm.png') });
       await page.locator('#confirm-ok').click();
-      await waitFor(`${replayable} to complete after the replay`, async () => (await getJson(base, `/status/${replayable}`)).body.status === 'completed', { timeoutMs: 60_000 });
+      await waitFor(`${replayable} to complete after the replay`, async () => (await getJson(base, `/status/${replayable}`)).body.status === 'completed', {
+        timeoutMs: 60_000,
+      });
       await show(page, base, `#/step/${replayable}`, 'step-replayed');
       const kinds = await page.locator('tr[data-event-kind]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event-kind')));
       expect(kinds).toEqual(['submitted', 'claimed', 'dead_lettered', 'replayed', 'claimed', 'completed']);

@@ -70,19 +70,32 @@ async function submit(body: object): Promise<string> {
   return ((await res.json()) as { step_id: string }).step_id;
 }
 
-interface Status { status: string; result: unknown; last_error: string | null; retry_count: number; history: { kind: string; detail: Record<string, unknown> }[] }
+interface Status {
+  status: string;
+  result: unknown;
+  last_error: string | null;
+  retry_count: number;
+  history: { kind: string; detail: Record<string, unknown> }[];
+}
 
 async function settled(stepId: string): Promise<Status> {
-  return waitFor(`step ${stepId} to end`, async () => {
-    const s = (await (await fetch(`${base}/status/${stepId}?history=true`)).json()) as Status;
-    return s.status === 'completed' || s.status === 'failed' ? s : undefined;
-  }, 20_000);
+  return waitFor(
+    `step ${stepId} to end`,
+    async () => {
+      const s = (await (await fetch(`${base}/status/${stepId}?history=true`)).json()) as Status;
+      return s.status === 'completed' || s.status === 'failed' ? s : undefined;
+    },
+    20_000,
+  );
 }
 
 const kinds = (s: Status) => s.history.map((e) => e.kind);
 
 it('completes, with the trail of a built-in step that completes', async () => {
-  const [custom, echo] = await Promise.all([settled(await submit({ type: 'payment.http', args: { amount: 5 } })), settled(await submit({ type: 'echo', args: { amount: 5 } }))]);
+  const [custom, echo] = await Promise.all([
+    settled(await submit({ type: 'payment.http', args: { amount: 5 } })),
+    settled(await submit({ type: 'echo', args: { amount: 5 } })),
+  ]);
   expect(custom).toMatchObject({ status: 'completed', result: { charged: 5 } });
   expect(kinds(custom)).toEqual(['submitted', 'claimed', 'completed']);
   expect(kinds(custom)).toEqual(kinds(echo));

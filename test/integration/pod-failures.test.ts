@@ -60,7 +60,10 @@ describe('failing attempts on a pod', () => {
     const picky = await world.submit('picky', {}, { maxRetries: 5 });
     await world.waitForStatus(fatal, 'failed');
     await world.waitForStatus(picky, 'failed');
-    for (const [id, error] of [[fatal, 'cannot ever work'], [picky, 'picky refuses']] as const) {
+    for (const [id, error] of [
+      [fatal, 'cannot ever work'],
+      [picky, 'picky refuses'],
+    ] as const) {
       const events = await world.events(id);
       expect(events.map((e) => e.kind)).toEqual(['submitted', 'claimed', 'dead_lettered']);
       expect(events[2]!.detail).toMatchObject({ reason: 'non_retryable', error, retry_count: 0 });

@@ -23,7 +23,10 @@ describe('pods without faults', () => {
 
     for (const id of ids) {
       const events = await world.events(id);
-      expect(events.map((e) => e.kind), id).toEqual(['submitted', 'claimed', 'completed']);
+      expect(
+        events.map((e) => e.kind),
+        id,
+      ).toEqual(['submitted', 'claimed', 'completed']);
       const [, claimed, completed] = events;
       expect(completed!.podId).toBe(claimed!.podId);
       const runs = world.executionsOf(id);
@@ -43,7 +46,7 @@ describe('pods without faults', () => {
       }
     }
 
-    const [alpha, bravo, charlie] = pods as [typeof pods[0], typeof pods[0], typeof pods[0]];
+    const [alpha, bravo, charlie] = pods as [(typeof pods)[0], (typeof pods)[0], (typeof pods)[0]];
     await waitFor('alpha leads', () => alpha.health().isLeader);
     const leader = await (await world.store()).leaderGet();
     expect(leader.leader?.podId).toBe(alpha.podId);
@@ -58,7 +61,12 @@ describe('pods without faults', () => {
     }
     expect(world.logged('step.completed')).toHaveLength(30);
     expect(world.unknownEventNames()).toEqual([]);
-    expect(world.logged('step.completed')[0]).toMatchObject({ step_id: expect.any(String), attempt: 1, pod_id: expect.any(String), duration_ms: expect.any(Number) });
+    expect(world.logged('step.completed')[0]).toMatchObject({
+      step_id: expect.any(String),
+      attempt: 1,
+      pod_id: expect.any(String),
+      duration_ms: expect.any(Number),
+    });
   });
 
   it('wakes an idle pod through watchWork, not its claim interval', async () => {
@@ -79,7 +87,7 @@ describe('pods without faults', () => {
     expect(pod.podId).toMatch(/^alpha-[0-9a-f]{8}$/);
     const store = await world.store();
     const before = (await store.podList()).find((p) => p.podId === pod.podId)!;
-    await waitFor('a later heartbeat', async () => ((await store.podList()).find((p) => p.podId === pod.podId)!.lastHeartbeatTs > before.lastHeartbeatTs));
+    await waitFor('a later heartbeat', async () => (await store.podList()).find((p) => p.podId === pod.podId)!.lastHeartbeatTs > before.lastHeartbeatTs);
     const row = (await store.podList()).find((p) => p.podId === pod.podId)!;
     expect(row).toMatchObject({ name: 'alpha', status: 'up', live: true });
     expect(row.meta).toMatchObject({ max_parallelism: 2, capacity: 2, in_flight: 0 });

@@ -48,7 +48,13 @@ describe('a pod that loses its liveness', () => {
     // commits through the completion batch, so under load the new incarnation may claim the step
     // first; the stale event then records the row as that claim left it.
     const heldEvents = await world.events(held);
-    expect(heldEvents.filter((e) => e.kind !== 'stale_write_rejected').map((e) => e.kind)).toEqual(['submitted', 'claimed', 'recovered', 'claimed', 'completed']);
+    expect(heldEvents.filter((e) => e.kind !== 'stale_write_rejected').map((e) => e.kind)).toEqual([
+      'submitted',
+      'claimed',
+      'recovered',
+      'claimed',
+      'completed',
+    ]);
     const staleAt = heldEvents.findIndex((e) => e.kind === 'stale_write_rejected');
     // The row the stale write found, by where it landed: after the recovery, the new claim, or the completion.
     const rowFound = new Map<number, object>([

@@ -59,10 +59,14 @@ describe('a fleet that flaps', () => {
     for (let i = 0; i < 12; i++) stepIds.push(await world.submit('work', { ms: 800 }, { maxRetries: 25 }));
 
     // Let both flap for a while: several incarnations each.
-    await waitFor('three incarnations of each pod', () => {
-      const registered = world.logged('pod.registered');
-      return ['alpha', 'bravo'].every((name) => registered.filter((l) => String(l['pod_id']).startsWith(`${name}-`)).length >= 3);
-    }, 30_000);
+    await waitFor(
+      'three incarnations of each pod',
+      () => {
+        const registered = world.logged('pod.registered');
+        return ['alpha', 'bravo'].every((name) => registered.filter((l) => String(l['pod_id']).startsWith(`${name}-`)).length >= 3);
+      },
+      30_000,
+    );
     // Every re-registration retired its predecessor in the same transaction: at most one row up per process.
     const during = await inspect.podList();
     for (const name of ['alpha', 'bravo']) expect(during.filter((p) => p.name === name && p.status === 'up').length).toBeLessThanOrEqual(1);
@@ -70,10 +74,15 @@ describe('a fleet that flaps', () => {
 
     fault.slow = false;
     const healedAt = Date.now();
-    await waitFor('every step completed', async () => {
-      const rows = await Promise.all(stepIds.map((stepId) => inspect.stepGet({ stepId })));
-      return rows.every((r) => r?.status === 'completed');
-    }, 60_000, 100);
+    await waitFor(
+      'every step completed',
+      async () => {
+        const rows = await Promise.all(stepIds.map((stepId) => inspect.stepGet({ stepId })));
+        return rows.every((r) => r?.status === 'completed');
+      },
+      60_000,
+      100,
+    );
 
     // A sweep completed soon after the fleet could keep a leader: threshold + recovery interval, plus
     // 5 s of slack for a loaded 2-core machine (far below the 60 s leader check).
@@ -90,7 +99,12 @@ describe('a fleet that flaps', () => {
     // Settled: the two current incarnations are up and healthy, every other row is down.
     await waitFor('both pods healthy', () => alpha.health().status === 'healthy' && bravo.health().status === 'healthy', 10_000);
     const after = await inspect.podList();
-    expect(after.filter((p) => p.status === 'up').map((p) => p.podId).sort()).toEqual([alpha.podId, bravo.podId].sort());
+    expect(
+      after
+        .filter((p) => p.status === 'up')
+        .map((p) => p.podId)
+        .sort(),
+    ).toEqual([alpha.podId, bravo.podId].sort());
     expect(world.unknownEventNames()).toEqual([]);
   }, 120_000);
 
@@ -103,8 +117,12 @@ describe('a fleet that flaps', () => {
     const podId = pod.podId;
     await waitFor('a slow-heartbeat warning', () => world.logged('heartbeat.slow').length > 0, 10_000);
     expect(world.logged('heartbeat.slow')[0]).toMatchObject({
-      level: 'warn', pod_id: podId, margin_ms: 1450,
-      FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: 0.1, FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: 3, FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: 1,
+      level: 'warn',
+      pod_id: podId,
+      margin_ms: 1450,
+      FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: 0.1,
+      FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: 3,
+      FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: 1,
     });
     expect(Number(world.logged('heartbeat.slow')[0]!['latency_ms'])).toBeGreaterThanOrEqual(900);
     await sleep(2_000);

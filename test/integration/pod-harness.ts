@@ -155,7 +155,12 @@ export class PodWorld {
    * - `big` returns a result over 256 KiB.
    */
   steps(pod: string): AnyStepDefinition[] {
-    const run = <A>(type: string, args: z.ZodType<A>, body: (args: A, exec: Execution, signal: AbortSignal) => Promise<unknown>, extra: Partial<StepDefinition<A>> = {}) =>
+    const run = <A>(
+      type: string,
+      args: z.ZodType<A>,
+      body: (args: A, exec: Execution, signal: AbortSignal) => Promise<unknown>,
+      extra: Partial<StepDefinition<A>> = {},
+    ) =>
       defineStep({
         type,
         args,
@@ -183,9 +188,14 @@ export class PodWorld {
       run('fatal', z.object({}), async () => {
         throw new NonRetryableError('cannot ever work');
       }),
-      run('picky', z.object({}), async () => {
-        throw new Error('picky refuses');
-      }, { retryable: (err) => !(err instanceof Error && err.message === 'picky refuses') }),
+      run(
+        'picky',
+        z.object({}),
+        async () => {
+          throw new Error('picky refuses');
+        },
+        { retryable: (err) => !(err instanceof Error && err.message === 'picky refuses') },
+      ),
       run('hold', z.object({}), async (_args, exec) => {
         const g = this.gates.get(exec.stepId);
         if (g === undefined) throw new Error(`no gate for ${exec.stepId}`);
@@ -206,9 +216,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason as Error);
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason as Error);
+      },
+      { once: true },
+    );
   });
 }

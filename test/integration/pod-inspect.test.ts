@@ -53,11 +53,17 @@ it('a step actor and its lifecycle appear, transition and stop in the inspection
 
   // The step's actor: created under a slot (whose busy state is the step's statechart), which moves
   // through that statechart while the actor runs; the actor is stopped when the slot is idle again.
-  const slots = new Set(messages.filter((m) => m.type === '@xstate.actor' && m.definition !== undefined && JSON.parse(m.definition).id === 'slot').map((m) => m.sessionId));
+  const slots = new Set(
+    messages.filter((m) => m.type === '@xstate.actor' && m.definition !== undefined && JSON.parse(m.definition).id === 'slot').map((m) => m.sessionId),
+  );
   const isStepActor = (m: Message) => m.type === '@xstate.actor' && m.name === 'step' && slots.has(m.parentId ?? '');
   await waitFor('a step actor in the stream', () => messages.some(isStepActor), 10_000);
   const stepActor = messages.find(isStepActor)!;
-  await waitFor('the step actor to stop', () => messages.some((m) => m.sessionId === stepActor.sessionId && m.type === '@xstate.snapshot' && m.snapshot?.status === 'stopped'), 10_000);
+  await waitFor(
+    'the step actor to stop',
+    () => messages.some((m) => m.sessionId === stepActor.sessionId && m.type === '@xstate.snapshot' && m.snapshot?.status === 'stopped'),
+    10_000,
+  );
   const slotValues = messages.filter((m) => m.sessionId === stepActor.parentId && m.type === '@xstate.snapshot').map((m) => JSON.stringify(m.snapshot?.value));
   expect(slotValues).toEqual(expect.arrayContaining([JSON.stringify({ busy: 'executing' }), JSON.stringify({ busy: 'reporting' })]));
   expect(slotValues.at(-1)).toBe(JSON.stringify('idle'));

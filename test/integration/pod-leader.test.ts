@@ -54,7 +54,9 @@ describe('leader and recovery', () => {
     }
     expect((await store.podList()).find((p) => p.podId === alphaId)?.status).toBe('down');
     expect(world.logged('leader.elected').map((l) => l['pod_id'])).toEqual([alphaId, bravoId]);
-    expect(world.logged('recovery.completed').some((l) => (l['requeued_steps'] as string[]).length === 2 && (l['dead_pods'] as string[]).includes(alphaId))).toBe(true);
+    expect(
+      world.logged('recovery.completed').some((l) => (l['requeued_steps'] as string[]).length === 2 && (l['dead_pods'] as string[]).includes(alphaId)),
+    ).toBe(true);
   });
 
   it('prunes, as leader, terminal steps and down pods older than the retention', async () => {

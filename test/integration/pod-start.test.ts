@@ -56,10 +56,14 @@ async function json(response: Response): Promise<Record<string, unknown>> {
 
 /** The API listens before the pod has registered: wait for its /health 200. */
 async function healthy(base: string): Promise<Response> {
-  return waitFor(`${base}/health to answer 200`, async () => {
-    const res = await fetch(`${base}/health`);
-    return res.status === 200 ? res : undefined;
-  }, 30_000);
+  return waitFor(
+    `${base}/health to answer 200`,
+    async () => {
+      const res = await fetch(`${base}/health`);
+      return res.status === 200 ? res : undefined;
+    },
+    30_000,
+  );
 }
 
 describe('runPodCommand', () => {
@@ -130,7 +134,11 @@ describe('runPodCommand', () => {
     const pod = runPod({ shutdownGraceSeconds: 1 });
     const base = await pod.address;
     await healthy(base);
-    await fetch(`${base}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'sleep', args: { ms: 10_000 } }) });
+    await fetch(`${base}/submit`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'sleep', args: { ms: 10_000 } }),
+    });
     await waitFor('a step in flight', async () => (await json(await fetch(`${base}/health`)))['current_capacity'] === 1);
     pod.signals.emit('SIGINT', 'SIGINT');
     pod.signals.emit('SIGINT', 'SIGINT');
@@ -181,4 +189,3 @@ describe('runPodCommand', () => {
     expect(await pod.result).toBe(0);
   });
 });
-

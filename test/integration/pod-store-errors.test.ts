@@ -22,7 +22,11 @@ describe('a pod whose database fails', () => {
     world = new PodWorld();
     await world.store(); // migrated
     const config = world.config();
-    const podStore = await openSqliteStore({ path: world.dbPath, policy: storePolicyOf(config), busyRetry: { deadlineMs: 150, minDelayMs: 2, maxDelayMs: 20 } });
+    const podStore = await openSqliteStore({
+      path: world.dbPath,
+      policy: storePolicyOf(config),
+      busyRetry: { deadlineMs: 150, minDelayMs: 2, maxDelayMs: 20 },
+    });
     const metrics = createMetrics();
     try {
       const pod = await world.startPod('alpha', {}, { store: podStore, metrics });

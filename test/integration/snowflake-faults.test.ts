@@ -43,7 +43,9 @@ async function queueWith(steps: number): Promise<{ store: SnowflakeStore; schema
   opened.push({ store, schema });
   await store.migrate();
   await store.podRegister({ podId: 'pod-0000000a', name: 'pod', meta: META });
-  const { results } = await store.stepSubmitBatch({ steps: Array.from({ length: steps }, (_, i) => ({ type: 'echo', args: { i }, maxRetries: 3, timeoutMs: 60_000 })) });
+  const { results } = await store.stepSubmitBatch({
+    steps: Array.from({ length: steps }, (_, i) => ({ type: 'echo', args: { i }, maxRetries: 3, timeoutMs: 60_000 })),
+  });
   return { store, schema, ids: results.map((r) => r.stepId) };
 }
 
@@ -62,17 +64,31 @@ if (url === undefined && !requiredStores().has('snowflake')) {
   describe('Snowflake store under injected faults', { timeout: 120_000 }, () => {
     it('retries a claim refused by the lock-waiter limit (000625) and claims each step once', async () => {
       const { store, schema } = await queueWith(6);
-      await inject({ match: `^UPDATE ${schema}\\.STEP_TRACKER SET STATUS = 'claimed'`, action: 'error', code: '000625', times: 2,
-        message: `Statement has locked table 'STEP_TRACKER'... aborted because the number of waiters for this lock exceeds the 20 statements limit.` });
+      await inject({
+        match: `^UPDATE ${schema}\\.STEP_TRACKER SET STATUS = 'claimed'`,
+        action: 'error',
+        code: '000625',
+        times: 2,
+        message: `Statement has locked table 'STEP_TRACKER'... aborted because the number of waiters for this lock exceeds the 20 statements limit.`,
+      });
       const rows = await store.stepClaim({ podId: 'pod-0000000a', types: ['echo'], limit: 4 });
       expect(rows).toHaveLength(4);
-      await expectClaimedOnce(store, rows.map((r) => r.stepId));
+      await expectClaimedOnce(
+        store,
+        rows.map((r) => r.stepId),
+      );
     });
 
     it('retries a completion aborted by a lock timeout and applies it once', async () => {
       const { store, schema } = await queueWith(3);
       const rows = await store.stepClaim({ podId: 'pod-0000000a', types: ['echo'], limit: 3 });
-      await inject({ match: `^UPDATE ${schema}\\.STEP_TRACKER t SET STATUS = 'completed'`, action: 'error', code: '000630', times: 1, message: 'Statement reached its statement or warehouse timeout of 10 second(s) and was canceled (lock wait).' });
+      await inject({
+        match: `^UPDATE ${schema}\\.STEP_TRACKER t SET STATUS = 'completed'`,
+        action: 'error',
+        code: '000630',
+        times: 1,
+        message: 'Statement reached its statement or warehouse timeout of 10 second(s) and was canceled (lock wait).',
+      });
       const outcomes = await store.stepCompleteMany({ items: rows.map((r) => ({ stepId: r.stepId, podId: 'pod-0000000a', attempt: 1, result: r.stepId })) });
       expect(outcomes.map((o) => o.outcome)).toEqual(['completed', 'completed', 'completed']);
       const completed = (await store.eventList({})).filter((e) => e.kind === 'completed');
@@ -81,7 +97,13 @@ if (url === undefined && !requiredStores().has('snowflake')) {
 
     it('surfaces a SQL compilation error at once as fatal, writing nothing', async () => {
       const { store, schema } = await queueWith(2);
-      await inject({ match: `^UPDATE ${schema}\\.STEP_TRACKER SET STATUS = 'claimed'`, action: 'error', code: '001003', times: 1, message: 'SQL compilation error: syntax error' });
+      await inject({
+        match: `^UPDATE ${schema}\\.STEP_TRACKER SET STATUS = 'claimed'`,
+        action: 'error',
+        code: '001003',
+        times: 1,
+        message: 'SQL compilation error: syntax error',
+      });
       const started = Date.now();
       const err = await store.stepClaim({ podId: 'pod-0000000a', types: ['echo'], limit: 2 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreError);
@@ -97,7 +119,10 @@ if (url === undefined && !requiredStores().has('snowflake')) {
       const second = await store.stepClaim({ podId: 'pod-0000000a', types: ['echo'], limit: 3 });
       expect(first).toHaveLength(3);
       expect(second).toHaveLength(2);
-      await expectClaimedOnce(store, [...first, ...second].map((r) => r.stepId));
+      await expectClaimedOnce(
+        store,
+        [...first, ...second].map((r) => r.stepId),
+      );
     });
 
     it('a completion that takes seconds does not hold back heartbeats, and completes once', async () => {

@@ -14,7 +14,8 @@ const POLICY = { baseDelayMs: 1_000, maxDelayMs: 8_000, deadPodThresholdMs: 60_0
 const META = { max_parallelism: 20, capacity: 20, in_flight: 0, version: 'live-test', host: 'live-test' };
 
 if (login === undefined) {
-  describe.skip('Snowflake live account (not run: FLEET_Q_TEST_SNOWFLAKE_ACCOUNT, _USER, _DATABASE and a key or password are not set)', () => it('runs', () => undefined));
+  describe.skip('Snowflake live account (not run: FLEET_Q_TEST_SNOWFLAKE_ACCOUNT, _USER, _DATABASE and a key or password are not set)', () =>
+    it('runs', () => undefined));
 } else {
   describe('Snowflake live account', { timeout: 300_000 }, () => {
     const schema = freshSnowflakeSchema();

@@ -73,8 +73,17 @@ export function commandArbitraries(threshold: number): fc.Arbitrary<StoreCommand
   const replay = fc.tuple(pick, replayTarget).map(([p, target]) => new ReplayCommand(p, target));
   const drain = slot.map((s) => new DrainCommand(s));
   return [
-    ...times(2, submit), ...times(3, claim), ...times(5, reportBy), ...times(4, work), ...times(3, heartbeat),
-    ...times(2, register), ...times(2, death), drain, ...times(3, sweep), ...times(3, replay), ...times(4, advance),
+    ...times(2, submit),
+    ...times(3, claim),
+    ...times(5, reportBy),
+    ...times(4, work),
+    ...times(3, heartbeat),
+    ...times(2, register),
+    ...times(2, death),
+    drain,
+    ...times(3, sweep),
+    ...times(3, replay),
+    ...times(4, advance),
   ];
 }
 

@@ -109,7 +109,12 @@ export class SubmitCommand implements StoreCommand {
  * When the current pod is fenced, it then re-registers as a new incarnation, as its supervisor would.
  */
 export class ClaimCommand implements StoreCommand {
-  constructor(readonly slot: number, readonly limit: number, readonly types: readonly string[], readonly unregistered = false) {}
+  constructor(
+    readonly slot: number,
+    readonly limit: number,
+    readonly types: readonly string[],
+    readonly unregistered = false,
+  ) {}
   check = (w: Readonly<World>) => !w.slots[this.slot]!.silent;
   async run(w: World, store: Store): Promise<void> {
     const { queue: q, slots } = w;
@@ -154,7 +159,9 @@ function resolveRef(w: Readonly<World>, pick: number, variant: WriterVariant): C
 
 /** Shared by complete / fail / release: stale answers are `{ applied: false }`, applied ones return the row. */
 async function fencedWrite<O extends string>(
-  q: QueueModel, store: Store, prediction: Prediction<O | 'stale'>,
+  q: QueueModel,
+  store: Store,
+  prediction: Prediction<O | 'stale'>,
   call: Promise<FencedWriteResult<string>>,
 ): Promise<void> {
   const got = await call;
@@ -169,9 +176,7 @@ async function fencedWrite<O extends string>(
 
 /** What a pod reports for its attempt. */
 export type Report =
-  | { readonly kind: 'complete' }
-  | { readonly kind: 'fail'; readonly retryable: boolean; readonly reason: 'error' | 'timeout' }
-  | { readonly kind: 'release' };
+  { readonly kind: 'complete' } | { readonly kind: 'fail'; readonly retryable: boolean; readonly reason: 'error' | 'timeout' } | { readonly kind: 'release' };
 
 function reportName(report: Report): string {
   return report.kind === 'fail' ? `fail:${report.retryable ? 'retryable' : 'fatal'}:${report.reason}` : report.kind;
@@ -193,7 +198,11 @@ async function sendReport(w: World, store: Store, ref: ClaimRefSpec, report: Rep
 
 /** A complete / fail / release by the holder of a step, or by a stale writer (see `resolveRef`). */
 export class ReportCommand implements StoreCommand {
-  constructor(readonly pick: number, readonly variant: WriterVariant, readonly report: Report) {}
+  constructor(
+    readonly pick: number,
+    readonly variant: WriterVariant,
+    readonly report: Report,
+  ) {}
   check = (w: Readonly<World>) => resolveRef(w, this.pick, this.variant) !== null;
   async run(w: World, store: Store): Promise<void> {
     await sendReport(w, store, resolveRef(w, this.pick, this.variant)!, this.report, this.pick);
@@ -206,7 +215,10 @@ export class ReportCommand implements StoreCommand {
  * holding it, so that only the sweep can bring it back.
  */
 export class WorkCommand implements StoreCommand {
-  constructor(readonly slot: number, readonly report: Report | 'crash') {}
+  constructor(
+    readonly slot: number,
+    readonly report: Report | 'crash',
+  ) {}
   check = (w: Readonly<World>) => !w.slots[this.slot]!.silent;
   async run(w: World, store: Store): Promise<void> {
     const podId = w.slots[this.slot]!.podId;
@@ -236,7 +248,10 @@ export class DrainCommand implements StoreCommand {
 
 /** Operator replay of a dead-lettered step, of any step (mostly not failed: a conflict), or of an unknown id. */
 export class ReplayCommand implements StoreCommand {
-  constructor(readonly pick: number, readonly target: 'failed' | 'any' | 'unknown') {}
+  constructor(
+    readonly pick: number,
+    readonly target: 'failed' | 'any' | 'unknown',
+  ) {}
   check = (w: Readonly<World>) => this.target === 'unknown' || this.candidates(w).length > 0;
   async run(w: World, store: Store): Promise<void> {
     const q = w.queue;
@@ -256,7 +271,10 @@ export class ReplayCommand implements StoreCommand {
 }
 
 export class RegisterCommand implements StoreCommand {
-  constructor(readonly slot: number, readonly fresh: boolean) {}
+  constructor(
+    readonly slot: number,
+    readonly fresh: boolean,
+  ) {}
   check = () => true;
   async run({ queue: q, slots }: World, store: Store): Promise<void> {
     const slot = slots[this.slot]!;
@@ -264,8 +282,13 @@ export class RegisterCommand implements StoreCommand {
     slot.silent = false;
     q.register(slot.podId, slot.name);
     const row = await store.podRegister({ podId: slot.podId, name: slot.name, meta: META, now: q.clock });
-    expect({ podId: row.podId, status: row.status, birthTs: row.birthTs, lastHeartbeatTs: row.lastHeartbeatTs, live: row.live }, 'registered pod')
-      .toEqual({ podId: slot.podId, status: 'up', birthTs: q.clock, lastHeartbeatTs: q.clock, live: true });
+    expect({ podId: row.podId, status: row.status, birthTs: row.birthTs, lastHeartbeatTs: row.lastHeartbeatTs, live: row.live }, 'registered pod').toEqual({
+      podId: slot.podId,
+      status: 'up',
+      birthTs: q.clock,
+      lastHeartbeatTs: q.clock,
+      live: true,
+    });
     await conclude(q, store, noEffect);
   }
   toString = () => `register(s${this.slot}${this.fresh ? ',fresh' : ''})`;
@@ -311,17 +334,26 @@ export class MarkDownCommand implements StoreCommand {
 }
 
 export class SweepCommand implements StoreCommand {
-  constructor(readonly sweeperSlot: number | null, readonly dryRun: boolean) {}
+  constructor(
+    readonly sweeperSlot: number | null,
+    readonly dryRun: boolean,
+  ) {}
   check = () => true;
   async run({ queue: q, slots }: World, store: Store): Promise<void> {
     const podId = this.sweeperSlot === null ? undefined : slots[this.sweeperSlot]!.podId;
     const prediction = q.sweep(podId ?? null, this.dryRun);
     const got = await store.recoverySweep({ dryRun: this.dryRun, now: q.clock, ...(podId === undefined ? {} : { podId }) });
     const { deadPods, requeued, deadLettered } = prediction.outcome;
-    expect({
-      dryRun: got.dryRun, deadPods: [...got.deadPods].sort(), requeued: [...got.requeued].sort(),
-      deadLettered: [...got.deadLettered].sort(), orphanedSteps: [...got.orphanedSteps].sort(),
-    }, 'sweep summary').toEqual({ dryRun: this.dryRun, deadPods, requeued, deadLettered, orphanedSteps: [...requeued, ...deadLettered].sort() });
+    expect(
+      {
+        dryRun: got.dryRun,
+        deadPods: [...got.deadPods].sort(),
+        requeued: [...got.requeued].sort(),
+        deadLettered: [...got.deadLettered].sort(),
+        orphanedSteps: [...got.orphanedSteps].sort(),
+      },
+      'sweep summary',
+    ).toEqual({ dryRun: this.dryRun, deadPods, requeued, deadLettered, orphanedSteps: [...requeued, ...deadLettered].sort() });
     await conclude(q, store, prediction);
   }
   toString = () => `sweep(${this.sweeperSlot === null ? 'anonymous' : `s${this.sweeperSlot}`}${this.dryRun ? ',dry' : ''})`;
@@ -336,7 +368,10 @@ export type Passing = 'paused' | 'beating' | 'sweeping';
  * runs the recovery sweep, as the leader's timer would.
  */
 export class AdvanceCommand implements StoreCommand {
-  constructor(readonly ms: number, readonly passing: Passing) {}
+  constructor(
+    readonly ms: number,
+    readonly passing: Passing,
+  ) {}
   check = () => true;
   async run(w: World, store: Store): Promise<void> {
     w.queue.clock += this.ms;

@@ -73,7 +73,14 @@ function startPod(t: Timing) {
     markDown: answering<void, PodInput>(() => undefined).logic,
     heartbeat: beats.logic,
     checkLeader: answering<CheckLeaderOutput, PodInput>(() => ({ isLeader: false, leaderId: 'pod-elder', leaderLapsesInMs: null })).logic,
-    recover: answering<RecoveryReport, RecoverInput>((r) => ({ dryRun: r.dryRun, deadPods: [], orphanedSteps: [], requeued: [], deadLettered: [], durationMs: 0 })).logic,
+    recover: answering<RecoveryReport, RecoverInput>((r) => ({
+      dryRun: r.dryRun,
+      deadPods: [],
+      orphanedSteps: [],
+      requeued: [],
+      deadLettered: [],
+      durationMs: 0,
+    })).logic,
     prune: answering<PruneReport, PruneInput>(() => ({ steps: 0, events: 0, pods: 0 })).logic,
     runStep: stepActors((): ReportStepOutput => ({ outcome: 'completed' })).logic,
   });
@@ -92,7 +99,11 @@ function startPod(t: Timing) {
 /** One beat's latency: event-loop delay before it starts + statement time, with the commit somewhere in the statement. */
 const beatLatency = (budgetMs: number) =>
   fc
-    .record({ total: fc.oneof(fc.constant(budgetMs - 1), fc.integer({ min: 0, max: budgetMs - 1 })), loopShare: fc.double({ min: 0, max: 1, noNaN: true }), commitAt: fc.double({ min: 0, max: 1, noNaN: true }) })
+    .record({
+      total: fc.oneof(fc.constant(budgetMs - 1), fc.integer({ min: 0, max: budgetMs - 1 })),
+      loopShare: fc.double({ min: 0, max: 1, noNaN: true }),
+      commitAt: fc.double({ min: 0, max: 1, noNaN: true }),
+    })
     .map(({ total, loopShare, commitAt }) => {
       const loopDelay = Math.floor(total * loopShare);
       const statement = total - loopDelay;
@@ -109,7 +120,10 @@ function check<Ts extends [unknown, ...unknown[]]>(property: fc.IAsyncPropertyWi
 
 describe('liveness over every accepted configuration (simulated clock)', () => {
   it('the configurations generated are exactly ones the schema accepts', () => {
-    fc.assert(fc.property(accepted, (t) => void machineInput(t)), { seed: SEED, numRuns: 200 });
+    fc.assert(
+      fc.property(accepted, (t) => void machineInput(t)),
+      { seed: SEED, numRuns: 200 },
+    );
   });
 
   it('a pod whose beats commit within the budget never fences itself', async () => {

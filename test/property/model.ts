@@ -97,7 +97,10 @@ export class QueueModel {
   /** Real `run_after` of each `retried`/`recovered` event, by event id, for the backoff check (I10). */
   readonly runAfterByEvent = new Map<number, number>();
 
-  constructor(readonly policy: StorePolicy, startTs: number) {
+  constructor(
+    readonly policy: StorePolicy,
+    startTs: number,
+  ) {
     this.clock = startTs;
   }
 

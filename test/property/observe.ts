@@ -13,7 +13,7 @@ import type { ModelStep, QueueModel } from './model.js';
 /** Every event, paged so that a driver's default or maximum page size cannot hide any. */
 export async function readAllEvents(store: Store, afterEventId = 0): Promise<StepEvent[]> {
   const all: StepEvent[] = [];
-  for (let after = afterEventId; ; ) {
+  for (let after = afterEventId; ;) {
     const page = await store.eventList({ afterEventId: after, limit: 500 });
     if (page.length === 0) return all;
     all.push(...page);
@@ -24,10 +24,21 @@ export async function readAllEvents(store: Store, afterEventId = 0): Promise<Ste
 /** The fields of a row the model predicts exactly. */
 export function rowView(row: StepRow | ModelStep): Record<string, unknown> {
   return {
-    stepId: row.stepId, type: row.type, args: row.args, priority: row.priority, status: row.status,
-    claimedBy: row.claimedBy, attempt: row.attempt, retryCount: row.retryCount, maxRetries: row.maxRetries,
-    releaseCount: row.releaseCount, runAfter: row.runAfter, idempotencyKey: row.idempotencyKey,
-    lastError: row.lastError, result: row.result, createdTs: row.createdTs,
+    stepId: row.stepId,
+    type: row.type,
+    args: row.args,
+    priority: row.priority,
+    status: row.status,
+    claimedBy: row.claimedBy,
+    attempt: row.attempt,
+    retryCount: row.retryCount,
+    maxRetries: row.maxRetries,
+    releaseCount: row.releaseCount,
+    runAfter: row.runAfter,
+    idempotencyKey: row.idempotencyKey,
+    lastError: row.lastError,
+    result: row.result,
+    createdTs: row.createdTs,
   };
 }
 
@@ -55,20 +66,31 @@ export async function checkAgreement(model: QueueModel, store: Store, final = fa
   expect(dropZeros(stats.pendingByPriority), 'pending by priority').toEqual(byPriority);
   expect(dropZeros(stats.activeByType), 'active by type').toEqual(byType);
 
-  const order = (a: { birthTs: number; podId: string }, b: { birthTs: number; podId: string }) =>
-    a.birthTs - b.birthTs || (a.podId < b.podId ? -1 : 1);
+  const order = (a: { birthTs: number; podId: string }, b: { birthTs: number; podId: string }) => a.birthTs - b.birthTs || (a.podId < b.podId ? -1 : 1);
   const livePods = [...model.pods.values()].filter((p) => model.isLive(p.podId)).sort(order);
   const claimedBy = (podId: string) => [...model.steps.values()].filter((s) => s.status === 'claimed' && s.claimedBy === podId).length;
   expect(stats.pods.map((p) => [p.podId, p.claimed]).sort(), 'live pods and their claims').toEqual(livePods.map((p) => [p.podId, claimedBy(p.podId)]).sort());
 
   const pods = await store.podList({ now });
-  const podView = (p: { podId: string; name: string; birthTs: number; lastHeartbeatTs: number; status: string }, live: boolean) =>
-    ({ podId: p.podId, name: p.name, birthTs: p.birthTs, lastHeartbeatTs: p.lastHeartbeatTs, status: p.status, live });
-  expect(pods.map((p) => podView(p, p.live)), 'pod rows').toEqual([...model.pods.values()].sort(order).map((p) => podView(p, model.isLive(p.podId))));
+  const podView = (p: { podId: string; name: string; birthTs: number; lastHeartbeatTs: number; status: string }, live: boolean) => ({
+    podId: p.podId,
+    name: p.name,
+    birthTs: p.birthTs,
+    lastHeartbeatTs: p.lastHeartbeatTs,
+    status: p.status,
+    live,
+  });
+  expect(
+    pods.map((p) => podView(p, p.live)),
+    'pod rows',
+  ).toEqual([...model.pods.values()].sort(order).map((p) => podView(p, model.isLive(p.podId))));
   const leader = await store.leaderGet({ now });
   const expectedLeader = livePods[0]?.podId ?? null;
   expect(leader.leader?.podId ?? null, 'leader').toBe(expectedLeader);
-  expect(leader.livePods.map((p) => p.podId), 'live pods in (birth_ts, pod_id) order').toEqual(livePods.map((p) => p.podId));
+  expect(
+    leader.livePods.map((p) => p.podId),
+    'live pods in (birth_ts, pod_id) order',
+  ).toEqual(livePods.map((p) => p.podId));
   expect(stats.leader, 'leader in queue stats').toBe(expectedLeader);
 
   const dlq = await store.dlqList({ limit: 500, offset: 0 });

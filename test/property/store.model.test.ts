@@ -68,13 +68,15 @@ async function settle(world: World, store: Store): Promise<void> {
       for (let i = 0; i < claimed.length; i++) await new ReportCommand(0, 'holder', { kind: 'complete' }).run(world, store);
     }
   }
-  expect(open().map((s) => s.stepId), 'I1 steps still open after settling').toEqual([]);
+  expect(
+    open().map((s) => s.stepId),
+    'I1 steps still open after settling',
+  ).toEqual([]);
   await checkAgreement(q, store, true);
 }
 
 /** What the sequences reached, over all runs: `kind` or `kind:reason` (`kind:write` for stale writes). */
 const reached = new Set<string>();
-
 
 async function tally(store: Store): Promise<void> {
   for (const e of await readAllEvents(store)) {
@@ -91,9 +93,19 @@ async function tally(store: Store): Promise<void> {
  */
 const MUST_REACH = [
   ...STEP_EVENT_KINDS,
-  'retried:error', 'retried:timeout', 'retried:release', 'recovered:pod_dead',
-  'dead_lettered:error', 'dead_lettered:timeout', 'dead_lettered:non_retryable', 'dead_lettered:pod_dead', 'dead_lettered:release',
-  'stale_write_rejected:complete', 'stale_write_rejected:fail', 'stale_write_rejected:release', 'replayed:after_retries',
+  'retried:error',
+  'retried:timeout',
+  'retried:release',
+  'recovered:pod_dead',
+  'dead_lettered:error',
+  'dead_lettered:timeout',
+  'dead_lettered:non_retryable',
+  'dead_lettered:pod_dead',
+  'dead_lettered:release',
+  'stale_write_rejected:complete',
+  'stale_write_rejected:fail',
+  'stale_write_rejected:release',
+  'replayed:after_retries',
 ];
 
 /**
@@ -106,17 +118,26 @@ const SCENARIOS: StoreCommand[][] = [
   [submitOne(1), new WorkCommand(0, { kind: 'release' }), new WorkCommand(1, { kind: 'release' })],
   // Retries spent by an error and a timeout, dead-lettered by an error, replayed (old retry_count 2), then non-retryable.
   [
-    submitOne(2), new WorkCommand(0, { kind: 'fail', retryable: true, reason: 'error' }), new AdvanceCommand(1000, 'beating'),
-    new WorkCommand(1, { kind: 'fail', retryable: true, reason: 'timeout' }), new AdvanceCommand(1000, 'beating'),
-    new WorkCommand(2, { kind: 'fail', retryable: true, reason: 'error' }), new ReplayCommand(0, 'failed'),
+    submitOne(2),
+    new WorkCommand(0, { kind: 'fail', retryable: true, reason: 'error' }),
+    new AdvanceCommand(1000, 'beating'),
+    new WorkCommand(1, { kind: 'fail', retryable: true, reason: 'timeout' }),
+    new AdvanceCommand(1000, 'beating'),
+    new WorkCommand(2, { kind: 'fail', retryable: true, reason: 'error' }),
+    new ReplayCommand(0, 'failed'),
     new WorkCommand(0, { kind: 'fail', retryable: false, reason: 'error' }),
   ],
   // Out of retries at once by a timeout.
   [submitOne(0), new WorkCommand(2, { kind: 'fail', retryable: true, reason: 'timeout' })],
   // A pod dies holding two claims: one recovered, one dead-lettered; its late writes are stale.
   [
-    submitOne(1), submitOne(0), new ClaimCommand(0, 2, STEP_TYPES), new KillCommand(0), new AdvanceCommand(3000, 'sweeping'),
-    new ReportCommand(0, 'holder', { kind: 'complete' }), new ReportCommand(1, 'holder', { kind: 'fail', retryable: true, reason: 'error' }),
+    submitOne(1),
+    submitOne(0),
+    new ClaimCommand(0, 2, STEP_TYPES),
+    new KillCommand(0),
+    new AdvanceCommand(3000, 'sweeping'),
+    new ReportCommand(0, 'holder', { kind: 'complete' }),
+    new ReportCommand(1, 'holder', { kind: 'fail', retryable: true, reason: 'error' }),
     new ReportCommand(0, 'holder', { kind: 'release' }),
   ],
 ];
@@ -125,21 +146,22 @@ function submitOne(maxRetries: number): SubmitCommand {
   return new SubmitCommand({ type: 'alpha', args: { maxRetries }, priority: 0, maxRetries, idempotencyKey: null });
 }
 
-const storeProperty = (openStore: PropertyStore['open']) => (replayPath: string | undefined) => fc.asyncProperty(
-  fc.commands(commandArbitraries(PROPERTY_POLICY.deadPodThresholdMs), { maxCommands: MAX_COMMANDS, size: 'max', replayPath }),
-  async (commands) => {
-    const temp = await openStore();
-    try {
-      const world = newWorld();
-      await start(world, temp.store);
-      await fc.asyncModelRun(() => ({ model: world, real: temp.store }), commands);
-      await settle(world, temp.store);
-      await tally(temp.store);
-    } finally {
-      await temp.dispose();
-    }
-  },
-);
+const storeProperty = (openStore: PropertyStore['open']) => (replayPath: string | undefined) =>
+  fc.asyncProperty(
+    fc.commands(commandArbitraries(PROPERTY_POLICY.deadPodThresholdMs), { maxCommands: MAX_COMMANDS, size: 'max', replayPath }),
+    async (commands) => {
+      const temp = await openStore();
+      try {
+        const world = newWorld();
+        await start(world, temp.store);
+        await fc.asyncModelRun(() => ({ model: world, real: temp.store }), commands);
+        await settle(world, temp.store);
+        await tally(temp.store);
+      } finally {
+        await temp.dispose();
+      }
+    },
+  );
 
 for (const target of await propertyStores('test/property/store.model.test.ts')) {
   it(`the ${target.name === 'sqlite' ? 'SQLite' : 'MySQL'} store agrees with the reference model and keeps the audit-trail invariants`, async () => {
@@ -147,6 +169,10 @@ for (const target of await propertyStores('test/property/store.model.test.ts')) 
     const examples: [Iterable<StoreCommand>][] = SCENARIOS.map((commands) => [commands]);
     const name = `store model property (${target.name})`;
     await checkProperty(name, 'test/property/store.model.test.ts', storeProperty(target.open), target.numRuns(NUM_RUNS), examples);
-    if (testPath() === undefined) expect(MUST_REACH.filter((outcome) => !reached.has(outcome)), 'outcomes no sequence reached').toEqual([]);
+    if (testPath() === undefined)
+      expect(
+        MUST_REACH.filter((outcome) => !reached.has(outcome)),
+        'outcomes no sequence reached',
+      ).toEqual([]);
   }, 300_000);
 }

@@ -30,7 +30,12 @@ interface RaceSetup {
 }
 
 const setupArbitrary = fc
-  .record({ steps: fc.integer({ min: 2, max: 5 }), maxRetries: fc.integer({ min: 0, max: 2 }), zombieClaims: fc.integer({ min: 1, max: 2 }), zombieAlive: fc.boolean() })
+  .record({
+    steps: fc.integer({ min: 2, max: 5 }),
+    maxRetries: fc.integer({ min: 0, max: 2 }),
+    zombieClaims: fc.integer({ min: 1, max: 2 }),
+    zombieAlive: fc.boolean(),
+  })
   .filter((s) => s.zombieClaims <= s.steps);
 
 const raceProperty = fc.asyncProperty(fc.scheduler(), setupArbitrary, async (s, setup: RaceSetup) => {
@@ -63,38 +68,55 @@ const raceProperty = fc.asyncProperty(fc.scheduler(), setupArbitrary, async (s, 
     // so a completion is pushed when its commit is reported, before any later call can run.
     const gate = (label: string) => s.schedule(Promise.resolve(label), label);
     const started: string[] = [];
-    const zombie = Promise.all(lost.map(async (row) => {
-      await gate(`zombie completes ${row.stepId}`);
-      const write = await one.stepComplete({ stepId: row.stepId, podId: 'zombie-00000000', attempt: row.attempt, result: 'late', now: t1 });
-      started.push(`zombie ${row.stepId}`);
-      return { row, write };
-    }));
-    const sweeper = (store: Store, podId: string) => (async () => {
-      await gate(`sweep by ${podId}`);
-      started.push('sweep');
-      return store.recoverySweep({ podId, now: t1 });
-    })();
-    const worker = (store: Store, podId: string, report: 'complete' | 'fail') => (async () => {
-      await gate(`claim by ${podId}`);
-      const claimed = await store.stepClaim({ podId, types: TYPES, limit: 2, now: t1 });
-      for (const row of claimed) {
-        await gate(`${report} by ${podId}`);
-        const ref = { stepId: row.stepId, podId, attempt: row.attempt, now: t1 };
-        const write = report === 'complete'
-          ? await store.stepComplete({ ...ref, result: podId })
-          : await store.stepFail({ ...ref, error: 'boom', retryable: true, reason: 'error' });
-        expect(write.applied, `${podId} reports on its own fresh claim of ${row.stepId}`).toBe(true);
-      }
-      return claimed;
-    })();
+    const zombie = Promise.all(
+      lost.map(async (row) => {
+        await gate(`zombie completes ${row.stepId}`);
+        const write = await one.stepComplete({ stepId: row.stepId, podId: 'zombie-00000000', attempt: row.attempt, result: 'late', now: t1 });
+        started.push(`zombie ${row.stepId}`);
+        return { row, write };
+      }),
+    );
+    const sweeper = (store: Store, podId: string) =>
+      (async () => {
+        await gate(`sweep by ${podId}`);
+        started.push('sweep');
+        return store.recoverySweep({ podId, now: t1 });
+      })();
+    const worker = (store: Store, podId: string, report: 'complete' | 'fail') =>
+      (async () => {
+        await gate(`claim by ${podId}`);
+        const claimed = await store.stepClaim({ podId, types: TYPES, limit: 2, now: t1 });
+        for (const row of claimed) {
+          await gate(`${report} by ${podId}`);
+          const ref = { stepId: row.stepId, podId, attempt: row.attempt, now: t1 };
+          const write =
+            report === 'complete'
+              ? await store.stepComplete({ ...ref, result: podId })
+              : await store.stepFail({ ...ref, error: 'boom', retryable: true, reason: 'error' });
+          expect(write.applied, `${podId} reports on its own fresh claim of ${row.stepId}`).toBe(true);
+        }
+        return claimed;
+      })();
     const [zombieWrites, sweepOne, sweepTwo, claimedB, claimedC] = await s.waitFor(
-      Promise.all([zombie, sweeper(one, 'worker-0000000b'), sweeper(two, 'worker-0000000c'), worker(two, 'worker-0000000b', 'complete'), worker(one, 'worker-0000000c', 'fail')]),
+      Promise.all([
+        zombie,
+        sweeper(one, 'worker-0000000b'),
+        sweeper(two, 'worker-0000000c'),
+        worker(two, 'worker-0000000b', 'complete'),
+        worker(one, 'worker-0000000c', 'fail'),
+      ]),
     );
 
     const ids = (rows: readonly StepRow[]) => rows.map((r) => r.stepId);
-    expect(ids(claimedB).filter((id) => ids(claimedC).includes(id)), 'steps claimed by both workers').toEqual([]);
+    expect(
+      ids(claimedB).filter((id) => ids(claimedC).includes(id)),
+      'steps claimed by both workers',
+    ).toEqual([]);
     const recoveredOne = [...sweepOne.orphanedSteps];
-    expect(recoveredOne.filter((id) => sweepTwo.orphanedSteps.includes(id)), 'steps recovered by both sweepers').toEqual([]);
+    expect(
+      recoveredOne.filter((id) => sweepTwo.orphanedSteps.includes(id)),
+      'steps recovered by both sweepers',
+    ).toEqual([]);
     const recovered = new Set([...recoveredOne, ...sweepTwo.orphanedSteps]);
     for (const { row, write } of zombieWrites) {
       // The zombie's late completion wins exactly when no sweep took its claim first, and a sweep
@@ -113,7 +135,10 @@ const raceProperty = fc.asyncProperty(fc.scheduler(), setupArbitrary, async (s, 
         outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
       }
     }
-    expect([...outcomes].filter(([, n]) => n > 1), 'attempts with more than one outcome').toEqual([]);
+    expect(
+      [...outcomes].filter(([, n]) => n > 1),
+      'attempts with more than one outcome',
+    ).toEqual([]);
     const rows = new Map<string, StepRow>();
     for (const id of new Set(events.map((e) => e.stepId))) rows.set(id, (await two.stepGet({ stepId: id }))!);
     const { violations, replayed } = checkTrail(events, {

@@ -24,7 +24,7 @@ export function browserRequired(): boolean {
 /** Launches headless Chromium; throws when none is installed. */
 export async function launchChromium(): Promise<Browser> {
   const executablePath = chromiumPath();
-  if (executablePath === null) throw new Error('no Chromium found: install Debian\'s `chromium` or set FLEET_Q_CHROMIUM');
+  if (executablePath === null) throw new Error("no Chromium found: install Debian's `chromium` or set FLEET_Q_CHROMIUM");
   const { chromium } = await import('playwright-core');
   // Root in a container has no user namespace for Chromium's sandbox; the page is our own.
   return chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });

@@ -10,7 +10,10 @@ export default async function setup(): Promise<() => Promise<void>> {
   const reason = await testMysqlUnavailableReason();
   return async () => {
     if (reason === undefined) return;
-    const required = (process.env['FLEET_Q_REQUIRE_STORES'] ?? '').split(',').map((s) => s.trim()).includes('mysql');
+    const required = (process.env['FLEET_Q_REQUIRE_STORES'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .includes('mysql');
     process.stderr.write(
       `\nMySQL / MariaDB: the MySQL tests did ${required ? 'not pass (FLEET_Q_REQUIRE_STORES requires them)' : 'NOT run'}: ${reason}.\n` +
         'Set FLEET_Q_TEST_MYSQL_URL=mysql://user@host:3306/database to run them.\n',

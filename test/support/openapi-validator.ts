@@ -34,7 +34,9 @@ export class OpenApiValidator {
     const spec = this.responseSpec(method, url, status);
     if (spec === undefined) return [`${method} ${url}: status ${status} is not documented`];
     if (spec.schema === undefined) return [];
-    const validate = this.#ajv.compile({ $ref: `doc#/paths/${pointer(url.replace(/:([A-Za-z_]+)/g, '{$1}'))}/${method.toLowerCase()}/responses/${spec.key}/content/application~1json/schema` });
+    const validate = this.#ajv.compile({
+      $ref: `doc#/paths/${pointer(url.replace(/:([A-Za-z_]+)/g, '{$1}'))}/${method.toLowerCase()}/responses/${spec.key}/content/application~1json/schema`,
+    });
     if (validate(body)) return [];
     return (validate.errors ?? []).map((e) => `${method} ${url} ${status}: ${e.instancePath} ${e.message ?? ''}`);
   }

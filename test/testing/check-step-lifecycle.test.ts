@@ -16,7 +16,9 @@ it('the built-in echo and fail steps and a correct custom lifecycle pass', async
   await expect(checkStepLifecycle(echoStep, { numRuns: 10, seed, args: [{ n: 1 }] })).resolves.toMatchObject({ type: 'echo', numRuns: 10 });
   await expect(checkStepLifecycle(failStep, { numRuns: 8, seed, args: [{ times: 1 }, {}] })).resolves.toMatchObject({ type: 'fail', numRuns: 8 });
   const report = await checkStepLifecycle(paymentStep('correct'), { numRuns: 15, seed, args: [{ amount: 5 }, { amount: -1 }] });
-  expect(report.reachability?.reached).toEqual(expect.arrayContaining(['validating', 'callingOut', 'confirming', 'confirmed', 'failed', 'given_up', 'aborted']));
+  expect(report.reachability?.reached).toEqual(
+    expect.arrayContaining(['validating', 'callingOut', 'confirming', 'confirmed', 'failed', 'given_up', 'aborted']),
+  );
 }, 120_000);
 
 it('a lifecycle that reports completion after its abort fails on L3 with a shrunk counterexample', async () => {
@@ -40,14 +42,16 @@ it('the effect log catches a handler whose effect is not keyed by the idempotenc
   const effects = createEffectLog();
   // Not idempotent: a handler that runs again (its pod died, then finished late) sends the mail twice.
   const sloppy = defineStep({
-    type: 'sloppy.effect', args: z.object({}),
+    type: 'sloppy.effect',
+    args: z.object({}),
     handler: async (_args, ctx) => void effects.record(ctx.idempotencyKey, 'mail', ctx.attempt),
   });
   const err = await checkStepLifecycle(sloppy, { numRuns: 100, seed, effects }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(LifecycleCheckError);
   expect((err as Error).message).toMatch(/effect log: mail applied 2 times/);
   const keyed = defineStep({
-    type: 'keyed.effect', args: z.object({}),
+    type: 'keyed.effect',
+    args: z.object({}),
     handler: async (_args, ctx) => void effects.applyOnce(ctx.idempotencyKey, 'mail', ctx.attempt),
   });
   await checkStepLifecycle(keyed, { numRuns: 50, seed, effects });

@@ -28,14 +28,15 @@ const violations = (check: (m: ModuleInfo) => string[]) => modules.flatMap((m) =
  * SQL in a string or template: a statement's opening words. Comments are stripped first, so prose
  * that mentions SQL is fine.
  */
-const SQL = /\b(SELECT\s[\s\S]{0,200}?\sFROM\s|INSERT\s+INTO\s|UPDATE\s+[\w."${}]+\s+SET\s|DELETE\s+FROM\s|CREATE\s+(UNIQUE\s+)?(TABLE|INDEX|SCHEMA)\s|ALTER\s+TABLE\s|DROP\s+(TABLE|INDEX|SCHEMA)\s|PRAGMA\s+\w)/;
+const SQL =
+  /\b(SELECT\s[\s\S]{0,200}?\sFROM\s|INSERT\s+INTO\s|UPDATE\s+[\w."${}]+\s+SET\s|DELETE\s+FROM\s|CREATE\s+(UNIQUE\s+)?(TABLE|INDEX|SCHEMA)\s|ALTER\s+TABLE\s|DROP\s+(TABLE|INDEX|SCHEMA)\s|PRAGMA\s+\w)/;
 
 function stripComments(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
 }
 
 describe('architecture (DESIGN §6)', () => {
-  it('reads the whole tree, and its SQL pattern finds the drivers\' SQL', () => {
+  it("reads the whole tree, and its SQL pattern finds the drivers' SQL", () => {
     expect(modules.filter((m) => m.path.startsWith('machines/')).length).toBeGreaterThan(5);
     expect(modules.filter((m) => DRIVER_DIR.test(m.path)).length).toBeGreaterThan(10);
     for (const queries of ['src/store/sqlite/queries.ts', 'src/store/postgres/queries.ts', 'src/store/postgres/migrations.ts']) {
@@ -65,7 +66,9 @@ describe('architecture (DESIGN §6)', () => {
     const clients = Object.values(CLIENT_LIBRARIES).flat();
     const found = violations((m) =>
       m.path.startsWith('src/http/')
-        ? [...m.files.filter((f) => DRIVER_DIR.test(f) || f === 'src/store/open.ts'), ...m.packages.filter((p) => clients.includes(p))].map((i) => `imports ${i}`)
+        ? [...m.files.filter((f) => DRIVER_DIR.test(f) || f === 'src/store/open.ts'), ...m.packages.filter((p) => clients.includes(p))].map(
+            (i) => `imports ${i}`,
+          )
         : [],
     );
     expect(found).toEqual([]);

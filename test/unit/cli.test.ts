@@ -88,7 +88,11 @@ afterEach(async () => {
 });
 
 function cli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<Run> {
-  return exec(process.execPath, [cliPath, ...args], { cwd: dir, env: options.env ?? baseEnv, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) });
+  return exec(process.execPath, [cliPath, ...args], {
+    cwd: dir,
+    env: options.env ?? baseEnv,
+    ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+  });
 }
 
 /** The API over the same file, as a pod process would serve it. */
@@ -166,7 +170,16 @@ describe('fleet-q submit', () => {
 
   it('--batch prints one id per line in order, from a file or stdin', async () => {
     const file = join(dir, 'steps.json');
-    await writeFile(file, JSON.stringify({ steps: [{ type: 'echo', args: { i: 0 } }, { type: 'sleep', args: { ms: 1 } }, { type: 'echo', args: { i: 2 } }] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        steps: [
+          { type: 'echo', args: { i: 0 } },
+          { type: 'sleep', args: { ms: 1 } },
+          { type: 'echo', args: { i: 2 } },
+        ],
+      }),
+    );
     const res = await cli(['submit', '--batch', file]);
     expect(res.code).toBe(0);
     const ids = res.stdout.trim().split('\n');
@@ -246,18 +259,14 @@ describe('fleet-q status, queue, dlq', () => {
     expect(await cli(['dlq', 'replay', 'step_NOPE'])).toMatchObject({ code: 1, stdout: '' });
   });
 
-  it.each([
-    [['dlq', '--limit', '501']],
-    [['dlq', '--offset', '-1']],
-    [['dlq', 'purge']],
-    [['dlq', 'replay']],
-    [['status']],
-    [['queue', 'extra']],
-  ])('exits 2 for %j', async (args) => {
-    const res = await cli(args);
-    expect(res).toMatchObject({ code: 2, stdout: '' });
-    expect(res.stderr).not.toBe('');
-  });
+  it.each([[['dlq', '--limit', '501']], [['dlq', '--offset', '-1']], [['dlq', 'purge']], [['dlq', 'replay']], [['status']], [['queue', 'extra']]])(
+    'exits 2 for %j',
+    async (args) => {
+      const res = await cli(args);
+      expect(res).toMatchObject({ code: 2, stdout: '' });
+      expect(res.stderr).not.toBe('');
+    },
+  );
 });
 
 describe('usage, help and configuration', () => {
@@ -275,7 +284,11 @@ describe('usage, help and configuration', () => {
     expect(top.code).toBe(0);
     for (const command of COMMANDS) expect(top.stdout).toContain(`  ${command}`);
     for (const command of COMMANDS) {
-      for (const args of [[command, '--help'], [command, '-h'], ['help', command]]) {
+      for (const args of [
+        [command, '--help'],
+        [command, '-h'],
+        ['help', command],
+      ]) {
         const res = await cli(args, { env });
         expect(res.code, args.join(' ')).toBe(0);
         expect(res.stdout).toContain(`Usage: fleet-q ${command}`);
@@ -295,7 +308,10 @@ describe('usage, help and configuration', () => {
       expect(res).toMatchObject({ code: 2, stdout: '' });
       const lines = res.stderr.trim().split('\n');
       for (const variable of ['FLEET_Q_MAX_PARALLELISM', 'FLEET_Q_DEFAULT_MAX_RETRIES', 'FLEET_Q_STORAGE_MODE', 'FLEET_Q_MAX_PARALELISM']) {
-        expect(lines.filter((l) => l.startsWith(`${variable}:`)), variable).toHaveLength(1);
+        expect(
+          lines.filter((l) => l.startsWith(`${variable}:`)),
+          variable,
+        ).toHaveLength(1);
       }
     }
     expect(existsSync(dbPath)).toBe(false);
@@ -317,7 +333,10 @@ describe('usage, help and configuration', () => {
     expect(res).toMatchObject({ code: 2, stdout: '' });
     const lines = res.stderr.trim().split('\n');
     for (const variable of ['FLEET_Q_SNOWFLAKE_ACCOUNT', 'FLEET_Q_SNOWFLAKE_PASSWORD', 'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH']) {
-      expect(lines.filter((l) => l.startsWith(`${variable}:`)), variable).toHaveLength(1);
+      expect(
+        lines.filter((l) => l.startsWith(`${variable}:`)),
+        variable,
+      ).toHaveLength(1);
     }
     expect(res.stderr).not.toContain(secret);
   });

@@ -112,7 +112,12 @@ describe('createClient: submitting', () => {
     ]);
     expect(step_ids).toHaveLength(2);
     expect((await c.status(step_ids[1]!)).payload.type).toBe('invoice.send');
-    const err = await c.submitBatch([{ type: 'echo', args: {} }, { type: 'invoice.send', args: {} }]).catch((e: unknown) => e);
+    const err = await c
+      .submitBatch([
+        { type: 'echo', args: {} },
+        { type: 'invoice.send', args: {} },
+      ])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).errors?.every((e) => e.loc.startsWith('steps.1.'))).toBe(true);
     expect((await c.queue()).pending_steps).toBe(2);

@@ -75,9 +75,22 @@ describe('Snowflake configuration', () => {
   });
 
   it('refuses neither password nor key, a passphrase without a key, a bad endpoint and an inverted poll back-off', () => {
-    expect(problemsOf({ ...BASE, FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: PASSPHRASE, FLEET_Q_SNOWFLAKE_ACCESS_URL: 'not a url', FLEET_Q_SNOWFLAKE_POLL_INTERVAL_SECONDS: '10', FLEET_Q_SNOWFLAKE_POLL_MAX_SECONDS: '5' }).map((p) => p.loc).sort()).toEqual(
-      ['FLEET_Q_SNOWFLAKE_ACCESS_URL', 'FLEET_Q_SNOWFLAKE_POLL_MAX_SECONDS', 'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE', 'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH'],
-    );
+    expect(
+      problemsOf({
+        ...BASE,
+        FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: PASSPHRASE,
+        FLEET_Q_SNOWFLAKE_ACCESS_URL: 'not a url',
+        FLEET_Q_SNOWFLAKE_POLL_INTERVAL_SECONDS: '10',
+        FLEET_Q_SNOWFLAKE_POLL_MAX_SECONDS: '5',
+      })
+        .map((p) => p.loc)
+        .sort(),
+    ).toEqual([
+      'FLEET_Q_SNOWFLAKE_ACCESS_URL',
+      'FLEET_Q_SNOWFLAKE_POLL_MAX_SECONDS',
+      'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE',
+      'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH',
+    ]);
   });
 
   it('does not look at Snowflake settings for another storage mode', () => {

@@ -85,7 +85,11 @@ describe('defaults', () => {
   });
 
   it('the pod name defaults to the host name, made valid', () => {
-    const expected = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63) || 'pod';
+    const expected =
+      hostname()
+        .replace(/[^A-Za-z0-9_.-]/g, '-')
+        .replace(/^[^A-Za-z0-9]+/, '')
+        .slice(0, 63) || 'pod';
     expect(loadConfig({}).podId).toBe(expected);
   });
 
@@ -326,16 +330,34 @@ describe('cross-field rules', () => {
     expect(problems[0]!.msg).toContain('lower FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS to 0.999 or less');
     // Each suggested value is accepted.
     expect(() => loadConfig({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '0.999', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '2.999' })).not.toThrow();
-    expect(() => loadConfig({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '1', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '2.999', FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '0.999' })).not.toThrow();
+    expect(() =>
+      loadConfig({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '1', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '2.999', FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '0.999' }),
+    ).not.toThrow();
   });
 
   it('the latency budget defaults by store: Snowflake declares a larger one', () => {
     expect(loadConfig({}).heartbeatLatencyBudgetSeconds).toBe(1);
-    const snowflake = { FLEET_Q_STORAGE_MODE: 'snowflake', FLEET_Q_SNOWFLAKE_ACCOUNT: 'a', FLEET_Q_SNOWFLAKE_USER: 'u', FLEET_Q_SNOWFLAKE_PASSWORD: 'p', FLEET_Q_SNOWFLAKE_DATABASE: 'd', FLEET_Q_SNOWFLAKE_WAREHOUSE: 'w' };
+    const snowflake = {
+      FLEET_Q_STORAGE_MODE: 'snowflake',
+      FLEET_Q_SNOWFLAKE_ACCOUNT: 'a',
+      FLEET_Q_SNOWFLAKE_USER: 'u',
+      FLEET_Q_SNOWFLAKE_PASSWORD: 'p',
+      FLEET_Q_SNOWFLAKE_DATABASE: 'd',
+      FLEET_Q_SNOWFLAKE_WAREHOUSE: 'w',
+    };
     expect(loadConfig(snowflake).heartbeatLatencyBudgetSeconds).toBe(5);
     // 1 s / 3 s suits SQLite and PostgreSQL, not Snowflake's default budget; an explicit budget decides.
-    expect(locs(problemsOf({ ...snowflake, FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '1', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '3' }))).toEqual(['FLEET_Q_DEAD_POD_THRESHOLD_SECONDS']);
-    expect(loadConfig({ ...snowflake, FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '1', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '3', FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '1' }).deadPodThresholdSeconds).toBe(3);
+    expect(locs(problemsOf({ ...snowflake, FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '1', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '3' }))).toEqual([
+      'FLEET_Q_DEAD_POD_THRESHOLD_SECONDS',
+    ]);
+    expect(
+      loadConfig({
+        ...snowflake,
+        FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '1',
+        FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '3',
+        FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '1',
+      }).deadPodThresholdSeconds,
+    ).toBe(3);
   });
 
   it('the budget must be positive', () => {
@@ -418,7 +440,9 @@ describe('unknown variables', () => {
   });
 
   it('FLEET_Q_TEST_*, FLEET_Q_REQUIRE_STORES and variables of other programs are ignored', () => {
-    expect(() => loadConfig({ FLEET_Q_TEST_SEED: '42', FLEET_Q_TEST_DATABASE_URL: 'x', FLEET_Q_REQUIRE_STORES: 'sqlite', PATH: '/bin', FLEET_QUEUE: 'x' })).not.toThrow();
+    expect(() =>
+      loadConfig({ FLEET_Q_TEST_SEED: '42', FLEET_Q_TEST_DATABASE_URL: 'x', FLEET_Q_REQUIRE_STORES: 'sqlite', PATH: '/bin', FLEET_QUEUE: 'x' }),
+    ).not.toThrow();
   });
 });
 
@@ -464,7 +488,10 @@ describe('derived values', () => {
   });
 
   it('storePolicyOf converts the dead-pod threshold to ms', () => {
-    const config = loadConfig({ FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '0.2', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '0.6', FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '0.1' }, { maxReleases: 2 });
+    const config = loadConfig(
+      { FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: '0.2', FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: '0.6', FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: '0.1' },
+      { maxReleases: 2 },
+    );
     expect(storePolicyOf(config)).toEqual({ baseDelayMs: 1000, maxDelayMs: 300000, deadPodThresholdMs: 600, maxReleases: 2 });
   });
 });

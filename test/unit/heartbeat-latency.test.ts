@@ -45,8 +45,13 @@ describe('HeartbeatLatencyWatch', () => {
       level: 'warn',
       event: 'heartbeat.slow',
       fields: {
-        pod_id: 'pod-a-00000001', latency_ms: 620, margin_ms: 1000, fence_window_ms: 2000,
-        FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: 1, FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: 3, FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: 1,
+        pod_id: 'pod-a-00000001',
+        latency_ms: 620,
+        margin_ms: 1000,
+        fence_window_ms: 2000,
+        FLEET_Q_HEARTBEAT_INTERVAL_SECONDS: 1,
+        FLEET_Q_DEAD_POD_THRESHOLD_SECONDS: 3,
+        FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: 1,
       },
     });
     expect(lines[0]!.message).toContain('raise FLEET_Q_DEAD_POD_THRESHOLD_SECONDS (3) or lower FLEET_Q_HEARTBEAT_INTERVAL_SECONDS (1)');

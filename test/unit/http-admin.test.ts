@@ -97,7 +97,13 @@ describe('GET /admin/dlq', () => {
     const body = (await api.app.inject({ method: 'GET', url: '/admin/dlq' })).json();
     expect(body.total).toBe(3);
     expect(body.steps.map((s: { step_id: string }) => s.step_id)).toEqual([ids[2], ids[1], ids[0]]);
-    expect(body.steps[0]).toEqual({ step_id: ids[2], type: 'echo', retry_count: 0, last_error: 'error 2', last_update_ts: new Date(base + 2000).toISOString() });
+    expect(body.steps[0]).toEqual({
+      step_id: ids[2],
+      type: 'echo',
+      retry_count: 0,
+      last_error: 'error 2',
+      last_update_ts: new Date(base + 2000).toISOString(),
+    });
 
     const page = (await api.app.inject({ method: 'GET', url: '/admin/dlq?limit=1&offset=1' })).json();
     expect(page).toEqual({ total: 3, steps: [expect.objectContaining({ step_id: ids[1] })] });
@@ -142,7 +148,12 @@ describe('POST /admin/recovery/run through a pod', () => {
       summary: { dryRun: o.dryRun, deadPods: ['d-1'], orphanedSteps: ['s1', 's2'], requeued: ['s1'], deadLettered: ['s2'], durationMs: 12 },
     });
     api = await openTestApi({ pod });
-    const res = await api.app.inject({ method: 'POST', url: '/admin/recovery/run', payload: { force: true, dry_run: true }, headers: { 'x-request-id': 'op-42' } });
+    const res = await api.app.inject({
+      method: 'POST',
+      url: '/admin/recovery/run',
+      payload: { force: true, dry_run: true },
+      headers: { 'x-request-id': 'op-42' },
+    });
     expect(res.statusCode).toBe(200);
     // The request id names the run in the pod's log lines.
     expect(pod.recoveryCalls).toEqual([{ force: true, dryRun: true, requestId: 'op-42' }]);

@@ -12,7 +12,12 @@ import { ROUTES } from '../../src/http/routes.js';
 import { ERROR_KEYS, FakePod, ISO_UTC, openTestApi, type TestApi } from './http-fixture.js';
 
 const TOKENS = { read: 'read-token-aaaaaaaaaaaa', submit: 'submit-token-bbbbbbbbbb', admin: 'admin-token-cccccccccccc' };
-const AUTH_CONFIG = { apiAuth: 'tokens' as const, apiTokensRead: ` ${TOKENS.read} ,other-read-token-dddd`, apiTokensSubmit: TOKENS.submit, apiTokensAdmin: TOKENS.admin };
+const AUTH_CONFIG = {
+  apiAuth: 'tokens' as const,
+  apiTokensRead: ` ${TOKENS.read} ,other-read-token-dddd`,
+  apiTokensSubmit: TOKENS.submit,
+  apiTokensAdmin: TOKENS.admin,
+};
 
 let api: TestApi | undefined;
 afterEach(async () => {
@@ -30,7 +35,10 @@ function call(route: (typeof ROUTES)[number], token?: string) {
   return api!.app.inject({
     method: route.method,
     url: urlOf(route),
-    headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(route.method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...(route.method === 'POST' ? { 'content-type': 'application/json' } : {}),
+    },
     ...(route.method === 'POST' ? { payload: '{}' } : {}),
   });
 }
@@ -39,28 +47,31 @@ const RANK: Record<Scope, number> = { read: 0, submit: 1, admin: 2 };
 
 describe('scopes by route', () => {
   const guarded = ROUTES.filter((r) => r.access !== 'open');
-  it.each(guarded.map((r) => [`${r.method} ${r.url}`, r] as const))('%s: 401 without a valid token, 403 below its scope, through at or above it', async (_name, route) => {
-    api = await openTestApi({ pod: new FakePod(), app: { auth: apiAuthOf(AUTH_CONFIG) } });
-    const needed: Scope = route.access === 'metrics' ? 'read' : (route.access as Scope);
-    for (const token of [undefined, 'not-a-configured-token-x', `${TOKENS.admin}x`]) {
-      const res = await call(route, token);
-      expect(res.statusCode, String(token)).toBe(401);
-      expect(res.headers['www-authenticate']).toBe('Bearer realm="fleet-q"');
-      expect(Object.keys(res.json()).sort()).toEqual(ERROR_KEYS);
-      expect(res.json()).toMatchObject({ error_type: 'unauthorized', path: urlOf(route).split('?')[0], timestamp: expect.stringMatching(ISO_UTC) });
-      expect(res.headers['x-request-id']).toEqual(expect.any(String));
-    }
-    for (const scope of ['read', 'submit', 'admin'] as const) {
-      const res = await call(route, TOKENS[scope]);
-      if (RANK[scope] < RANK[needed]) {
-        expect(res.statusCode, scope).toBe(403);
-        expect(res.json()).toMatchObject({ error_type: 'permission_denied' });
-        expect(res.json().detail).toContain(needed);
-      } else {
-        expect([401, 403], `${scope} on ${route.url}: ${res.body}`).not.toContain(res.statusCode);
+  it.each(guarded.map((r) => [`${r.method} ${r.url}`, r] as const))(
+    '%s: 401 without a valid token, 403 below its scope, through at or above it',
+    async (_name, route) => {
+      api = await openTestApi({ pod: new FakePod(), app: { auth: apiAuthOf(AUTH_CONFIG) } });
+      const needed: Scope = route.access === 'metrics' ? 'read' : (route.access as Scope);
+      for (const token of [undefined, 'not-a-configured-token-x', `${TOKENS.admin}x`]) {
+        const res = await call(route, token);
+        expect(res.statusCode, String(token)).toBe(401);
+        expect(res.headers['www-authenticate']).toBe('Bearer realm="fleet-q"');
+        expect(Object.keys(res.json()).sort()).toEqual(ERROR_KEYS);
+        expect(res.json()).toMatchObject({ error_type: 'unauthorized', path: urlOf(route).split('?')[0], timestamp: expect.stringMatching(ISO_UTC) });
+        expect(res.headers['x-request-id']).toEqual(expect.any(String));
       }
-    }
-  });
+      for (const scope of ['read', 'submit', 'admin'] as const) {
+        const res = await call(route, TOKENS[scope]);
+        if (RANK[scope] < RANK[needed]) {
+          expect(res.statusCode, scope).toBe(403);
+          expect(res.json()).toMatchObject({ error_type: 'permission_denied' });
+          expect(res.json().detail).toContain(needed);
+        } else {
+          expect([401, 403], `${scope} on ${route.url}: ${res.body}`).not.toContain(res.statusCode);
+        }
+      }
+    },
+  );
 
   it.each(ROUTES.filter((r) => r.access === 'open').map((r) => [`${r.method} ${r.url}`, r] as const))('%s is open', async (_name, route) => {
     api = await openTestApi({ pod: new FakePod(), app: { auth: apiAuthOf(AUTH_CONFIG) } });
@@ -83,7 +94,10 @@ describe('scopes by route', () => {
   });
 
   it('without tokens, or with FLEET_Q_API_AUTH=none, every route is open', async () => {
-    for (const auth of [apiAuthOf({ apiAuth: 'tokens', apiTokensRead: undefined, apiTokensSubmit: ' , ', apiTokensAdmin: undefined }), apiAuthOf({ ...AUTH_CONFIG, apiAuth: 'none' })]) {
+    for (const auth of [
+      apiAuthOf({ apiAuth: 'tokens', apiTokensRead: undefined, apiTokensSubmit: ' , ', apiTokensAdmin: undefined }),
+      apiAuthOf({ ...AUTH_CONFIG, apiAuth: 'none' }),
+    ]) {
       expect(auth.enabled).toBe(false);
       api = await openTestApi({ app: { auth } });
       expect((await api.app.inject({ method: 'GET', url: '/admin/queue' })).statusCode).toBe(200);

@@ -23,7 +23,11 @@ afterEach(async () => {
   api = undefined;
 });
 
-type Doc = { openapi: string; paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown> }>>; components: { schemas: Record<string, unknown> } };
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown> }>>;
+  components: { schemas: Record<string, unknown> };
+};
 
 async function documentOf(app: TestApi['app']): Promise<Doc> {
   const res = await app.inject({ method: 'GET', url: '/openapi.json' });
@@ -97,7 +101,9 @@ describe('GET /openapi.json', () => {
   });
 
   it('says which operations need a token, only when tokens are configured', async () => {
-    api = await openTestApi({ app: { auth: apiAuthOf({ apiAuth: 'tokens', apiTokensRead: 'read-token-aaaaaaaaaaaa', apiTokensSubmit: undefined, apiTokensAdmin: undefined }) } });
+    api = await openTestApi({
+      app: { auth: apiAuthOf({ apiAuth: 'tokens', apiTokensRead: 'read-token-aaaaaaaaaaaa', apiTokensSubmit: undefined, apiTokensAdmin: undefined }) },
+    });
     const guarded = await documentOf(api.app);
     expect(guarded.paths['/submit']!['post']!.security).toEqual([{ bearer: [] }]);
     expect(Object.keys(guarded.paths['/submit']!['post']!.responses)).toEqual(expect.arrayContaining(['401', '403']));
@@ -111,7 +117,11 @@ describe('GET /openapi.json', () => {
   it("the app's real answers conform to it", async () => {
     api = await openTestApi({ pod: new FakePod() });
     const validator = new OpenApiValidator(await documentOf(api.app));
-    const submit = await api.app.inject({ method: 'POST', url: '/submit', payload: { type: 'echo', args: { a: [1, { b: null }] }, metadata: { m: 'x' }, idempotency_key: 'k1' } });
+    const submit = await api.app.inject({
+      method: 'POST',
+      url: '/submit',
+      payload: { type: 'echo', args: { a: [1, { b: null }] }, metadata: { m: 'x' }, idempotency_key: 'k1' },
+    });
     const stepId = submit.json().step_id as string;
     const calls: [string, string, string, unknown?][] = [
       ['GET', '/health', '/health'],
@@ -139,7 +149,9 @@ describe('GET /openapi.json', () => {
     api = await openTestApi();
     const validator = new OpenApiValidator(await documentOf(api.app));
     expect(validator.problems('GET', '/admin/queue', 200, { pending_steps: -1 })).not.toEqual([]);
-    expect(validator.problems('GET', '/health', 503, { detail: 'x', error_type: 'not_found', timestamp: '2020-01-01T00:00:00.000Z', path: '/' })).not.toEqual([]);
+    expect(validator.problems('GET', '/health', 503, { detail: 'x', error_type: 'not_found', timestamp: '2020-01-01T00:00:00.000Z', path: '/' })).not.toEqual(
+      [],
+    );
   });
 });
 

@@ -37,7 +37,7 @@ describe('POST /submit', () => {
     expect(await api.store.stepGet({ stepId: fromSubmit })).toMatchObject({ maxRetries: 0, timeoutMs: 50 });
   });
 
-  it('takes optional fields sent as null (a Python client\'s None) as not sent', async () => {
+  it("takes optional fields sent as null (a Python client's None) as not sent", async () => {
     const res = await submit({ type: 'echo', args: { a: 1 }, metadata: null, priority: null, max_retries: null, timeout_ms: null, idempotency_key: null });
     expect(res.statusCode).toBe(201);
     const row = await api.store.stepGet({ stepId: res.json().step_id });
@@ -76,7 +76,12 @@ describe('POST /submit', () => {
   it('refuses args failing the type schema, field by field, writing nothing', async () => {
     const res = await submit({ type: 'email.send', args: { to: 'not-an-email', subject: 'x'.repeat(101) } });
     expect(res.statusCode).toBe(400);
-    expect(res.json().errors.map((e: { loc: string }) => e.loc).sort()).toEqual(['args.subject', 'args.to']);
+    expect(
+      res
+        .json()
+        .errors.map((e: { loc: string }) => e.loc)
+        .sort(),
+    ).toEqual(['args.subject', 'args.to']);
     expect(await counts(api.store)).toEqual({ pending: 0, claimed: 0, completed: 0, failed: 0, events: 0 });
   });
 
@@ -107,7 +112,20 @@ describe('GET /status/:step_id', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(Object.keys(body).sort()).toEqual(
-      ['attempt', 'claimed_by', 'created_ts', 'last_error', 'last_update_ts', 'max_retries', 'payload', 'priority', 'result', 'retry_count', 'status', 'step_id'].sort(),
+      [
+        'attempt',
+        'claimed_by',
+        'created_ts',
+        'last_error',
+        'last_update_ts',
+        'max_retries',
+        'payload',
+        'priority',
+        'result',
+        'retry_count',
+        'status',
+        'step_id',
+      ].sort(),
     );
     expect(body).toMatchObject({
       step_id: id,
@@ -130,7 +148,17 @@ describe('GET /status/:step_id', () => {
     const id = (await submit({ type: 'echo', args: {} })).json().step_id;
     const body = (await api.app.inject({ method: 'GET', url: `/status/${id}?history=true` })).json();
     // Each event carries the columns of step_events, step_id included.
-    expect(body.history).toEqual([{ event_id: expect.any(Number), step_id: id, ts: expect.stringMatching(ISO_UTC), kind: 'submitted', pod_id: null, attempt: 0, detail: { priority: 0, max_retries: 3 } }]);
+    expect(body.history).toEqual([
+      {
+        event_id: expect.any(Number),
+        step_id: id,
+        ts: expect.stringMatching(ISO_UTC),
+        kind: 'submitted',
+        pod_id: null,
+        attempt: 0,
+        detail: { priority: 0, max_retries: 3 },
+      },
+    ]);
     const plain = (await api.app.inject({ method: 'GET', url: `/status/${id}?history=false` })).json();
     expect(plain).not.toHaveProperty('history');
   });
@@ -185,7 +213,13 @@ describe('POST /submit/batch', () => {
     const res = await api.app.inject({
       method: 'POST',
       url: '/submit/batch',
-      payload: { steps: [{ type: 'echo', args: { i: 0 } }, { type: 'sleep', args: { ms: 1 } }, { type: 'echo', args: { i: 2 }, priority: 9 }] },
+      payload: {
+        steps: [
+          { type: 'echo', args: { i: 0 } },
+          { type: 'sleep', args: { ms: 1 } },
+          { type: 'echo', args: { i: 2 }, priority: 9 },
+        ],
+      },
     });
     expect(res.statusCode).toBe(201);
     const ids: string[] = res.json().step_ids;
@@ -216,7 +250,15 @@ describe('POST /submit/batch', () => {
   it.each([
     ['no steps array', { items: [] }],
     ['an empty batch', { steps: [] }],
-    ['a key repeated within the batch', { steps: [{ type: 'echo', args: {}, idempotency_key: 'k' }, { type: 'echo', args: {}, idempotency_key: 'k' }] }],
+    [
+      'a key repeated within the batch',
+      {
+        steps: [
+          { type: 'echo', args: {}, idempotency_key: 'k' },
+          { type: 'echo', args: {}, idempotency_key: 'k' },
+        ],
+      },
+    ],
     ['more than 10,000 steps', { steps: Array.from({ length: 10_001 }, () => ({ type: 'echo' })) }],
   ])('refuses %s with 400', async (_name, payload) => {
     const res = await api.app.inject({ method: 'POST', url: '/submit/batch', payload });
@@ -231,7 +273,12 @@ describe('POST /submit/batch', () => {
     const res = await api.app.inject({
       method: 'POST',
       url: '/submit/batch',
-      payload: { steps: [{ type: 'echo', args: {} }, { type: 'echo', args: { v: 2 }, idempotency_key: 'taken' }] },
+      payload: {
+        steps: [
+          { type: 'echo', args: {} },
+          { type: 'echo', args: { v: 2 }, idempotency_key: 'taken' },
+        ],
+      },
     });
     expect(res.statusCode).toBe(409);
     expect(res.json().error_type).toBe('conflict');

@@ -65,7 +65,11 @@ describe('dashboard data', () => {
     expect(overview.oldest_pending_age_seconds).toBeGreaterThanOrEqual(0);
     expect(overview.throughput).toHaveLength(60);
     const totals = overview.throughput.reduce(
-      (sum: Record<string, number>, p: Record<string, number>) => ({ completed: sum.completed! + p.completed!, retried: sum.retried! + p.retried!, dead_lettered: sum.dead_lettered! + p.dead_lettered! }),
+      (sum: Record<string, number>, p: Record<string, number>) => ({
+        completed: sum.completed! + p.completed!,
+        retried: sum.retried! + p.retried!,
+        dead_lettered: sum.dead_lettered! + p.dead_lettered!,
+      }),
       { completed: 0, retried: 0, dead_lettered: 0 },
     );
     expect(totals).toEqual({ completed: 1, retried: 1, dead_lettered: 1 });
@@ -97,11 +101,21 @@ describe('dashboard data', () => {
 
     const blank = await api.app.inject({ method: 'GET', url: '/ui/api/steps?status=&offset=' });
     expect(blank.statusCode).toBe(400);
-    expect(blank.json().errors.map((e: { loc: string }) => e.loc).sort()).toEqual(['offset', 'status']);
+    expect(
+      blank
+        .json()
+        .errors.map((e: { loc: string }) => e.loc)
+        .sort(),
+    ).toEqual(['offset', 'status']);
     const bad = await api.app.inject({ method: 'GET', url: '/ui/api/steps?status=exploded&colour=red&limit=0' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error_type: 'validation_error', path: '/ui/api/steps' });
-    expect(bad.json().errors.map((e: { loc: string }) => e.loc).sort()).toEqual(['colour', 'limit', 'status']);
+    expect(
+      bad
+        .json()
+        .errors.map((e: { loc: string }) => e.loc)
+        .sort(),
+    ).toEqual(['colour', 'limit', 'status']);
   });
 
   it('one step: its status body with history, and the path its events took through the lifecycle machine', async () => {
@@ -127,7 +141,10 @@ describe('dashboard data', () => {
     expect(graph.states).toEqual(['unsubmitted', 'pending', 'claimed', 'completed', 'failed']);
     const mmd = readFileSync(new URL('../../visualizations/lifecycle.mmd', import.meta.url), 'utf8');
     const drawn = [...mmd.matchAll(/lifecycle_(\w+) --> lifecycle_(\w+) : (\w+)/g)].map((m) => `${m[1]}>${m[2]}:${m[3]}`).sort();
-    const moving = graph.edges.filter((e: { from: string; to: string }) => e.from !== e.to).map((e: { from: string; to: string; event: string }) => `${e.from}>${e.to}:${e.event}`).sort();
+    const moving = graph.edges
+      .filter((e: { from: string; to: string }) => e.from !== e.to)
+      .map((e: { from: string; to: string; event: string }) => `${e.from}>${e.to}:${e.event}`)
+      .sort();
     expect(moving).toEqual(drawn);
     expect(graph.edges.filter((e: { from: string; to: string; event: string }) => e.from === e.to).map((e: { event: string }) => e.event)).toEqual(
       Array(4).fill('stale_write_rejected'),

@@ -20,18 +20,27 @@ const retryable = (err: unknown) => !isNonRetryable(err);
 describe('verdictOf', () => {
   it('accepts exactly the three outcomes', () => {
     expect(verdictOf({ outcome: 'completed', result: { a: 1 } }, retryable, resultEvent)).toEqual({ event: { type: 'handler.succeeded', result: { a: 1 } } });
-    expect(verdictOf({ outcome: 'retry', error: new Error('x') }, retryable, resultEvent)).toEqual({ event: { type: 'handler.failed', error: 'x', retryable: true } });
-    expect(verdictOf({ outcome: 'dead_letter', error: new NonRetryableError('no') }, retryable, resultEvent)).toEqual({ event: { type: 'handler.failed', error: 'no', retryable: false } });
+    expect(verdictOf({ outcome: 'retry', error: new Error('x') }, retryable, resultEvent)).toEqual({
+      event: { type: 'handler.failed', error: 'x', retryable: true },
+    });
+    expect(verdictOf({ outcome: 'dead_letter', error: new NonRetryableError('no') }, retryable, resultEvent)).toEqual({
+      event: { type: 'handler.failed', error: 'no', retryable: false },
+    });
   });
 
-  it.each([undefined, null, 'completed', { outcome: 'done' }, { outcome: 'completed', result: 1, extra: true }, { outcome: 'retry' }, { outcome: 'dead_letter', error: null }])(
-    'anything else (%j) is a retryable failure with the broken rule',
-    (output) => {
-      const v = verdictOf(output, retryable, resultEvent);
-      expect(v.event).toMatchObject({ type: 'handler.failed', retryable: true, error: expect.stringMatching(/^lifecycle contract broken: /) });
-      expect(v.violation).toBeDefined();
-    },
-  );
+  it.each([
+    undefined,
+    null,
+    'completed',
+    { outcome: 'done' },
+    { outcome: 'completed', result: 1, extra: true },
+    { outcome: 'retry' },
+    { outcome: 'dead_letter', error: null },
+  ])('anything else (%j) is a retryable failure with the broken rule', (output) => {
+    const v = verdictOf(output, retryable, resultEvent);
+    expect(v.event).toMatchObject({ type: 'handler.failed', retryable: true, error: expect.stringMatching(/^lifecycle contract broken: /) });
+    expect(v.violation).toBeDefined();
+  });
 
   it('a dead letter with a retryable error is recorded as retryable (the store decides when retries are spent)', () => {
     const v = verdictOf({ outcome: 'dead_letter', error: new Error('flaky') }, retryable, resultEvent);
@@ -53,17 +62,29 @@ function step(lifecycle: StepDefinition['lifecycle'], handler: StepDefinition['h
 
 function run(definition: StepDefinition, signal: AbortSignal, observe?: (o: LifecycleObservation) => void) {
   return runStepLifecycle({
-    definition, args: {}, ctx: ctx(signal), clock: new SimulatedClock(), toResult: resultEvent,
-    retryable: retryClassifier(definition, isNonRetryable), ...(observe === undefined ? {} : { observe }),
+    definition,
+    args: {},
+    ctx: ctx(signal),
+    clock: new SimulatedClock(),
+    toResult: resultEvent,
+    retryable: retryClassifier(definition, isNonRetryable),
+    ...(observe === undefined ? {} : { observe }),
   });
 }
 
 describe('runStepLifecycle', () => {
   it('a lifecycle that throws is a retryable failure', async () => {
-    const throwing = setup({}).createMachine({ id: 't', entry: () => { throw new Error('boom'); } });
+    const throwing = setup({}).createMachine({
+      id: 't',
+      entry: () => {
+        throw new Error('boom');
+      },
+    });
     const observed: LifecycleObservation[] = [];
     await expect(run(step(throwing), new AbortController().signal, (o) => observed.push(o))).resolves.toMatchObject({
-      type: 'handler.failed', retryable: true, error: expect.stringContaining('boom'),
+      type: 'handler.failed',
+      retryable: true,
+      error: expect.stringContaining('boom'),
     });
     expect(observed[0]).toMatchObject({ outcome: null, violation: expect.stringContaining('boom') });
   });
@@ -83,7 +104,10 @@ describe('runStepLifecycle', () => {
     });
     const controller = new AbortController();
     let settled = false;
-    const result = run(step(ignoresAbort, async () => handlerDone), controller.signal).then((e) => ((settled = true), e));
+    const result = run(
+      step(ignoresAbort, async () => handlerDone),
+      controller.signal,
+    ).then((e) => ((settled = true), e));
     await new Promise((r) => setImmediate(r));
     controller.abort(new Error('step aborted: timeout'));
     await new Promise((r) => setTimeout(r, 20));
@@ -93,7 +117,15 @@ describe('runStepLifecycle', () => {
   });
 
   it('the default lifecycle as an actor answers what the fast path records', async () => {
-    const cases: StepDefinition['handler'][] = [async () => ({ v: 1 }), async () => { throw new Error('e'); }, async () => { throw new NonRetryableError('n'); }];
+    const cases: StepDefinition['handler'][] = [
+      async () => ({ v: 1 }),
+      async () => {
+        throw new Error('e');
+      },
+      async () => {
+        throw new NonRetryableError('n');
+      },
+    ];
     for (const handler of cases) {
       const definition = step(undefined, handler);
       const classify = retryClassifier(definition, isNonRetryable);

@@ -34,7 +34,12 @@ function sample(text: string, series: string): number | undefined {
 }
 
 const report = (dryRun: boolean, requeued: string[], deadLettered: string[], deadPods: string[]) => ({
-  dryRun, requeued, deadLettered, deadPods, orphanedSteps: [...requeued, ...deadLettered], durationMs: 12,
+  dryRun,
+  requeued,
+  deadLettered,
+  deadPods,
+  orphanedSteps: [...requeued, ...deadLettered],
+  durationMs: 12,
 });
 
 describe('pod runtime metrics', () => {

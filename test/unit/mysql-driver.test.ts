@@ -130,7 +130,9 @@ describe.skipIf(!runHere)('mysql driver', () => {
     const store = await db.open();
     await store.migrate();
     await store.podRegister({ podId: 'taker-00000001', name: 'taker', meta: META });
-    await store.stepSubmitBatch({ steps: Array.from({ length: 200 }, (_, i) => ({ type: 'echo', args: { i }, priority: i % 3, maxRetries: 0, timeoutMs: 1_000 })) });
+    await store.stepSubmitBatch({
+      steps: Array.from({ length: 200 }, (_, i) => ({ type: 'echo', args: { i }, priority: i % 3, maxRetries: 0, timeoutMs: 1_000 })),
+    });
     const connections = new MysqlConnections({ url: db.url, poolSize: 1 });
     cleanups.push(() => connections.end());
     // Another claimer's transaction, held open on the claim statement the driver uses.

@@ -28,11 +28,26 @@ describe('supervisorInputOf', () => {
 
   it('keeps fractional intervals, never below 1 ms, and a zero grace', () => {
     const input = supervisorInputOf(
-      loadConfig({}, { heartbeatIntervalSeconds: 0.1, deadPodThresholdSeconds: 0.3, heartbeatLatencyBudgetSeconds: 0.1, claimIntervalSeconds: 0.0001, shutdownGraceSeconds: 0, retentionDays: 0 }),
+      loadConfig(
+        {},
+        {
+          heartbeatIntervalSeconds: 0.1,
+          deadPodThresholdSeconds: 0.3,
+          heartbeatLatencyBudgetSeconds: 0.1,
+          claimIntervalSeconds: 0.0001,
+          shutdownGraceSeconds: 0,
+          retentionDays: 0,
+        },
+      ),
     );
     expect(input).toMatchObject({
-      heartbeatIntervalMs: 100, fenceWindowMs: 200, claimIntervalMs: 1, shutdownGraceMs: 0, retentionMs: 0,
-      registerRetryDelayMs: 100, reportRetryDelayMs: 100,
+      heartbeatIntervalMs: 100,
+      fenceWindowMs: 200,
+      claimIntervalMs: 1,
+      shutdownGraceMs: 0,
+      retentionMs: 0,
+      registerRetryDelayMs: 100,
+      reportRetryDelayMs: 100,
     });
   });
 

@@ -41,8 +41,7 @@ describe('postgres claim plan', () => {
     const db = await database();
     const store = await db.open();
     await store.migrate();
-    const submit = async (priority: number, delayMs: number, now: number) =>
-      (await store.stepSubmit({ ...SUBMIT, priority, delayMs, now })).stepId;
+    const submit = async (priority: number, delayMs: number, now: number) => (await store.stepSubmit({ ...SUBMIT, priority, delayMs, now })).stepId;
     const delayedLow = await submit(0, 10, T0);
     const readyLow = await submit(0, 0, T0 + 1);
     const delayedHigh = await submit(5, 10, T0 + 2);

@@ -101,7 +101,11 @@ describe('classification of real server errors', () => {
     const db = await database();
     const caught = await withClient(db.baseUrl, async (c) => {
       const errors: unknown[] = [];
-      const attempt = async (text: string) => c.query(text).then(() => errors.push(undefined), (err: unknown) => errors.push(err));
+      const attempt = async (text: string) =>
+        c.query(text).then(
+          () => errors.push(undefined),
+          (err: unknown) => errors.push(err),
+        );
       await attempt(`CREATE TABLE "${db.schema}".u (k int PRIMARY KEY); INSERT INTO "${db.schema}".u VALUES (1)`);
       await attempt(`INSERT INTO "${db.schema}".u VALUES (1)`);
       await attempt(`SELECT * FROM "${db.schema}".no_such_table`);

@@ -69,4 +69,3 @@ export function withApplicationName(url: string, name: string): string {
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
-

@@ -91,10 +91,9 @@ describe('postgres watchWork', () => {
     const { wakes, stop } = await listen(idle);
     // Every connection of the idle store (main, control, LISTEN), none of the producer's.
     const killed = await withClient(db.baseUrl, async (c) => {
-      const { rows } = await c.query<{ n: number }>(
-        'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1',
-        [db.schema],
-      );
+      const { rows } = await c.query<{ n: number }>('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1', [
+        db.schema,
+      ]);
       return rows[0]!.n;
     });
     expect(killed).toBeGreaterThanOrEqual(1);
@@ -116,17 +115,21 @@ describe('postgres watchWork', () => {
     const idle = await db.open();
     await idle.migrate();
     const states: boolean[] = [];
-    const stop = idle.watchWork(() => undefined, (listening) => states.push(listening));
+    const stop = idle.watchWork(
+      () => undefined,
+      (listening) => states.push(listening),
+    );
     await waitFor('the LISTEN connection', () => states.length === 1, 5_000);
     expect(states).toEqual([true]);
     // A second subscriber joining a live listener hears so too.
     const late: boolean[] = [];
-    const stopLate = idle.watchWork(() => undefined, (listening) => late.push(listening));
+    const stopLate = idle.watchWork(
+      () => undefined,
+      (listening) => late.push(listening),
+    );
     await waitFor('the late subscriber to hear', () => late.length === 1, 2_000);
     expect(late).toEqual([true]);
-    await withClient(db.baseUrl, (c) =>
-      c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [db.schema]),
-    );
+    await withClient(db.baseUrl, (c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [db.schema]));
     await waitFor('the drop and the reconnect', () => states.length >= 3, 10_000);
     expect(states.slice(0, 3)).toEqual([true, false, true]);
     stop();

@@ -10,9 +10,25 @@ import type { StepRow } from '../../src/store/store.js';
 const POLICY = { baseDelayMs: 1_000, maxDelayMs: 8_000, deadPodThresholdMs: 60_000, maxReleases: 2 };
 const NOW = 1_700_000_000_000;
 const ROW: StepRow = {
-  stepId: 'step_1', type: 'echo', args: {}, metadata: {}, priority: 0, status: 'claimed', claimedBy: 'pod-a', claimToken: 't',
-  attempt: 2, retryCount: 1, maxRetries: 3, releaseCount: 0, runAfter: NOW - 5_000, timeoutMs: 1_000, idempotencyKey: null,
-  lastError: 'before', result: null, createdTs: NOW - 9_000, lastUpdateTs: NOW - 1_000,
+  stepId: 'step_1',
+  type: 'echo',
+  args: {},
+  metadata: {},
+  priority: 0,
+  status: 'claimed',
+  claimedBy: 'pod-a',
+  claimToken: 't',
+  attempt: 2,
+  retryCount: 1,
+  maxRetries: 3,
+  releaseCount: 0,
+  runAfter: NOW - 5_000,
+  timeoutMs: 1_000,
+  idempotencyKey: null,
+  lastError: 'before',
+  result: null,
+  createdTs: NOW - 9_000,
+  lastUpdateTs: NOW - 1_000,
 };
 const ASK = { podId: 'pod-a', error: 'boom', retryable: true, reason: 'error', release: false };
 
@@ -33,7 +49,13 @@ describe('Snowflake store decisions', () => {
   });
 
   it('dead-letters out of retries or non-retryable, keeping the holder and run_after', () => {
-    expect(decideFailure({ ...ROW, retryCount: 3 }, ASK, POLICY, NOW, 0.5)).toMatchObject({ outcome: 'dead_lettered', status: 'failed', claimedBy: 'pod-a', retryCount: 3, runAfter: ROW.runAfter });
+    expect(decideFailure({ ...ROW, retryCount: 3 }, ASK, POLICY, NOW, 0.5)).toMatchObject({
+      outcome: 'dead_lettered',
+      status: 'failed',
+      claimedBy: 'pod-a',
+      retryCount: 3,
+      runAfter: ROW.runAfter,
+    });
     const nonRetryable = decideFailure(ROW, { ...ASK, retryable: false }, POLICY, NOW, 0.5);
     expect(nonRetryable.outcome).toBe('dead_lettered');
     expect(JSON.parse(nonRetryable.detail)).toMatchObject({ reason: 'non_retryable', retry_count: 1 });
@@ -41,7 +63,14 @@ describe('Snowflake store decisions', () => {
 
   it('releases under the cap without counting a retry, and past it fails with reason release', () => {
     const release = { ...ASK, release: true, reason: 'release' };
-    expect(decideFailure(ROW, release, POLICY, NOW, 0)).toMatchObject({ outcome: 'released', status: 'pending', releaseCount: 1, retryCount: 1, runAfter: NOW, lastError: 'before' });
+    expect(decideFailure(ROW, release, POLICY, NOW, 0)).toMatchObject({
+      outcome: 'released',
+      status: 'pending',
+      releaseCount: 1,
+      retryCount: 1,
+      runAfter: NOW,
+      lastError: 'before',
+    });
     const past = decideFailure({ ...ROW, releaseCount: 2 }, release, POLICY, NOW, 0);
     expect(past).toMatchObject({ outcome: 'retried', retryCount: 2 });
     expect(JSON.parse(past.detail)).toMatchObject({ reason: 'release' });
@@ -49,13 +78,29 @@ describe('Snowflake store decisions', () => {
 
   it('recovers a dead holder’s claim with backoff, or dead-letters it, naming the sweeper', () => {
     const r = decideRecovery(ROW, 'pod-b', POLICY, NOW, 0);
-    expect(r).toMatchObject({ outcome: 'recovered', kind: 'recovered', eventPod: 'pod-b', status: 'pending', retryCount: 2, runAfter: NOW + 1_000, lastError: 'claim held by dead pod pod-a' });
+    expect(r).toMatchObject({
+      outcome: 'recovered',
+      kind: 'recovered',
+      eventPod: 'pod-b',
+      status: 'pending',
+      retryCount: 2,
+      runAfter: NOW + 1_000,
+      lastError: 'claim held by dead pod pod-a',
+    });
     expect(decideRecovery({ ...ROW, retryCount: 3 }, null, POLICY, NOW, 0)).toMatchObject({ outcome: 'dead_lettered', status: 'failed', eventPod: null });
   });
 
   it('replays from the DLQ: pending now, retry_count 0, old retry_count in the event, holder not checked', () => {
     const c = decideReplay({ ...ROW, status: 'failed', retryCount: 3 }, NOW);
-    expect(c).toMatchObject({ status: 'pending', retryCount: 0, runAfter: NOW, claimedBy: null, expectStatus: 'failed', expectClaimedBy: null, kind: 'replayed' });
+    expect(c).toMatchObject({
+      status: 'pending',
+      retryCount: 0,
+      runAfter: NOW,
+      claimedBy: null,
+      expectStatus: 'failed',
+      expectClaimedBy: null,
+      kind: 'replayed',
+    });
     expect(JSON.parse(c.detail)).toEqual({ old_retry_count: 3 });
   });
 });

@@ -77,7 +77,12 @@ describe('opening a file', () => {
     expect(await store.migrate()).toEqual({ from: 1, to: SQLITE_SCHEMA_VERSION });
     const indexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).pluck().all();
     expect(indexes).toEqual(expect.arrayContaining(['step_tracker_ready_idx', 'step_tracker_delayed_idx', 'step_tracker_claim_order_idx']));
-    await store.podRegister({ podId: 'alpha-00000001', name: 'alpha', meta: { max_parallelism: 2, capacity: 2, in_flight: 0, version: 't', host: 'h' }, now: 1_000 });
+    await store.podRegister({
+      podId: 'alpha-00000001',
+      name: 'alpha',
+      meta: { max_parallelism: 2, capacity: 2, in_flight: 0, version: 't', host: 'h' },
+      now: 1_000,
+    });
     const claimed = await store.stepClaim({ podId: 'alpha-00000001', types: ['echo'], limit: 5, now: 2_000 });
     expect(claimed.map((r) => r.stepId)).toEqual([delayed.stepId, ready.stepId]);
   });
@@ -98,8 +103,25 @@ describe('schema', () => {
     const db = raw();
     const columns = (table: string) => db.prepare(`SELECT name FROM pragma_table_info(?) ORDER BY cid`).pluck().all(table);
     expect(columns('fq_step_tracker')).toEqual([
-      'step_id', 'type', 'args', 'metadata', 'priority', 'status', 'claimed_by', 'claim_token', 'attempt', 'retry_count',
-      'max_retries', 'release_count', 'run_after', 'timeout_ms', 'idempotency_key', 'last_error', 'result', 'created_ts', 'last_update_ts',
+      'step_id',
+      'type',
+      'args',
+      'metadata',
+      'priority',
+      'status',
+      'claimed_by',
+      'claim_token',
+      'attempt',
+      'retry_count',
+      'max_retries',
+      'release_count',
+      'run_after',
+      'timeout_ms',
+      'idempotency_key',
+      'last_error',
+      'result',
+      'created_ts',
+      'last_update_ts',
     ]);
     expect(columns('fq_pod_health')).toEqual(['pod_id', 'name', 'birth_ts', 'last_heartbeat_ts', 'status', 'meta']);
     expect(columns('fq_step_events')).toEqual(['event_id', 'step_id', 'ts', 'kind', 'pod_id', 'attempt', 'detail']);

@@ -71,7 +71,7 @@ it('three store instances and another process share one file: every step complet
   // fast drain could otherwise finish before the other process took the lock ten times).
   const holds = () => output.split('\n').filter((line) => line === 'h').length;
   const work = async (store: SqliteStore, podId: string) => {
-    for (let idle = 0; idle < 20 || holds() <= 10; ) {
+    for (let idle = 0; idle < 20 || holds() <= 10;) {
       const claimed = await store.stepClaim({ podId, types: ['echo'], limit: 8 });
       if (claimed.length === 0) {
         idle++;

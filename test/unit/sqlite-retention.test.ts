@@ -58,7 +58,12 @@ describe('sqlite retention', () => {
       setTimeout(() => {
         store
           .stepClaim({ podId: POD, types: ['echo'], limit: 1, now })
-          .then((rows) => resolve({ ids: rows.map((r) => r.stepId), left: Number(raw.prepare(`SELECT count(*) FROM step_tracker WHERE status = 'completed'`).pluck().get()) }))
+          .then((rows) =>
+            resolve({
+              ids: rows.map((r) => r.stepId),
+              left: Number(raw.prepare(`SELECT count(*) FROM step_tracker WHERE status = 'completed'`).pluck().get()),
+            }),
+          )
           .catch(reject);
       }, 0);
     });

@@ -83,7 +83,12 @@ describe('prepareBatch', () => {
   });
 
   it('accepts a valid batch in order and refuses empty or oversized ones', () => {
-    const out = prepareBatch(registry, defaults, { steps: [{ type: 'echo', args: 1 }, { type: 'sleep', args: { ms: 5 } }] });
+    const out = prepareBatch(registry, defaults, {
+      steps: [
+        { type: 'echo', args: 1 },
+        { type: 'sleep', args: { ms: 5 } },
+      ],
+    });
     expect(out.map((s) => s.type)).toEqual(['echo', 'sleep']);
     expect(problemsOf(() => prepareBatch(registry, defaults, { steps: [] }))[0]?.loc).toBe('steps');
     expect(problemsOf(() => prepareBatch(registry, defaults, { steps: Array(10_001).fill({ type: 'echo' }) }))[0]?.loc).toBe('steps');

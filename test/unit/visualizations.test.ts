@@ -36,8 +36,11 @@ describe('visualizations', () => {
     const config: unknown = JSON.parse(toStatelyJson(machine));
     // JSON turns a function inside an array (an inline action or guard) into null: the config must name them.
     const nullsInArrays = (v: unknown): number =>
-      Array.isArray(v) ? v.filter((x) => x === null).length + v.reduce((n: number, x) => n + nullsInArrays(x), 0)
-        : v && typeof v === 'object' ? Object.values(v).reduce((n: number, x) => n + nullsInArrays(x), 0) : 0;
+      Array.isArray(v)
+        ? v.filter((x) => x === null).length + v.reduce((n: number, x) => n + nullsInArrays(x), 0)
+        : v && typeof v === 'object'
+          ? Object.values(v).reduce((n: number, x) => n + nullsInArrays(x), 0)
+          : 0;
     expect(nullsInArrays(config)).toBe(0);
     const rebuilt = createMachine(config as Parameters<typeof createMachine>[0]);
     expect(signature(rebuilt)).toEqual(signature(machine));

@@ -78,13 +78,9 @@ const stepSummary = z
   })
   .strict();
 
-export const uiStepPageBodySchema = z
-  .object({ limit: z.int(), offset: z.int(), has_more: z.boolean(), steps: z.array(stepSummary) })
-  .strict();
+export const uiStepPageBodySchema = z.object({ limit: z.int(), offset: z.int(), has_more: z.boolean(), steps: z.array(stepSummary) }).strict();
 
-const pathStep = z
-  .object({ event_id: z.int(), kind: z.string(), attempt: z.int(), ts: time(), from: z.string(), to: z.string(), legal: z.boolean() })
-  .strict();
+const pathStep = z.object({ event_id: z.int(), kind: z.string(), attempt: z.int(), ts: time(), from: z.string(), to: z.string(), legal: z.boolean() }).strict();
 
 export const uiStepDetailBodySchema = z
   .object({
@@ -93,7 +89,7 @@ export const uiStepDetailBodySchema = z
     run_after: time(),
     timeout_ms: z.int(),
     release_count: z.int(),
-    path: z.array(pathStep).describe("the audit trail replayed through the lifecycle machine: where each event took the step"),
+    path: z.array(pathStep).describe('the audit trail replayed through the lifecycle machine: where each event took the step'),
   })
   .strict();
 

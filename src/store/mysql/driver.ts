@@ -183,7 +183,11 @@ export class MysqlStore implements Store {
   async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
     // Every result is serialised first, so one the store refuses writes nothing.
     const items = params.items.map((p) => ({ params: p, result: serialiseResult(p.result) }));
-    return writeInRounds(items, (item) => item.params.stepId, (round) => this.completeMany(round));
+    return writeInRounds(
+      items,
+      (item) => item.params.stepId,
+      (round) => this.completeMany(round),
+    );
   }
 
   /** Fenced completes of distinct steps in one transaction; rows locked in primary-key order. */

@@ -13,10 +13,7 @@ import { byClaimOrder, toStepRow, type LockedStepRecord, type StepRecord } from 
 
 /** Claims up to `limit` steps; refuses (claiming nothing) when the pod is not registered as up. */
 export async function claimSteps(connection: Connection, ctx: MysqlContext, params: StepClaimParams): Promise<StepRow[]> {
-  const [start] = await run<{ now_ms: number | string; pod_status: string | null }>(connection, ctx.sql.claimStart, [
-    params.now ?? null,
-    params.podId,
-  ]);
+  const [start] = await run<{ now_ms: number | string; pod_status: string | null }>(connection, ctx.sql.claimStart, [params.now ?? null, params.podId]);
   if (start?.pod_status !== 'up') throw new PodFencedError(params.podId);
   const now = Number(start.now_ms);
   const limit = Math.max(0, Math.floor(params.limit));
@@ -91,11 +88,7 @@ export async function failLocked(
   }
   const p = ctx.policy;
   const outcome =
-    failure.release && row.release_count < p.maxReleases
-      ? 'released'
-      : failure.retryable && row.retry_count < row.max_retries
-        ? 'retried'
-        : 'dead_lettered';
+    failure.release && row.release_count < p.maxReleases ? 'released' : failure.retryable && row.retry_count < row.max_retries ? 'retried' : 'dead_lettered';
   const before = toStepRow(row);
   const step: StepRow =
     outcome === 'released'

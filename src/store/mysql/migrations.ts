@@ -32,8 +32,7 @@ export interface MysqlMigration {
 
 const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 const STATUS_CHECK = "status IN ('pending', 'claimed', 'completed', 'failed')";
-const KIND_CHECK =
-  "kind IN ('submitted', 'claimed', 'completed', 'retried', 'recovered', 'dead_lettered', 'released', 'replayed', 'stale_write_rejected')";
+const KIND_CHECK = "kind IN ('submitted', 'claimed', 'completed', 'retried', 'recovered', 'dead_lettered', 'released', 'replayed', 'stale_write_rejected')";
 
 /** Longest idempotency key in bytes (the API allows 255 characters, up to 4 bytes each). */
 export const MAX_IDEMPOTENCY_KEY_BYTES = 1020;
@@ -119,11 +118,7 @@ const LOCK_WAIT_SECONDS = 120;
  * the named lock. Throws `SchemaTooNewError`, having changed nothing, when the recorded version is
  * newer than the latest migration.
  */
-export async function runMigrations(
-  connection: mysql.Connection,
-  n: MysqlNames,
-  migrations: readonly MysqlMigration[] = MIGRATIONS,
-): Promise<MigrateResult> {
+export async function runMigrations(connection: mysql.Connection, n: MysqlNames, migrations: readonly MysqlMigration[] = MIGRATIONS): Promise<MigrateResult> {
   const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
   // Lock names are server-wide and at most 64 characters: the database and prefix are hashed.
   const lockName = "CONCAT('fleet_q:', SHA1(CONCAT(DATABASE(), ?)))";
@@ -161,10 +156,9 @@ export async function runMigrations(
  * up-to-date database.
  */
 async function readVersion(connection: mysql.Connection, n: MysqlNames): Promise<number> {
-  const [found] = await connection.query(
-    'SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
-    [n.schemaVersionTable],
-  );
+  const [found] = await connection.query('SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [
+    n.schemaVersionTable,
+  ]);
   if (Number((found as { n: number }[])[0]?.n ?? 0) === 0) {
     await connection.query(
       `CREATE TABLE IF NOT EXISTS ${n.schemaVersion} (

@@ -3,7 +3,19 @@
  * page. Each is a few plain statements on the pool (READ COMMITTED: every statement sees what was
  * committed when it started); none locks anything. Must not write.
  */
-import type { DlqListParams, DlqListResult, EventListParams, QueueActivity, QueueActivityParams, QueueAgeResult, QueueStats, StepEvent, StepEventKind, StepListParams, StepRow } from '../store.js';
+import type {
+  DlqListParams,
+  DlqListResult,
+  EventListParams,
+  QueueActivity,
+  QueueActivityParams,
+  QueueAgeResult,
+  QueueStats,
+  StepEvent,
+  StepEventKind,
+  StepListParams,
+  StepRow,
+} from '../store.js';
 import { runRead, type Queryable } from './connection.js';
 import type { MysqlContext } from './context.js';
 import { toStepEvent, toStepRow, type EventRecord, type StepRecord } from './rows.js';
@@ -53,13 +65,9 @@ export async function readQueueStats(pool: Queryable, ctx: MysqlContext, nowPara
 export async function listDlq(pool: Queryable, ctx: MysqlContext, params: DlqListParams): Promise<DlqListResult> {
   const limit = Math.max(0, Math.floor(params.limit));
   const offset = Math.max(0, Math.floor(params.offset));
-  const [[total], rows] = await Promise.all([
-    runRead<{ n: number }>(pool, ctx.sql.dlqCount),
-    runRead<StepRecord>(pool, ctx.sql.dlqPage, [limit, offset]),
-  ]);
+  const [[total], rows] = await Promise.all([runRead<{ n: number }>(pool, ctx.sql.dlqCount), runRead<StepRecord>(pool, ctx.sql.dlqPage, [limit, offset])]);
   return { total: Number(total?.n ?? 0), steps: rows.map(toStepRow) };
 }
-
 
 /** A page of steps matching every given filter, along the index that serves it (see `Store.stepList`). */
 export async function listSteps(pool: Queryable, ctx: MysqlContext, params: StepListParams): Promise<StepRow[]> {
@@ -86,7 +94,13 @@ export async function readActivity(pool: Queryable, ctx: MysqlContext, params: Q
   const buckets =
     params.kinds.length === 0
       ? []
-      : await runRead<{ bucket_start: number | string; kind: StepEventKind; n: number | string }>(pool, ctx.sql.activityBuckets, [bucketMs, bucketMs, [...params.kinds], first, now]);
+      : await runRead<{ bucket_start: number | string; kind: StepEventKind; n: number | string }>(pool, ctx.sql.activityBuckets, [
+          bucketMs,
+          bucketMs,
+          [...params.kinds],
+          first,
+          now,
+        ]);
   return { now, buckets: buckets.map((b) => ({ bucketStart: Number(b.bucket_start), kind: b.kind, count: Number(b.n) })) };
 }
 

@@ -79,4 +79,3 @@ export async function pruneChunk(
   const pods = await write(connection, ctx.sql.prunePods, [cutoff]);
   return { steps, events, pods };
 }
-

@@ -124,11 +124,7 @@ export async function insertItems(
 }
 
 /** Steps holding any of the items' `(type, key)` pairs, locked, keyed by `JSON.stringify([type, key])`. */
-async function existingKeys(
-  connection: Connection,
-  ctx: MysqlContext,
-  items: readonly PreparedItem[],
-): Promise<Map<string, { stepId: string; args: string }>> {
+async function existingKeys(connection: Connection, ctx: MysqlContext, items: readonly PreparedItem[]): Promise<Map<string, { stepId: string; args: string }>> {
   const pairs = items.filter((i) => i.key !== null).map((i) => [i.type, Buffer.from(i.key!, 'utf8')]);
   const found = new Map<string, { stepId: string; args: string }>();
   for (let start = 0; start < pairs.length; start += KEY_CHUNK) {

@@ -73,9 +73,7 @@ export class PgConnections {
     const limits = LIMITS[role];
     return {
       connectionString: this.options.url,
-      ...(ssl === undefined
-        ? {}
-        : { ssl: { rejectUnauthorized: ssl.rejectUnauthorized ?? true, ...(ssl.ca === undefined ? {} : { ca: ssl.ca }) } }),
+      ...(ssl === undefined ? {} : { ssl: { rejectUnauthorized: ssl.rejectUnauthorized ?? true, ...(ssl.ca === undefined ? {} : { ca: ssl.ca }) } }),
       application_name: `fleet-q ${role}`,
       connectionTimeoutMillis: 10_000,
       keepAlive: true,
@@ -89,8 +87,7 @@ export class PgConnections {
   /** Classifies a background failure and hands it to `onError`; never throws. */
   report(err: unknown): void {
     const classified = classifyPgError(err);
-    const storeError =
-      classified instanceof StoreError ? classified : new StoreError('fatal', classified.message, { cause: classified });
+    const storeError = classified instanceof StoreError ? classified : new StoreError('fatal', classified.message, { cause: classified });
     try {
       this.options.onError?.(storeError);
     } catch {

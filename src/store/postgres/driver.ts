@@ -276,7 +276,10 @@ export class PostgresStore implements Store {
       values: [at(params), params.podId, [...params.types], limit],
     });
     if (rows[0]?.pod_up !== 1) throw new PodFencedError(params.podId);
-    return rows.filter((r) => r.step_id !== null).map(toStepRow).sort(byClaimOrder);
+    return rows
+      .filter((r) => r.step_id !== null)
+      .map(toStepRow)
+      .sort(byClaimOrder);
   }
 
   async stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>> {
@@ -290,8 +293,10 @@ export class PostgresStore implements Store {
   async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
     // Every result is serialised first, so one the store refuses writes nothing.
     const items = params.items.map((p) => ({ params: p, result: serialiseResult(p.result) }));
-    return writeInRounds(items, (item) => item.params.stepId, (round) =>
-      round.length === 1 ? this.completeOne(round[0]!).then((r) => [r]) : this.completeBatch(round),
+    return writeInRounds(
+      items,
+      (item) => item.params.stepId,
+      (round) => (round.length === 1 ? this.completeOne(round[0]!).then((r) => [r]) : this.completeBatch(round)),
     );
   }
 
@@ -456,11 +461,7 @@ export class PostgresStore implements Store {
   async dlqList(params: DlqListParams): Promise<DlqListResult> {
     const limit = Math.max(0, Math.floor(params.limit));
     const offset = Math.max(0, Math.floor(params.offset));
-    const { rows } = await runQuery<StepRecord & { total: number }>(
-      this.main,
-      { text: this.sql.dlq, values: [limit, offset] },
-      { idempotent: true },
-    );
+    const { rows } = await runQuery<StepRecord & { total: number }>(this.main, { text: this.sql.dlq, values: [limit, offset] }, { idempotent: true });
     return { total: rows[0]?.total ?? 0, steps: rows.filter((r) => r.step_id !== null).map(toStepRow) };
   }
 

@@ -20,8 +20,7 @@ export interface PgMigration {
 }
 
 const STATUS_CHECK = "status IN ('pending', 'claimed', 'completed', 'failed')";
-const KIND_CHECK =
-  "kind IN ('submitted', 'claimed', 'completed', 'retried', 'recovered', 'dead_lettered', 'released', 'replayed', 'stale_write_rejected')";
+const KIND_CHECK = "kind IN ('submitted', 'claimed', 'completed', 'retried', 'recovered', 'dead_lettered', 'released', 'replayed', 'stale_write_rejected')";
 
 /**
  * Ids, types and keys use the "C" collation: byte order, so `ORDER BY step_id` is creation order as

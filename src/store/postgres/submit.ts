@@ -102,7 +102,5 @@ function outcomes(rows: readonly SubmitRow[], ids: readonly string[], steps: rea
     });
     throw new ConflictError(labels.join('; '));
   }
-  return rows.map((r) =>
-    r.existing_id !== null ? { stepId: r.existing_id, outcome: 'duplicate' } : { stepId: ids[r.ord - 1]!, outcome: 'submitted' },
-  );
+  return rows.map((r) => (r.existing_id !== null ? { stepId: r.existing_id, outcome: 'duplicate' } : { stepId: ids[r.ord - 1]!, outcome: 'submitted' }));
 }

@@ -127,10 +127,13 @@ export class WorkWatcher {
     if (this.subscribers.size === 0 || this.reconnectTimer !== undefined) return;
     const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(this.failures, 16));
     this.failures++;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      void this.connect();
-    }, ceiling * (0.5 + 0.5 * Math.random()));
+    this.reconnectTimer = setTimeout(
+      () => {
+        this.reconnectTimer = undefined;
+        void this.connect();
+      },
+      ceiling * (0.5 + 0.5 * Math.random()),
+    );
     this.reconnectTimer.unref();
   }
 

@@ -24,7 +24,17 @@ const RETRYABLE_CODES: ReadonlySet<string> = new Set(['000625', '000630', '00060
 const NETWORK_CODES: ReadonlySet<string> = new Set(['401001', '401002', '401003']);
 
 /** Socket-level failures reported by Node before or instead of the server answering. */
-const RETRYABLE_ERRNO: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ESOCKETTIMEDOUT']);
+const RETRYABLE_ERRNO: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ESOCKETTIMEDOUT',
+]);
 
 /** Lock waits and timeouts named only in the message (codes vary between Snowflake releases). */
 const RETRYABLE_MESSAGES: readonly RegExp[] = [/number of waiters for this lock exceeds/i, /lock.*(timed out|timeout|not yet been released)/i, /conflict/i];

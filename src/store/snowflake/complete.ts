@@ -57,7 +57,13 @@ async function completeRound(
   results: FencedWriteResult<'completed'>[],
 ): Promise<void> {
   const token = randomUUID();
-  const batch = round.map((i) => ({ stepId: items[i]!.stepId, podId: items[i]!.podId, attempt: items[i]!.attempt, result: serialised[i]!, now: items[i]!.now ?? null }));
+  const batch = round.map((i) => ({
+    stepId: items[i]!.stepId,
+    podId: items[i]!.podId,
+    attempt: items[i]!.attempt,
+    result: serialised[i]!,
+    now: items[i]!.now ?? null,
+  }));
   // A second run after a lost answer matches nothing new: the fence needs status 'claimed'.
   await run(q.completeSql(n, batch, token), { idempotent: true });
   const { rows } = await run(q.stepsByIdSql(n, [...new Set(batch.map((b) => b.stepId))]), { idempotent: true });

@@ -129,7 +129,11 @@ class Session {
       ...(l.accessUrl === undefined ? {} : { accessUrl: l.accessUrl }),
       ...(l.privateKeyPath === undefined
         ? { password: l.password }
-        : { authenticator: 'SNOWFLAKE_JWT', privateKeyPath: l.privateKeyPath, ...(l.privateKeyPassphrase === undefined ? {} : { privateKeyPass: l.privateKeyPassphrase }) }),
+        : {
+            authenticator: 'SNOWFLAKE_JWT',
+            privateKeyPath: l.privateKeyPath,
+            ...(l.privateKeyPassphrase === undefined ? {} : { privateKeyPass: l.privateKeyPassphrase }),
+          }),
     };
     const connection = snowflake.createConnection(options as unknown as snowflake.ConnectionOptions);
     try {

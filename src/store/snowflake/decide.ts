@@ -38,11 +38,28 @@ function expectOf(row: StepRow, checkHolder: boolean) {
 const detail = (d: { [key: string]: Json }) => JSON.stringify(d);
 
 /** The outcome of a failed attempt or release on a row the pod still holds. */
-export function decideFailure(row: StepRow, ask: FailureAsk, policy: StorePolicy, now: number, jitter: number): RowChange & { outcome: 'released' | 'retried' | 'dead_lettered' } {
+export function decideFailure(
+  row: StepRow,
+  ask: FailureAsk,
+  policy: StorePolicy,
+  now: number,
+  jitter: number,
+): RowChange & { outcome: 'released' | 'retried' | 'dead_lettered' } {
   const base = { ...expectOf(row, true), now, eventPod: ask.podId };
   if (ask.release && row.releaseCount < policy.maxReleases) {
     const releaseCount = row.releaseCount + 1;
-    return { ...base, outcome: 'released', kind: 'released', status: 'pending', claimedBy: null, retryCount: row.retryCount, releaseCount, runAfter: now, lastError: row.lastError, detail: detail({ release_count: releaseCount }) };
+    return {
+      ...base,
+      outcome: 'released',
+      kind: 'released',
+      status: 'pending',
+      claimedBy: null,
+      retryCount: row.retryCount,
+      releaseCount,
+      runAfter: now,
+      lastError: row.lastError,
+      detail: detail({ release_count: releaseCount }),
+    };
   }
   const reason = ask.release ? 'release' : ask.reason;
   if (ask.retryable && row.retryCount < row.maxRetries) {
@@ -76,15 +93,39 @@ export function decideFailure(row: StepRow, ask: FailureAsk, policy: StorePolicy
 }
 
 /** Recovery of a claim held by a pod that is not live: `recovered` with backoff, or `dead_lettered`. */
-export function decideRecovery(row: StepRow, sweeper: string | null, policy: StorePolicy, now: number, jitter: number): RowChange & { outcome: 'recovered' | 'dead_lettered' } {
+export function decideRecovery(
+  row: StepRow,
+  sweeper: string | null,
+  policy: StorePolicy,
+  now: number,
+  jitter: number,
+): RowChange & { outcome: 'recovered' | 'dead_lettered' } {
   const error = `claim held by dead pod ${row.claimedBy ?? ''}`;
   const base = { ...expectOf(row, true), now, eventPod: sweeper, lastError: error, releaseCount: row.releaseCount };
   if (row.retryCount < row.maxRetries) {
     const retryCount = row.retryCount + 1;
     const runAfter = now + backoffMs(policy, row.retryCount, jitter);
-    return { ...base, outcome: 'recovered', kind: 'recovered', status: 'pending', claimedBy: null, retryCount, runAfter, detail: detail({ reason: 'pod_dead', error, retry_count: retryCount, run_after: runAfter }) };
+    return {
+      ...base,
+      outcome: 'recovered',
+      kind: 'recovered',
+      status: 'pending',
+      claimedBy: null,
+      retryCount,
+      runAfter,
+      detail: detail({ reason: 'pod_dead', error, retry_count: retryCount, run_after: runAfter }),
+    };
   }
-  return { ...base, outcome: 'dead_lettered', kind: 'dead_lettered', status: 'failed', claimedBy: row.claimedBy, retryCount: row.retryCount, runAfter: row.runAfter, detail: detail({ reason: 'pod_dead', error, retry_count: row.retryCount }) };
+  return {
+    ...base,
+    outcome: 'dead_lettered',
+    kind: 'dead_lettered',
+    status: 'failed',
+    claimedBy: row.claimedBy,
+    retryCount: row.retryCount,
+    runAfter: row.runAfter,
+    detail: detail({ reason: 'pod_dead', error, retry_count: row.retryCount }),
+  };
 }
 
 /** Operator replay of a dead-lettered step. */

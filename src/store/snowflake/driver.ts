@@ -223,7 +223,11 @@ export class SnowflakeStore implements Store {
   }
 
   /** Read, decide, write under the read values; a row that moved meanwhile is read again. */
-  private async failOrRelease(ref: StepFailParams | StepReleaseParams, ask: FailureAsk, write: string): Promise<FencedWriteResult<'released' | 'retried' | 'dead_lettered'>> {
+  private async failOrRelease(
+    ref: StepFailParams | StepReleaseParams,
+    ask: FailureAsk,
+    write: string,
+  ): Promise<FencedWriteResult<'released' | 'retried' | 'dead_lettered'>> {
     for (let round = 0; round < 5; round++) {
       const { rows } = await this.run(q.stepsByIdSql(this.names, [ref.stepId]), { idempotent: true });
       const row = rows[0] === undefined ? null : toStepRow(rows[0]);
@@ -310,14 +314,19 @@ export class SnowflakeStore implements Store {
   }
 
   async leaderGet(params?: AtTime): Promise<LeaderInfo> {
-    const { rows } = await this.control.run(m.podListSql(this.names, { now: at(params), liveOnly: true, thresholdMs: this.policy.deadPodThresholdMs }), { idempotent: true });
+    const { rows } = await this.control.run(m.podListSql(this.names, { now: at(params), liveOnly: true, thresholdMs: this.policy.deadPodThresholdMs }), {
+      idempotent: true,
+    });
     const livePods = rows.filter((r) => r['POD_ID'] !== null && r['POD_ID'] !== undefined).map(toPodRow);
     return { leader: livePods[0] ?? null, livePods, checkedAt: Number(rows[0]?.['CHECKED_MS'] ?? Date.now()) };
   }
 
   /** See sweep.ts. */
   async recoverySweep(params: RecoverySweepParams = {}): Promise<RecoverySummary> {
-    const summary = await recoverySweep({ run: (st, o) => this.run(st, o), control: (st, o) => this.control.run(st, o), names: this.names, policy: this.policy }, params);
+    const summary = await recoverySweep(
+      { run: (st, o) => this.run(st, o), control: (st, o) => this.control.run(st, o), names: this.names, policy: this.policy },
+      params,
+    );
     if (summary.requeued.length > 0) this.watcher.poke();
     return summary;
   }

@@ -79,9 +79,13 @@ function bootstrap(n: SfNames): string[] {
  */
 export async function runMigrations(run: Run, n: SfNames, migrations: readonly SfMigration[] = MIGRATIONS): Promise<MigrateResult> {
   const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
-  const version = async () => Number((await run(plain(`SELECT COALESCE(MAX(VERSION), 0) AS V FROM ${n.schemaVersion}`), { idempotent: true })).rows[0]?.['V'] ?? 0);
+  const version = async () =>
+    Number((await run(plain(`SELECT COALESCE(MAX(VERSION), 0) AS V FROM ${n.schemaVersion}`), { idempotent: true })).rows[0]?.['V'] ?? 0);
   // A role without CREATE privileges can still run against an up-to-date schema: look first.
-  const exists = await run(plain(`SELECT COUNT(*) AS N FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, n.schema, n.schemaVersion.split('.')[1]!), { idempotent: true });
+  const exists = await run(
+    plain(`SELECT COUNT(*) AS N FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, n.schema, n.schemaVersion.split('.')[1]!),
+    { idempotent: true },
+  );
   if (Number(exists.rows[0]?.['N'] ?? 0) > 0) {
     const found = await version();
     if (found > latest) throw new SchemaTooNewError(found, latest);
@@ -93,7 +97,9 @@ export async function runMigrations(run: Run, n: SfNames, migrations: readonly S
   await run(plain(createSchema!), { idempotent: true }).catch(() => undefined);
   await run(plain(createVersionTable!), { idempotent: true });
   // The lock row: inserted once (a rare double insert is harmless: the UPDATE below takes every row).
-  await run(plain(`INSERT INTO ${n.schemaVersion} (ID, VERSION, UPDATED_TS) SELECT 1, 0, CURRENT_TIMESTAMP() WHERE NOT EXISTS (SELECT 1 FROM ${n.schemaVersion})`));
+  await run(
+    plain(`INSERT INTO ${n.schemaVersion} (ID, VERSION, UPDATED_TS) SELECT 1, 0, CURRENT_TIMESTAMP() WHERE NOT EXISTS (SELECT 1 FROM ${n.schemaVersion})`),
+  );
   const token = randomUUID();
   await acquire(run, n, token);
   try {
@@ -106,7 +112,9 @@ export async function runMigrations(run: Run, n: SfNames, migrations: readonly S
     if (pending.length > 0) await run(plain(`UPDATE ${n.schemaVersion} SET VERSION = ?, UPDATED_TS = CURRENT_TIMESTAMP()`, latest), { idempotent: true });
     return { from, to: Math.max(from, pending.length > 0 ? latest : from) };
   } finally {
-    await run(plain(`UPDATE ${n.schemaVersion} SET LOCK_TOKEN = NULL, LOCKED_AT = NULL WHERE LOCK_TOKEN = ?`, token), { idempotent: true }).catch(() => undefined);
+    await run(plain(`UPDATE ${n.schemaVersion} SET LOCK_TOKEN = NULL, LOCKED_AT = NULL WHERE LOCK_TOKEN = ?`, token), { idempotent: true }).catch(
+      () => undefined,
+    );
   }
 }
 

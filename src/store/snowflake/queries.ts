@@ -41,13 +41,27 @@ function int(value: number): string {
 /** A STEP_TRACKER row as rows.ts reads it, for alias `s`. */
 export function stepColumns(s = 's'): string {
   return [
-    'STEP_ID', 'TYPE', 'ARGS', 'METADATA', 'PRIORITY', 'STATUS', 'CLAIMED_BY', 'CLAIM_TOKEN', 'ATTEMPT', 'RETRY_COUNT',
-    'MAX_RETRIES', 'RELEASE_COUNT', 'TIMEOUT_MS', 'IDEMPOTENCY_KEY', 'LAST_ERROR', 'RESULT', 'WRITE_TOKEN',
-  ].map((c) => `${s}.${c}`).concat([
-    `${ms(`${s}.RUN_AFTER`)} AS RUN_AFTER_MS`,
-    `${ms(`${s}.CREATED_TS`)} AS CREATED_MS`,
-    `${ms(`${s}.LAST_UPDATE_TS`)} AS LAST_UPDATE_MS`,
-  ]).join(', ');
+    'STEP_ID',
+    'TYPE',
+    'ARGS',
+    'METADATA',
+    'PRIORITY',
+    'STATUS',
+    'CLAIMED_BY',
+    'CLAIM_TOKEN',
+    'ATTEMPT',
+    'RETRY_COUNT',
+    'MAX_RETRIES',
+    'RELEASE_COUNT',
+    'TIMEOUT_MS',
+    'IDEMPOTENCY_KEY',
+    'LAST_ERROR',
+    'RESULT',
+    'WRITE_TOKEN',
+  ]
+    .map((c) => `${s}.${c}`)
+    .concat([`${ms(`${s}.RUN_AFTER`)} AS RUN_AFTER_MS`, `${ms(`${s}.CREATED_TS`)} AS CREATED_MS`, `${ms(`${s}.LAST_UPDATE_TS`)} AS LAST_UPDATE_MS`])
+    .join(', ');
 }
 
 const CLAIM_ORDER = 'PRIORITY DESC, CREATED_TS, STEP_ID';
@@ -206,7 +220,10 @@ export function claimSql(n: SfNames, p: { podId: string; token: string; types: r
 /** The rows of one claim, read on the session that claimed them (read-your-writes). */
 export function claimedRowsSql(n: SfNames, token: string): Statement {
   const { v, binds } = binder();
-  return { sqlText: `SELECT ${stepColumns()} FROM ${n.stepTracker} s WHERE s.CLAIM_TOKEN = ${v(token)} ORDER BY s.${CLAIM_ORDER.replace(/, /g, ', s.')}`, binds };
+  return {
+    sqlText: `SELECT ${stepColumns()} FROM ${n.stepTracker} s WHERE s.CLAIM_TOKEN = ${v(token)} ORDER BY s.${CLAIM_ORDER.replace(/, /g, ', s.')}`,
+    binds,
+  };
 }
 
 /** `N` = 1 when the pod is registered and up. */
@@ -289,11 +306,26 @@ export function applyChangesSql(n: SfNames, changes: readonly RowChange[], token
       LAST_UPDATE_TS = TO_TIMESTAMP_LTZ(c.NOW, 3), WRITE_TOKEN = ${v(token)}, EVENT_KIND = c.KIND, EVENT_POD = c.EVENT_POD,
       EVENT_DETAIL = c.DETAIL`;
   const rows = changes
-    .map((c) =>
-      `(${placeholders(v, [
-        c.stepId, c.expectStatus, c.expectClaimedBy, c.expectAttempt, c.expectRetryCount, c.expectReleaseCount,
-        c.status, c.claimedBy, c.retryCount, c.releaseCount, c.runAfter, c.lastError, c.now, c.kind, c.eventPod, c.detail,
-      ])})`,
+    .map(
+      (c) =>
+        `(${placeholders(v, [
+          c.stepId,
+          c.expectStatus,
+          c.expectClaimedBy,
+          c.expectAttempt,
+          c.expectRetryCount,
+          c.expectReleaseCount,
+          c.status,
+          c.claimedBy,
+          c.retryCount,
+          c.releaseCount,
+          c.runAfter,
+          c.lastError,
+          c.now,
+          c.kind,
+          c.eventPod,
+          c.detail,
+        ])})`,
     )
     .join(', ');
   const source = `(SELECT column1 AS STEP_ID, column2 AS X_STATUS, column3 AS X_CLAIMED_BY, column4 AS X_ATTEMPT,
@@ -301,7 +333,10 @@ export function applyChangesSql(n: SfNames, changes: readonly RowChange[], token
         column9 AS RETRY_COUNT, column10 AS RELEASE_COUNT, column11 AS RUN_AFTER, column12 AS LAST_ERROR,
         column13 AS NOW, column14 AS KIND, column15 AS EVENT_POD, PARSE_JSON(column16) AS DETAIL
       FROM VALUES ${rows}) c`;
-  const guard = orphansOf === undefined ? '' : ` AND NOT EXISTS (SELECT 1 FROM ${n.podHealth} p WHERE p.POD_ID = t.CLAIMED_BY AND ${live('p', v, orphansOf.thresholdMs, orphansOf.now)})`;
+  const guard =
+    orphansOf === undefined
+      ? ''
+      : ` AND NOT EXISTS (SELECT 1 FROM ${n.podHealth} p WHERE p.POD_ID = t.CLAIMED_BY AND ${live('p', v, orphansOf.thresholdMs, orphansOf.now)})`;
   const sqlText = `${head} FROM ${source}
     WHERE t.STEP_ID = c.STEP_ID AND t.STATUS = c.X_STATUS AND (c.X_CLAIMED_BY IS NULL OR t.CLAIMED_BY = c.X_CLAIMED_BY)
       AND t.ATTEMPT = c.X_ATTEMPT AND t.RETRY_COUNT = c.X_RETRY_COUNT AND t.RELEASE_COUNT = c.X_RELEASE_COUNT${guard}`;

@@ -62,7 +62,8 @@ async function taken(run: Run, n: SfNames, items: readonly SubmitItem[]): Promis
       const k = keyOf(String(r['TYPE']), String(r['IDEMPOTENCY_KEY']));
       const existing = found.get(k);
       // Two rows with one key can only come from outside FLEET-Q; the oldest id answers.
-      if (existing === undefined || String(r['STEP_ID']) < existing.stepId) found.set(k, { stepId: String(r['STEP_ID']), args: canonicalJson(r['ARGS'] as Json) });
+      if (existing === undefined || String(r['STEP_ID']) < existing.stepId)
+        found.set(k, { stepId: String(r['STEP_ID']), args: canonicalJson(r['ARGS'] as Json) });
     }
   }
   return found;
@@ -75,7 +76,9 @@ function answer(items: readonly SubmitItem[], existing: Map<string, { stepId: st
     const e = existing.get(keyOf(item.type, item.idempotencyKey));
     if (e === undefined) return undefined;
     if (e.args === canonicalJson(JSON.parse(item.args) as Json)) return { stepId: e.stepId, outcome: 'duplicate' as const };
-    conflicts.push(`${items.length > 1 ? `item ${i}: ` : ''}step ${e.stepId} of type '${item.type}' already uses idempotency key '${item.idempotencyKey}' with different args`);
+    conflicts.push(
+      `${items.length > 1 ? `item ${i}: ` : ''}step ${e.stepId} of type '${item.type}' already uses idempotency key '${item.idempotencyKey}' with different args`,
+    );
     return undefined;
   });
   if (conflicts.length > 0) throw new ConflictError(conflicts.join('; '));

@@ -292,8 +292,7 @@ export class SqliteStore implements Store {
 
   /** The connection settings in force on the write connection (diagnostics and tests). */
   connectionSettings(): { journalMode: string; synchronous: number; busyTimeoutMs: number } {
-    const read = (name: 'pragmaJournalModeRead' | 'pragmaSynchronousRead' | 'pragmaBusyTimeoutRead'): unknown =>
-      this.ctx.statement(name).pluck().get();
+    const read = (name: 'pragmaJournalModeRead' | 'pragmaSynchronousRead' | 'pragmaBusyTimeoutRead'): unknown => this.ctx.statement(name).pluck().get();
     return {
       journalMode: String(read('pragmaJournalModeRead')),
       synchronous: Number(read('pragmaSynchronousRead')),
@@ -308,12 +307,22 @@ export class SqliteStore implements Store {
 
   /** One `BEGIN IMMEDIATE` transaction, retried while the file is busy. */
   private write<T>(operation: () => T): Promise<T> {
-    return withBusyRetry(() => this.immediate(operation), classifySqliteError, this.busyRetry, () => this.busyRetries++);
+    return withBusyRetry(
+      () => this.immediate(operation),
+      classifySqliteError,
+      this.busyRetry,
+      () => this.busyRetries++,
+    );
   }
 
   /** One deferred (read) transaction: several statements, one snapshot. */
   private read<T>(operation: () => T): Promise<T> {
-    return withBusyRetry(() => this.deferred(operation), classifySqliteError, this.busyRetry, () => this.busyRetries++);
+    return withBusyRetry(
+      () => this.deferred(operation),
+      classifySqliteError,
+      this.busyRetry,
+      () => this.busyRetries++,
+    );
   }
 
   private notifyIfClaimable(outcome: FencedWriteResult<string>, now: number): void {

@@ -29,9 +29,7 @@ export function claimSteps(ctx: SqliteContext, params: StepClaimParams, now: num
   if (pod === undefined || pod.status !== 'up') throw new PodFencedError(params.podId);
   const limit = Math.max(0, Math.floor(params.limit));
   if (limit === 0 || params.types.length === 0) return [];
-  const claimed = (ctx.statement('stepClaim').all({ podId: params.podId, types: JSON.stringify(params.types), limit, now }) as StepRecord[]).sort(
-    byClaimOrder,
-  );
+  const claimed = (ctx.statement('stepClaim').all({ podId: params.podId, types: JSON.stringify(params.types), limit, now }) as StepRecord[]).sort(byClaimOrder);
   for (const r of claimed) {
     insertEvent(ctx, { stepId: r.step_id, ts: now, kind: 'claimed', podId: params.podId, attempt: r.attempt, detail: {} });
   }
@@ -58,7 +56,14 @@ export function failStep(ctx: SqliteContext, params: StepFailParams, now: number
 export function releaseStep(ctx: SqliteContext, params: StepReleaseParams, now: number): FencedWriteResult<'released' | 'retried' | 'dead_lettered'> {
   const row = ctx.statement('stepRelease').get({ ...fence(params), maxReleases: ctx.policy.maxReleases, now }) as StepRecord | undefined;
   if (row !== undefined) {
-    insertEvent(ctx, { stepId: row.step_id, ts: now, kind: 'released', podId: params.podId, attempt: row.attempt, detail: { release_count: row.release_count } });
+    insertEvent(ctx, {
+      stepId: row.step_id,
+      ts: now,
+      kind: 'released',
+      podId: params.podId,
+      attempt: row.attempt,
+      detail: { release_count: row.release_count },
+    });
     return { applied: true, outcome: 'released', step: toStepRow(row) };
   }
   const why = params.reason === undefined || params.reason === '' ? '' : ` (${params.reason})`;

@@ -67,8 +67,7 @@ export function serialiseBatch(steps: readonly Submission[]): PreparedSubmission
 export function insertSubmission(ctx: SqliteContext, p: PreparedSubmission, now: number, itemLabel = ''): StepSubmitResult {
   if (p.idempotencyKey !== null) {
     const existing = ctx.statement('stepFindByIdempotencyKey').get({ type: p.type, idempotencyKey: p.idempotencyKey }) as
-      | { step_id: string; args: string }
-      | undefined;
+      { step_id: string; args: string } | undefined;
     if (existing !== undefined) {
       if (canonicalJson(JSON.parse(existing.args) as Json) === p.argsCanonical) return { stepId: existing.step_id, outcome: 'duplicate' };
       throw new ConflictError(

@@ -57,8 +57,7 @@ export async function minimumSettingScenario(cli: string, queue: QueueDatabase):
   const problems = stepIds.filter((id) => {
     const trail = events.get(id) ?? [];
     return (
-      trail.map((e) => e.kind).join(',') !== 'submitted,claimed,completed' ||
-      trail.slice(1).some((e) => e.attempt !== 1 || !startedIds.includes(e.podId ?? ''))
+      trail.map((e) => e.kind).join(',') !== 'submitted,claimed,completed' || trail.slice(1).some((e) => e.attempt !== 1 || !startedIds.includes(e.podId ?? ''))
     );
   });
   expect(problems).toEqual([]);

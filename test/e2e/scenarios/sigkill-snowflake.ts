@@ -25,10 +25,14 @@ export const SNOWFLAKE_TIMING_ENV: Readonly<Record<string, string>> = {
 const STEP_COUNT = 200;
 
 async function killHolding(reader: Awaited<ReturnType<QueueDatabase['openReader']>>, victim: PodProcess): Promise<number> {
-  await waitFor(`${victim.name} to hold at least 2 claims`, async () => ((await reader.queueStats()).pods.find((p) => p.podId === victim.podId)?.claimed ?? 0) >= 2, {
-    timeoutMs: 60_000,
-    intervalMs: 100,
-  });
+  await waitFor(
+    `${victim.name} to hold at least 2 claims`,
+    async () => ((await reader.queueStats()).pods.find((p) => p.podId === victim.podId)?.claimed ?? 0) >= 2,
+    {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    },
+  );
   const killedAt = Date.now();
   victim.signal('SIGKILL');
   expect(await victim.exited).toMatchObject({ code: null, signal: 'SIGKILL' });
@@ -44,8 +48,14 @@ export async function sigkillWorkerThenLeaderScenario(cli: string, queue: QueueD
 
   await killHolding(reader, worker!);
   await killHolding(reader, leader!);
-  await waitFor(`${heir!.name} to lead`, async () => (await getJson(heir!.baseUrl, '/admin/leader')).body.current_leader === heir!.podId, { timeoutMs: 60_000, intervalMs: 250 });
-  await waitFor(`all ${STEP_COUNT} steps to complete`, async () => (await reader.queueStats()).completed === STEP_COUNT, { timeoutMs: 180_000, intervalMs: 500 });
+  await waitFor(`${heir!.name} to lead`, async () => (await getJson(heir!.baseUrl, '/admin/leader')).body.current_leader === heir!.podId, {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
+  await waitFor(`all ${STEP_COUNT} steps to complete`, async () => (await reader.queueStats()).completed === STEP_COUNT, {
+    timeoutMs: 180_000,
+    intervalMs: 500,
+  });
 
   const trail = await allEvents(reader);
   const events = byStep(trail);

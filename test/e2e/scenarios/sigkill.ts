@@ -45,14 +45,21 @@ export async function sigkillScenario(cli: string, queue: QueueDatabase, victimR
 
   if (victimRole === 'leader') {
     const [heir, other] = survivors as [typeof sweeper, typeof sweeper];
-    await waitFor(`/admin/leader on ${other.name} to name ${heir.podId}`, async () => (await getJson(other.baseUrl, '/admin/leader')).body.current_leader === heir.podId, {
-      timeoutMs: 20_000,
-    });
+    await waitFor(
+      `/admin/leader on ${other.name} to name ${heir.podId}`,
+      async () => (await getJson(other.baseUrl, '/admin/leader')).body.current_leader === heir.podId,
+      {
+        timeoutMs: 20_000,
+      },
+    );
     await waitFor(`${heir.name} to report is_leader`, async () => (await heir.health()).body.is_leader === true, { timeoutMs: 20_000 });
     expect((await other.health()).body).toMatchObject({ status: 'healthy', is_leader: false });
   }
 
-  await waitFor(`all ${STEP_COUNT} steps to complete`, async () => (await reader.queueStats()).completed === STEP_COUNT, { timeoutMs: 90_000, intervalMs: 200 });
+  await waitFor(`all ${STEP_COUNT} steps to complete`, async () => (await reader.queueStats()).completed === STEP_COUNT, {
+    timeoutMs: 90_000,
+    intervalMs: 200,
+  });
   const stats = await reader.queueStats();
   expect({ pending: stats.pending, claimed: stats.claimed, failed: stats.failed }).toEqual({ pending: 0, claimed: 0, failed: 0 });
 

@@ -28,20 +28,16 @@ const SPIN_MS = 500;
 export async function sigstopScenario(cli: string, queue: QueueDatabase): Promise<void> {
   // The eldest pod leads (and sweeps) and is never stopped; the frozen one is younger and alone runs `spin`.
   const leader = await startPod({ cli, queue, name: 'e2e-1' });
-  const [frozen, third] = await Promise.all([
-    startPod({ cli, queue, name: 'e2e-2', env: { E2E_SPIN_STEPS: '1' } }),
-    startPod({ cli, queue, name: 'e2e-3' }),
-  ]);
+  const [frozen, third] = await Promise.all([startPod({ cli, queue, name: 'e2e-2', env: { E2E_SPIN_STEPS: '1' } }), startPod({ cli, queue, name: 'e2e-3' })]);
   const reader = await queue.openReader();
   expect((await eldestFirst(reader, [frozen, third, leader]))[0]).toBe(leader);
   const oldId = frozen.podId;
 
   const recordIds = await submitBatch(leader.baseUrl, recordSteps(90, 300, 600));
-  await waitFor(
-    `${frozen.name} to hold record claims`,
-    async () => ((await reader.queueStats()).pods.find((p) => p.podId === oldId)?.claimed ?? 0) >= 3,
-    { timeoutMs: 20_000, intervalMs: 10 },
-  );
+  await waitFor(`${frozen.name} to hold record claims`, async () => ((await reader.queueStats()).pods.find((p) => p.podId === oldId)?.claimed ?? 0) >= 3, {
+    timeoutMs: 20_000,
+    intervalMs: 10,
+  });
   // Only the frozen pod knows `spin`, so only its API accepts it and only it claims it; the priority
   // puts it ahead of the pending records, so the pod still holds records while it spins.
   const spinId = await submitStep(frozen.baseUrl, { type: 'spin', args: { ms: SPIN_MS }, priority: 10 });

@@ -32,9 +32,7 @@ export async function sigtermScenario(cli: string, queue: QueueDatabase): Promis
   const grace = { FLEET_Q_SHUTDOWN_GRACE_SECONDS: String(GRACE_MS / 1000) };
   const drainer = await startPod({ cli, queue, name: 'e2e-drainer', env: grace });
   const reader = await queue.openReader();
-  const stepIds = [
-    ...(await Promise.all([1, 2, 3].map(() => submitStep(drainer.baseUrl, { type: 'sleep', args: { ms: STEP_MS } })))),
-  ];
+  const stepIds = [...(await Promise.all([1, 2, 3].map(() => submitStep(drainer.baseUrl, { type: 'sleep', args: { ms: STEP_MS } }))))];
   const viaCli = await queueCli(cli, queue, ['submit', 'sleep', '--args', JSON.stringify({ ms: STEP_MS })]);
   expect(viaCli).toMatchObject({ code: 0, stdout: expect.stringMatching(/^step_[0-9A-Z]{26}\n$/) });
   stepIds.push(viaCli.stdout.trim());
@@ -62,10 +60,14 @@ export async function sigtermScenario(cli: string, queue: QueueDatabase): Promis
   expect((await reader.podList()).find((p) => p.podId === drainer.podId)).toMatchObject({ status: 'down', live: false });
 
   const allIds = [...stepIds, echoId];
-  await waitFor('the released steps to complete on the other pod', async () => [...(await stepRows(reader, allIds)).values()].every((r) => r.status === 'completed'), {
-    timeoutMs: 30_000,
-    intervalMs: 200,
-  });
+  await waitFor(
+    'the released steps to complete on the other pod',
+    async () => [...(await stepRows(reader, allIds)).values()].every((r) => r.status === 'completed'),
+    {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    },
+  );
   expect(taker.exit).toBeNull();
   const events = byStep(await allEvents(reader));
   const rows = await stepRows(reader, allIds);
@@ -82,7 +84,14 @@ export async function sigtermScenario(cli: string, queue: QueueDatabase): Promis
     expect(released.detail).toEqual({ release_count: 1 });
     // Handlers had the whole grace. 20 ms: libuv arms timers from its cached loop clock, which may lag the wall clock by a few ms.
     expect(released.ts).toBeGreaterThanOrEqual(signalledAt + GRACE_MS - 20);
-    expect(rows.get(stepId)).toMatchObject({ status: 'completed', claimedBy: taker.podId, attempt: 2, retryCount: 0, releaseCount: 1, result: { slept_ms: STEP_MS } });
+    expect(rows.get(stepId)).toMatchObject({
+      status: 'completed',
+      claimedBy: taker.podId,
+      attempt: 2,
+      retryCount: 0,
+      releaseCount: 1,
+      result: { slept_ms: STEP_MS },
+    });
   }
   expect(rows.get(echoId)).toMatchObject({ status: 'completed', claimedBy: taker.podId, result: { during: 'drain' } });
 }

@@ -28,9 +28,14 @@ export function installEmulator(): string | null {
   if (existsSync(STAMP) && readFileSync(STAMP, 'utf8') === wanted && existsSync(PYTHON)) return null;
   const python = process.env['FLEET_Q_TEST_PYTHON'] ?? 'python3';
   const venv = spawnSync(python, ['-m', 'venv', VENV], { encoding: 'utf8' });
-  if (venv.error !== undefined || venv.status !== 0) return `cannot create a Python venv with ${python}: ${venv.error?.message ?? venv.stderr.trim().split('\n').at(-1)}`;
-  const pip = spawnSync(PYTHON, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...EMULATOR_PACKAGES], { encoding: 'utf8', timeout: 600_000 });
-  if (pip.error !== undefined || pip.status !== 0) return `pip could not install ${EMULATOR_PACKAGES.join(' ')}: ${pip.error?.message ?? pip.stderr.trim().split('\n').at(-1)}`;
+  if (venv.error !== undefined || venv.status !== 0)
+    return `cannot create a Python venv with ${python}: ${venv.error?.message ?? venv.stderr.trim().split('\n').at(-1)}`;
+  const pip = spawnSync(PYTHON, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...EMULATOR_PACKAGES], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  if (pip.error !== undefined || pip.status !== 0)
+    return `pip could not install ${EMULATOR_PACKAGES.join(' ')}: ${pip.error?.message ?? pip.stderr.trim().split('\n').at(-1)}`;
   writeFileSync(STAMP, wanted);
   return null;
 }

@@ -1,15 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  EVENT_NAMES,
-  STEP_EVENTS,
-  STEP_OUTCOMES,
-  stepOutcomeEvent,
-  type ClaimedStep,
-  type PruneReport,
-  type RecoveryReport,
-} from '../../../machines/index.js';
+import { EVENT_NAMES, STEP_EVENTS, STEP_OUTCOMES, stepOutcomeEvent, type ClaimedStep, type PruneReport, type RecoveryReport } from '../../../machines/index.js';
 import type { RecoverySummary, RetentionPruneResult, StepRow } from '../../../src/store/store.js';
 
 // Compile-time checks (tsc runs over test/): the machines' mirrors of store types stay identical.

@@ -7,14 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { getNextTransitions, type AnyEventObject, type AnyMachineSnapshot, type AnyStateMachine, type AnyStateNode, type StateValue } from 'xstate';
 import { adjacencyMapToArray, getAdjacencyMap, getStateNodes } from 'xstate/graph';
-import {
-  heartbeatMachine,
-  leaderMachine,
-  lifecycleMachine,
-  slotMachine,
-  supervisorMachine,
-  type ClaimedStep,
-} from '../../../machines/index.js';
+import { heartbeatMachine, leaderMachine, lifecycleMachine, slotMachine, supervisorMachine, type ClaimedStep } from '../../../machines/index.js';
 
 const noop = () => {};
 const step: ClaimedStep = { stepId: 's1', type: 'echo', args: null, attempt: 1, timeoutMs: 1_000, idempotencyKey: null };
@@ -82,9 +75,13 @@ function explore(
 /** States from which some state satisfying `goal` is reachable. */
 function canReach(g: Exploration, goal: (s: AnyMachineSnapshot) => boolean): Set<string> {
   const ok = new Set([...g.nodes].filter(([, s]) => goal(s)).map(([k]) => k));
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
-    for (const [from, to] of g.edges) if (ok.has(to) && !ok.has(from)) { ok.add(from); grew = true; }
+    for (const [from, to] of g.edges)
+      if (ok.has(to) && !ok.has(from)) {
+        ok.add(from);
+        grew = true;
+      }
   }
   return ok;
 }
@@ -96,25 +93,39 @@ function reachedLeaves(g: Exploration): Set<string> {
 describe('machine graphs', () => {
   it('heartbeat: every state reachable; lost reachable from everywhere', () => {
     const m = heartbeatMachine.provide({ actions: { tellConfirmed: noop, tellMissed: noop, tellLost: noop } });
-    const g = explore(m, { podId: 'p', heartbeatIntervalMs: 1, fenceWindowMs: 3 }, {
-      'done:heartbeat': [{ output: { ok: true } }, { output: { ok: false } }],
-      'error:heartbeat': [{ error: new Error('x') }],
-    });
+    const g = explore(
+      m,
+      { podId: 'p', heartbeatIntervalMs: 1, fenceWindowMs: 3 },
+      {
+        'done:heartbeat': [{ output: { ok: true } }, { output: { ok: false } }],
+        'error:heartbeat': [{ error: new Error('x') }],
+      },
+    );
     expect(reachedLeaves(g)).toEqual(new Set(stableLeaves(m)));
     expect(canReach(g, (s) => s.status === 'done').size).toBe(g.nodes.size);
   });
 
   it('leader: every state reachable; leadership can always be gained and lost', () => {
     const stubs = Object.fromEntries(
-      ['tellElected', 'tellLost', 'tellCheckFailed', 'tellSweepDone', 'tellSweepFailed', 'refuseBusy', 'refuseNotLeader', 'tellPruned', 'tellPruneFailed'].map((a) => [a, noop]),
+      ['tellElected', 'tellLost', 'tellCheckFailed', 'tellSweepDone', 'tellSweepFailed', 'refuseBusy', 'refuseNotLeader', 'tellPruned', 'tellPruneFailed'].map(
+        (a) => [a, noop],
+      ),
     );
     const m = leaderMachine.provide({ actions: stubs });
-    const g = explore(m, { podId: 'p', leaderCheckIntervalMs: 1, recoveryIntervalMs: 2, pruneIntervalMs: 3, retentionMs: 4 }, {
-      'done:checkLeader': [{ output: { isLeader: true, leaderId: 'p' } }, { output: { isLeader: false, leaderId: 'q' } }],
-      'done:recover': [{ output: sweepReport }],
-      'done:prune': [{ output: { steps: 0, events: 0, pods: 0 } }],
-      'recovery.run': [{ requestId: 'r', force: false, dryRun: false }, { requestId: 'r', force: true, dryRun: true }],
-    }, (s) => s.context.isLeader);
+    const g = explore(
+      m,
+      { podId: 'p', leaderCheckIntervalMs: 1, recoveryIntervalMs: 2, pruneIntervalMs: 3, retentionMs: 4 },
+      {
+        'done:checkLeader': [{ output: { isLeader: true, leaderId: 'p' } }, { output: { isLeader: false, leaderId: 'q' } }],
+        'done:recover': [{ output: sweepReport }],
+        'done:prune': [{ output: { steps: 0, events: 0, pods: 0 } }],
+        'recovery.run': [
+          { requestId: 'r', force: false, dryRun: false },
+          { requestId: 'r', force: true, dryRun: true },
+        ],
+      },
+      (s) => s.context.isLeader,
+    );
     expect(reachedLeaves(g)).toEqual(new Set(stableLeaves(m)));
     expect(canReach(g, (s) => s.matches({ role: 'leader' })).size).toBe(g.nodes.size);
     expect(canReach(g, (s) => s.matches({ role: 'follower' })).size).toBe(g.nodes.size);
@@ -122,15 +133,20 @@ describe('machine graphs', () => {
 
   it('slot: every state of the step it runs reachable; every outcome reachable; idle reachable from everywhere', () => {
     const m = slotMachine.provide({ actions: { tellFreed: noop, write: noop, abortHandler: noop } });
-    const g = explore(m, { slotId: 's', reportRetryDelayMs: 1 }, {
-      'slot.assign': [{ podId: 'p', step }],
-      'write.done': ['completed', 'retried', 'dead_lettered', 'released', 'stale'].map((outcome) => ({ outcome })),
-      'write.failed': [{ error: 'e' }],
-      'error:runStep': [{ error: new Error('crash') }],
-      'handler.succeeded': [{ result: 1 }],
-      'handler.failed': [{ error: 'e', retryable: true }],
-      'step.abort': [{ mode: 'release' }, { mode: 'fenced' }],
-    }, (s) => [s.context.handlerSettled, s.context.abortMode, s.context.outcome, s.context.crash]);
+    const g = explore(
+      m,
+      { slotId: 's', reportRetryDelayMs: 1 },
+      {
+        'slot.assign': [{ podId: 'p', step }],
+        'write.done': ['completed', 'retried', 'dead_lettered', 'released', 'stale'].map((outcome) => ({ outcome })),
+        'write.failed': [{ error: 'e' }],
+        'error:runStep': [{ error: new Error('crash') }],
+        'handler.succeeded': [{ result: 1 }],
+        'handler.failed': [{ error: 'e', retryable: true }],
+        'step.abort': [{ mode: 'release' }, { mode: 'fenced' }],
+      },
+      (s) => [s.context.handlerSettled, s.context.abortMode, s.context.outcome, s.context.crash],
+    );
     expect(reachedLeaves(g)).toEqual(new Set(stableLeaves(m)));
     expect(canReach(g, (s) => s.value === 'idle').size).toBe(g.nodes.size);
     // The outcome a slot frees itself with stays in its context until the next assignment.
@@ -140,15 +156,32 @@ describe('machine graphs', () => {
 
   it('supervisor: every stable state reachable; stopped reachable from everywhere', () => {
     const m = supervisorMachine.provide({ actions: { abortBusySlots: noop, forwardToLeader: noop } });
-    const g = explore(m, { capacity: 2, heartbeatIntervalMs: 1, fenceWindowMs: 3, claimIntervalMs: 1, leaderCheckIntervalMs: 1, recoveryIntervalMs: 1, pruneIntervalMs: 1, retentionMs: 0, shutdownGraceMs: 1, registerRetryDelayMs: 1, reportRetryDelayMs: 1 }, {
-      'done:register': [{ output: { podId: 'p' } }],
-      'done:claimSteps': [{ output: [step] }, { output: [] }],
-      'error:claimSteps': [{ error: new Error('busy') }, { error: Object.assign(new Error('fenced'), { code: 'pod_fenced' }) }],
-      // A slot frees itself once per assignment: only a busy slot sends slot.freed.
-      'slot.freed': (s) => (s.context.inFlight > 0 ? [{ slotId: 'slot-0', stepId: 's1', outcome: 'completed' }] : []),
-      'heartbeat.lost': [{ podId: 'p', reason: 'deadline' }],
-      'recovery.run': [{ requestId: 'r', force: false, dryRun: false }],
-    }, (s) => [s.context.idleCount, s.context.drainRequested, s.context.claimAgain]);
+    const g = explore(
+      m,
+      {
+        capacity: 2,
+        heartbeatIntervalMs: 1,
+        fenceWindowMs: 3,
+        claimIntervalMs: 1,
+        leaderCheckIntervalMs: 1,
+        recoveryIntervalMs: 1,
+        pruneIntervalMs: 1,
+        retentionMs: 0,
+        shutdownGraceMs: 1,
+        registerRetryDelayMs: 1,
+        reportRetryDelayMs: 1,
+      },
+      {
+        'done:register': [{ output: { podId: 'p' } }],
+        'done:claimSteps': [{ output: [step] }, { output: [] }],
+        'error:claimSteps': [{ error: new Error('busy') }, { error: Object.assign(new Error('fenced'), { code: 'pod_fenced' }) }],
+        // A slot frees itself once per assignment: only a busy slot sends slot.freed.
+        'slot.freed': (s) => (s.context.inFlight > 0 ? [{ slotId: 'slot-0', stepId: 's1', outcome: 'completed' }] : []),
+        'heartbeat.lost': [{ podId: 'p', reason: 'deadline' }],
+        'recovery.run': [{ requestId: 'r', force: false, dryRun: false }],
+      },
+      (s) => [s.context.idleCount, s.context.drainRequested, s.context.claimAgain],
+    );
     expect(reachedLeaves(g)).toEqual(new Set(stableLeaves(m)));
     expect(canReach(g, (s) => s.status === 'done').size).toBe(g.nodes.size);
   });
@@ -157,16 +190,24 @@ describe('machine graphs', () => {
     // Fenced writes name the current claim, read from the snapshot; attempt is left out of the
     // state key because replays let it grow without bound.
     const fence = (s: AnyMachineSnapshot) => ({ podId: s.context.claimedBy, attempt: s.context.attempt });
-    const g = explore(lifecycleMachine, { maxReleases: 1 }, {
-      submitted: [{ maxRetries: 1 }],
-      claimed: [{ podId: 'p' }],
-      completed: (s) => [fence(s)],
-      retried: (s) => [{ ...fence(s), reason: 'error', error: 'e' }, { ...fence(s), reason: 'release', error: 'e' }],
-      dead_lettered: (s) => ['error', 'non_retryable', 'release'].map((reason) => ({ ...fence(s), reason, error: 'e' })),
-      released: (s) => [fence(s)],
-      recovered: [{ error: 'e' }],
-      stale_write_rejected: [{ podId: 'q', attempt: -1 }],
-    }, (s) => [s.context.retryCount, s.context.releaseCount]);
+    const g = explore(
+      lifecycleMachine,
+      { maxReleases: 1 },
+      {
+        submitted: [{ maxRetries: 1 }],
+        claimed: [{ podId: 'p' }],
+        completed: (s) => [fence(s)],
+        retried: (s) => [
+          { ...fence(s), reason: 'error', error: 'e' },
+          { ...fence(s), reason: 'release', error: 'e' },
+        ],
+        dead_lettered: (s) => ['error', 'non_retryable', 'release'].map((reason) => ({ ...fence(s), reason, error: 'e' })),
+        released: (s) => [fence(s)],
+        recovered: [{ error: 'e' }],
+        stale_write_rejected: [{ podId: 'q', attempt: -1 }],
+      },
+      (s) => [s.context.retryCount, s.context.releaseCount],
+    );
     expect(reachedLeaves(g)).toEqual(new Set(stableLeaves(lifecycleMachine)));
     expect(canReach(g, (s) => s.value === 'completed' || s.value === 'failed').size).toBe(g.nodes.size);
   });

@@ -14,14 +14,7 @@ import {
   type AnyEventObject,
   type InputFrom,
 } from 'xstate';
-import type {
-  ExecuteStepInput,
-  HandlerAbortEvent,
-  HandlerSettledEvent,
-  ReportStepInput,
-  ReportStepOutput,
-  StepActorCommand,
-} from '../../../machines/index.js';
+import type { ExecuteStepInput, HandlerAbortEvent, HandlerSettledEvent, ReportStepInput, ReportStepOutput, StepActorCommand } from '../../../machines/index.js';
 
 /** Lets promise callbacks and XState's mailbox run; no timers involved. */
 export async function flush(rounds = 5): Promise<void> {
@@ -39,9 +32,7 @@ export interface HeldCall<TIn, TOut> {
 /** A `fromPromise` stub whose calls stay pending until the test settles them. */
 export function held<TOut, TIn>() {
   const calls: HeldCall<TIn, TOut>[] = [];
-  const logic = fromPromise<TOut, TIn>(
-    ({ input, signal }) => new Promise<TOut>((resolve, reject) => void calls.push({ input, resolve, reject, signal })),
-  );
+  const logic = fromPromise<TOut, TIn>(({ input, signal }) => new Promise<TOut>((resolve, reject) => void calls.push({ input, resolve, reject, signal })));
   return {
     logic,
     calls,

@@ -4,7 +4,15 @@
  * dead-pod threshold, not a leader-check interval later, and the new leader sweeps at once.
  */
 import { describe, expect, it } from 'vitest';
-import { leaderMachine, type CheckLeaderOutput, type PodInput, type PruneInput, type PruneReport, type RecoverInput, type RecoveryReport } from '../../../machines/index.js';
+import {
+  leaderMachine,
+  type CheckLeaderOutput,
+  type PodInput,
+  type PruneInput,
+  type PruneReport,
+  type RecoverInput,
+  type RecoveryReport,
+} from '../../../machines/index.js';
 import { flush, held, underParent } from './harness.js';
 
 const podId = 'pod-b-00000002';

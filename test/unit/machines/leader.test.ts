@@ -20,10 +20,10 @@ function start(overrides: Partial<typeof input> = {}) {
   const checks = held<CheckLeaderOutput, PodInput>();
   const sweeps = held<RecoveryReport, RecoverInput>();
   const prunes = held<PruneReport, PruneInput>();
-  const run = underParent(
-    leaderMachine.provide({ actors: { checkLeader: checks.logic, recover: sweeps.logic, prune: prunes.logic } }),
-    { ...input, ...overrides },
-  );
+  const run = underParent(leaderMachine.provide({ actors: { checkLeader: checks.logic, recover: sweeps.logic, prune: prunes.logic } }), {
+    ...input,
+    ...overrides,
+  });
   const answerCheck = async (answer: CheckLeaderOutput) => {
     checks.last().resolve(answer);
     await flush();

@@ -66,13 +66,18 @@ describe('lifecycle machine (the oracle)', () => {
     const events: LifecycleEvent[] = [submit(1), claim('p1'), { type: 'recovered', error: 'dead' }, claim('p2')];
     expect(runLifecycle([...events, { type: 'recovered', error: 'dead' }], policy).illegal?.index).toBe(4);
     expect(runLifecycle([...events, { type: 'dead_lettered', reason: 'pod_dead', error: 'dead again' }], policy).context).toMatchObject({
-      retryCount: 1, claimedBy: 'p2', lastError: 'dead again',
+      retryCount: 1,
+      claimedBy: 'p2',
+      lastError: 'dead again',
     });
   });
 
   it('fenced writes must name the current holder and attempt; anything else is a stale write that changes nothing', () => {
     const events: LifecycleEvent[] = [submit(), claim('p1'), { type: 'recovered', error: 'dead' }, claim('p2')];
-    for (const wrong of [{ podId: 'p1', attempt: 2 }, { podId: 'p2', attempt: 1 }]) {
+    for (const wrong of [
+      { podId: 'p1', attempt: 2 },
+      { podId: 'p2', attempt: 1 },
+    ]) {
       expect(runLifecycle([...events, { type: 'completed', ...wrong }], policy).illegal?.index).toBe(4);
       const stale = runLifecycle([...events, { type: 'stale_write_rejected', ...wrong }], policy);
       expect(stale).toMatchObject({ state: 'claimed', illegal: null });
@@ -181,14 +186,23 @@ describe('lifecycle machine (the oracle)', () => {
 
 function toEvent(kind: string, fence: { podId: string; attempt: number }, pod: string, reason: string, maxRetries: number): LifecycleEvent {
   switch (kind) {
-    case 'submitted': return { type: 'submitted', maxRetries };
-    case 'claimed': return { type: 'claimed', podId: pod };
-    case 'completed': return { type: 'completed', ...fence };
-    case 'retried': return { type: 'retried', ...fence, reason: reason === 'timeout' || reason === 'release' ? reason : 'error', error: 'e' };
-    case 'recovered': return { type: 'recovered', error: 'dead' };
-    case 'dead_lettered': return { type: 'dead_lettered', ...fence, reason: reason as 'error', error: 'e' };
-    case 'released': return { type: 'released', ...fence };
-    case 'replayed': return { type: 'replayed' };
-    default: return { type: 'stale_write_rejected', ...fence };
+    case 'submitted':
+      return { type: 'submitted', maxRetries };
+    case 'claimed':
+      return { type: 'claimed', podId: pod };
+    case 'completed':
+      return { type: 'completed', ...fence };
+    case 'retried':
+      return { type: 'retried', ...fence, reason: reason === 'timeout' || reason === 'release' ? reason : 'error', error: 'e' };
+    case 'recovered':
+      return { type: 'recovered', error: 'dead' };
+    case 'dead_lettered':
+      return { type: 'dead_lettered', ...fence, reason: reason as 'error', error: 'e' };
+    case 'released':
+      return { type: 'released', ...fence };
+    case 'replayed':
+      return { type: 'replayed' };
+    default:
+      return { type: 'stale_write_rejected', ...fence };
   }
 }

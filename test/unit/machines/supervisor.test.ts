@@ -34,8 +34,7 @@ const input = {
   reportRetryDelayMs: 100,
 };
 
-const outcomeOf = (r: ReportStepInput): StepOutcome =>
-  r.report.kind === 'complete' ? 'completed' : r.report.kind === 'fail' ? 'retried' : 'released';
+const outcomeOf = (r: ReportStepInput): StepOutcome => (r.report.kind === 'complete' ? 'completed' : r.report.kind === 'fail' ? 'retried' : 'released');
 
 function startPod() {
   const register = held<RegisterOutput, RegisterInput>();
@@ -56,7 +55,12 @@ function startPod() {
     heartbeat: beats.logic,
     checkLeader: answering<CheckLeaderOutput, PodInput>(() => ({ isLeader: false, leaderId: 'pod-elder' })).logic,
     recover: answering<RecoveryReport, RecoverInput>((r) => ({
-      dryRun: r.dryRun, deadPods: [], orphanedSteps: [], requeued: [], deadLettered: [], durationMs: 0,
+      dryRun: r.dryRun,
+      deadPods: [],
+      orphanedSteps: [],
+      requeued: [],
+      deadLettered: [],
+      durationMs: 0,
     })).logic,
     prune: answering<PruneReport, PruneInput>(() => ({ steps: 0, events: 0, pods: 0 })).logic,
     runStep: handler.logic,
@@ -70,17 +74,29 @@ function startPod() {
   actor.start();
 
   const pod = {
-    actor, clock, register, claims, beats, beatControl, markDown, reports, handler, facts, errors,
+    actor,
+    clock,
+    register,
+    claims,
+    beats,
+    beatControl,
+    markDown,
+    reports,
+    handler,
+    facts,
+    errors,
     value: () => actor.getSnapshot().value,
     context: () => actor.getSnapshot().context,
     /** slot id → step id of the busy slots, read from the slots themselves. */
     busy: () => {
       const children = actor.getSnapshot().children as Record<string, { getSnapshot(): { context: { step: { stepId: string } | null } } } | undefined>;
       const entries = Object.entries(children).filter(([id]) => id.startsWith('slot-'));
-      return Object.fromEntries(entries.flatMap(([id, ref]) => {
-        const step = ref?.getSnapshot().context.step;
-        return step ? [[id, step.stepId]] : [];
-      }));
+      return Object.fromEntries(
+        entries.flatMap(([id, ref]) => {
+          const step = ref?.getSnapshot().context.step;
+          return step ? [[id, step.stepId]] : [];
+        }),
+      );
     },
     factTypes: () => facts.map((f) => f.type).filter((t) => !t.startsWith('heartbeat.') && !t.startsWith('leader.')),
     async registerAs(podId: string) {
@@ -248,9 +264,7 @@ describe('supervisor machine', () => {
     expect(pod.claims.calls).toHaveLength(1);
     expect(pod.markDown.inputs).toEqual([{ podId: 'pod-a' }]);
     expect(pod.actor.getSnapshot().status).toBe('done');
-    expect(pod.factTypes()).toEqual([
-      'pod.registered', 'claim.completed', 'drain.started', 'slot.freed', 'slot.freed', 'pod.stopped',
-    ]);
+    expect(pod.factTypes()).toEqual(['pod.registered', 'claim.completed', 'drain.started', 'slot.freed', 'slot.freed', 'pod.stopped']);
     expect(pod.reports.inputs.map((r) => r.report.kind)).toEqual(['complete', 'complete']);
   });
 
@@ -267,9 +281,7 @@ describe('supervisor machine', () => {
     expect(pod.handler.of('s2').aborts).toEqual(['drain']);
     expect(pod.reports.inputs.at(-1)).toEqual({ podId: 'pod-a', stepId: 's2', attempt: 1, report: { kind: 'release' } });
     expect(pod.actor.getSnapshot().status).toBe('done');
-    expect(pod.factTypes()).toEqual([
-      'pod.registered', 'claim.completed', 'drain.started', 'slot.freed', 'drain.grace_expired', 'slot.freed', 'pod.stopped',
-    ]);
+    expect(pod.factTypes()).toEqual(['pod.registered', 'claim.completed', 'drain.started', 'slot.freed', 'drain.grace_expired', 'slot.freed', 'pod.stopped']);
     expect(pod.facts.find((f) => f.type === 'slot.freed' && f.stepId === 's2')).toMatchObject({ outcome: 'released' });
     expect(pod.handler.of('s2').stopped).toBe(true);
   });
