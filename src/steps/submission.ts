@@ -29,11 +29,11 @@ export const submissionSchema = z
       .nullish(),
     // U+0000 fits no PostgreSQL text column; refused here so every store answers alike.
     // The pattern reaches /openapi.json, so generated clients and fuzzers know the rule too.
-    // eslint-disable-next-line no-control-regex
     idempotency_key: z
       .string()
       .min(1)
       .max(255)
+      // eslint-disable-next-line no-control-regex
       .regex(/^[^\u0000]*$/, { error: 'must not contain U+0000' })
       .nullish(),
     delay_ms: z
