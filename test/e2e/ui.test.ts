@@ -19,7 +19,8 @@ import { waitFor } from '../support/wait.js';
 
 const SHOTS = join(ROOT, '.tmp', 'ui-screenshots');
 const available = chromiumPath() !== null;
-if (!available && !browserRequired()) console.warn("ui: dashboard browser tests not run: no Chromium (install Debian's `chromium`, or set FLEET_Q_TEST_CHROMIUM)");
+if (!available && !browserRequired())
+  console.warn("ui: dashboard browser tests not run: no Chromium (install Debian's `chromium`, or set FLEET_Q_TEST_CHROMIUM)");
 
 const suite = useE2eSuite();
 
