@@ -411,9 +411,9 @@ describe('cross-field rules', () => {
   it('snowflake needs account, user, database, warehouse and a key or password, not role or schema', () => {
     expect(locs(problemsOf({ FLEET_Q_STORAGE_MODE: 'snowflake', FLEET_Q_SNOWFLAKE_USER: 'svc' }))).toEqual([
       'FLEET_Q_SNOWFLAKE_ACCOUNT',
+      'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH',
       'FLEET_Q_SNOWFLAKE_DATABASE',
       'FLEET_Q_SNOWFLAKE_WAREHOUSE',
-      'FLEET_Q_SNOWFLAKE_PRIVATE_KEY_PATH',
     ]);
     const config = loadConfig({
       FLEET_Q_STORAGE_MODE: 'snowflake',
