@@ -56,6 +56,16 @@ export async function sigkillWorkerThenLeaderScenario(cli: string, queue: QueueD
     timeoutMs: 180_000,
     intervalMs: 500,
   });
+  // On Snowflake a write's audit event is owed by its row and copied to step_events by the writer's
+  // next statement (or the sweep, for a pod that died), so the trail may trail the rows briefly.
+  await waitFor(
+    `the ${STEP_COUNT} completed events in the trail`,
+    async () => (await allEvents(reader)).filter((e) => e.kind === 'completed').length >= STEP_COUNT,
+    {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    },
+  );
 
   const trail = await allEvents(reader);
   const events = byStep(trail);
