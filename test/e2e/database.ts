@@ -134,8 +134,8 @@ export async function snowflakeQueue(url: string): Promise<QueueDatabase> {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-q-e2e-sf-'));
   const schema = freshSnowflakeSchema();
   const login = emulatorLogin(url);
-  // Liveness as the Snowflake scenario's pods judge it (dead after 6 s, scenarios/sigkill-snowflake.ts).
-  const readers = readerPool(() => openSnowflakeStore({ login, schema, policy: { ...READER_POLICY, deadPodThresholdMs: 6_000 }, poolSize: 2 }));
+  // Liveness as the Snowflake scenario's pods judge it (dead after 10 s, scenarios/sigkill-snowflake.ts).
+  const readers = readerPool(() => openSnowflakeStore({ login, schema, policy: { ...READER_POLICY, deadPodThresholdMs: 10_000 }, poolSize: 2 }));
   return {
     kind: 'snowflake',
     dir,
