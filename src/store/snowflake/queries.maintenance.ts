@@ -5,18 +5,7 @@
  */
 import type { Bind, Statement } from './connection.js';
 import type { SfNames } from './names.js';
-import { stepColumns } from './queries.js';
-
-function binder(): { readonly v: (value: Bind) => string; readonly binds: Bind[] } {
-  const binds: Bind[] = [];
-  return { v: (value) => (binds.push(value), '?'), binds };
-}
-
-function clock(v: (value: Bind) => string, now: number | null): string {
-  return `COALESCE(TO_TIMESTAMP_LTZ(${v(now)}, 3), CURRENT_TIMESTAMP())`;
-}
-
-const ms = (expr: string) => `DATE_PART(epoch_millisecond, ${expr})`;
+import { binder, clock, ms, stepColumns } from './queries.js';
 
 /**
  * A duration we computed ourselves (policy thresholds), written into the text: a placeholder as a
