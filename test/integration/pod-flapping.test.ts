@@ -27,9 +27,12 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
 });
 
-/** The real store of `name`, with every heartbeat delayed by `delayMs` while `fault.slow` holds. */
-async function slowableStore(name: string, fault: { slow: boolean }, delayMs = SLOW_BEAT_MS): Promise<Store> {
-  const store = await openStore(world.config({ podId: name }));
+/**
+ * The real store of `name`, opened with the pod's own `settings` (its liveness policy judges pods by
+ * them), with every heartbeat delayed by `delayMs` while `fault.slow` holds.
+ */
+async function slowableStore(name: string, fault: { slow: boolean }, delayMs = SLOW_BEAT_MS, settings: Parameters<PodWorld['config']>[0] = {}): Promise<Store> {
+  const store = await openStore(world.config({ ...settings, podId: name }));
   stores.push(store);
   return new Proxy(store, {
     get(target, prop, receiver) {
@@ -112,10 +115,12 @@ describe('a fleet that flaps', () => {
     world = new PodWorld();
     // Heartbeat 0.1 s, threshold 5 s, budget 2 s: window 2.55 s, margin 2.45 s, warning above 1.225 s.
     // Each beat waits 1.3 s: it warns, and still leaves 1.15 s of the margin for the statement itself
-    // and a loaded machine's event-loop lag (a tighter setting fenced once under CI load).
+    // and a loaded machine's timer lag. The store judges liveness by the same settings (it once judged
+    // by the harness's 1 s threshold, which 0.1 s + 0.9 s beats only just met: a flaky fence).
     const settings = { heartbeatIntervalSeconds: 0.1, deadPodThresholdSeconds: 5, heartbeatLatencyBudgetSeconds: 2 };
     const metrics = createMetrics();
-    const pod = await world.startPod('alpha', settings, { store: await slowableStore('alpha', { slow: true }, 1_300), metrics });
+    const store = await slowableStore('alpha', { slow: true }, 1_300, settings);
+    const pod = await world.startPod('alpha', settings, { store, metrics });
     const podId = pod.podId;
     await waitFor('a slow-heartbeat warning', () => world.logged('heartbeat.slow').length > 0, 10_000);
     expect(world.logged('heartbeat.slow')[0]).toMatchObject({
@@ -127,9 +132,11 @@ describe('a fleet that flaps', () => {
       FLEET_Q_HEARTBEAT_LATENCY_BUDGET_SECONDS: 2,
     });
     expect(Number(world.logged('heartbeat.slow')[0]!['latency_ms'])).toBeGreaterThanOrEqual(1_300);
-    // Several slow beats in a row, each re-arming the window: none fences.
+    // Several more slow beats, each re-arming the window: none fences.
     await sleep(4_000);
     expect(world.logged('pod.fenced')).toEqual([]);
+    // Alone and alive, it never stops leading (it did while the store judged it by a 1 s threshold).
+    expect(world.logged('leader.lost')).toEqual([]);
     expect(pod.podId).toBe(podId);
     const exported = await metrics.registry.getSingleMetricAsString('fleet_q_heartbeat_latency_seconds');
     expect(exported).toMatch(/fleet_q_heartbeat_latency_seconds_count [1-9]/);

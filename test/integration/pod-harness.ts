@@ -92,6 +92,12 @@ export class PodWorld {
    */
   async startPod(name: string, overrides: Partial<FleetConfigInput> = {}, options: { store?: Store; metrics?: FleetMetrics } = {}): Promise<Pod> {
     const config = this.config({ podId: name, ...overrides });
+    // A store judges liveness by its own policy: one opened with other timings than the pod's makes a
+    // healthy pod look dead to itself (a flaky fence that is the test's doing, not the pod's).
+    const threshold = options.store?.policy.deadPodThresholdMs;
+    if (threshold !== undefined && threshold !== config.deadPodThresholdSeconds * 1000) {
+      throw new Error(`startPod(${name}): the given store's dead-pod threshold is ${threshold} ms, the pod's ${config.deadPodThresholdSeconds * 1000} ms`);
+    }
     const sink = new Writable({
       write: (chunk: Buffer, _encoding, done) => {
         for (const line of chunk.toString('utf8').split('\n')) if (line !== '') this.logLines.push(JSON.parse(line) as Record<string, unknown>);

@@ -62,8 +62,10 @@ it('retries while another connection holds the write lock for ~200 ms, then succ
   expect(await store.stepGet({ stepId: result.stepId })).not.toBeNull();
   expect(elapsed).toBeGreaterThanOrEqual(150);
   expect(store.busyRetries).toBeGreaterThan(0);
-  // A 10 ms ticker kept running while the call waited: the lock never froze the event loop.
-  expect(ticks).toBeGreaterThanOrEqual(5);
+  // A 10 ms ticker kept running while the call waited: the lock never froze the event loop. A frozen
+  // loop would let it tick at most once after the wait; a loaded CI machine may delay timers many
+  // times over, so two ticks is the bound that still tells the two apart.
+  expect(ticks).toBeGreaterThanOrEqual(2);
 });
 
 it('gives up at the deadline with a retryable StoreError carrying SQLITE_BUSY', async () => {
