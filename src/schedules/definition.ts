@@ -10,7 +10,7 @@
  * `previousRuns` and `nextRun`, which the stateless tick arithmetic of ticks.ts needs.
  */
 import { Cron } from 'croner';
-import { ConfigError, type FleetErrorItem } from '../errors.js';
+import { ConfigError, ValidationError, type FleetErrorItem } from '../errors.js';
 import { checkSubmission, type SubmissionDefaults } from '../steps/submission.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { Json, StepSubmitParams } from '../store/store.js';
@@ -99,6 +99,15 @@ export function compileSchedules(definitions: readonly unknown[], registry: Step
       '',
     );
     found.push(...checked.problems.map((p) => ({ loc: at(p.loc.replace(/^max_retries/, 'maxRetries').replace(/^timeout_ms/, 'timeoutMs')), msg: p.msg })));
+    // checkSubmission checks args only once the other fields pass; a pod that refuses to start should name them all.
+    if (
+      checked.params === undefined &&
+      typeof d.type === 'string' &&
+      registry.get(d.type) !== undefined &&
+      !checked.problems.some((p) => p.loc.startsWith('args'))
+    ) {
+      found.push(...argsProblems(registry, d.type, d.args).map((p) => ({ loc: at(p.loc), msg: p.msg })));
+    }
     problems.push(...found);
     if (found.length > 0 || checked.params === undefined || typeof pattern !== 'object' || window === undefined) return;
     const { idempotencyKey: _key, delayMs: _delay, ...submission } = checked.params;
@@ -115,6 +124,15 @@ export function compileSchedules(definitions: readonly unknown[], registry: Step
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return schedules;
+}
+
+function argsProblems(registry: StepRegistry, type: string, args: unknown): FleetErrorItem[] {
+  try {
+    registry.parseArgs(type, args ?? {});
+    return [];
+  } catch (err) {
+    return err instanceof ValidationError && err.errors !== undefined ? [...err.errors] : [{ loc: 'args', msg: String(err) }];
+  }
 }
 
 /** The parsed expression, or why croner refused it (also an expression that never fires). */
