@@ -157,7 +157,7 @@ function isTimeZone(name: string): boolean {
 
 function windowOf(missed: unknown): number | undefined {
   if (missed === undefined || missed === 'skip') return 1;
-  const n = (missed as { backfill?: unknown } | null)?.backfill;
-  if (typeof missed !== 'object' || Object.keys(missed as object).length !== 1) return undefined;
+  if (missed === null || typeof missed !== 'object' || Object.keys(missed).length !== 1) return undefined;
+  const n = (missed as { backfill?: unknown }).backfill;
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_BACKFILL ? n : undefined;
 }

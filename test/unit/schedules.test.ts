@@ -66,6 +66,12 @@ describe('compileSchedules', () => {
     expect(problems.find((p) => p.loc === 'schedules[0].timezone')?.msg).toContain('Mars/Olympus');
   });
 
+  it('refuses a missed-tick policy of any other shape', () => {
+    for (const missed of [null, 'backfill', { backfill: 3, extra: 1 }, { backfill: 101 }, { backfill: 2.5 }, 3]) {
+      expect(problemsOf([{ name: 'm', type: 'echo', cron: '* * * * *', missed }]).map((p) => p.loc)).toEqual(['schedules[0].missed']);
+    }
+  });
+
   it('refuses an expression that never fires again', () => {
     expect(problemsOf([{ name: 'never', type: 'echo', cron: '0 0 30 2 *' }]).map((p) => p.loc)).toEqual(['schedules[0].cron']);
   });
