@@ -65,6 +65,13 @@ export interface RecoverInput {
 export interface PruneInput {
   readonly olderThanMs: number;
 }
+/**
+ * One enqueue round of the pod's recurring schedules committed. `nextInMs`: how long until the round
+ * should run again (the next tick, by database time), null when no schedule fires again.
+ */
+export interface EnqueueSchedulesOutput {
+  readonly nextInMs: number | null;
+}
 
 export interface ExecuteStepInput {
   readonly podId: string;
@@ -154,6 +161,7 @@ export const placeholders = {
   checkLeader: fromPromise<CheckLeaderOutput, PodInput>(async () => notProvided('checkLeader')),
   recover: fromPromise<RecoveryReport, RecoverInput>(async () => notProvided('recover')),
   prune: fromPromise<PruneReport, PruneInput>(async () => notProvided('prune')),
+  enqueueSchedules: fromPromise<EnqueueSchedulesOutput, PodInput>(async () => notProvided('enqueueSchedules')),
   /**
    * The step's own actor, one per claimed step, alive while its slot is busy with it. A callback
    * actor, not a promise: on a timeout the slot must tell the work to abort and still learn when it
@@ -175,5 +183,7 @@ export interface PodActorImplementations {
   readonly checkLeader: PromiseActorLogic<CheckLeaderOutput, PodInput>;
   readonly recover: PromiseActorLogic<RecoveryReport, RecoverInput>;
   readonly prune: PromiseActorLogic<PruneReport, PruneInput>;
+  /** Absent: the pod has no schedules (provide.ts supplies a round that enqueues nothing). */
+  readonly enqueueSchedules?: PromiseActorLogic<EnqueueSchedulesOutput, PodInput>;
   readonly runStep: CallbackActorLogic<StepActorCommand, ExecuteStepInput>;
 }

@@ -56,6 +56,7 @@ export {
   type PodActorImplementations,
   type PodInput,
   type PruneInput,
+  type EnqueueSchedulesOutput,
   type RecoverInput,
   type RegisterInput,
   type RegisterOutput,

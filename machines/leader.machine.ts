@@ -16,6 +16,11 @@
  * steps down, because leadership must be proven and an error proves nothing (a follower just waits).
  * `recovery.run` (the admin route) sweeps now if this pod leads or `force` is set, is refused as
  * `busy` while a sweep runs and `not_leader` otherwise; a scheduled sweep due while one runs is skipped.
+ *
+ * Recurring schedules: while it leads, the pod runs an enqueue round (`enqueueSchedules`) at once (a
+ * new leader catches up on ticks missed before it) and then again when the round says the next tick
+ * falls; a failed round is retried after `scheduleRetryMs` (at most 1 s, a tick's resolution). The
+ * round decides nothing about which ticks exist: two leaders running it at once are harmless.
  */
 import { assign, raise, sendParent, setup } from 'xstate';
 import { describeError, placeholders } from './actors.js';
@@ -58,6 +63,13 @@ export interface LeaderMachineContext extends LeaderMachineInput {
   readonly leaderLapsesInMs: number | null;
   readonly sweep: SweepRequest | null;
   readonly sweeps: number;
+  /** From the last schedule round: how long until the next one. */
+  readonly scheduleInMs: number;
+}
+
+/** After a failed schedule round: soon (ticks fall on seconds), never later than a leader check. */
+function scheduleRetryMs(context: LeaderMachineInput): number {
+  return Math.min(1_000, context.leaderCheckIntervalMs);
 }
 
 export const leaderMachine = setup({
@@ -66,18 +78,25 @@ export const leaderMachine = setup({
     input: {} as LeaderMachineInput,
     events: {} as LeaderMachineEvent,
   },
-  actors: { checkLeader: placeholders.checkLeader, recover: placeholders.recover, prune: placeholders.prune },
+  actors: {
+    checkLeader: placeholders.checkLeader,
+    recover: placeholders.recover,
+    prune: placeholders.prune,
+    enqueueSchedules: placeholders.enqueueSchedules,
+  },
   delays: {
     leaderCheckInterval: ({ context }) => context.leaderCheckIntervalMs,
     followerRecheck: ({ context }) =>
       context.leaderLapsesInMs === null ? context.leaderCheckIntervalMs : Math.max(1, Math.min(context.leaderCheckIntervalMs, context.leaderLapsesInMs)),
     recoveryInterval: ({ context }) => context.recoveryIntervalMs,
     pruneInterval: ({ context }) => context.pruneIntervalMs,
+    scheduleRound: ({ context }) => context.scheduleInMs,
   },
   guards: {
     elected: (_, params: { isLeader: boolean }) => params.isLeader,
     mayRunNow: ({ context, event }) => event.type === 'recovery.run' && (context.isLeader || event.force),
     retentionEnabled: ({ context }) => context.retentionMs > 0,
+    ticksAhead: (_, params: { nextInMs: number | null }) => params.nextInMs !== null,
   },
   actions: {
     becomeLeader: assign({ isLeader: true, leaderId: ({ context }) => context.podId }),
@@ -91,6 +110,7 @@ export const leaderMachine = setup({
     startRequestedSweep: assign({
       sweep: ({ event }) => (event.type === 'recovery.run' ? { requestId: event.requestId, dryRun: event.dryRun } : null),
     }),
+    planScheduleRound: assign({ scheduleInMs: (_, params: { inMs: number }) => Math.max(1, params.inMs) }),
     finishSweep: assign({ sweep: null, sweeps: ({ context }) => context.sweeps + 1 }),
     tellElected: sendParent(({ context }) => ({ type: 'leader.elected', podId: context.podId }) satisfies LeaderFact),
     tellLost: sendParent(({ context }) => ({ type: 'leader.lost', podId: context.podId, leaderId: context.leaderId }) satisfies LeaderFact),
@@ -145,7 +165,7 @@ export const leaderMachine = setup({
   },
 }).createMachine({
   id: 'leader',
-  context: ({ input }) => ({ ...input, isLeader: false, leaderId: null, leaderLapsesInMs: null, sweep: null, sweeps: 0 }),
+  context: ({ input }) => ({ ...input, isLeader: false, leaderId: null, leaderLapsesInMs: null, sweep: null, sweeps: 0, scheduleInMs: 1 }),
   type: 'parallel',
   states: {
     role: {
@@ -222,6 +242,32 @@ export const leaderMachine = setup({
               initial: 'waiting',
               states: {
                 waiting: { after: { recoveryInterval: { target: 'waiting', reenter: true, actions: 'requestSweep' } } },
+              },
+            },
+            scheduling: {
+              initial: 'enqueuing',
+              states: {
+                enqueuing: {
+                  invoke: {
+                    src: 'enqueueSchedules',
+                    input: ({ context }) => ({ podId: context.podId }),
+                    onDone: [
+                      {
+                        guard: { type: 'ticksAhead', params: ({ event }) => ({ nextInMs: event.output.nextInMs }) },
+                        target: 'waiting',
+                        actions: { type: 'planScheduleRound', params: ({ event }) => ({ inMs: event.output.nextInMs ?? 0 }) },
+                      },
+                      { target: 'idle' },
+                    ],
+                    onError: {
+                      target: 'waiting',
+                      actions: { type: 'planScheduleRound', params: ({ context }) => ({ inMs: scheduleRetryMs(context) }) },
+                    },
+                  },
+                },
+                waiting: { after: { scheduleRound: 'enqueuing' } },
+                // No schedule fires again (or the pod has none): nothing to wake up for.
+                idle: {},
               },
             },
             pruning: {

@@ -18,6 +18,7 @@ export {
   type StoreErrorClass,
 } from './errors.js';
 export { createPod, type Pod, type PodExit, type PodOptions } from './pod/pod.js';
+export type { MissedTickPolicy, ScheduleDefinition } from './schedules/definition.js';
 export type { PodHealthStatus, PodHealthView, RecoveryRun } from './pod/control.js';
 export { createClient, type ClientOptions, type FleetClient } from './client.js';
 export type { Submission } from './steps/submission.js';

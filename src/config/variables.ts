@@ -157,7 +157,7 @@ export const VARIABLES = {
     variable: 'FLEET_Q_API_TOKENS_READ',
     field: tokenListField().optional(),
     description:
-      'Bearer tokens (comma-separated, each at least 16 characters, no spaces) that may read: `GET /status`, `/idempotency`, `/admin/leader`, `/admin/queue`, `/admin/dlq`, `/metrics`, the dashboard’s data. Never logged.',
+      'Bearer tokens (comma-separated, each at least 16 characters, no spaces) that may read: `GET /status`, `/idempotency`, `/admin/leader`, `/admin/queue`, `/admin/schedules`, `/admin/dlq`, `/metrics`, the dashboard’s data. Never logged.',
     secret: 'value',
   },
   apiTokensSubmit: {

@@ -1,6 +1,6 @@
 /**
- * Operator routes (DESIGN §5): GET /admin/leader, GET /admin/queue, POST /admin/recovery/run,
- * GET /admin/dlq and POST /admin/dlq/:step_id/replay. Must not shape errors or bodies by hand.
+ * Operator routes (DESIGN §5): GET /admin/leader, GET /admin/queue, GET /admin/schedules,
+ * POST /admin/recovery/run, GET /admin/dlq and POST /admin/dlq/:step_id/replay. Must not shape errors or bodies by hand.
  *
  * Recovery without a pod (an API process that only serves producers and operators): such a process
  * is never the leader, so the route answers 403 `not_leader` unless `force`; with `force` it runs
@@ -14,7 +14,8 @@ import { recoveryBodySchema } from './schemas.js';
 import { ConflictError, FleetError, ValidationError } from '../errors.js';
 import type { RecoveryRun } from '../pod/control.js';
 import type { Store } from '../store/store.js';
-import { dlqView, leaderView, queueView, recoveryView, replayView } from './views.js';
+import { dlqView, leaderView, queueView, recoveryView, replayView, schedulesView } from './views.js';
+import { reportSchedules } from '../schedules/report.js';
 import type { AppDeps } from './app.js';
 
 /** Registers the operator routes on `app`. */
@@ -25,6 +26,13 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/admin/leader', async () => leaderView(await store.leaderGet()));
 
   app.get('/admin/queue', async () => queueView(await store.queueStats()));
+
+  app.get('/admin/schedules', async () => {
+    const schedules = deps.schedules ?? [];
+    // The database's time, as the leader's rounds use it (one read; the store has no bare clock call).
+    const { checkedAt } = await store.leaderGet();
+    return schedulesView(checkedAt, await reportSchedules(store, schedules, checkedAt));
+  });
 
   app.post('/admin/recovery/run', async (request) => {
     // No body (or an empty one) means `{}`; a JSON `null` is a body, and not an object.

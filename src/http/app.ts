@@ -17,6 +17,7 @@ import type { StepRegistry } from '../steps/registry.js';
 import type { Store } from '../store/store.js';
 import type { SubmissionDefaults } from '../steps/submission.js';
 import { registerAdminRoutes } from './admin.js';
+import type { Schedule } from '../schedules/definition.js';
 import { NO_AUTH, requireScope, type ApiAuth } from './auth.js';
 import { registerDocsRoutes } from './docs.js';
 import { errorBody, errorResponse, unknownRouteBody } from './errors.js';
@@ -35,6 +36,8 @@ export interface AppDeps {
   readonly registry: StepRegistry;
   readonly defaults: SubmissionDefaults;
   readonly pod?: PodControl;
+  /** Recurring schedules listed by GET /admin/schedules (the pod's, checked at load); none when absent. */
+  readonly schedules?: readonly Schedule[];
   /** Request and error logs; silent when absent. */
   readonly logger?: Logger;
   /** The process's metrics, so the pod's counters and the API's share one GET /metrics; fresh when absent. */

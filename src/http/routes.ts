@@ -18,6 +18,7 @@ import {
   recoveryBodySchema,
   recoveryResultBodySchema,
   replayBodySchema,
+  schedulesBodySchema,
   statusQuerySchema,
   stepBodySchema,
   stepIdParamsSchema,
@@ -128,6 +129,14 @@ export const ROUTES: readonly RouteSpec[] = [
     tag: 'admin',
     summary: 'Counts by status, priority, type and pod',
     responses: { 200: { description: 'the queue now', schema: queueBodySchema } },
+  },
+  {
+    method: 'GET',
+    url: '/admin/schedules',
+    access: 'read',
+    tag: 'admin',
+    summary: 'Recurring schedules with their next tick and the last tick enqueued (its step id and status)',
+    responses: { 200: { description: "the pod's schedules now", schema: schedulesBodySchema } },
   },
   {
     method: 'POST',

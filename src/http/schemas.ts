@@ -128,6 +128,29 @@ export const leaderBodySchema = z
   })
   .strict();
 
+export const schedulesBodySchema = z
+  .object({
+    checked_at: time(),
+    schedules: z.array(
+      z
+        .object({
+          name: z.string(),
+          type: z.string(),
+          cron: z.string(),
+          timezone: z.string(),
+          missed: z.enum(['skip', 'backfill']),
+          backfill: z.int().min(1).nullable(),
+          priority: z.int(),
+          next_tick: time().nullable(),
+          last_enqueued_tick: time().nullable(),
+          last_step_id: z.string().nullable(),
+          last_step_status: z.enum(['pending', 'claimed', 'completed', 'failed']).nullable(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
 export const queueBodySchema = z
   .object({
     pending_steps: z.int().min(0),

@@ -5,6 +5,7 @@
  * every value comes from its arguments.
  */
 import type { PodHealthView, RecoveryRun } from '../pod/control.js';
+import type { ScheduleReport } from '../schedules/report.js';
 import type { DlqListResult, Json, LeaderInfo, MigrateResult, QueueStats, StepEvent, StepRow, StepStatus, StepSubmitResult } from '../store/store.js';
 
 /** Epoch milliseconds as ISO-8601 UTC (`2023-11-14T22:13:20.000Z`). */
@@ -269,4 +270,45 @@ export interface MigrateView {
 
 export function migrateView(result: MigrateResult): MigrateView {
   return { from_version: result.from, to_version: result.to };
+}
+
+/** One schedule in GET /admin/schedules. */
+export interface ScheduleView {
+  readonly name: string;
+  readonly type: string;
+  readonly cron: string;
+  readonly timezone: string;
+  readonly missed: 'skip' | 'backfill';
+  /** `backfill: N`'s N; null for `skip`. */
+  readonly backfill: number | null;
+  readonly priority: number;
+  readonly next_tick: string | null;
+  readonly last_enqueued_tick: string | null;
+  readonly last_step_id: string | null;
+  readonly last_step_status: StepStatus | null;
+}
+
+/** Body of GET /admin/schedules. */
+export interface SchedulesView {
+  readonly checked_at: string;
+  readonly schedules: ScheduleView[];
+}
+
+export function schedulesView(checkedAt: number, reports: readonly ScheduleReport[]): SchedulesView {
+  return {
+    checked_at: isoTime(checkedAt),
+    schedules: reports.map(({ schedule, nextTick, lastEnqueued }) => ({
+      name: schedule.name,
+      type: schedule.type,
+      cron: schedule.cron,
+      timezone: schedule.timezone,
+      missed: schedule.missed,
+      backfill: schedule.missed === 'backfill' ? schedule.window : null,
+      priority: schedule.submission.priority ?? 0,
+      next_tick: isoOrNull(nextTick),
+      last_enqueued_tick: isoOrNull(lastEnqueued?.tick),
+      last_step_id: lastEnqueued?.stepId ?? null,
+      last_step_status: lastEnqueued?.status ?? null,
+    })),
+  };
 }

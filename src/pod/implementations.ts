@@ -13,6 +13,7 @@ import { fromPromise } from 'xstate';
 import type {
   CheckLeaderOutput,
   ClaimStepsInput,
+  EnqueueSchedulesOutput,
   ClaimStepsOutput,
   HeartbeatOutput,
   PodActorImplementations,
@@ -33,6 +34,8 @@ import { stepActorLogic } from './step-actor.js';
 import type { PodTelemetry } from './telemetry.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { LeaderInfo, PodMeta, Store } from '../store/store.js';
+import type { Schedule } from '../schedules/definition.js';
+import { enqueueDueTicks, type TickMemory } from '../schedules/enqueue.js';
 import { FLEET_Q_VERSION } from '../version.js';
 
 /** What the effects are built from. */
@@ -49,9 +52,19 @@ export interface PodActorDeps {
   readonly onLeaderCheck?: (info: LeaderInfo) => void;
   /** Told how long each confirmed heartbeat took, in ms (heartbeat-latency.ts). */
   readonly onHeartbeat?: (podId: string, latencyMs: number) => void;
+  /** Recurring schedules the leader enqueues (definition.ts, checked at load); none by default. */
+  readonly schedules?: readonly Schedule[];
   /** Given to step lifecycles as `input.clock` and told what each answered (see ExecuteStepDeps). */
   readonly lifecycles?: Pick<ExecuteStepDeps, 'clock' | 'observeLifecycle'>;
 }
+
+/**
+ * Longest wait between schedule rounds: keeps every delay far below setTimeout's 2^31 ms ceiling (a
+ * monthly tick is further away than that) and lets a round re-read the time well before a tick.
+ */
+const MAX_SCHEDULE_WAIT_MS = 60_000;
+/** A round runs this long after the tick it waits for, so a slightly fast local estimate still finds the tick due. */
+const SCHEDULE_LATE_MS = 25;
 
 /** Every effect of the pod machines, ready for `providePodActors`. */
 export function createPodActors(deps: PodActorDeps): PodActorImplementations {
@@ -62,6 +75,12 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
   const types = registry.types();
   // Completions of steps that finish together are written as one batch (completions.ts).
   const completions = completionBatcher(store);
+  // The database's clock, as seen at the last leader check: its time minus ours when the answer came.
+  // A leader checks before it leads, so a schedule round always has an estimate; it lags the database
+  // by at most one round trip, which only makes a tick a few ms late, never early.
+  let dbClockOffsetMs = 0;
+  const tickMemory: TickMemory = new Map();
+  const schedules = deps.schedules ?? [];
   const meta = (): PodMeta => ({
     max_parallelism: deps.config.maxParallelism,
     capacity,
@@ -107,6 +126,7 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
 
     checkLeader: fromPromise<CheckLeaderOutput, PodInput>(async ({ input }) => {
       const info = await call('leaderGet', () => store.leaderGet());
+      dbClockOffsetMs = info.checkedAt - Date.now();
       deps.onLeaderCheck?.(info);
       const leaderId = info.leader?.podId ?? null;
       const leaderLapsesInMs = info.leader === null ? null : info.leader.lastHeartbeatTs + store.policy.deadPodThresholdMs - info.checkedAt;
@@ -118,6 +138,23 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
     ),
 
     prune: fromPromise<PruneReport, PruneInput>(({ input }) => call('retentionPrune', () => store.retentionPrune({ olderThanMs: input.olderThanMs }))),
+
+    ...(schedules.length === 0
+      ? {}
+      : {
+          enqueueSchedules: fromPromise<EnqueueSchedulesOutput, PodInput>(async ({ input }) => {
+            const now = Date.now() + dbClockOffsetMs;
+            const round = await call('stepSubmitBatch', () => enqueueDueTicks({ store, schedules, now, memory: tickMemory }));
+            for (const s of round.submits) {
+              if (s.outcome === 'duplicate') continue;
+              const fields = { pod_id: input.podId, schedule: s.schedule, tick: new Date(s.tick).toISOString(), step_id: s.stepId, outcome: s.outcome };
+              if (s.outcome === 'submitted') deps.logger.info(fields, 'schedule tick enqueued');
+              else deps.logger.warn(fields, 'schedule tick already enqueued with other args (the schedule changed); left as it was');
+            }
+            if (round.nextTickAt === null) return { nextInMs: null };
+            return { nextInMs: Math.min(MAX_SCHEDULE_WAIT_MS, round.nextTickAt - (Date.now() + dbClockOffsetMs) + SCHEDULE_LATE_MS) };
+          }),
+        }),
 
     runStep: stepActorLogic({ registry, store, completions, telemetry, logger: deps.logger, ...deps.lifecycles }),
   };

@@ -39,7 +39,8 @@ import { observePodRuntime } from '../metrics/pod-runtime.js';
 import { instrumentStore } from '../metrics/store-timing.js';
 import { supervisorInputOf } from './timing.js';
 import { StepRegistry, type AnyStepDefinition } from '../steps/registry.js';
-import { loadHandlerModule, withBuiltinSteps } from '../steps/load.js';
+import { loadHandlerModule, loadHandlerSchedules, withBuiltinSteps } from '../steps/load.js';
+import { compileSchedules, type Schedule, type ScheduleDefinition } from '../schedules/definition.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { FLEET_Q_VERSION } from '../version.js';
@@ -50,6 +51,11 @@ export interface PodOptions {
   readonly config?: Partial<FleetConfigInput> | FleetConfig;
   /** Step types besides the built-ins (`echo`, `sleep`, `fail`) and the FLEET_Q_HANDLERS module. */
   readonly steps?: readonly AnyStepDefinition[];
+  /**
+   * Recurring schedules (besides the FLEET_Q_HANDLERS module's `schedules` export) the pod enqueues
+   * while it leads; checked at `start()`, which refuses (ConfigError listing every problem) a bad one.
+   */
+  readonly schedules?: readonly ScheduleDefinition[];
   /** Defaults to a logger built from the configuration (stderr). */
   readonly logger?: Logger;
   /** A store to use (the caller closes it); by default the pod opens the configured one and closes it when it ends. */
@@ -71,6 +77,8 @@ export interface Pod extends PodControl {
   readonly podId: string | null;
   /** The step types this pod claims; null until `start()` loaded them. */
   readonly registry: StepRegistry | null;
+  /** The checked schedules this pod enqueues while it leads; empty until `start()` loaded them. */
+  readonly schedules: readonly Schedule[];
   /** Resolves when the pod has ended, however it ended. */
   readonly exited: Promise<PodExit>;
   start(): Promise<void>;
@@ -103,6 +111,7 @@ class FleetPod implements Pod {
   #resolveExit: (exit: PodExit) => void = () => undefined;
   #phase: PodPhase = 'new';
   #registry: StepRegistry | null = null;
+  #schedules: readonly Schedule[] = [];
   #store: Store | undefined;
   #actor: SupervisorActor | undefined;
   #unwatch: (() => void) | undefined;
@@ -135,6 +144,10 @@ class FleetPod implements Pod {
     return this.#registry;
   }
 
+  get schedules(): readonly Schedule[] {
+    return this.#schedules;
+  }
+
   start(): Promise<void> {
     if (this.#starting !== undefined && (this.#phase === 'starting' || this.#phase === 'running')) return this.#starting;
     if (this.#phase !== 'new') return Promise.reject(new FleetError('internal_error', 'this pod has ended; create a new one'));
@@ -154,6 +167,8 @@ class FleetPod implements Pod {
     try {
       const extra = this.config.handlers === undefined ? [] : await loadHandlerModule(this.config.handlers);
       this.#registry = new StepRegistry(withBuiltinSteps([...(this.#options.steps ?? []), ...extra]));
+      const moduleSchedules = this.config.handlers === undefined ? [] : await loadHandlerSchedules(this.config.handlers);
+      this.#schedules = compileSchedules([...(this.#options.schedules ?? []), ...moduleSchedules], this.#registry, this.config);
       store = this.#options.store ?? instrumentStore(await openStore(this.config), this.#metrics);
       this.#store = store;
       if (this.config.inspect !== undefined) this.#inspector = await createPodInspector(this.config.inspect);
@@ -166,6 +181,7 @@ class FleetPod implements Pod {
     const actors = createPodActors({
       store,
       registry: this.#registry,
+      schedules: this.#schedules,
       config: this.config,
       logger: this.#logger,
       telemetry: this.#telemetry,

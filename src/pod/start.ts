@@ -14,7 +14,8 @@ import { createLogger, type Logger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import { instrumentStore } from '../metrics/store-timing.js';
 import { createPod, type Pod } from './pod.js';
-import { loadHandlerModule, withBuiltinSteps } from '../steps/load.js';
+import { loadHandlerModule, loadHandlerSchedules, withBuiltinSteps } from '../steps/load.js';
+import { compileSchedules } from '../schedules/definition.js';
 import { isRetryableStoreError, StoreError } from '../errors.js';
 import { StepRegistry } from '../steps/registry.js';
 import type { PodControl, PodHealthView } from './control.js';
@@ -51,6 +52,8 @@ export async function runPodCommand(config: FleetConfig, hooks: PodCommandHooks 
     // A bad FLEET_Q_HANDLERS module is a configuration error (exit 2) found before the database is
     // created or touched; the pod's own import of it later hits the module cache.
     const registry = new StepRegistry(withBuiltinSteps(config.handlers === undefined ? [] : await loadHandlerModule(config.handlers)));
+    // Bad schedules are configuration errors too (exit 2, every problem listed), found before the database.
+    const schedules = compileSchedules(config.handlers === undefined ? [] : await loadHandlerSchedules(config.handlers), registry, config);
     const metrics = createMetrics();
     // The API is served before the store exists, so probes hear `starting` rather than a refused port.
     const deferred = deferredStore();
@@ -60,6 +63,7 @@ export async function runPodCommand(config: FleetConfig, hooks: PodCommandHooks 
       registry,
       defaults: { defaultMaxRetries: config.defaultMaxRetries, defaultStepTimeoutMs: config.defaultStepTimeoutMs },
       pod: control,
+      schedules,
       logger: logger.child({ component: 'http' }),
       metrics,
       auth: apiAuthOf(config),

@@ -1,6 +1,6 @@
 /**
  * Loads user step types from the module named by FLEET_Q_HANDLERS (its named export `steps`) and
- * joins them with the built-ins. Refuses, with every problem listed, anything that is not a list of
+ * joins them with the built-ins; also hands over its optional `schedules` export. Refuses, with every problem listed, anything that is not a list of
  * `defineStep` results or that defines a type twice. Must not validate submissions (submission.ts)
  * or run handlers (the pod does).
  */
@@ -23,6 +23,25 @@ export async function loadHandlerModule(modulePath: string): Promise<StepDefinit
     throw new ConfigError([{ loc: 'FLEET_Q_HANDLERS', msg: `${modulePath} must have a named export 'steps' (an array of defineStep(...) results)` }]);
   }
   return steps as StepDefinition[];
+}
+
+/**
+ * The `schedules` export of `modulePath` (the FLEET_Q_HANDLERS module), unchecked (schedules/definition.ts
+ * checks it against the registry); none when the module has no such export. The module is imported
+ * once per process, so this shares the import of `loadHandlerModule`.
+ */
+export async function loadHandlerSchedules(modulePath: string): Promise<unknown[]> {
+  let loaded: { schedules?: unknown };
+  try {
+    loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as { schedules?: unknown };
+  } catch (err) {
+    throw new ConfigError([{ loc: 'FLEET_Q_HANDLERS', msg: `cannot import ${modulePath}: ${(err as Error).message}` }]);
+  }
+  if (loaded.schedules === undefined) return [];
+  if (!Array.isArray(loaded.schedules)) {
+    throw new ConfigError([{ loc: 'FLEET_Q_HANDLERS', msg: `${modulePath}: the export 'schedules' must be an array of schedule declarations` }]);
+  }
+  return loaded.schedules as unknown[];
 }
 
 /** Built-ins plus `extra`, checked: valid shapes, no type defined twice. */

@@ -21,6 +21,7 @@ import { describeReincarnation } from './reincarnation.cases.js';
 import { describeRelease } from './release.cases.js';
 import { describeRetention } from './retention.cases.js';
 import { describeRetries } from './retries.cases.js';
+import { describeSchedules } from './schedules.cases.js';
 import { describeStats } from './stats.cases.js';
 import { STORE_FACTORIES, requiredStores, type StoreFactory } from './stores.js';
 import { describeSubmit } from './submit.cases.js';
@@ -47,6 +48,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeWatch,
   describeBrowse,
   describeQueueAge,
+  describeSchedules,
 ];
 
 const required = requiredStores();

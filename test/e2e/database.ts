@@ -17,7 +17,7 @@ import { freshSchema } from '../support/postgres.js';
 import { TIMING } from './timing.js';
 
 /** The reads assertions need, and nothing that writes. */
-export type QueueReader = Pick<Store, 'stepGet' | 'eventList' | 'podList' | 'leaderGet' | 'queueStats' | 'dlqList'> & {
+export type QueueReader = Pick<Store, 'stepGet' | 'stepList' | 'eventList' | 'podList' | 'leaderGet' | 'queueStats' | 'dlqList'> & {
   close(): Promise<void>;
 };
 
@@ -62,6 +62,7 @@ function readerPool(open: () => Promise<Store>): { openReader(): Promise<QueueRe
 function readOnly(store: Store): QueueReader {
   return {
     stepGet: (p) => store.stepGet(p),
+    stepList: (p) => store.stepList(p),
     eventList: (p) => store.eventList(p),
     podList: (p) => store.podList(p),
     leaderGet: (p) => store.leaderGet(p),

@@ -15,6 +15,7 @@ import { NonRetryableError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import type { FleetMetrics } from '../../src/metrics.js';
 import { createPod, type Pod } from '../../src/pod/pod.js';
+import type { ScheduleDefinition } from '../../src/schedules/definition.js';
 import { defineStep, type AnyStepDefinition, type StepDefinition } from '../../src/steps/registry.js';
 import { openStore } from '../../src/store/open.js';
 import type { Json, StepEvent, StepSubmitParams, Store } from '../../src/store/store.js';
@@ -90,7 +91,11 @@ export class PodWorld {
    * A started pod named `name` running the test step types: on its own store opened from the config,
    * or on `options.store` (which the test then owns and closes).
    */
-  async startPod(name: string, overrides: Partial<FleetConfigInput> = {}, options: { store?: Store; metrics?: FleetMetrics } = {}): Promise<Pod> {
+  async startPod(
+    name: string,
+    overrides: Partial<FleetConfigInput> = {},
+    options: { store?: Store; metrics?: FleetMetrics; schedules?: readonly ScheduleDefinition[] } = {},
+  ): Promise<Pod> {
     const config = this.config({ podId: name, ...overrides });
     // A store judges liveness by its own policy: one opened with other timings than the pod's makes a
     // healthy pod look dead to itself (a flaky fence that is the test's doing, not the pod's).

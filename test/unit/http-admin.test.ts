@@ -1,12 +1,14 @@
 /**
- * Operator routes over a real SQLite store: leader, queue, DLQ listing and replay, and recovery both
+ * Operator routes over a real SQLite store: leader, queue, schedules, DLQ listing and replay, and recovery both
  * through a pod (PodControl test double) and in an app that runs no pod.
  */
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConflictError, FleetError } from '../../src/errors.js';
 import type { PodMeta } from '../../src/store/store.js';
-import { counts, FakePod, ISO_UTC, openTestApi, type TestApi } from './http-fixture.js';
+import { compileSchedules } from '../../src/schedules/definition.js';
+import { enqueueDueTicks } from '../../src/schedules/enqueue.js';
+import { counts, DEFAULTS, FakePod, ISO_UTC, openTestApi, registry, type TestApi } from './http-fixture.js';
 
 let api: TestApi | undefined;
 afterEach(async () => {
@@ -283,5 +285,44 @@ describe('POST /admin/recovery/run without a pod', () => {
     } finally {
       other.close();
     }
+  });
+});
+
+describe('GET /admin/schedules', () => {
+  it('with no schedules: an empty list and the database time', async () => {
+    api = await openTestApi();
+    const body = (await api.app.inject({ method: 'GET', url: '/admin/schedules' })).json();
+    expect(body).toEqual({ checked_at: expect.stringMatching(ISO_UTC), schedules: [] });
+  });
+
+  it('names the last tick enqueued, its step and status, and the next tick; a schedule never enqueued has none', async () => {
+    const schedules = compileSchedules(
+      [
+        { name: 'hourly', type: 'echo', cron: '0 0 * * * *', timezone: 'Asia/Tokyo', args: { h: true }, priority: 2, missed: { backfill: 2 } },
+        { name: 'yearly', type: 'echo', cron: '0 0 1 1 *' },
+      ],
+      registry,
+      DEFAULTS,
+    );
+    api = await openTestApi({ app: { schedules } });
+    const round = await enqueueDueTicks({ store: api.store, schedules: schedules.slice(0, 1), now: Date.now() });
+    const last = round.submits[round.submits.length - 1]!;
+    const body = (await api.app.inject({ method: 'GET', url: '/admin/schedules' })).json();
+    expect(body.schedules).toEqual([
+      {
+        name: 'hourly',
+        type: 'echo',
+        cron: '0 0 * * * *',
+        timezone: 'Asia/Tokyo',
+        missed: 'backfill',
+        backfill: 2,
+        priority: 2,
+        next_tick: new Date(last.tick + 3_600_000).toISOString(),
+        last_enqueued_tick: new Date(last.tick).toISOString(),
+        last_step_id: last.stepId,
+        last_step_status: 'pending',
+      },
+      expect.objectContaining({ name: 'yearly', missed: 'skip', backfill: null, last_enqueued_tick: null, last_step_id: null, last_step_status: null }),
+    ]);
   });
 });

@@ -119,6 +119,7 @@ describe('machine graphs', () => {
         'done:checkLeader': [{ output: { isLeader: true, leaderId: 'p' } }, { output: { isLeader: false, leaderId: 'q' } }],
         'done:recover': [{ output: sweepReport }],
         'done:prune': [{ output: { steps: 0, events: 0, pods: 0 } }],
+        'done:enqueueSchedules': [{ output: { nextInMs: 5 } }, { output: { nextInMs: null } }],
         'recovery.run': [
           { requestId: 'r', force: false, dryRun: false },
           { requestId: 'r', force: true, dryRun: true },
