@@ -178,7 +178,7 @@ export class SqliteStore implements Store {
   async stepClaim(params: StepClaimParams): Promise<StepRow[]> {
     const now = nowOf(params);
     const types = JSON.stringify(params.types);
-    if (this.idleClaims.nothingDue(params.podId, types, now, this.changeMarkers())) return [];
+    if (this.idleClaims.nothingDue(params.podId, types, now, () => this.changeMarkers())) return [];
     const look = await this.read(() => {
       // Read before the look, so a commit landing in between can only make the memo look again.
       const markers = this.changeMarkers();

@@ -33,13 +33,15 @@ export class IdleClaimMemo {
 
   /**
    * True when `podId`'s claim of `types` at `now` is known to find nothing, given the current
-   * markers. Keyed by pod as well: the look that found nothing also found that pod `up`.
+   * markers (read through `readMarkers`). Keyed by pod as well: the look that found nothing also found that pod `up`.
    */
-  nothingDue(podId: string, types: string, now: number, markers: ChangeMarkers): boolean {
+  nothingDue(podId: string, types: string, now: number, readMarkers: () => ChangeMarkers): boolean {
     const a = this.answer;
     if (a === undefined || a.podId !== podId || a.types !== types) return false;
-    if (a.markers.dataVersion !== markers.dataVersion || a.markers.ownWrites !== markers.ownWrites) return false;
-    return a.nextDue === null || now < a.nextDue;
+    if (a.nextDue !== null && now >= a.nextDue) return false;
+    // Read only when an answer could apply: a busy pod (no answer held) pays no pragma here.
+    const markers = readMarkers();
+    return a.markers.dataVersion === markers.dataVersion && a.markers.ownWrites === markers.ownWrites;
   }
 
   /** Remembers that `podId` was up and nothing of `types` claimable when `markers` were read (read before the look). */
