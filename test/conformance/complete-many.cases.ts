@@ -58,6 +58,41 @@ export function describeCompleteMany(factory: StoreFactory): void {
       expect(await tail(ids[4]!)).toEqual([]);
     });
 
+    it('completes distinct steps with their own clocks and results, events in item order, a stale one among them judged alone', async () => {
+      const { store } = await open();
+      await registerPod(store, POD_A);
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) ids.push(await submit(store, { now: T0 + i }));
+      expect(await claimAll(store, POD_A, T0 + 10)).toHaveLength(4);
+      const held = (i: number, result: StepCompleteParams['result']): StepCompleteParams => ({
+        stepId: ids[i]!,
+        podId: POD_A,
+        attempt: 1,
+        result,
+        now: T0 + 200 - i,
+      });
+      const allHeld = await store.stepCompleteMany({ items: [held(1, { a: 'x"y' }), held(0, null)] });
+      expect(allHeld).toEqual([
+        { applied: true, outcome: 'completed', step: await mustGet(store, ids[1]!) },
+        { applied: true, outcome: 'completed', step: await mustGet(store, ids[0]!) },
+      ]);
+      expect(await mustGet(store, ids[1]!)).toMatchObject({ status: 'completed', result: { a: 'x"y' }, lastUpdateTs: T0 + 199 });
+      expect(await mustGet(store, ids[0]!)).toMatchObject({ status: 'completed', result: null, lastUpdateTs: T0 + 200 });
+      const before = (await allEvents(store)).length;
+      const mixed = await store.stepCompleteMany({ items: [held(3, 3), { ...held(2, 2), attempt: 2 }, held(0, 0)] });
+      expect(mixed.map((o) => o.outcome)).toEqual(['completed', 'stale', 'stale']);
+      expect(await mustGet(store, ids[3]!)).toMatchObject({ status: 'completed', result: 3, lastUpdateTs: T0 + 197 });
+      expect(await mustGet(store, ids[2]!)).toMatchObject({ status: 'claimed', result: null });
+      const added = (await allEvents(store)).slice(before);
+      expect(added).toHaveLength(3);
+      const of = (stepId: string) => added.filter((e) => e.stepId === stepId);
+      expect(of(ids[3]!)).toMatchObject([{ kind: 'completed', podId: POD_A, attempt: 1, ts: T0 + 197, detail: {} }]);
+      expect(of(ids[2]!)).toMatchObject([
+        { kind: 'stale_write_rejected', attempt: 2, ts: T0 + 198, detail: { write: 'complete', status: 'claimed', attempt: 1 } },
+      ]);
+      expect(of(ids[0]!)).toMatchObject([{ kind: 'stale_write_rejected', attempt: 1, ts: T0 + 200, detail: { write: 'complete', status: 'completed' } }]);
+    });
+
     it('answers an empty batch with nothing and writes nothing', async () => {
       const { store } = await open();
       expect(await store.stepCompleteMany({ items: [] })).toEqual([]);

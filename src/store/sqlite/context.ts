@@ -66,3 +66,18 @@ export function insertEvent(ctx: SqliteContext, event: NewEvent): void {
     detail: JSON.stringify(event.detail),
   });
 }
+
+/** One event of a kind whose detail is empty (`claimed`, `completed`). */
+export interface PlainEvent {
+  readonly stepId: string;
+  readonly ts: number;
+  readonly podId: string;
+  readonly attempt: number;
+}
+
+/** Appends `events` of one `kind` with an empty detail in one statement, in order. */
+export function insertPlainEvents(ctx: SqliteContext, kind: 'claimed' | 'completed', events: readonly PlainEvent[]): void {
+  if (events.length === 0) return;
+  const rows = events.map((e) => [e.stepId, e.ts, e.podId, e.attempt]);
+  ctx.statement('eventInsertPlainMany').run({ kind, rows: JSON.stringify(rows) });
+}

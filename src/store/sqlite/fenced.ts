@@ -7,20 +7,25 @@
  */
 import { PodFencedError } from '../../errors.js';
 import type { ClaimRef, FencedWriteResult, Json, StepClaimParams, StepFailParams, StepReleaseParams, StepRow } from '../store.js';
-import { insertEvent, policyParams, type SqliteContext } from './context.js';
+import { insertEvent, insertPlainEvents, policyParams, type SqliteContext } from './context.js';
 import { byClaimOrder, toStepRow, type StepRecord } from './rows.js';
 
+/** What the look before a claim saw. */
+export interface ClaimLook {
+  /** Some step of the types is claimable at `now`. */
+  readonly claimable: boolean;
+  /** The earliest future `run_after` of any pending step; null: none. */
+  readonly nextDue: number | null;
+}
+
 /**
- * Whether a claim is worth a write transaction: throws `PodFencedError` like the claim would, and
- * answers false when no step of `types` is claimable at `now`. Reads only; the claim re-checks.
+ * The look before a claim: throws `PodFencedError` like the claim would, else says whether a step of
+ * `types` (a JSON array) is claimable at `now`. Reads only; the claim re-checks.
  */
-export function claimWorthTrying(ctx: SqliteContext, params: StepClaimParams, now: number): boolean {
-  const look = ctx.statement('stepClaimPrecheck').get({ podId: params.podId, types: JSON.stringify(params.types), now }) as {
-    pod_status: string | null;
-    claimable: number;
-  };
-  if (look.pod_status !== 'up') throw new PodFencedError(params.podId);
-  return look.claimable === 1 && params.types.length > 0 && Math.floor(params.limit) > 0;
+export function lookBeforeClaim(ctx: SqliteContext, podId: string, types: string, now: number): ClaimLook {
+  const look = ctx.statement('stepClaimPrecheck').get({ podId, types, now }) as { pod_status: string | null; claimable: number; next_due: number | null };
+  if (look.pod_status !== 'up') throw new PodFencedError(podId);
+  return { claimable: look.claimable === 1, nextDue: look.next_due };
 }
 
 /** Claims up to `limit` steps; refuses (claiming nothing) when the pod is not registered as up. */
@@ -30,9 +35,11 @@ export function claimSteps(ctx: SqliteContext, params: StepClaimParams, now: num
   const limit = Math.max(0, Math.floor(params.limit));
   if (limit === 0 || params.types.length === 0) return [];
   const claimed = (ctx.statement('stepClaim').all({ podId: params.podId, types: JSON.stringify(params.types), limit, now }) as StepRecord[]).sort(byClaimOrder);
-  for (const r of claimed) {
-    insertEvent(ctx, { stepId: r.step_id, ts: now, kind: 'claimed', podId: params.podId, attempt: r.attempt, detail: {} });
-  }
+  insertPlainEvents(
+    ctx,
+    'claimed',
+    claimed.map((r) => ({ stepId: r.step_id, ts: now, podId: params.podId, attempt: r.attempt })),
+  );
   return claimed.map(toStepRow);
 }
 
@@ -42,6 +49,42 @@ export function completeStep(ctx: SqliteContext, ref: ClaimRef, resultJson: stri
   if (row === undefined) return rejectStale(ctx, ref, 'complete', now);
   insertEvent(ctx, { stepId: row.step_id, ts: now, kind: 'completed', podId: ref.podId, attempt: row.attempt, detail: {} });
   return { applied: true, outcome: 'completed', step: toStepRow(row) };
+}
+
+/** One completion of a batch: the claim, its serialised result and the time it is recorded at. */
+export interface Completion {
+  readonly ref: ClaimRef;
+  readonly resultJson: string;
+  readonly now: number;
+}
+
+/**
+ * Completes `items` in order, as `completeStep` one after another would (results in item order).
+ * Distinct steps, the common case, take two statements for the whole batch: one fenced UPDATE and
+ * one insert of every `completed` event. A batch naming a step twice, or one with a stale item, writes
+ * its events one by one so their order and the second write's staleness stay exactly sequential.
+ */
+export function completeSteps(ctx: SqliteContext, items: readonly Completion[]): FencedWriteResult<'completed'>[] {
+  if (items.length < 2 || new Set(items.map((c) => c.ref.stepId)).size !== items.length) {
+    return items.map((c) => completeStep(ctx, c.ref, c.resultJson, c.now));
+  }
+  const bound = items.map((c) => [c.ref.stepId, c.ref.podId, c.ref.attempt, c.resultJson, c.now]);
+  const rows = ctx.statement('stepCompleteBatch').all({ items: JSON.stringify(bound) }) as StepRecord[];
+  const byStep = new Map(rows.map((r) => [r.step_id, r]));
+  if (rows.length === items.length) {
+    insertPlainEvents(
+      ctx,
+      'completed',
+      items.map((c) => ({ stepId: c.ref.stepId, ts: c.now, podId: c.ref.podId, attempt: c.ref.attempt })),
+    );
+    return items.map((c) => ({ applied: true, outcome: 'completed', step: toStepRow(byStep.get(c.ref.stepId)!) }));
+  }
+  return items.map((c) => {
+    const row = byStep.get(c.ref.stepId);
+    if (row === undefined) return rejectStale(ctx, c.ref, 'complete', c.now);
+    insertEvent(ctx, { stepId: row.step_id, ts: c.now, kind: 'completed', podId: c.ref.podId, attempt: row.attempt, detail: {} });
+    return { applied: true, outcome: 'completed', step: toStepRow(row) };
+  });
 }
 
 /** A failed attempt: retried with backoff while retries are left and the error is retryable, else dead-lettered. */

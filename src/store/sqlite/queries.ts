@@ -62,13 +62,26 @@ export function sqliteQueries(t: TableNames) {
     stepFindByIdempotencyKey: `SELECT step_id, args FROM ${steps} WHERE type = @type AND idempotency_key = @idempotencyKey`,
     eventInsert: `INSERT INTO ${events} (step_id, ts, kind, pod_id, attempt, detail)
       VALUES (@stepId, @ts, @kind, @podId, @attempt, @detail)`,
+    /**
+     * Events of one kind with an empty detail for a batch of steps in one statement: `@rows` is a
+     * JSON array of `[step_id, ts, pod_id, attempt]`, inserted in array order so event ids follow it.
+     * One statement instead of one per step halved the driver's share of a claim (see fenced.ts).
+     */
+    eventInsertPlainMany: `INSERT INTO ${events} (step_id, ts, kind, pod_id, attempt, detail)
+      SELECT e.value ->> 0, e.value ->> 1, @kind, e.value ->> 2, e.value ->> 3, '{}'
+      FROM json_each(@rows) AS e ORDER BY e.key`,
 
     podStatusGet: `SELECT status FROM ${pods} WHERE pod_id = @podId`,
-    /** Read-only look before a claim, so idle polls never take the single write lock. */
+    /**
+     * Read-only look before a claim, so idle polls never take the single write lock. `next_due` is
+     * the earliest future run_after of any type (an early answer is safe: the memo of
+     * idle-claims.ts only looks again sooner), one probe of claim_idx.
+     */
     stepClaimPrecheck: `SELECT
         (SELECT status FROM ${pods} WHERE pod_id = @podId) AS pod_status,
         EXISTS (SELECT 1 FROM ${steps}
-          WHERE status = 'pending' AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))) AS claimable`,
+          WHERE status = 'pending' AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))) AS claimable,
+        (SELECT MIN(run_after) FROM ${steps} WHERE status = 'pending' AND run_after > @now) AS next_due`,
     /**
      * `@types` is a JSON array, so one prepared statement serves any set of registered types.
      * The first `@limit` due steps are the first of two short lists: steps due since creation, in
@@ -100,6 +113,18 @@ export function sqliteQueries(t: TableNames) {
     stepComplete: `UPDATE ${steps}
       SET status = 'completed', result = @result, last_update_ts = @now
       WHERE ${FENCE}
+      RETURNING *`,
+    /**
+     * The completions of one batch in one statement: `@items` is a JSON array of
+     * `[step_id, pod_id, attempt, result_json, now]`, each fenced like `stepComplete`. The unary `+`
+     * keeps the planner off the status and claimed_by indexes, so each item is one primary-key
+     * lookup instead of a scan of every claimed row per item.
+     */
+    stepCompleteBatch: `UPDATE ${steps}
+      SET status = 'completed', result = c.value ->> 3, last_update_ts = c.value ->> 4
+      FROM json_each(@items) AS c
+      WHERE ${steps}.step_id = c.value ->> 0 AND +${steps}.status = 'claimed'
+        AND +${steps}.claimed_by = c.value ->> 1 AND ${steps}.attempt = c.value ->> 2
       RETURNING *`,
     /** Retry (pending with backoff) or dead-letter, decided per row from its own counters. */
     stepFail: `UPDATE ${steps}
