@@ -80,6 +80,7 @@ describe('defaults', () => {
       snowflakeAccessUrl: undefined,
       snowflakePollIntervalSeconds: 1,
       snowflakePollMaxSeconds: 30,
+      snowflakeClaimBatchShare: 0.5,
     } satisfies Record<keyof FleetConfig, unknown>);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -193,6 +194,7 @@ describe('parsing', () => {
       snowflakeAccessUrl: undefined,
       snowflakePollIntervalSeconds: 1,
       snowflakePollMaxSeconds: 30,
+      snowflakeClaimBatchShare: 0.5,
     } satisfies Record<keyof FleetConfig, unknown>);
   });
 
