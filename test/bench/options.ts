@@ -62,7 +62,7 @@ export const USAGE = `usage: npm run bench [-- options]
   --baseline-seconds S      length of each single-row commit loop (default 3)
   --pickup-steps N          steps submitted one at a time for pickup latency (default 200; sf: 20)
   --pickup-interval-ms MS   pause between those submits (default 20; sf: 500)
-  --idle-seconds S          how long the idle pod is watched (default 60: one leader check; sf: 90, after its
+  --idle-seconds S          how long the idle pod is watched (default 60: one leader check; sf: after its
                             poll back-off reached its cap; 0 skips it)
   --keep                    keep the bench schema / SQLite files
   --help                    this text
@@ -125,7 +125,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     baselineSeconds: number('--baseline-seconds', values['baseline-seconds'], 0.5, 600),
     pickupSteps: integer('--pickup-steps', values['pickup-steps'] ?? (sf ? '20' : '200'), 0, 100_000),
     pickupIntervalMs: integer('--pickup-interval-ms', values['pickup-interval-ms'] ?? (sf ? '500' : '20'), 1, 10_000),
-    idleSeconds: number('--idle-seconds', values['idle-seconds'] ?? (sf ? '90' : '60'), 0, 3600),
+    idleSeconds: number('--idle-seconds', values['idle-seconds'] ?? '60', 0, 3600),
     keep: values.keep,
     help: values.help,
     scale: values.scale,
