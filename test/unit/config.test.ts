@@ -260,6 +260,8 @@ describe('parsing', () => {
     ['FLEET_Q_TABLE_PREFIX', '1abc'],
     ['FLEET_Q_TABLE_PREFIX', 'p'.repeat(50)],
     ['FLEET_Q_SNOWFLAKE_SCHEMA', 'a.b'],
+    ['FLEET_Q_SNOWFLAKE_CLAIM_BATCH_SHARE', '0'],
+    ['FLEET_Q_SNOWFLAKE_CLAIM_BATCH_SHARE', '1.5'],
     ['FLEET_Q_DATABASE_URL', 'ftp://u@h/db'],
     ['FLEET_Q_DATABASE_URL', 'not a url'],
   ])('%s=%j is refused, naming the variable', (variable, raw) => {
