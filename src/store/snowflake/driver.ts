@@ -301,7 +301,7 @@ export class SnowflakeStore implements Store {
       const now = ref.now ?? Number(rows[0]!['NOW_MS']);
       const change = decideFailure(row, ask, this.policy, now, Math.random());
       const token = randomUUID();
-      await this.flushOwedEvents();
+      await this.flushRewritable();
       const { updated } = await this.run(q.applyChangesSql(this.names, [change], token), { idempotent: true });
       if (updated === 0) continue;
       // At once: a retried or released step is not claimable while its event is owed.
