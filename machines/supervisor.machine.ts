@@ -27,7 +27,7 @@
  * Fencing (`heartbeat.lost`, or a claim refused with `pod_fenced`): abort steps with `fenced`,
  * then register again as a new pod id; while draining it stops instead.
  */
-import { and, assertEvent, assign, emit, enqueueActions, setup } from 'xstate';
+import { assertEvent, assign, emit, enqueueActions, setup } from 'xstate';
 import { describeError, errorCode, placeholders, type ClaimedStep, type RegisterOutput } from './actors.js';
 import type { AbortMode, HeartbeatFact, LeaderFact, PodFact, SlotFreedEvent } from './events.js';
 import { heartbeatMachine } from './heartbeat.machine.js';
@@ -164,7 +164,8 @@ export const supervisorMachine = setup({
     claimWorthwhile: ({ context }) => claimWorthwhile(context.idleCount, context.inFlight, context.claimMinBatch),
     // Guards run before markSlotIdle: count the slot being freed.
     claimWorthwhileAfterFree: ({ context }) => claimWorthwhile(context.idleCount + 1, context.inFlight - 1, context.claimMinBatch),
-    batchesClaims: ({ context }) => context.claimMinBatch > 1,
+    // Only batched claims wait for the end of the turn; a claim per freed slot starts at once.
+    gatherBatchAfterFree: ({ context }) => context.claimMinBatch > 1 && claimWorthwhile(context.idleCount + 1, context.inFlight - 1, context.claimMinBatch),
     // Polls only fill a gap in the wake-ups: when they are not pushed, or the last claim failed.
     pollDue: ({ context }) => context.idleCount > 0 && (!context.watchListening || context.claimFailed),
     listenerLost: ({ context, event }) => event.type === 'work.watch' && !event.listening && context.idleCount > 0,
@@ -358,7 +359,7 @@ export const supervisorMachine = setup({
                 // Changes may have been missed while the listener was down: catch up, then poll again.
                 'work.watch': [{ guard: 'listenerLost', target: 'claiming', actions: 'recordWatch' }, { actions: 'recordWatch' }],
                 'slot.freed': [
-                  { guard: and(['claimWorthwhileAfterFree', 'batchesClaims']), target: 'gathering', actions: ['markSlotIdle', 'publish'] },
+                  { guard: 'gatherBatchAfterFree', target: 'gathering', actions: ['markSlotIdle', 'publish'] },
                   { guard: 'claimWorthwhileAfterFree', target: 'claiming', actions: ['markSlotIdle', 'publish'] },
                   { actions: ['markSlotIdle', 'publish'] },
                 ],
