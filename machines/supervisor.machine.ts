@@ -16,7 +16,10 @@
  * pod waits for a slot to free instead of polling; and only while the store does not push every
  * change (`work.watch { listening: false }`, the start) or the last claim failed: an idle PostgreSQL
  * pod with LISTEN up runs no claim polls, and polls again from the moment its listener drops). Frees or wake-ups during a claim cause exactly one
- * follow-up claim right after it, if a slot is still idle. A `drain` during a claim waits for it and
+ * follow-up claim right after it, if a slot is still idle. With `claimMinBatch` > 1, a free or a
+ * wake-up claims only once that many slots are idle or nothing is running (a poll still claims for
+ * any idle slot, so a pod whose long steps hold its slots keeps filling them), and waits for the
+ * end of the event-loop turn, so slots freed together are claimed together. A `drain` during a claim waits for it and
  * runs what it claimed (a stopped claim could commit unseen, costing those steps a retry).
  *
  * Drain: stop claiming, let slots finish for `shutdownGrace`, then abort busy steps with `release`,
@@ -39,6 +42,12 @@ export interface SupervisorMachineInput {
   /** The heartbeat machine's fence window (derived from interval, threshold and latency budget in src/). */
   readonly fenceWindowMs: number;
   readonly claimIntervalMs: number;
+  /**
+   * While steps are running, a claim waits until at least this many slots are idle (a pod with
+   * nothing running claims for any idle slot); 1 claims for every freed slot. Where each statement
+   * costs (Snowflake), fewer, larger claims pay for the same steps. Default 1.
+   */
+  readonly claimMinBatch?: number;
   readonly leaderCheckIntervalMs: number;
   readonly recoveryIntervalMs: number;
   readonly pruneIntervalMs: number;
@@ -61,6 +70,7 @@ export type ChildFact = HeartbeatFact | LeaderFact | SlotFreedEvent;
 export type SupervisorMachineEvent = SupervisorCommand | ChildFact;
 
 export interface SupervisorMachineContext extends SupervisorMachineInput {
+  readonly claimMinBatch: number;
   /** The current incarnation's pod id; null before the first registration. */
   readonly podId: string | null;
   /** Registrations so far (the next one is `incarnation + 1`). */
@@ -122,6 +132,11 @@ function stackOf(capacity: number): SlotStack {
 }
 
 const inFlight = (context: SupervisorMachineContext): number => context.inFlight;
+
+/** Whether `idle` slots with `running` steps make a claim: some idle, and a full batch or nothing running. */
+function claimWorthwhile(idle: number, running: number, minBatch: number): boolean {
+  return idle > 0 && (running === 0 || idle >= minBatch);
+}
 const podIdOf = (context: SupervisorMachineContext): string => context.podId ?? '';
 
 export const supervisorMachine = setup({
@@ -145,14 +160,20 @@ export const supervisorMachine = setup({
     registerRetryDelay: ({ context }) => context.registerRetryDelayMs,
   },
   guards: {
-    hasIdleSlot: ({ context }) => context.idleCount > 0,
+    // A wake-up claims only a batch worth its statements: enough idle slots, or nothing running.
+    claimWorthwhile: ({ context }) => claimWorthwhile(context.idleCount, context.inFlight, context.claimMinBatch),
+    // Guards run before markSlotIdle: count the slot being freed.
+    claimWorthwhileAfterFree: ({ context }) => claimWorthwhile(context.idleCount + 1, context.inFlight - 1, context.claimMinBatch),
+    // Only batched claims wait for the end of the turn; a claim per freed slot starts at once.
+    gatherBatchAfterFree: ({ context }) => context.claimMinBatch > 1 && claimWorthwhile(context.idleCount + 1, context.inFlight - 1, context.claimMinBatch),
     // Polls only fill a gap in the wake-ups: when they are not pushed, or the last claim failed.
     pollDue: ({ context }) => context.idleCount > 0 && (!context.watchListening || context.claimFailed),
     listenerLost: ({ context, event }) => event.type === 'work.watch' && !event.listening && context.idleCount > 0,
     allSlotsIdle: ({ context }) => inFlight(context) === 0,
     drainRequested: ({ context }) => context.drainRequested,
     // Guards run before the transition's actions: count the slots the claimed steps are about to take.
-    followUpNeeded: ({ context }, params: { claimed: number }) => context.claimAgain && context.idleCount > params.claimed,
+    followUpNeeded: ({ context }, params: { claimed: number }) =>
+      context.claimAgain && claimWorthwhile(context.idleCount - params.claimed, context.inFlight + params.claimed, context.claimMinBatch),
     isFenceError: (_, params: { error: unknown }) => errorCode(params.error) === 'pod_fenced',
   },
   actions: {
@@ -250,6 +271,7 @@ export const supervisorMachine = setup({
   id: 'supervisor',
   context: ({ input }) => ({
     ...input,
+    claimMinBatch: Math.max(1, Math.min(input.capacity, Math.floor(input.claimMinBatch ?? 1))),
     podId: null,
     incarnation: 0,
     idleSlots: stackOf(input.capacity),
@@ -329,15 +351,25 @@ export const supervisorMachine = setup({
           on: { drain: { target: 'draining', actions: 'requestDrain' } },
           initial: 'starting',
           states: {
-            starting: { always: [{ guard: 'hasIdleSlot', target: 'claiming' }, { target: 'waiting' }] },
+            starting: { always: [{ guard: 'claimWorthwhile', target: 'claiming' }, { target: 'waiting' }] },
             waiting: {
               after: { claimInterval: { guard: 'pollDue', target: 'claiming' } },
               on: {
-                'work.available': { guard: 'hasIdleSlot', target: 'claiming' },
+                'work.available': { guard: 'claimWorthwhile', target: 'claiming' },
                 // Changes may have been missed while the listener was down: catch up, then poll again.
                 'work.watch': [{ guard: 'listenerLost', target: 'claiming', actions: 'recordWatch' }, { actions: 'recordWatch' }],
-                'slot.freed': { target: 'claiming', actions: ['markSlotIdle', 'publish'] },
+                'slot.freed': [
+                  { guard: 'gatherBatchAfterFree', target: 'gathering', actions: ['markSlotIdle', 'publish'] },
+                  { guard: 'claimWorthwhileAfterFree', target: 'claiming', actions: ['markSlotIdle', 'publish'] },
+                  { actions: ['markSlotIdle', 'publish'] },
+                ],
               },
+            },
+            // Batched claims only: steps that finished together free their slots in one event-loop
+            // turn, one event each; the claim waits for the turn to end so it asks for all of them.
+            gathering: {
+              after: { 0: 'claiming' },
+              on: { 'slot.freed': { actions: ['markSlotIdle', 'publish'] } },
             },
             claiming: {
               entry: 'recordClaimLimit',

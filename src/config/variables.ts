@@ -297,6 +297,12 @@ export const VARIABLES = {
     field: seconds(0, true).default(30),
     description: 'Snowflake: the cap of that idle back-off (each poll is one metadata-only statement).',
   },
+  snowflakeClaimBatchShare: {
+    variable: 'FLEET_Q_SNOWFLAKE_CLAIM_BATCH_SHARE',
+    field: numberField({ min: 0, minExclusive: true, max: 1 }).default(0.5),
+    description:
+      'Snowflake: while steps run, a pod claims again only once this share of its slots is free (a pod running nothing claims at once), so claims come in batches: fewer statements per step, at the price of slots waiting for the batch; in (0, 1].',
+  },
   inspect: {
     variable: 'FLEET_Q_INSPECT',
     field: nonEmptyText()

@@ -24,6 +24,15 @@ export function pruneIntervalMs(retentionMs: number, recoveryIntervalMs: number)
   return Math.max(recoveryIntervalMs, Math.min(HOUR_MS, Math.round(retentionMs / 24)));
 }
 
+/**
+ * Idle slots a busy pod waits for before it claims again: on Snowflake, where every statement keeps
+ * the warehouse awake, the batch share of the capacity; elsewhere 1 (a claim per freed slot is cheap).
+ */
+export function claimMinBatchOf(config: FleetConfig): number {
+  if (config.storageMode !== 'snowflake') return 1;
+  return Math.max(1, Math.ceil(capacityOf(config) * config.snowflakeClaimBatchShare - 1e-9));
+}
+
 /** The supervisor's input for `config`. */
 export function supervisorInputOf(config: FleetConfig): SupervisorMachineInput {
   const liveness = livenessTimingOf(config);
@@ -35,6 +44,7 @@ export function supervisorInputOf(config: FleetConfig): SupervisorMachineInput {
     heartbeatIntervalMs,
     fenceWindowMs: fenceWindowMs(liveness),
     claimIntervalMs: delayMs(config.claimIntervalSeconds),
+    claimMinBatch: claimMinBatchOf(config),
     leaderCheckIntervalMs: delayMs(config.leaderCheckIntervalSeconds),
     recoveryIntervalMs,
     pruneIntervalMs: pruneIntervalMs(retentionMs, recoveryIntervalMs),

@@ -40,7 +40,7 @@ export interface CommitRate {
 
 /** The database a benchmark run measures. */
 export interface BenchDatabase {
-  readonly kind: 'postgres' | 'sqlite' | 'mysql';
+  readonly kind: 'postgres' | 'sqlite' | 'mysql' | 'snowflake';
   /** Where it came from, for the report (never a password). */
   readonly origin: string;
   /** Server or library version. */

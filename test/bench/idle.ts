@@ -12,19 +12,22 @@ import type { IdleResult } from './report.js';
 import { countOf, HEARTBEAT_LABELS, SWEEP_LABELS, type StatementCounter } from './statement-counter.js';
 import { sleep } from './wait.js';
 
-/** Registration, the first leader check and the first sweep happen at start; they are not idling. */
-const SETTLE_MS = 2000;
-
 export async function measureIdle(
   queue: BenchQueue,
-  options: { readonly seconds: number; readonly handlers: string; readonly counter: StatementCounter },
+  options: {
+    readonly seconds: number;
+    readonly handlers: string;
+    readonly counter: StatementCounter;
+    /** Registration, the first leader check and the first sweep happen at start; they are not idling. */
+    readonly settleMs: number;
+  },
 ): Promise<IdleResult> {
   const pod = createPod({ config: podConfig(queue, options.handlers) });
   let counts;
   let cpuMicros: number;
   try {
     await pod.start();
-    await sleep(SETTLE_MS);
+    await sleep(options.settleMs);
     options.counter.reset();
     const cpu = cpuMeter();
     await sleep(options.seconds * 1000);

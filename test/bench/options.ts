@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 
 /** Everything a benchmark run is told, after defaults. */
 export interface BenchOptions {
-  readonly store: 'postgres' | 'sqlite' | 'mysql';
+  readonly store: 'postgres' | 'sqlite' | 'mysql' | 'snowflake';
   /** Steps per processing run (and per bulk fill). */
   readonly steps: number;
   /** Max parallelism of each in-process processing run (capacity = floor(P × 0.8)). */
@@ -45,21 +45,25 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench [-- options]
-  --store postgres|sqlite|mysql   default postgres: FLEET_Q_DATABASE_URL, else a throw-away embedded server;
-                            mysql: FLEET_Q_DATABASE_URL (mysql://…), else FLEET_Q_TEST_MYSQL_URL
-  --steps N                 steps per processing run (default 20000)
-  --parallelism P[,P…]      max parallelism of the in-process pod runs (default 10,50,400)
-  --no-full-capacity        skip the extra run at P=50 with FLEET_Q_CAPACITY_THRESHOLD=1
-  --pods K                  pod processes in the multi-process run (default 4 on postgres, 2 on sqlite; 0 skips it)
+  --store postgres|sqlite|mysql|snowflake   default postgres: FLEET_Q_DATABASE_URL, else a throw-away embedded server;
+                            mysql: FLEET_Q_DATABASE_URL (mysql://…), else FLEET_Q_TEST_MYSQL_URL;
+                            snowflake: the fakesnow emulator, started as the tests start it (or
+                            FLEET_Q_TEST_SNOWFLAKE_EMULATOR_URL); smaller defaults, marked (sf: …) below
+  --steps N                 steps per processing run (default 20000; sf: 2000)
+  --parallelism P[,P…]      max parallelism of the in-process pod runs (default 10,50,400; sf: 10,50,75, capacity 8, 40, 60)
+  --no-full-capacity        skip the extra run at P=50 with FLEET_Q_CAPACITY_THRESHOLD=1 (sf: skipped unless --full-capacity)
+  --full-capacity           make that run on snowflake too
+  --pods K                  pod processes in the multi-process run (default 4 on postgres, 2 on sqlite, 0 on snowflake; 0 skips it)
   --pod-parallelism P       max parallelism of each pod process (default 50)
-  --memory-steps N          sleeping steps one pod process holds for the memory figure (default 1000; 0 skips memory)
-  --tree-steps N            steps through the machine tree alone, effects answered in memory (default 20000; 0 skips it)
+  --memory-steps N          sleeping steps one pod process holds for the memory figure (default 1000, sf: 0; 0 skips memory)
+  --tree-steps N            steps through the machine tree alone, effects answered in memory (default 20000, sf: 0; 0 skips it)
   --profile                 CPU-profile each in-process burn-down and print its top functions (slows the run)
   --batch-size B            steps per submitBatch call (default 5000, at most 10000)
   --baseline-seconds S      length of each single-row commit loop (default 3)
-  --pickup-steps N          steps submitted one at a time for pickup latency (default 200)
-  --pickup-interval-ms MS   pause between those submits (default 20)
-  --idle-seconds S          how long the idle pod is watched (default 60: one leader check; 0 skips it)
+  --pickup-steps N          steps submitted one at a time for pickup latency (default 200; sf: 20)
+  --pickup-interval-ms MS   pause between those submits (default 20; sf: 500)
+  --idle-seconds S          how long the idle pod is watched (default 60: one leader check; sf: after its
+                            poll back-off reached its cap; 0 skips it)
   --keep                    keep the bench schema / SQLite files
   --help                    this text
   --scale                   only the scale run: claims with a million rows of history, 1,000,000-step
@@ -78,19 +82,20 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     allowPositionals: false,
     options: {
       store: { type: 'string', default: 'postgres' },
-      steps: { type: 'string', default: '20000' },
-      parallelism: { type: 'string', default: '10,50,400' },
+      steps: { type: 'string' },
+      parallelism: { type: 'string' },
       pods: { type: 'string' },
       'pod-parallelism': { type: 'string', default: '50' },
-      'memory-steps': { type: 'string', default: '1000' },
+      'memory-steps': { type: 'string' },
       profile: { type: 'boolean', default: false },
-      'tree-steps': { type: 'string', default: '20000' },
+      'tree-steps': { type: 'string' },
       'batch-size': { type: 'string', default: '5000' },
       'baseline-seconds': { type: 'string', default: '3' },
-      'pickup-steps': { type: 'string', default: '200' },
-      'pickup-interval-ms': { type: 'string', default: '20' },
-      'idle-seconds': { type: 'string', default: '60' },
+      'pickup-steps': { type: 'string' },
+      'pickup-interval-ms': { type: 'string' },
+      'idle-seconds': { type: 'string' },
       'no-full-capacity': { type: 'boolean', default: false },
+      'full-capacity': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
       scale: { type: 'boolean', default: false },
@@ -100,25 +105,27 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       'scale-claims': { type: 'string', default: '300' },
     },
   });
-  if (values.store !== 'postgres' && values.store !== 'sqlite' && values.store !== 'mysql') {
-    throw new Error(`--store must be postgres, sqlite or mysql, not '${values.store}'`);
+  if (values.store !== 'postgres' && values.store !== 'sqlite' && values.store !== 'mysql' && values.store !== 'snowflake') {
+    throw new Error(`--store must be postgres, sqlite, mysql or snowflake, not '${values.store}'`);
   }
-  const parallelism = values.parallelism.split(',').map((p) => integer('--parallelism', p, 1, 1000));
+  // Every emulated statement takes tens of ms: the Snowflake run is sized to finish in minutes.
+  const sf = values.store === 'snowflake';
+  const parallelism = (values.parallelism ?? (sf ? '10,50,75' : '10,50,400')).split(',').map((p) => integer('--parallelism', p, 1, 1000));
   return {
     store: values.store,
-    steps: integer('--steps', values.steps, 1, 10_000_000),
+    steps: integer('--steps', values.steps ?? (sf ? '2000' : '20000'), 1, 10_000_000),
     parallelism,
-    fullCapacity: !values['no-full-capacity'],
-    pods: integer('--pods', values.pods ?? (values.store === 'postgres' ? '4' : '2'), 0, 16),
+    fullCapacity: sf ? values['full-capacity'] : !values['no-full-capacity'],
+    pods: integer('--pods', values.pods ?? (values.store === 'postgres' ? '4' : sf ? '0' : '2'), 0, 16),
     podParallelism: integer('--pod-parallelism', values['pod-parallelism'], 1, 1000),
-    memorySteps: integer('--memory-steps', values['memory-steps'], 0, 1000),
+    memorySteps: integer('--memory-steps', values['memory-steps'] ?? (sf ? '0' : '1000'), 0, 1000),
     profile: values.profile,
-    treeSteps: integer('--tree-steps', values['tree-steps'], 0, 10_000_000),
+    treeSteps: integer('--tree-steps', values['tree-steps'] ?? (sf ? '0' : '20000'), 0, 10_000_000),
     batchSize: integer('--batch-size', values['batch-size'], 1, 10_000),
     baselineSeconds: number('--baseline-seconds', values['baseline-seconds'], 0.5, 600),
-    pickupSteps: integer('--pickup-steps', values['pickup-steps'], 0, 100_000),
-    pickupIntervalMs: integer('--pickup-interval-ms', values['pickup-interval-ms'], 1, 10_000),
-    idleSeconds: number('--idle-seconds', values['idle-seconds'], 0, 3600),
+    pickupSteps: integer('--pickup-steps', values['pickup-steps'] ?? (sf ? '20' : '200'), 0, 100_000),
+    pickupIntervalMs: integer('--pickup-interval-ms', values['pickup-interval-ms'] ?? (sf ? '500' : '20'), 1, 10_000),
+    idleSeconds: number('--idle-seconds', values['idle-seconds'] ?? '60', 0, 3600),
     keep: values.keep,
     help: values.help,
     scale: values.scale,

@@ -11,6 +11,7 @@ import { FLEET_Q_VERSION } from '../../src/version.js';
 import type { BenchDatabase, CommitRate } from './database.js';
 import { openMysqlBench } from './database.mysql.js';
 import { openPostgresBench } from './database.postgres.js';
+import { openSnowflakeBench } from './database.snowflake.js';
 import { openSqliteBench } from './database.sqlite.js';
 import { fillQueue, type EnqueueResult } from './enqueue.js';
 import { measureIdle } from './idle.js';
@@ -35,6 +36,7 @@ import {
 import { StatementCounter } from './statement-counter.js';
 import { countMysqlStatements } from './statements.mysql.js';
 import { countPgStatements } from './statements.pg.js';
+import { countSnowflakeStatements } from './statements.snowflake.js';
 import { countSqliteStatements } from './statements.sqlite.js';
 
 /** The compiled step module (this file's sibling), as FLEET_Q_HANDLERS for clients and pod processes. */
@@ -42,6 +44,15 @@ const HANDLERS = fileURLToPath(new URL('./steps.js', import.meta.url));
 
 function progress(message: string): void {
   process.stderr.write(`· ${message}\n`);
+}
+
+/**
+ * How long an idle pod runs before it is watched: its start-up (registration, first leader check
+ * and sweep), and on Snowflake also the change poll's back-off from 1 s to its 30 s cap (1+2+4+8+16
+ * s), so the figure is the steady idle rate, not the minute after a change.
+ */
+function idleSettleMs(kind: BenchDatabase['kind']): number {
+  return kind === 'snowflake' ? 33_000 : 2_000;
 }
 
 /** More connections than this would exhaust a default server (max_connections = 100) with the pods' own. */
@@ -64,7 +75,7 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
     }
   }
   const baseline: CommitRate[] = [];
-  for (const concurrency of db.kind === 'sqlite' ? [1] : baselineConcurrencies(options)) {
+  for (const concurrency of db.kind === 'sqlite' || db.kind === 'snowflake' ? [1] : baselineConcurrencies(options)) {
     progress(`single-row commit loop, ${concurrency} connection(s), ${options.baselineSeconds} s`);
     baseline.push(await db.commitLoop(concurrency, options.baselineSeconds));
   }
@@ -111,7 +122,7 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
   let idle: IdleResult | null = null;
   if (options.idleSeconds > 0) {
     progress(`idle pod: counting statements for ${options.idleSeconds} s`);
-    idle = await measureIdle(await db.queue('idle'), { seconds: options.idleSeconds, handlers: HANDLERS, counter });
+    idle = await measureIdle(await db.queue('idle'), { seconds: options.idleSeconds, handlers: HANDLERS, counter, settleMs: idleSettleMs(db.kind) });
   }
   let memory: MemoryResult | null = null;
   if (options.memorySteps > 0) {
@@ -148,13 +159,16 @@ async function main(): Promise<number> {
   const counter = new StatementCounter();
   if (options.store === 'postgres') countPgStatements(counter);
   else if (options.store === 'mysql') countMysqlStatements(counter);
+  else if (options.store === 'snowflake') countSnowflakeStatements(counter);
   else countSqliteStatements(counter);
   const db =
     options.store === 'postgres'
       ? await openPostgresBench(counter)
       : options.store === 'mysql'
         ? await openMysqlBench(counter)
-        : await openSqliteBench(counter);
+        : options.store === 'snowflake'
+          ? await openSnowflakeBench()
+          : await openSqliteBench(counter);
   try {
     if (options.scale) {
       const scale = { history: options.scaleHistory, delayed: options.scaleDelayed, pending: options.scalePending, claims: options.scaleClaims };

@@ -80,7 +80,12 @@ function describeCoalescedCompletions(factory: StoreFactory): void {
 const required = requiredStores();
 for (const factory of STORE_FACTORIES) {
   const availability = await factory.available();
-  if (availability === true) describe(`${factory.name} coalesced completions`, () => describeCoalescedCompletions(factory));
+  // The slow store's longer case timeout, as the main suite gives it: 150 single submits on the
+  // emulator took 5 s alone and over 30 s on a loaded machine.
+  if (availability === true)
+    describe(`${factory.name} coalesced completions`, factory.testTimeoutMs === undefined ? {} : { timeout: factory.testTimeoutMs }, () =>
+      describeCoalescedCompletions(factory),
+    );
   else if (required.has(factory.name)) {
     describe(factory.name, () => {
       it('is available (required by FLEET_Q_REQUIRE_STORES)', () => {

@@ -17,8 +17,10 @@ const META = { max_parallelism: 10, capacity: 10, in_flight: 0, version: 'test',
 
 interface Fault {
   readonly match: string;
-  readonly action: 'error' | 'delay' | 'lose_answer';
+  readonly action: 'error' | 'delay' | 'lose_answer' | 'reset';
   readonly times?: number;
+  /** `reset`: how many retries of the same request are cut off too. */
+  readonly retries?: number;
   readonly code?: string;
   readonly message?: string;
   readonly delay_ms?: number;
@@ -118,6 +120,32 @@ if (url === undefined && !requiredStores().has('snowflake')) {
       const first = await store.stepClaim({ podId: 'pod-0000000a', types: ['echo'], limit: 3 });
       const second = await store.stepClaim({ podId: 'pod-0000000a', types: ['echo'], limit: 3 });
       expect(first).toHaveLength(3);
+      expect(second).toHaveLength(2);
+      await expectClaimedOnce(
+        store,
+        [...first, ...second].map((r) => r.stepId),
+      );
+    });
+
+    it("a connection reset mid-claim: the retried request gets the claim's answer, each step claimed once, none stranded", async () => {
+      const { store, schema } = await queueWith(5);
+      await inject({ match: `^UPDATE ${schema}\\.STEP_TRACKER SET STATUS = 'claimed'`, action: 'reset', times: 1, retries: 0 });
+      const first = await store.stepClaim({ podId: 'pod-0000000a', types: ['echo'], limit: 3 });
+      const second = await store.stepClaim({ podId: 'pod-0000000a', types: ['echo'], limit: 3 });
+      expect(first).toHaveLength(3);
+      expect(second).toHaveLength(2);
+      await expectClaimedOnce(
+        store,
+        [...first, ...second].map((r) => r.stepId),
+      );
+    });
+
+    it('a connection reset on every attempt of a claim: the claim is read back by its token on a new session, nothing claimed twice or lost', async () => {
+      const { store, schema } = await queueWith(5);
+      await inject({ match: `^UPDATE ${schema}\\.STEP_TRACKER SET STATUS = 'claimed'`, action: 'reset', times: 1, retries: 1_000 });
+      const first = await store.stepClaim({ podId: 'pod-0000000a', types: ['echo'], limit: 3 });
+      expect(first).toHaveLength(3);
+      const second = await store.stepClaim({ podId: 'pod-0000000a', types: ['echo'], limit: 3 });
       expect(second).toHaveLength(2);
       await expectClaimedOnce(
         store,

@@ -82,12 +82,44 @@ export async function openTempStore(policy: StorePolicy = PROPERTY_POLICY): Prom
   };
 }
 
-/** The stores a property file runs on: SQLite always; MySQL when its server answers (or is required). */
+/** The stores a property file runs on: SQLite always; MySQL and Snowflake when they answer (or are required). */
 export interface PropertyStore {
-  readonly name: 'sqlite' | 'mysql';
+  readonly name: 'sqlite' | 'mysql' | 'snowflake';
   readonly open: (policy?: StorePolicy) => Promise<TempStore>;
-  /** Runs of the property on this store: a fresh MySQL database per run costs ~0.2 s more than a file. */
+  /**
+   * Runs of the property on this store: a fresh MySQL database per run costs ~0.2 s more than a
+   * file; every statement on the Snowflake emulator takes 20–50 ms.
+   */
   readonly numRuns: (sqliteRuns: number) => number;
+}
+
+/**
+ * A migrated Snowflake store on a new schema of the run's emulator; `dispose` drops it. Its audit
+ * events are owed per row and copied by its next copy; `eventList` on this same store copies what
+ * it owes first, so the property reads a complete trail through the store itself.
+ */
+export async function openTempSnowflakeStore(policy: StorePolicy = PROPERTY_POLICY): Promise<TempStore> {
+  const [{ openSnowflakeStore }, support] = await Promise.all([import('../../src/store/snowflake/driver.js'), import('../support/snowflake.js')]);
+  const url = support.emulatorUrl();
+  if (url === undefined) throw new Error(`no Snowflake emulator: ${support.emulatorUnavailableReason()}`);
+  const schema = support.freshSnowflakeSchema();
+  const opened: Store[] = [];
+  const open = async () => {
+    const store = await openSnowflakeStore({ login: support.emulatorLogin(url), schema, policy, poolSize: 2 });
+    opened.push(store);
+    return store;
+  };
+  const store = await open();
+  await store.migrate();
+  return {
+    path: schema,
+    store,
+    openAnother: open,
+    async dispose() {
+      for (const s of opened) await s.close();
+      await support.dropSnowflakeSchema(url, schema);
+    },
+  };
 }
 
 /** A migrated MySQL store on a new database (random name) of FLEET_Q_TEST_MYSQL_URL; `dispose` drops it. */
@@ -113,11 +145,13 @@ export async function openTempMysqlStore(policy: StorePolicy = PROPERTY_POLICY):
   };
 }
 
-/** SQLite, and MySQL unless its server is missing and not required (then the file says it did not run). */
+/** SQLite, and MySQL and Snowflake unless missing and not required (then the file says they did not run). */
 export async function propertyStores(file: string): Promise<PropertyStore[]> {
   const stores: PropertyStore[] = [{ name: 'sqlite', open: openTempStore, numRuns: (n) => n }];
   const { mysqlTestsRun } = await import('../support/mysql.js');
   if (await mysqlTestsRun(file)) stores.push({ name: 'mysql', open: openTempMysqlStore, numRuns: (n) => Math.max(10, Math.round(n / 3)) });
+  const { snowflakeTestsRun } = await import('../support/snowflake.js');
+  if (snowflakeTestsRun(file)) stores.push({ name: 'snowflake', open: openTempSnowflakeStore, numRuns: (n) => Math.max(3, Math.round(n / 10)) });
   return stores;
 }
 

@@ -42,6 +42,18 @@ export function emulatorUnavailableReason(): string {
   return provided().reason ?? 'no Snowflake emulator';
 }
 
+/**
+ * Whether a file's Snowflake tests run: when the emulator is there, or when FLEET_Q_REQUIRE_STORES
+ * names snowflake (then they run and fail with the reason). Otherwise says why they did not run.
+ */
+export function snowflakeTestsRun(file: string): boolean {
+  if (emulatorUrl() !== undefined) return true;
+  const required = (process.env['FLEET_Q_REQUIRE_STORES'] ?? '').split(',').map((s) => s.trim());
+  if (required.includes('snowflake')) return true;
+  console.warn(`${file}: the Snowflake tests did not run: ${emulatorUnavailableReason()}`);
+  return false;
+}
+
 /** The login of a store on the emulator at `url`. */
 export function emulatorLogin(url: string): SnowflakeLogin {
   return { account: 'fakesnow', username: 'fleetq', password: 'emulator', database: EMULATOR_DATABASE, accessUrl: url };

@@ -80,6 +80,7 @@ describe('defaults', () => {
       snowflakeAccessUrl: undefined,
       snowflakePollIntervalSeconds: 1,
       snowflakePollMaxSeconds: 30,
+      snowflakeClaimBatchShare: 0.5,
     } satisfies Record<keyof FleetConfig, unknown>);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -193,6 +194,7 @@ describe('parsing', () => {
       snowflakeAccessUrl: undefined,
       snowflakePollIntervalSeconds: 1,
       snowflakePollMaxSeconds: 30,
+      snowflakeClaimBatchShare: 0.5,
     } satisfies Record<keyof FleetConfig, unknown>);
   });
 
@@ -258,6 +260,8 @@ describe('parsing', () => {
     ['FLEET_Q_TABLE_PREFIX', '1abc'],
     ['FLEET_Q_TABLE_PREFIX', 'p'.repeat(50)],
     ['FLEET_Q_SNOWFLAKE_SCHEMA', 'a.b'],
+    ['FLEET_Q_SNOWFLAKE_CLAIM_BATCH_SHARE', '0'],
+    ['FLEET_Q_SNOWFLAKE_CLAIM_BATCH_SHARE', '1.5'],
     ['FLEET_Q_DATABASE_URL', 'ftp://u@h/db'],
     ['FLEET_Q_DATABASE_URL', 'not a url'],
   ])('%s=%j is refused, naming the variable', (variable, raw) => {

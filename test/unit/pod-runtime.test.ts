@@ -16,6 +16,7 @@ describe('supervisorInputOf', () => {
       heartbeatIntervalMs: 30_000,
       fenceWindowMs: 105_000,
       claimIntervalMs: 5_000,
+      claimMinBatch: 1,
       leaderCheckIntervalMs: 60_000,
       recoveryIntervalMs: 300_000,
       pruneIntervalMs: 3_600_000,
@@ -49,6 +50,22 @@ describe('supervisorInputOf', () => {
       registerRetryDelayMs: 100,
       reportRetryDelayMs: 100,
     });
+  });
+
+  it('batches claims on Snowflake only: the batch share of the capacity, rounded up, at least 1', () => {
+    const snowflake = {
+      storageMode: 'snowflake',
+      snowflakeAccount: 'acme',
+      snowflakeUser: 'fleetq',
+      snowflakePassword: 'pw',
+      snowflakeDatabase: 'QUEUE',
+      snowflakeWarehouse: 'WH',
+    } as const;
+    expect(supervisorInputOf(loadConfig({}, { ...snowflake, maxParallelism: 75 })).claimMinBatch).toBe(30);
+    expect(supervisorInputOf(loadConfig({}, { ...snowflake, maxParallelism: 75, snowflakeClaimBatchShare: 1 })).claimMinBatch).toBe(60);
+    expect(supervisorInputOf(loadConfig({}, { ...snowflake, maxParallelism: 10, snowflakeClaimBatchShare: 0.3 })).claimMinBatch).toBe(3);
+    expect(supervisorInputOf(loadConfig({}, { ...snowflake, maxParallelism: 1, snowflakeClaimBatchShare: 0.01 })).claimMinBatch).toBe(1);
+    expect(supervisorInputOf(loadConfig({}, { maxParallelism: 75, snowflakeClaimBatchShare: 1 })).claimMinBatch).toBe(1);
   });
 
   it('prunes hourly at most, at 1/24 of a short retention, never more often than the sweep', () => {

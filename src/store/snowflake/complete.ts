@@ -1,8 +1,10 @@
 /**
  * Fenced completions on Snowflake, many at once: one UPDATE per round of distinct steps stamps the
  * rows it completed with the round's token, one read tells applied from stale (the rows carrying
- * the token), then the `completed` events are copied by token and each stale item gets its own
- * `stale_write_rejected`. A step named twice goes into a later round, so it is judged after the
+ * the token); the `completed` events become owed (completed rows are final, so the store copies
+ * them with its next copy, driver.ts) and each stale item gets its own `stale_write_rejected`,
+ * after whatever the store owes. A claim whose own copy failed is copied before the UPDATE would
+ * overwrite its outboxes. A step named twice goes into a later round, so it is judged after the
  * first write. Owns that flow; the SQL is in queries.ts.
  */
 import { randomUUID } from 'node:crypto';
@@ -15,6 +17,16 @@ import { toStepRow } from './rows.js';
 
 type Run = (statement: Statement, options?: RunOptions) => Promise<Answer>;
 
+/** The store's debt of audit events (driver.ts); a copy that fails throws. */
+export interface OwedEvents {
+  /** Copies what is owed if any of it sits in outboxes that may be overwritten. */
+  readonly flushRewritable: () => Promise<void>;
+  /** Copies everything owed. */
+  readonly flushAll: () => Promise<void>;
+  /** Rows of `token` owe events and will not be written again. */
+  readonly oweFinal: (token: string) => void;
+}
+
 /** Rows per UPDATE at most. */
 const BATCH = 500;
 
@@ -25,7 +37,7 @@ export function staleEvent(ref: { stepId: string; podId: string; attempt: number
 }
 
 /** Completes `items` (results serialised first: a bad one refuses the call, writing nothing). */
-export async function completeMany(run: Run, n: SfNames, items: readonly StepCompleteParams[]): Promise<FencedWriteResult<'completed'>[]> {
+export async function completeMany(run: Run, n: SfNames, items: readonly StepCompleteParams[], owed: OwedEvents): Promise<FencedWriteResult<'completed'>[]> {
   const results: FencedWriteResult<'completed'>[] = new Array(items.length);
   const serialised = items.map((i) => serialiseResult(i.result));
   let pending = items.map((_, i) => i);
@@ -42,7 +54,8 @@ export async function completeMany(run: Run, n: SfNames, items: readonly StepCom
         round.push(i);
       }
     }
-    await completeRound(run, n, items, serialised, round, results);
+    await owed.flushRewritable();
+    await completeRound(run, n, items, serialised, round, results, owed);
     pending = later;
   }
   return results;
@@ -55,6 +68,7 @@ async function completeRound(
   serialised: readonly string[],
   round: readonly number[],
   results: FencedWriteResult<'completed'>[],
+  owed: OwedEvents,
 ): Promise<void> {
   const token = randomUUID();
   const batch = round.map((i) => ({
@@ -80,6 +94,9 @@ async function completeRound(
     results[i] = { applied: false, outcome: 'stale' };
     stale.push(staleEvent(items[i]!, 'complete', raw === undefined ? null : toStepRow(raw)));
   });
-  if (applied > 0) await run(q.eventsFromWriteSql(n, token), { idempotent: true });
-  if (stale.length > 0) await run(q.eventsInsertSql(n, stale));
+  if (applied > 0) owed.oweFinal(token);
+  if (stale.length > 0) {
+    await owed.flushAll();
+    await run(q.eventsInsertSql(n, stale));
+  }
 }

@@ -5,13 +5,19 @@
  * fresh token, then a read by that token on the same session; fenced writes are batched UPDATEs;
  * decisions that PostgreSQL makes inside a statement are made in decide.ts and written back under
  * conditions on the values read. Each write owes its audit events: it stamps them into the rows'
- * outbox columns, copies them to STEP_EVENTS in the next statement, and the recovery sweep copies
- * any a dead writer left behind (queries.ts). Owns the mapping from Store calls to statements;
- * must not hold SQL text or open explicit transactions.
+ * outbox columns, and this store copies them to STEP_EVENTS with one INSERT for all it owes. A
+ * write whose rows will be written again (a claim, a retry, a release, a replay) has its events
+ * copied right after it; a completion's rows are final, so their `completed` events ride along
+ * with the next copy: the next claim's, a stale write's (which must come after them), a read of
+ * the trail through this store, the change watcher's next quiet poll, or the close or mark-down of
+ * the pod. The recovery sweep copies what a dead writer still owed (queries.ts). So another pod may
+ * see a live pod's `completed` events about a poll interval after the rows. Owns the mapping from
+ * Store calls to statements; must not hold SQL text or open explicit transactions.
  *
  * Statements, not milliseconds, are what a Snowflake queue pays for (each one keeps the warehouse
- * awake): a claim of N steps is 3 statements, a batch of completions 3 (+1 when one is stale), an
- * idle pod's claim 2, a heartbeat 1.
+ * awake): a claim of N steps is 3 statements (its copy carries the previous completions' events),
+ * a batch of completions 2 (+1 when one is stale), so a claim-and-complete cycle is 5 whatever N;
+ * an idle pod's empty claim 2, a heartbeat 1.
  */
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, PodFencedError } from '../../errors.js';
@@ -104,6 +110,15 @@ export class SnowflakeStore implements Store {
   private readonly beats: SessionPool;
   private readonly watcher: ChangeWatcher;
   private closing: Promise<void> | undefined;
+  /**
+   * Write tokens whose rows' events are not in STEP_EVENTS yet (see the file header), each with
+   * whether its rows may be written again (their outboxes overwritten): those are copied first.
+   */
+  private readonly owed = new Map<string, boolean>();
+  /** Bumped whenever a token becomes owed: the watcher flushes only after a quiet interval. */
+  private owedGeneration = 0;
+  private owedGenerationAtPoll = -1;
+  private flushing: Promise<void> = Promise.resolve();
   private readonly completions = new WriteCoalescer<StepCompleteParams, FencedWriteResult<'completed'>>({
     writeBatch: (items) => this.stepCompleteMany({ items }),
     writeOne: async (item) => (await this.stepCompleteMany({ items: [item] }))[0]!,
@@ -119,7 +134,12 @@ export class SnowflakeStore implements Store {
     this.control = new SessionPool(options.login, settings, 1);
     this.beats = new SessionPool(options.login, settings, 1);
     this.watcher = new ChangeWatcher(
-      async () => Number((await this.main.run(m.changeMarkerSql(this.names), { idempotent: true })).rows[0]?.['M'] ?? 0),
+      async () => {
+        // A pod gone quiet (its last completions' events owed) catches its trail up here.
+        if (this.owed.size > 0 && this.owedGeneration === this.owedGenerationAtPoll) await this.flushOwedEvents();
+        this.owedGenerationAtPoll = this.owedGeneration;
+        return Number((await this.main.run(m.changeMarkerSql(this.names), { idempotent: true })).rows[0]?.['M'] ?? 0);
+      },
       { ...DEFAULT_WATCH, ...options.watch },
       options.onError ?? (() => undefined),
     );
@@ -138,9 +158,41 @@ export class SnowflakeStore implements Store {
     await this.run(q.nowSql(), { idempotent: true });
   }
 
+  /**
+   * Copies every event this store owes in one statement; a token stays owed until that statement
+   * succeeded (a failure throws, and the write that needed the copy first does not happen).
+   */
+  private flushOwedEvents(): Promise<void> {
+    // One copy at a time: two concurrent INSERTs of one token could both pass its NOT EXISTS
+    // (Snowflake does not serialize INSERTs); a later call finds what an earlier one copied gone.
+    const next = this.flushing.catch(() => undefined).then(() => this.copyOwedEvents());
+    this.flushing = next;
+    return next;
+  }
+
+  private async copyOwedEvents(): Promise<void> {
+    if (this.owed.size === 0) return;
+    const tokens = [...this.owed.keys()];
+    await this.run(q.eventsFromWriteSql(this.names, tokens), { idempotent: true });
+    for (const token of tokens) this.owed.delete(token);
+  }
+
+  /** `rewritable`: the rows may be written again, so the copy must come before that. */
+  private owe(token: string, rewritable: boolean): void {
+    this.owed.set(token, rewritable);
+    this.owedGeneration++;
+  }
+
+  /** Copies what is owed when an outbox would otherwise be overwritten unread (a claim whose copy failed). */
+  private async flushRewritable(): Promise<void> {
+    if ([...this.owed.values()].some((rewritable) => rewritable)) await this.flushOwedEvents();
+  }
+
   async close(): Promise<void> {
     this.closing ??= (async () => {
       this.watcher.close();
+      // Best effort: what is still owed then is copied by the next recovery sweep.
+      await this.flushOwedEvents().catch(() => undefined);
       await Promise.all([this.main.close(), this.control.close(), this.beats.close()]);
     })();
     return this.closing;
@@ -167,10 +219,11 @@ export class SnowflakeStore implements Store {
   async stepClaim(params: StepClaimParams): Promise<StepRow[]> {
     const limit = Math.max(0, Math.floor(params.limit));
     if (limit === 0 || params.types.length === 0) {
-      await this.assertPodUp(params.podId);
+      await this.assertPodUp(params.podId, []);
       return [];
     }
     const token = randomUUID();
+    this.watcher.noteClaim();
     const rows = await this.main.with(async (run) => {
       let updated: number;
       try {
@@ -183,18 +236,22 @@ export class SnowflakeStore implements Store {
       return (await run(q.claimedRowsSql(this.names, token), { idempotent: true })).rows.map(toStepRow);
     });
     if (rows.length === 0) {
-      await this.assertPodUp(params.podId);
+      await this.assertPodUp(params.podId, params.types);
       return [];
     }
     // The steps are ours whatever happens next: a failure to copy their events must not strand them
-    // (claimed by a live pod that never runs them); the sweep repairs owed events once they are old.
-    await this.run(q.eventsFromWriteSql(this.names, token), { idempotent: true }).catch(() => undefined);
+    // (claimed by a live pod that never runs them); they stay owed, copied before the rows' next write.
+    this.owe(token, true);
+    await this.flushOwedEvents().catch(() => undefined);
     return rows.sort(byClaimOrder);
   }
 
-  private async assertPodUp(podId: string): Promise<void> {
-    const { rows } = await this.run(q.podUpSql(this.names, podId), { idempotent: true });
+  /** Refuses a pod that is not up; learns when the next pending step of `types` falls due. */
+  private async assertPodUp(podId: string, types: readonly string[]): Promise<void> {
+    const { rows } = await this.run(q.podUpSql(this.names, podId, types), { idempotent: true });
     if (Number(rows[0]?.['N'] ?? 0) === 0) throw new PodFencedError(podId);
+    const next = rows[0]?.['NEXT_MS'];
+    if (types.length > 0) this.watcher.wakeIn(next === null || next === undefined ? null : Number(next));
   }
 
   /**
@@ -208,7 +265,11 @@ export class SnowflakeStore implements Store {
 
   /** See complete.ts. */
   async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
-    return completeMany((st, o) => this.run(st, o), this.names, params.items);
+    return completeMany((st, o) => this.run(st, o), this.names, params.items, {
+      flushRewritable: () => this.flushRewritable(),
+      flushAll: () => this.flushOwedEvents(),
+      oweFinal: (token) => this.owe(token, false),
+    });
   }
 
   async stepFail(params: StepFailParams): Promise<FencedWriteResult<'retried' | 'dead_lettered'>> {
@@ -232,15 +293,20 @@ export class SnowflakeStore implements Store {
       const { rows } = await this.run(q.stepsByIdSql(this.names, [ref.stepId]), { idempotent: true });
       const row = rows[0] === undefined ? null : toStepRow(rows[0]);
       if (row === null || row.status !== 'claimed' || row.claimedBy !== ref.podId || row.attempt !== ref.attempt) {
+        // The rejection comes after every event this store owes (the write it lost to may be one).
+        await this.flushOwedEvents();
         await this.run(q.eventsInsertSql(this.names, [staleEvent(ref, write, row)]));
         return { applied: false, outcome: 'stale' };
       }
       const now = ref.now ?? Number(rows[0]!['NOW_MS']);
       const change = decideFailure(row, ask, this.policy, now, Math.random());
       const token = randomUUID();
+      await this.flushRewritable();
       const { updated } = await this.run(q.applyChangesSql(this.names, [change], token), { idempotent: true });
       if (updated === 0) continue;
-      await this.run(q.eventsFromWriteSql(this.names, token), { idempotent: true });
+      // At once: a retried or released step is not claimable while its event is owed.
+      this.owe(token, true);
+      await this.flushOwedEvents();
       if (change.outcome !== 'dead_lettered') this.watcher.poke();
       return { applied: true, outcome: change.outcome, step: rowAfter(row, change) };
     }
@@ -262,7 +328,8 @@ export class SnowflakeStore implements Store {
       const token = randomUUID();
       const { updated } = await this.run(q.applyChangesSql(this.names, [change], token), { idempotent: true });
       if (updated === 0) continue;
-      await this.run(q.eventsFromWriteSql(this.names, token), { idempotent: true });
+      this.owe(token, true);
+      await this.flushOwedEvents();
       this.watcher.poke();
       return rowAfter(row, change);
     }
@@ -270,6 +337,7 @@ export class SnowflakeStore implements Store {
   }
 
   async eventList(params: EventListParams): Promise<StepEvent[]> {
+    await this.flushOwedEvents();
     const { rows } = await this.run(q.eventListSql(this.names, params), { idempotent: true });
     return rows.map(toStepEvent);
   }
@@ -301,6 +369,7 @@ export class SnowflakeStore implements Store {
   }
 
   async podMarkDown(params: { readonly podId: string } & AtTime): Promise<void> {
+    await this.flushOwedEvents().catch(() => undefined);
     await this.control.run(m.podMarkDownSql(this.names, params.podId), { idempotent: true });
   }
 
@@ -362,6 +431,7 @@ export class SnowflakeStore implements Store {
 
   async queueActivity(params: QueueActivityParams): Promise<QueueActivity> {
     // The window's first bucket start needs "now": the test clock, else one read of the database's.
+    await this.flushOwedEvents();
     const now = params.now ?? Number((await this.run(q.nowSql(), { idempotent: true })).rows[0]!['NOW_MS']);
     const bucketMs = Math.max(1, Math.floor(params.bucketMs));
     const firstMs = (Math.floor((now - params.windowMs) / bucketMs) + 1) * bucketMs;
@@ -391,9 +461,9 @@ export class SnowflakeStore implements Store {
     return { steps, events, pods };
   }
 
-  watchWork(onWork: () => void): () => void {
+  watchWork(onWork: () => void, onListening?: (listening: boolean) => void): () => void {
     if (this.closing !== undefined) return () => undefined;
-    return this.watcher.subscribe(onWork);
+    return this.watcher.subscribe(onWork, onListening);
   }
 }
 

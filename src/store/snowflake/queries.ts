@@ -145,22 +145,26 @@ export function writtenIdsSql(n: SfNames, token: string): Statement {
 }
 
 /**
- * Copies the outbox events of the rows stamped `token` into STEP_EVENTS, unless events of that
- * token are there already: running it twice (a retry after a lost answer) writes them once.
+ * Copies the outbox events of the rows stamped with any of `tokens` into STEP_EVENTS, each row's
+ * unless its event is there already: running it twice (a retry after a lost answer, or after the
+ * sweep's repair) writes each event once. One statement pays for the events of several writes.
  */
-export function eventsFromWriteSql(n: SfNames, token: string): Statement {
+export function eventsFromWriteSql(n: SfNames, tokens: string | readonly string[]): Statement {
   const { v, binds } = binder();
+  const list = typeof tokens === 'string' ? [tokens] : tokens;
   const sqlText = `INSERT INTO ${n.stepEvents} (STEP_ID, TS, KIND, POD_ID, ATTEMPT, DETAIL, WRITE_TOKEN)
     SELECT s.STEP_ID, s.LAST_UPDATE_TS, s.EVENT_KIND, s.EVENT_POD, s.ATTEMPT, s.EVENT_DETAIL, s.WRITE_TOKEN
     FROM ${n.stepTracker} s
-    WHERE s.WRITE_TOKEN = ${v(token)} AND NOT EXISTS (SELECT 1 FROM ${n.stepEvents} e WHERE e.WRITE_TOKEN = ${v(token)})
-    ORDER BY s.${CLAIM_ORDER.replace(/, /g, ', s.')}`;
+    WHERE s.WRITE_TOKEN IN (${placeholders(v, list)})
+      AND NOT EXISTS (SELECT 1 FROM ${n.stepEvents} e WHERE e.WRITE_TOKEN = s.WRITE_TOKEN AND e.STEP_ID = s.STEP_ID)
+    ORDER BY s.LAST_UPDATE_TS, s.${CLAIM_ORDER.replace(/, /g, ', s.')}`;
   return { sqlText, binds };
 }
 
 /**
- * Repairs the audit trail after a writer died between its write and its events: copies the outbox
- * event of every row whose write is older than `graceMs` and whose token has no event yet. Run by
+ * Repairs the audit trail after a writer died owing events: copies the outbox event of every row
+ * whose write is older than `graceMs`, or that is claimed by a pod that is not live (an orphan the
+ * sweep is about to recover, whatever the claim's age), and whose token has no event yet. Run by
  * the recovery sweep before it touches any row, so the outbox is never overwritten unread.
  */
 export function eventsRepairSql(n: SfNames, now: number | null, graceMs: number): Statement {
@@ -168,7 +172,9 @@ export function eventsRepairSql(n: SfNames, now: number | null, graceMs: number)
   const sqlText = `INSERT INTO ${n.stepEvents} (STEP_ID, TS, KIND, POD_ID, ATTEMPT, DETAIL, WRITE_TOKEN)
     SELECT s.STEP_ID, s.LAST_UPDATE_TS, s.EVENT_KIND, s.EVENT_POD, s.ATTEMPT, s.EVENT_DETAIL, s.WRITE_TOKEN
     FROM ${n.stepTracker} s
-    WHERE s.WRITE_TOKEN IS NOT NULL AND s.LAST_UPDATE_TS < DATEADD(millisecond, -${int(graceMs)}, ${clock(v, now)})
+    WHERE s.WRITE_TOKEN IS NOT NULL
+      AND (s.LAST_UPDATE_TS < DATEADD(millisecond, -${int(graceMs)}, ${clock(v, now)})
+        OR (s.STATUS = 'claimed' AND NOT EXISTS (SELECT 1 FROM ${n.podHealth} p WHERE p.POD_ID = s.CLAIMED_BY AND ${live('p', v, graceMs, now)})))
       AND NOT EXISTS (SELECT 1 FROM ${n.stepEvents} e WHERE e.WRITE_TOKEN = s.WRITE_TOKEN AND e.STEP_ID = s.STEP_ID)
     ORDER BY s.LAST_UPDATE_TS, s.STEP_ID`;
   return { sqlText, binds };
@@ -226,10 +232,23 @@ export function claimedRowsSql(n: SfNames, token: string): Statement {
   };
 }
 
-/** `N` = 1 when the pod is registered and up. */
-export function podUpSql(n: SfNames, podId: string): Statement {
+/**
+ * `N` = 1 when the pod is registered and up; `NEXT_MS`: in how many ms the earliest pending step of
+ * `types` falls due (null when there is none), so an idle pod can wake for a delayed step or a
+ * retry's backoff, which write no event when they fall due.
+ */
+export function podUpSql(n: SfNames, podId: string, types: readonly string[] = []): Statement {
   const { v, binds } = binder();
-  return { sqlText: `SELECT COUNT(*) AS N FROM ${n.podHealth} WHERE POD_ID = ${v(podId)} AND STATUS = 'up'`, binds };
+  const up = `(SELECT COUNT(*) FROM ${n.podHealth} WHERE POD_ID = ${v(podId)} AND STATUS = 'up')`;
+  const next =
+    types.length === 0
+      ? 'NULL'
+      : `(SELECT DATEDIFF(millisecond, CURRENT_TIMESTAMP(), MIN(s.RUN_AFTER)) FROM ${n.stepTracker} s
+          WHERE s.STATUS = 'pending' AND s.TYPE IN (${placeholders(v, types)}))`;
+  return {
+    sqlText: `SELECT ${up} AS N, ${next} AS NEXT_MS`,
+    binds,
+  };
 }
 
 /** One fenced completion. */

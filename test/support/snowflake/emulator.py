@@ -12,12 +12,14 @@ conflict with Snowflake's lock-waiter error 000625 so the store's retry classifi
 one exercised. Login gets `nop_regexes` for the ALTER SESSION settings fakesnow does not know.
 
 Fault injection, for the driver-level tests of what the emulator cannot show (POST /__faults with
-{"match": regex on the statement text, "action": "error" | "delay" | "lose_answer", "times": n,
+{"match": regex on the statement text, "action": "error" | "delay" | "lose_answer" | "reset", "times": n, "retries": n,
 "code": "000625", "message": "...", "delay_ms": 3000}): "error" refuses the statement without running
 it, as Snowflake refuses one that hit the lock-waiter limit or a lock timeout; "delay" holds the
 answer back; "lose_answer" runs the statement and then answers HTTP 500, so the driver retries with
 the same requestId and, as Snowflake does for a retried request, gets the first run's answer (the
-statement is not run again). Without a fault, answers are also remembered by requestId for that.
+statement is not run again); "reset" runs the statement and then drops the connection halfway
+through the answer, for the first request and for the next "retries" requests with the same
+requestId (a connection reset mid-claim; the statement still runs once). Without a fault, answers are also remembered by requestId for that.
 
 Usage: python emulator.py PORT   (listens on 127.0.0.1; prints "listening PORT" when ready)
 """
@@ -156,6 +158,12 @@ FAULTS: list = []
 # Answers by requestId, the most recent few thousand (a retry comes within seconds).
 ANSWERS: OrderedDict = OrderedDict()
 ANSWERS_KEPT = 5000
+# Retries (by requestId) of a statement under a "reset" fault that are still to be cut off.
+RESETS: dict = {}
+
+
+class ConnectionReset(Exception):
+    """Raised after half an answer was sent: the server closes the connection mid-response."""
 
 
 def take_fault(sql_text: str):
@@ -194,6 +202,14 @@ async def answer(send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def cut_off(send, body: bytes, headers=None) -> None:
+    """Sends the head and half the body of an answer, then fails, so the server drops the connection."""
+    headers = list(headers or [(b"content-type", b"application/json")]) + [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+    raise ConnectionReset("injected: connection reset mid-answer")
+
+
 class Adapter:
     def __init__(self, inner):
         self.inner = inner
@@ -217,6 +233,9 @@ class Adapter:
             receive = replaying(raw)
             query = dict(p.split("=", 1) for p in scope.get("query_string", b"").decode().split("&") if "=" in p)
             request_id = query.get("requestId")
+            if request_id is not None and RESETS.get(request_id, 0) > 0 and request_id in ANSWERS:
+                RESETS[request_id] -= 1
+                await cut_off(send, ANSWERS[request_id])
             if request_id is not None and request_id in ANSWERS:
                 await answer(send, 200, ANSWERS[request_id])
                 return
@@ -248,6 +267,10 @@ class Adapter:
                             ANSWERS.popitem(last=False)
                     if fault is not None and fault["action"] == "lose_answer":
                         status, body = 500, b'{"success": false, "message": "injected: answer lost"}'
+                    if fault is not None and fault["action"] == "reset" and status == 200:
+                        if request_id is not None:
+                            RESETS[request_id] = fault.get("retries", 0)
+                        await cut_off(send, body, held["headers"])
 
                     headers = held["headers"] + [(b"content-length", str(len(body)).encode())]
                     await send({"type": "http.response.start", "status": status, "headers": headers})

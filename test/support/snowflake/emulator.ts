@@ -16,11 +16,19 @@ import { fileURLToPath } from 'node:url';
 export const EMULATOR_PACKAGES = ['fakesnow[server]==0.12.1', 'snowflake-connector-python==3.18.1'] as const;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../../..');
+/** The checkout: the nearest folder above holding this directory's sources (the benchmark runs a compiled copy elsewhere). */
+const ROOT = checkoutRoot(HERE);
 const VENV = join(ROOT, '.tmp', 'fakesnow-venv');
 const PYTHON = join(VENV, 'bin', 'python');
 const STAMP = join(VENV, 'fleet-q-pins.txt');
-const SCRIPT = join(HERE, 'emulator.py');
+const SCRIPT = join(ROOT, 'test', 'support', 'snowflake', 'emulator.py');
+
+function checkoutRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'test', 'support', 'snowflake', 'emulator.py'))) return dir;
+    if (dirname(dir) === dir) return resolve(from, '../../..');
+  }
+}
 
 /** Creates the virtual environment with the pinned packages unless it is there already; the reason when it cannot. */
 export function installEmulator(): string | null {

@@ -164,6 +164,8 @@ describe('machine graphs', () => {
         heartbeatIntervalMs: 1,
         fenceWindowMs: 3,
         claimIntervalMs: 1,
+        // Batched claims, so that the state gathering a batch's freed slots is explored too.
+        claimMinBatch: 2,
         leaderCheckIntervalMs: 1,
         recoveryIntervalMs: 1,
         pruneIntervalMs: 1,

@@ -36,7 +36,7 @@ const input = {
 
 const outcomeOf = (r: ReportStepInput): StepOutcome => (r.report.kind === 'complete' ? 'completed' : r.report.kind === 'fail' ? 'retried' : 'released');
 
-function startPod() {
+function startPod(overrides: Partial<typeof input> & { claimMinBatch?: number } = {}) {
   const register = held<RegisterOutput, RegisterInput>();
   const claims = held<ClaimStepsOutput, ClaimStepsInput>();
   // Beats are confirmed unless a test sets `beatAnswer` to miss (throw) or report the row down.
@@ -66,7 +66,7 @@ function startPod() {
     runStep: handler.logic,
   });
   const clock = new SimulatedClock();
-  const actor = createActor(machine, { clock, input });
+  const actor = createActor(machine, { clock, input: { ...input, ...overrides } });
   const facts: PodFact[] = [];
   const errors: unknown[] = [];
   actor.on('*', (fact) => void facts.push(fact));
@@ -185,6 +185,44 @@ describe('supervisor machine', () => {
     expect(pod.context()).toMatchObject({ idleCount: 0, inFlight: 3, idleSlots: null });
     const limits = pod.claims.calls.map((c) => c.input.limit);
     expect(limits).toEqual([3, 1]);
+  });
+
+  it('batched claims: a busy pod claims once claimMinBatch slots are idle, asking for every slot freed in that turn', async () => {
+    const pod = startPod({ capacity: 4, claimMinBatch: 2 });
+    await pod.registerAs('pod-a');
+    expect(pod.claims.last().input.limit).toBe(4); // nothing running: any idle slot is worth a claim
+    await pod.claimed('s1', 's2', 's3', 's4');
+    await pod.finish('s1');
+    pod.actor.send({ type: 'work.available' });
+    await flush();
+    expect(pod.claims.calls).toHaveLength(1); // one idle slot, three running: wait for the batch
+    await pod.finish('s2');
+    pod.clock.increment(0); // the end of the turn the slot freed in
+    await flush();
+    expect(pod.claims.calls).toHaveLength(2);
+    expect(pod.claims.last().input.limit).toBe(2);
+    await pod.claimed();
+    // Two steps finishing together free their slots in one turn: one claim asks for both.
+    pod.handler.of('s3').settle({ type: 'handler.succeeded', result: 's3' });
+    pod.handler.of('s4').settle({ type: 'handler.succeeded', result: 's4' });
+    await flush();
+    pod.clock.increment(0);
+    await flush();
+    expect(pod.claims.calls).toHaveLength(3);
+    expect(pod.claims.last().input.limit).toBe(4);
+    expect(pod.errors).toEqual([]);
+  });
+
+  it('batched claims: the claim-interval poll still fills a single idle slot while the others run', async () => {
+    const pod = startPod({ capacity: 3, claimMinBatch: 2 });
+    await pod.registerAs('pod-a');
+    await pod.claimed('s1', 's2', 's3');
+    await pod.finish('s1');
+    expect(pod.claims.calls).toHaveLength(1);
+    pod.clock.increment(2_000);
+    await flush();
+    expect(pod.claims.calls).toHaveLength(2);
+    expect(pod.claims.last().input.limit).toBe(1);
   });
 
   it('fails loudly when claimSteps breaks its limit, rather than strand a claimed step', async () => {
