@@ -54,10 +54,14 @@ export function stepActorLogic(deps: StepActorDeps) {
       );
     });
     receive((command) => {
-      heard = true;
-      if (command.type === 'handler.abort') return work.abort(command.reason);
-      // A custom lifecycle runs as this actor's child, so its own done and error events arrive here too.
+      if (command.type === 'handler.abort') {
+        heard = true;
+        return work.abort(command.reason);
+      }
+      // A custom lifecycle runs as this actor's child, so its own done and error events arrive here
+      // too: they are not the slot's commands.
       if (command.type !== 'step.write') return;
+      heard = true;
       let written: Promise<ReportStepOutput>;
       if (ownComplete === undefined) {
         written = write(command.report);
