@@ -118,15 +118,15 @@ export interface WriteFailedEvent {
  * `dead_lettered` for a result the store refuses). It replaces `handler.succeeded` → `step.write` →
  * `write.done`, two events and a transition fewer on every successful step.
  */
-export interface StepCompletedEvent {
-  readonly type: 'step.completed';
+export interface SuccessWrittenEvent {
+  readonly type: 'success.written';
   readonly outcome: StepOutcome;
 }
 
 /** Slot → step actor. */
 export type StepActorCommand = HandlerAbortEvent | StepWriteEvent;
 /** Step actor → slot. */
-export type StepActorFact = HandlerSettledEvent | WriteDoneEvent | WriteFailedEvent | StepCompletedEvent;
+export type StepActorFact = HandlerSettledEvent | WriteDoneEvent | WriteFailedEvent | SuccessWrittenEvent;
 
 /** One fenced write about one attempt, as the runtime makes it for a `step.write`. */
 export interface ReportStepInput {
@@ -170,7 +170,7 @@ export const placeholders = {
    * actor, not a promise: on a timeout the slot must tell the work to abort and still learn when it
    * settles. It runs the step's work and `sendBack`s exactly one `HandlerSettledEvent`, except that
    * a success heard before any command is completed by the actor at once and reported as one
-   * `step.completed` instead (a database error there: `handler.succeeded`, and the slot asks again);
+   * `success.written` instead (a database error there: `handler.succeeded`, and the slot asks again);
    * on `handler.abort` it aborts the work (and keeps running until it settles); on each `step.write` it
    * makes that fenced write and answers `write.done` or `write.failed` (one arriving during its own
    * complete is answered with that complete's outcome, after `handler.succeeded`). Stopping it aborts work still

@@ -26,7 +26,7 @@
  *   (with `reason`) | `stepRelease`) and answer `write.done { outcome }` (the applied outcome, or
  *   `stale` when the fence matched nothing) or `write.failed { error }` on a database error (retried).
  *   A success heard before any command is completed at once by the actor itself and reported as
- *   `step.completed { outcome }` instead of `handler.succeeded` (on a database error it sends
+ *   `success.written { outcome }` instead of `handler.succeeded` (on a database error it sends
  *   `handler.succeeded` and the slot asks for the write); a `step.write` arriving during that complete
  *   is answered, after `handler.succeeded`, with the complete's outcome (the attempt is recorded once).
  *   The cleanup function aborts work still running.
@@ -67,7 +67,7 @@ export {
   type ReportStepOutput,
   type StepActorCommand,
   type StepActorFact,
-  type StepCompletedEvent,
+  type SuccessWrittenEvent,
   type StepReport,
   type StepWriteEvent,
   type WriteDoneEvent,

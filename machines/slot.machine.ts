@@ -11,14 +11,17 @@
  * work and makes the fenced writes this machine asks for (`step.write` → `write.done | write.failed`).
  * A success is the one case with nothing to decide (complete the attempt, now), so the step's actor
  * completes a step whose handler succeeded before this machine asked anything of it and reports
- * `step.completed` with the outcome: `executing` → `idle` in one event, where the ask-and-answer
+ * `success.written` with the outcome: `executing` → `idle` in one event, where the ask-and-answer
  * (`handler.succeeded`, `step.write`, `write.done`) took three events and two transitions per step.
+ * The step still goes executing → reporting → outcome (DESIGN §4); on this path its report is made
+ * by its actor while the slot waits in `executing` (the step timeout still runs: a timeout then is
+ * answered with the complete's outcome).
  * Leaving `busy` stops it, so no finished step lingers in `snapshot.children`. Why not a step machine
  * per claim with its own handler and report children, as before: every child actor costs ~30 µs of
  * CPU where an event on a live actor costs ~2 µs (xstate 5.33); the review's prototype of this shape
  * took the machine tree from ~140 to ~45 µs per step and stayed flat as capacity grew.
  *
- * Inside `busy`: `executing` → `idle` on `step.completed`; otherwise `executing` → `reporting`
+ * Inside `busy`: `executing` → `idle` on `success.written`; otherwise `executing` → `reporting`
  * (→ `retryingReport` → `reporting` on a database error) → (`reported` →) (`settling` →) `idle`,
  * telling the supervisor `slot.freed` on the way out.
  * - Timeout: report the failure (reason `timeout`) at once and send `handler.abort`, but stay busy
@@ -80,7 +83,7 @@ export interface SlotMachineContext extends SlotMachineInput {
 
 /** The outcome to tell: the event's, when it is the answer of the write, else the one recorded. */
 function outcomeOf(context: SlotMachineContext, event: SlotMachineEvent): StepOutcome | null {
-  return event.type === 'write.done' || event.type === 'step.completed' ? event.outcome : context.outcome;
+  return event.type === 'write.done' || event.type === 'success.written' ? event.outcome : context.outcome;
 }
 
 const STEP_RESET = { report: null, outcome: null, handlerSettled: false, abortMode: null, reportFailures: 0, crash: null } as const;
@@ -160,7 +163,7 @@ export const slotMachine = setup({
         executing: {
           after: { stepTimeout: { target: 'reporting', actions: ['recordTimeout', { type: 'abortHandler', params: { reason: 'timeout' } }] } },
           on: {
-            'step.completed': { target: '#slot.idle', actions: ['tellFreed', 'clearStep'] },
+            'success.written': { target: '#slot.idle', actions: ['tellFreed', 'clearStep'] },
             'handler.succeeded': { target: 'reporting', actions: 'recordHandlerResult' },
             'handler.failed': { target: 'reporting', actions: 'recordHandlerResult' },
             'step.abort': [
@@ -205,7 +208,7 @@ export const slotMachine = setup({
             'handler.succeeded': { target: '#slot.idle', actions: ['markSettled', 'tellFreed', 'clearStep'] },
             'handler.failed': { target: '#slot.idle', actions: ['markSettled', 'tellFreed', 'clearStep'] },
             // Fenced while the step's actor made its own complete: that write's outcome is the attempt's.
-            'step.completed': { target: '#slot.idle', actions: ['markSettled', 'tellFreed', 'clearStep'] },
+            'success.written': { target: '#slot.idle', actions: ['markSettled', 'tellFreed', 'clearStep'] },
             // Leaving `busy` stops the step's actor: a still-running handler's signal aborts (release).
             'step.abort': { guard: 'isRelease', target: '#slot.idle', actions: ['recordAbort', 'tellFreed', 'clearStep'] },
           },

@@ -3,7 +3,7 @@
  * busy with it. It starts the step's work (execute-step.ts), sends back its one settled event, aborts
  * it on `handler.abort`, and makes each fenced write the slot asks for with `step.write`
  * (report-step.ts), answering `write.done | write.failed`. A success heard before the slot said
- * anything is completed here at once and reported as `step.completed` (the protocol is in
+ * anything is completed here at once and reported as `success.written` (the protocol is in
  * machines/actors.ts). Stopped (the slot finished, or the pod
  * stops), it aborts work still running. It owns that plumbing only: no decisions, no SQL.
  */
@@ -48,7 +48,7 @@ export function stepActorLogic(deps: StepActorDeps) {
       ownComplete = write({ kind: 'complete', result: settled.result });
       ownComplete.then(
         // Asked meanwhile (timeout, release): the slot hears the settlement first, then its answer.
-        (written) => sendBack(asked ? settled : { type: 'step.completed', outcome: written.outcome }),
+        (written) => sendBack(asked ? settled : { type: 'success.written', outcome: written.outcome }),
         // A database error (counted by reportStep): the slot asks for the write and retries it.
         () => sendBack(settled),
       );

@@ -68,9 +68,9 @@ export async function measureTree(steps: number, capacity: number): Promise<Tree
       durationMs: 0,
     })),
     prune: fromPromise<PruneReport, PruneInput>(async () => ({ steps: 0, events: 0, pods: 0 })),
-    // As the runtime's step actor on its common path: a success it completes itself, one step.completed.
+    // As the runtime's step actor on its common path: a success it completes itself, one success.written.
     runStep: fromCallback<StepActorCommand, ExecuteStepInput>(({ sendBack, receive }) => {
-      void Promise.resolve().then(() => sendBack({ type: 'step.completed', outcome: 'completed' }));
+      void Promise.resolve().then(() => sendBack({ type: 'success.written', outcome: 'completed' }));
       receive(() => {
         void Promise.resolve().then(() => sendBack({ type: 'write.done', outcome: 'completed' }));
       });

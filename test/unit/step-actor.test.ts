@@ -1,6 +1,6 @@
 /**
  * The step's own actor (src/pod/step-actor.ts) on a real SQLite file: a success heard before any
- * command is completed by the actor itself and reported as one `step.completed`; a `step.write` that
+ * command is completed by the actor itself and reported as one `success.written`; a `step.write` that
  * arrives while that complete is in flight is answered with its outcome, so the attempt is recorded
  * once; a command heard before the work settles leaves every write to the slot.
  */
@@ -81,9 +81,9 @@ async function microtasks(): Promise<void> {
 }
 
 describe('step actor', () => {
-  it('completes a success heard before any command itself and reports one step.completed', async () => {
+  it('completes a success heard before any command itself and reports one success.written', async () => {
     const run = await runClaimed('echo', { n: 7 });
-    expect(await factsAfter(run, 1)).toEqual([{ type: 'step.completed', outcome: 'completed' }]);
+    expect(await factsAfter(run, 1)).toEqual([{ type: 'success.written', outcome: 'completed' }]);
     const row = await store.stepGet({ stepId: run.step.stepId });
     expect(row).toMatchObject({ status: 'completed', result: { echoed: 7 } });
     const kinds = (await store.eventList({ stepId: run.step.stepId })).map((e) => e.kind);

@@ -21,7 +21,7 @@ import type {
   ReportStepInput,
   ReportStepOutput,
   StepActorCommand,
-  StepCompletedEvent,
+  SuccessWrittenEvent,
 } from '../../../machines/index.js';
 
 /** Lets promise callbacks and XState's mailbox run; no timers involved. */
@@ -72,8 +72,8 @@ export interface HandlerRun {
   readonly input: ExecuteStepInput;
   readonly aborts: HandlerAbortEvent['reason'][];
   stopped: boolean;
-  /** Sends the work's settlement, or `step.completed` as the runtime's actor does for a success it completed itself. */
-  settle(event: HandlerSettledEvent | StepCompletedEvent): void;
+  /** Sends the work's settlement, or `success.written` as the runtime's actor does for a success it completed itself. */
+  settle(event: HandlerSettledEvent | SuccessWrittenEvent): void;
 }
 
 /**

@@ -47,10 +47,10 @@ describe('slot machine', () => {
     expect(s.errors).toEqual([]);
   });
 
-  it('step.completed (the step actor completed a success itself) frees the slot at once, with no write asked', async () => {
+  it('success.written (the step actor completed a success itself) frees the slot at once, with no write asked', async () => {
     const s = start();
     s.assign();
-    s.run().settle({ type: 'step.completed', outcome: 'completed' });
+    s.run().settle({ type: 'success.written', outcome: 'completed' });
     expect(s.value()).toBe('idle');
     expect(s.facts()).toEqual([freed('completed')]);
     expect(s.reports.calls).toHaveLength(0);
@@ -63,7 +63,7 @@ describe('slot machine', () => {
     expect(s.facts()).toEqual([freed('completed')]);
 
     s.assign(claimedStep('step_2'));
-    s.steps.of('step_2').settle({ type: 'step.completed', outcome: 'dead_lettered' });
+    s.steps.of('step_2').settle({ type: 'success.written', outcome: 'dead_lettered' });
     expect(s.facts()).toEqual([freed('completed'), freed('dead_lettered', 'step_2')]);
     expect(s.errors).toEqual([]);
   });
@@ -73,7 +73,7 @@ describe('slot machine', () => {
     s.assign();
     s.child.send({ type: 'step.abort', mode: 'fenced' });
     expect(s.value()).toEqual({ busy: 'settling' });
-    s.run().settle({ type: 'step.completed', outcome: 'completed' });
+    s.run().settle({ type: 'success.written', outcome: 'completed' });
     expect(s.value()).toBe('idle');
     expect(s.facts()).toEqual([freed('completed')]);
     expect(s.reports.calls).toHaveLength(0);
