@@ -25,6 +25,10 @@
  *   `step.write { report }` make that fenced write (`report.kind` picks `stepComplete` | `stepFail`
  *   (with `reason`) | `stepRelease`) and answer `write.done { outcome }` (the applied outcome, or
  *   `stale` when the fence matched nothing) or `write.failed { error }` on a database error (retried).
+ *   A success heard before any command is completed at once by the actor itself and reported as
+ *   `success.written { outcome }` instead of `handler.succeeded` (on a database error it sends
+ *   `handler.succeeded` and the slot asks for the write); a `step.write` arriving during that complete
+ *   is answered, after `handler.succeeded`, with the complete's outcome (the attempt is recorded once).
  *   The cleanup function aborts work still running.
  *
  * Talking to a running pod: send the supervisor `drain`, `work.available` (from `store.watchWork`)
@@ -64,6 +68,7 @@ export {
   type ReportStepOutput,
   type StepActorCommand,
   type StepActorFact,
+  type SuccessWrittenEvent,
   type StepReport,
   type StepWriteEvent,
   type WriteDoneEvent,

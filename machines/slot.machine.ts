@@ -9,13 +9,21 @@
  *
  * Each claimed step is its own actor: `busy` invokes `runStep` (id `step`), which runs the step's
  * work and makes the fenced writes this machine asks for (`step.write` → `write.done | write.failed`).
+ * A success is the one case with nothing to decide (complete the attempt, now), so the step's actor
+ * completes a step whose handler succeeded before this machine asked anything of it and reports
+ * `success.written` with the outcome: `executing` → `idle` in one event, where the ask-and-answer
+ * (`handler.succeeded`, `step.write`, `write.done`) took three events and two transitions per step.
+ * The step still goes executing → reporting → outcome (DESIGN §4); on this path its report is made
+ * by its actor while the slot waits in `executing` (the step timeout still runs: a timeout then is
+ * answered with the complete's outcome).
  * Leaving `busy` stops it, so no finished step lingers in `snapshot.children`. Why not a step machine
  * per claim with its own handler and report children, as before: every child actor costs ~30 µs of
  * CPU where an event on a live actor costs ~2 µs (xstate 5.33); the review's prototype of this shape
  * took the machine tree from ~140 to ~45 µs per step and stayed flat as capacity grew.
  *
- * Inside `busy`: `executing` → `reporting` (→ `retryingReport` → `reporting` on a database error) →
- * (`reported` →) (`settling` →) `idle`, telling the supervisor `slot.freed` on the way out.
+ * Inside `busy`: `executing` → `idle` on `success.written`; otherwise `executing` → `reporting`
+ * (→ `retryingReport` → `reporting` on a database error) → (`reported` →) (`settling` →) `idle`,
+ * telling the supervisor `slot.freed` on the way out.
  * - Timeout: report the failure (reason `timeout`) at once and send `handler.abort`, but stay busy
  *   until the work settles, so parallelism is never exceeded. A result that arrives after the
  *   timeout was reported is dropped.
@@ -73,6 +81,11 @@ export interface SlotMachineContext extends SlotMachineInput {
   readonly finished: number;
 }
 
+/** The outcome to tell: the event's, when it is the answer of the write, else the one recorded. */
+function outcomeOf(context: SlotMachineContext, event: SlotMachineEvent): StepOutcome | null {
+  return event.type === 'write.done' || event.type === 'success.written' ? event.outcome : context.outcome;
+}
+
 const STEP_RESET = { report: null, outcome: null, handlerSettled: false, abortMode: null, reportFailures: 0, crash: null } as const;
 
 export const slotMachine = setup({
@@ -112,22 +125,23 @@ export const slotMachine = setup({
     recordAbort: assign({ abortMode: ({ context, event }) => (event.type === 'step.abort' ? event.mode : context.abortMode) }),
     recordRelease: assign({ report: { kind: 'release' } as const }),
     markSettled: assign({ handlerSettled: true }),
-    recordOutcome: assign({ outcome: ({ context, event }) => (event.type === 'write.done' ? event.outcome : context.outcome) }),
+    recordOutcome: assign({ outcome: ({ context, event }) => outcomeOf(context, event) }),
     recordReportFailure: assign({ reportFailures: ({ context }) => context.reportFailures + 1 }),
     giveUpClaim: assign({ outcome: 'stale' as const }),
     recordCrash: assign({ outcome: 'stale' as const, crash: (_, params: { error: unknown }) => describeError(params.error) }),
     write: sendTo('step', ({ context }) => ({ type: 'step.write', report: context.report ?? { kind: 'release' } }) as const),
     abortHandler: sendTo('step', (_, params: { reason: HandlerAbortReason }) => ({ type: 'handler.abort', reason: params.reason }) as const),
-    tellFreed: sendParent(({ context }) => {
+    tellFreed: sendParent(({ context, event }) => {
       const freed: SlotFreedEvent = {
         type: 'slot.freed',
         slotId: context.slotId,
         stepId: context.step?.stepId ?? '',
-        outcome: context.outcome ?? 'stale',
+        outcome: outcomeOf(context, event) ?? 'stale',
       };
       return context.crash === null ? freed : { ...freed, error: context.crash };
     }),
-    clearStep: assign({ step: null, finished: ({ context }) => context.finished + 1 }),
+    // Records the answer's outcome too: one assign (one context copy) on the way out, not two.
+    clearStep: assign(({ context, event }) => ({ step: null, finished: context.finished + 1, outcome: outcomeOf(context, event) })),
   },
 }).createMachine({
   id: 'slot',
@@ -149,6 +163,7 @@ export const slotMachine = setup({
         executing: {
           after: { stepTimeout: { target: 'reporting', actions: ['recordTimeout', { type: 'abortHandler', params: { reason: 'timeout' } }] } },
           on: {
+            'success.written': { target: '#slot.idle', actions: ['tellFreed', 'clearStep'] },
             'handler.succeeded': { target: 'reporting', actions: 'recordHandlerResult' },
             'handler.failed': { target: 'reporting', actions: 'recordHandlerResult' },
             'step.abort': [
@@ -163,7 +178,7 @@ export const slotMachine = setup({
             // Straight to the end where possible: every transient state costs a microstep per step.
             'write.done': [
               { guard: 'mustAwaitHandler', target: 'settling', actions: 'recordOutcome' },
-              { target: '#slot.idle', actions: ['recordOutcome', 'tellFreed', 'clearStep'] },
+              { target: '#slot.idle', actions: ['tellFreed', 'clearStep'] },
             ],
             'write.failed': [
               { guard: 'aborted', target: 'reported', actions: ['recordReportFailure', 'giveUpClaim'] },
@@ -192,6 +207,8 @@ export const slotMachine = setup({
           on: {
             'handler.succeeded': { target: '#slot.idle', actions: ['markSettled', 'tellFreed', 'clearStep'] },
             'handler.failed': { target: '#slot.idle', actions: ['markSettled', 'tellFreed', 'clearStep'] },
+            // Fenced while the step's actor made its own complete: that write's outcome is the attempt's.
+            'success.written': { target: '#slot.idle', actions: ['markSettled', 'tellFreed', 'clearStep'] },
             // Leaving `busy` stops the step's actor: a still-running handler's signal aborts (release).
             'step.abort': { guard: 'isRelease', target: '#slot.idle', actions: ['recordAbort', 'tellFreed', 'clearStep'] },
           },

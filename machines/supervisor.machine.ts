@@ -213,6 +213,16 @@ export const supervisorMachine = setup({
       if (event.type !== 'slot.freed') return {};
       return { idleSlots: { top: event.slotId, rest: context.idleSlots }, idleCount: context.idleCount + 1, inFlight: context.inFlight - 1 };
     }),
+    // markSlotIdle and requestFollowUp in one assign (one context copy): a busy pod frees most slots mid-claim.
+    markSlotIdleDuringClaim: assign(({ context, event }) => {
+      if (event.type !== 'slot.freed') return { claimAgain: true };
+      return {
+        idleSlots: { top: event.slotId, rest: context.idleSlots },
+        idleCount: context.idleCount + 1,
+        inFlight: context.inFlight - 1,
+        claimAgain: true,
+      };
+    }),
     recordClaimLimit: assign({ claimLimit: ({ context }) => context.idleCount }),
     requestFollowUp: assign({ claimAgain: true }),
     recordWatch: assign({ watchListening: ({ context, event }) => (event.type === 'work.watch' ? event.listening : context.watchListening) }),
@@ -400,7 +410,7 @@ export const supervisorMachine = setup({
                 ],
               },
               on: {
-                'slot.freed': { actions: ['markSlotIdle', 'requestFollowUp', 'publish'] },
+                'slot.freed': { actions: ['markSlotIdleDuringClaim', 'publish'] },
                 'work.available': { actions: 'requestFollowUp' },
                 drain: { actions: 'requestDrain' },
               },

@@ -142,8 +142,8 @@ function runAttempt(
     toResult: succeeded,
     // A broken classifier must not turn a transient failure into a dead letter.
     retryable: retryClassifier(definition, isNonRetryable, (err) => ctx.log.warn({ err }, "the step type's retryable(err) threw; retrying the step")),
-    ...(parent === undefined ? {} : { parent }),
-    ...(deps.observeLifecycle === undefined ? {} : { observe: deps.observeLifecycle }),
+    parent,
+    observe: deps.observeLifecycle,
   });
 }
 

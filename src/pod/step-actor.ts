@@ -2,11 +2,13 @@
  * The `runStep` effect (machines/actors.ts): the actor of one claimed step, alive while its slot is
  * busy with it. It starts the step's work (execute-step.ts), sends back its one settled event, aborts
  * it on `handler.abort`, and makes each fenced write the slot asks for with `step.write`
- * (report-step.ts), answering `write.done | write.failed`. Stopped (the slot finished, or the pod
+ * (report-step.ts), answering `write.done | write.failed`. A success heard before the slot said
+ * anything is completed here at once and reported as `success.written` (the protocol is in
+ * machines/actors.ts). Stopped (the slot finished, or the pod
  * stops), it aborts work still running. It owns that plumbing only: no decisions, no SQL.
  */
 import { fromCallback } from 'xstate';
-import { describeError, type ExecuteStepInput, type StepActorCommand } from '../../machines/index.js';
+import { describeError, type ExecuteStepInput, type ReportStepOutput, type StepActorCommand, type StepReport } from '../../machines/index.js';
 import type { Logger } from '../log.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { Store } from '../store/store.js';
@@ -31,15 +33,49 @@ export function stepActorLogic(deps: StepActorDeps) {
   return fromCallback<StepActorCommand, ExecuteStepInput>(({ input, sendBack, receive, self }) => {
     const { step, podId } = input;
     const work = startStepWork(deps.registry.get(step.type), step, podId, deps.logger, self, deps);
+    const write = (report: StepReport): Promise<ReportStepOutput> =>
+      reportStep(deps.store, deps.completions, deps.telemetry, { podId, stepId: step.stepId, attempt: step.attempt, report });
+    /** The slot has sent a command: from then on it decides every write. */
+    let heard = false;
+    /** A `step.write` arrived while this actor's own complete was in flight. */
+    let asked = false;
+    /** This actor's own complete of a success heard before any command. */
+    let ownComplete: Promise<ReportStepOutput> | undefined;
     // sendBack after this actor was stopped is dropped by xstate, so a late settlement or write
     // answer never reaches the slot's next step.
-    void work.settled.then(sendBack);
+    void work.settled.then((settled) => {
+      if (heard || settled.type !== 'handler.succeeded') return sendBack(settled);
+      ownComplete = write({ kind: 'complete', result: settled.result });
+      ownComplete.then(
+        // Asked meanwhile (timeout, release): the slot hears the settlement first, then its answer.
+        (written) => sendBack(asked ? settled : { type: 'success.written', outcome: written.outcome }),
+        // A database error (counted by reportStep): the slot asks for the write and retries it.
+        () => sendBack(settled),
+      );
+    });
     receive((command) => {
-      if (command.type === 'handler.abort') return work.abort(command.reason);
-      // A custom lifecycle runs as this actor's child, so its own done and error events arrive here too.
+      if (command.type === 'handler.abort') {
+        heard = true;
+        return work.abort(command.reason);
+      }
+      // A custom lifecycle runs as this actor's child, so its own done and error events arrive here
+      // too: they are not the slot's commands.
       if (command.type !== 'step.write') return;
-      reportStep(deps.store, deps.completions, deps.telemetry, { podId, stepId: step.stepId, attempt: step.attempt, report: command.report }).then(
-        (written) => sendBack({ type: 'write.done', outcome: written.outcome }),
+      heard = true;
+      let written: Promise<ReportStepOutput>;
+      if (ownComplete === undefined) {
+        written = write(command.report);
+      } else {
+        // The attempt is being recorded already: its outcome answers; the asked write is made only
+        // if that complete failed.
+        asked = true;
+        written = ownComplete.then(
+          (outcome) => outcome,
+          () => write(command.report),
+        );
+      }
+      written.then(
+        (w) => sendBack({ type: 'write.done', outcome: w.outcome }),
         (err: unknown) => sendBack({ type: 'write.failed', error: describeError(err) }),
       );
     });

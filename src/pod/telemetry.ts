@@ -29,12 +29,17 @@ interface Running {
   readonly type: string;
   readonly podId: string;
   readonly claimedAt: number;
+  /** A later claim of the same step, still running (rare: only across a fenced incarnation). */
+  later: Running | undefined;
 }
 
 /** The log and metrics sink of one pod: facts in, log lines and counter increments out. */
 export class PodTelemetry {
-  /** step id → claims not yet finished, oldest first (a fenced incarnation's step may still settle while a new one runs it again). */
-  readonly #running = new Map<string, Running[]>();
+  /**
+   * step id → the oldest claim not yet finished, chained to later ones (a fenced incarnation's step
+   * may still settle while a new one runs it again); no array per step.
+   */
+  readonly #running = new Map<string, Running>();
 
   constructor(
     private readonly logger: Logger,
@@ -124,10 +129,14 @@ export class PodTelemetry {
     if (steps.length === 0) return;
     const claimedAt = performance.now();
     for (const step of steps) {
-      const list = this.#running.get(step.stepId);
-      const run: Running = { attempt: step.attempt, type: step.type, podId, claimedAt };
-      if (list === undefined) this.#running.set(step.stepId, [run]);
-      else list.push(run);
+      const run: Running = { attempt: step.attempt, type: step.type, podId, claimedAt, later: undefined };
+      let last = this.#running.get(step.stepId);
+      if (last === undefined) {
+        this.#running.set(step.stepId, run);
+        continue;
+      }
+      while (last.later !== undefined) last = last.later;
+      last.later = run;
     }
     this.metrics.stepsClaimed.inc(steps.length);
     this.metrics.events.inc({ event: STEP_EVENTS.claimed }, steps.length);
@@ -153,9 +162,9 @@ export class PodTelemetry {
   }
 
   #stepFinished(stepId: string, outcome: Parameters<typeof stepOutcomeEvent>[0], crash: string | undefined): void {
-    const list = this.#running.get(stepId);
-    const run = list?.shift();
-    if (list !== undefined && list.length === 0) this.#running.delete(stepId);
+    const run = this.#running.get(stepId);
+    if (run?.later !== undefined) this.#running.set(stepId, run.later);
+    else if (run !== undefined) this.#running.delete(stepId);
     const durationMs = run === undefined ? undefined : performance.now() - run.claimedAt;
     this.metrics.stepOutcomes.inc({ outcome });
     if (durationMs !== undefined) this.metrics.stepDuration.observe({ outcome }, durationMs / 1000);

@@ -101,8 +101,10 @@ export function verdictOf(output: unknown, retryable: RetryClassifier, toResult:
     return contractBroken(`output must be { outcome: 'completed' | 'retry' | 'dead_letter', … }, got ${preview(output)}`);
   }
   const o = output as Record<string, unknown>;
-  const extra = Object.keys(o).filter((k) => k !== 'outcome' && k !== (o.outcome === 'completed' ? 'result' : 'error'));
-  if (extra.length > 0) return contractBroken(`output ${String(o.outcome)} has unexpected field(s) ${extra.join(', ')}`);
+  if (hasExtraField(o)) {
+    const extra = Object.keys(o).filter((k) => !isOutputField(o, k));
+    return contractBroken(`output ${String(o.outcome)} has unexpected field(s) ${extra.join(', ')}`);
+  }
   if (o.outcome === 'completed') return { event: toResult(o.result) };
   if (!('error' in o) || o.error === undefined || o.error === null) return contractBroken(`output ${String(o.outcome)} needs an error`);
   if (o.outcome === 'retry') return { event: { type: 'handler.failed', error: errorMessage(o.error), retryable: true } };
@@ -114,6 +116,14 @@ export function verdictOf(output: unknown, retryable: RetryClassifier, toResult:
     };
   }
   return { event: { type: 'handler.failed', error: errorMessage(o.error), retryable: false } };
+}
+
+const isOutputField = (o: Record<string, unknown>, key: string): boolean => key === 'outcome' || key === (o.outcome === 'completed' ? 'result' : 'error');
+
+/** Checked on every step without allocating: the key list is built only to describe a broken output. */
+function hasExtraField(o: Record<string, unknown>): boolean {
+  for (const key in o) if (Object.hasOwn(o, key) && !isOutputField(o, key)) return true;
+  return false;
 }
 
 /** A lifecycle actor that threw or errored: a retryable handler failure. */

@@ -49,6 +49,19 @@ export interface RunLifecycleParams {
 /** Runs the attempt; always resolves, never before the lifecycle (or, after an abort, every handler call) has settled. */
 export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledEvent> {
   const { definition, ctx } = p;
+  if (definition.lifecycle === undefined) {
+    // The one handler call is the attempt itself, so nothing needs tracking; a synchronous throw
+    // lands in defaultOutcome's try like a rejection. This path runs for nearly every step: it
+    // allocates no tracking set and no closures beyond the handler call.
+    const call = (): Promise<unknown> => Promise.resolve(definition.handler(p.args, ctx));
+    return defaultOutcome({ runHandler: call }, p.retryable).then((output) => {
+      const verdict = verdictOf(output, p.retryable, p.toResult);
+      // Reading `ctx.signal` makes the step's AbortController: only an observer needs `aborted` here.
+      if (p.observe !== undefined) observeRun(p, output.outcome, verdict, ctx.signal.aborted);
+      return verdict.event;
+    });
+  }
+
   const running = new Set<Promise<unknown>>();
   const runHandler = (): Promise<unknown> => {
     const call = new Promise<unknown>((resolve) => resolve(definition.handler(p.args, ctx)));
@@ -60,32 +73,7 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
     void tracked.then(() => running.delete(tracked));
     return call;
   };
-  const observe = (outcome: string | null, verdict: LifecycleVerdict | null, afterAbort: boolean): void => {
-    if (p.observe === undefined) return;
-    const retryableDeadLetter = outcome === 'dead_letter' && verdict !== null && verdict.event.type === 'handler.failed' && verdict.event.retryable;
-    const violation = verdict?.violation ?? (afterAbort && outcome === 'completed' ? 'answered completed after its abort' : undefined);
-    const custom = definition.lifecycle !== undefined;
-    p.observe({
-      stepId: ctx.stepId,
-      attempt: ctx.attempt,
-      outcome,
-      retryableDeadLetter,
-      afterAbort,
-      custom,
-      ...(violation === undefined ? {} : { violation }),
-    });
-  };
-
-  if (definition.lifecycle === undefined) {
-    // The one handler call is the attempt itself, so nothing needs tracking; a synchronous throw
-    // lands in defaultOutcome's try like a rejection.
-    const call = (): Promise<unknown> => Promise.resolve(definition.handler(p.args, ctx));
-    return defaultOutcome({ runHandler: call }, p.retryable).then((output) => {
-      const verdict = verdictOf(output, p.retryable, p.toResult);
-      observe(output.outcome, verdict, ctx.signal.aborted);
-      return verdict.event;
-    });
-  }
+  const observe = (outcome: string | null, verdict: LifecycleVerdict | null, afterAbort: boolean): void => observeRun(p, outcome, verdict, afterAbort);
 
   const input: LifecycleInput = {
     args: p.args,
@@ -142,6 +130,22 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
     // answers synchronously at abort is seen (and its answer ignored).
     if (ctx.signal.aborted) onAbort();
     else ctx.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Tells `p.observe`, if any, what one lifecycle run answered. */
+function observeRun(p: RunLifecycleParams, outcome: string | null, verdict: LifecycleVerdict | null, afterAbort: boolean): void {
+  if (p.observe === undefined) return;
+  const retryableDeadLetter = outcome === 'dead_letter' && verdict !== null && verdict.event.type === 'handler.failed' && verdict.event.retryable;
+  const violation = verdict?.violation ?? (afterAbort && outcome === 'completed' ? 'answered completed after its abort' : undefined);
+  p.observe({
+    stepId: p.ctx.stepId,
+    attempt: p.ctx.attempt,
+    outcome,
+    retryableDeadLetter,
+    afterAbort,
+    custom: p.definition.lifecycle !== undefined,
+    ...(violation === undefined ? {} : { violation }),
   });
 }
 

@@ -1,7 +1,7 @@
 /**
  * The machine tree alone: the real supervisor, slot and heartbeat/leader machines, with every effect
- * answered at once in memory (claims hand out synthetic rows, the step's actor settles its no-op work
- * and acknowledges its write on the next microtask). CPU µs per step here is what the actors cost,
+ * answered at once in memory (claims hand out synthetic rows, the step's actor reports its no-op step
+ * completed on the next microtask, and acknowledges any write it is asked for on the next one). CPU µs per step here is what the actors cost,
  * with no database and no driver; the processing runs add those. Owns this one measurement; the
  * stand-in effects exist only here, never in a test or a pod.
  */
@@ -68,8 +68,9 @@ export async function measureTree(steps: number, capacity: number): Promise<Tree
       durationMs: 0,
     })),
     prune: fromPromise<PruneReport, PruneInput>(async () => ({ steps: 0, events: 0, pods: 0 })),
+    // As the runtime's step actor on its common path: a success it completes itself, one success.written.
     runStep: fromCallback<StepActorCommand, ExecuteStepInput>(({ sendBack, receive }) => {
-      void Promise.resolve().then(() => sendBack({ type: 'handler.succeeded', result: null }));
+      void Promise.resolve().then(() => sendBack({ type: 'success.written', outcome: 'completed' }));
       receive(() => {
         void Promise.resolve().then(() => sendBack({ type: 'write.done', outcome: 'completed' }));
       });

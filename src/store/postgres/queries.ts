@@ -142,7 +142,8 @@ export function stepClaimSql(n: PgNames): string {
  * while the previous batch commits): parallel arrays `$1` now (null: the database clock), `$2` step,
  * `$3` pod, `$4` attempt, `$5` result JSON, one element per item, no step twice. Each item reads its
  * own clock once. One row per item in input order: the step columns when applied; nulls when the
- * fence matched nothing, in which case its `stale_write_rejected` event was written instead.
+ * fence matched nothing, in which case its `stale_write_rejected` event was written instead. The
+ * result set carries no timestamptz: `pg` would build a Date for each row only to be thrown away.
  */
 export function stepCompleteBatchSql(n: PgNames): string {
   return `WITH input AS MATERIALIZED (
@@ -154,11 +155,11 @@ export function stepCompleteBatchSql(n: PgNames): string {
     UPDATE ${n.stepTracker} s SET status = 'completed', result = i.result::jsonb, last_update_ts = i.now
     FROM input i
     WHERE s.step_id = i.step_id AND s.claimed_by = i.pod_id AND s.attempt = i.attempt AND s.status = 'claimed'
-    RETURNING ${stepColumns('s')}, i.ord AS item, i.now AS item_now, i.pod_id AS writer
+    RETURNING ${stepColumns('s')}, i.ord AS item, i.pod_id AS writer
   ),
   ev AS (
     INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
-    SELECT d.step_id, d.item_now, 'completed', d.writer, d.attempt, '{}'::jsonb FROM done d ORDER BY d.item
+    SELECT d.step_id, i.now, 'completed', d.writer, d.attempt, '{}'::jsonb FROM done d JOIN input i ON i.ord = d.item ORDER BY d.item
   ),
   stale AS (
     INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}

@@ -141,6 +141,7 @@ describe('machine graphs', () => {
         'slot.assign': [{ podId: 'p', step }],
         'write.done': ['completed', 'retried', 'dead_lettered', 'released', 'stale'].map((outcome) => ({ outcome })),
         'write.failed': [{ error: 'e' }],
+        'success.written': ['completed', 'dead_lettered', 'stale'].map((outcome) => ({ outcome })),
         'error:runStep': [{ error: new Error('crash') }],
         'handler.succeeded': [{ result: 1 }],
         'handler.failed': [{ error: 'e', retryable: true }],

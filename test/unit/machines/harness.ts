@@ -14,7 +14,15 @@ import {
   type AnyEventObject,
   type InputFrom,
 } from 'xstate';
-import type { ExecuteStepInput, HandlerAbortEvent, HandlerSettledEvent, ReportStepInput, ReportStepOutput, StepActorCommand } from '../../../machines/index.js';
+import type {
+  ExecuteStepInput,
+  HandlerAbortEvent,
+  HandlerSettledEvent,
+  ReportStepInput,
+  ReportStepOutput,
+  StepActorCommand,
+  SuccessWrittenEvent,
+} from '../../../machines/index.js';
 
 /** Lets promise callbacks and XState's mailbox run; no timers involved. */
 export async function flush(rounds = 5): Promise<void> {
@@ -64,7 +72,8 @@ export interface HandlerRun {
   readonly input: ExecuteStepInput;
   readonly aborts: HandlerAbortEvent['reason'][];
   stopped: boolean;
-  settle(event: HandlerSettledEvent): void;
+  /** Sends the work's settlement, or `success.written` as the runtime's actor does for a success it completed itself. */
+  settle(event: HandlerSettledEvent | SuccessWrittenEvent): void;
 }
 
 /**

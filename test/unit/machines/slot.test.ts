@@ -47,6 +47,51 @@ describe('slot machine', () => {
     expect(s.errors).toEqual([]);
   });
 
+  it('success.written (the step actor completed a success itself) frees the slot at once, with no write asked', async () => {
+    const s = start();
+    s.assign();
+    s.run().settle({ type: 'success.written', outcome: 'completed' });
+    expect(s.value()).toBe('idle');
+    expect(s.facts()).toEqual([freed('completed')]);
+    expect(s.reports.calls).toHaveLength(0);
+    expect(s.run().stopped).toBe(true);
+    expect(s.child.getSnapshot().context).toMatchObject({ finished: 1, outcome: 'completed', step: null });
+    // The timeout was cancelled with the step: nothing more is written or told.
+    s.clock.increment(10_000);
+    await flush();
+    expect(s.reports.calls).toHaveLength(0);
+    expect(s.facts()).toEqual([freed('completed')]);
+
+    s.assign(claimedStep('step_2'));
+    s.steps.of('step_2').settle({ type: 'success.written', outcome: 'dead_lettered' });
+    expect(s.facts()).toEqual([freed('completed'), freed('dead_lettered', 'step_2')]);
+    expect(s.errors).toEqual([]);
+  });
+
+  it("fenced while the step actor makes its own complete: that complete's outcome ends the step", () => {
+    const s = start();
+    s.assign();
+    s.child.send({ type: 'step.abort', mode: 'fenced' });
+    expect(s.value()).toEqual({ busy: 'settling' });
+    s.run().settle({ type: 'success.written', outcome: 'completed' });
+    expect(s.value()).toBe('idle');
+    expect(s.facts()).toEqual([freed('completed')]);
+    expect(s.reports.calls).toHaveLength(0);
+  });
+
+  it("on timeout during the step actor's own complete: the settlement, then the answer of that complete, end the step", async () => {
+    const s = start();
+    s.assign();
+    s.clock.increment(5_000);
+    expect(s.value()).toEqual({ busy: 'reporting' });
+    expect(s.run().aborts).toEqual(['timeout']);
+    // The actor answers the asked write with its own complete's outcome, after its settlement.
+    s.run().settle({ type: 'handler.succeeded', result: 1 });
+    await s.answer('completed');
+    expect(s.value()).toBe('idle');
+    expect(s.facts()).toEqual([freed('completed')]);
+  });
+
   it('ignores a second assignment while busy (the supervisor only assigns idle slots)', () => {
     const s = start();
     s.assign();

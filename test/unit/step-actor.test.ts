@@ -1,0 +1,122 @@
+/**
+ * The step's own actor (src/pod/step-actor.ts) on a real SQLite file: a success heard before any
+ * command is completed by the actor itself and reported as one `success.written`; a `step.write` that
+ * arrives while that complete is in flight is answered with its outcome, so the attempt is recorded
+ * once; a command heard before the work settles leaves every write to the slot.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { ClaimedStep } from '../../machines/index.js';
+import { createMetrics, registerPodMetrics } from '../../src/metrics.js';
+import { completionBatcher } from '../../src/pod/completions.js';
+import { stepActorLogic } from '../../src/pod/step-actor.js';
+import { PodTelemetry } from '../../src/pod/telemetry.js';
+import { defineStep, StepRegistry } from '../../src/steps/registry.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/driver.js';
+import type { Json, StorePolicy } from '../../src/store/store.js';
+import { underParent } from './machines/harness.js';
+
+const POLICY: StorePolicy = { baseDelayMs: 1_000, maxDelayMs: 8_000, deadPodThresholdMs: 60_000, maxReleases: 3 };
+const POD = 'alpha-00000001';
+
+let dir: string;
+let store: SqliteStore;
+/** Resolves the `gated` handler's pending call with its argument. */
+let openGate: (value: unknown) => void = () => undefined;
+
+const registry = new StepRegistry([
+  defineStep({ type: 'echo', args: z.object({ n: z.number() }), handler: (args) => ({ echoed: args.n }) }),
+  defineStep({
+    type: 'gated',
+    args: z.object({}),
+    handler: () =>
+      new Promise((resolve) => {
+        openGate = resolve;
+      }),
+  }),
+]);
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fleet-q-step-actor-'));
+  store = await openSqliteStore({ path: join(dir, 'queue.db'), policy: POLICY });
+  await store.migrate();
+  await store.podRegister({ podId: POD, name: 'alpha', meta: { max_parallelism: 1, capacity: 1, in_flight: 0, version: 't', host: 'h' } });
+});
+
+afterEach(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Submits and claims one step of `type`, then runs the real step actor for it under a recording parent. */
+async function runClaimed(type: string, args: Json) {
+  await store.stepSubmit({ type, args, maxRetries: 3, timeoutMs: 60_000 });
+  const [row] = await store.stepClaim({ podId: POD, types: [type], limit: 1 });
+  const step: ClaimedStep = { stepId: row!.stepId, type, args: row!.args, attempt: row!.attempt, timeoutMs: row!.timeoutMs, idempotencyKey: null };
+  const logger = pino({ level: 'silent' });
+  const logic = stepActorLogic({
+    registry,
+    store,
+    completions: completionBatcher(store),
+    telemetry: new PodTelemetry(logger, registerPodMetrics(createMetrics()), () => POD),
+    logger,
+  });
+  const run = underParent(logic, { podId: POD, step });
+  return { ...run, step };
+}
+
+/** Waits until the parent heard `count` facts from the step's actor. */
+async function factsAfter(run: { facts(): { type: string }[] }, count: number) {
+  for (let i = 0; i < 500 && run.facts().length < count; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+  return run.facts();
+}
+
+/** Lets the handler's settlement reach the actor (promise hops only; the batcher writes on a later macrotask). */
+async function microtasks(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+describe('step actor', () => {
+  it('completes a success heard before any command itself and reports one success.written', async () => {
+    const run = await runClaimed('echo', { n: 7 });
+    expect(await factsAfter(run, 1)).toEqual([{ type: 'success.written', outcome: 'completed' }]);
+    const row = await store.stepGet({ stepId: run.step.stepId });
+    expect(row).toMatchObject({ status: 'completed', result: { echoed: 7 } });
+    const kinds = (await store.eventList({ stepId: run.step.stepId })).map((e) => e.kind);
+    expect(kinds).toEqual(['submitted', 'claimed', 'completed']);
+    expect(run.errors).toEqual([]);
+  });
+
+  it('answers a step.write that arrives during its own complete with that outcome, after the settlement', async () => {
+    const run = await runClaimed('gated', {});
+    openGate('done');
+    await microtasks();
+    // The slot's timeout fired just as the handler settled: it asks for the timeout failure.
+    run.child.send({ type: 'handler.abort', reason: 'timeout' });
+    run.child.send({ type: 'step.write', report: { kind: 'fail', error: 'step timed out after 60000 ms', retryable: true, reason: 'timeout' } });
+    expect(await factsAfter(run, 2)).toEqual([
+      { type: 'handler.succeeded', result: 'done' },
+      { type: 'write.done', outcome: 'completed' },
+    ]);
+    expect(await store.stepGet({ stepId: run.step.stepId })).toMatchObject({ status: 'completed', attempt: 1, retryCount: 0 });
+    const kinds = (await store.eventList({ stepId: run.step.stepId })).map((e) => e.kind);
+    expect(kinds).toEqual(['submitted', 'claimed', 'completed']);
+  });
+
+  it('leaves the write to the slot when a command came before the work settled', async () => {
+    const run = await runClaimed('gated', {});
+    run.child.send({ type: 'handler.abort', reason: 'timeout' });
+    run.child.send({ type: 'step.write', report: { kind: 'fail', error: 'step timed out after 60000 ms', retryable: true, reason: 'timeout' } });
+    expect(await factsAfter(run, 1)).toEqual([{ type: 'write.done', outcome: 'retried' }]);
+    openGate('late');
+    expect(await factsAfter(run, 2)).toEqual([
+      { type: 'write.done', outcome: 'retried' },
+      { type: 'handler.succeeded', result: 'late' },
+    ]);
+    expect(await store.stepGet({ stepId: run.step.stepId })).toMatchObject({ status: 'pending', retryCount: 1 });
+  });
+});
