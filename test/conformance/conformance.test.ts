@@ -25,6 +25,7 @@ import { describeStats } from './stats.cases.js';
 import { STORE_FACTORIES, requiredStores, type StoreFactory } from './stores.js';
 import { describeSubmit } from './submit.cases.js';
 import { describeWatch } from './watch.cases.js';
+import { describeWorkflow } from './workflow.cases.js';
 
 const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeSubmit,
@@ -47,6 +48,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeWatch,
   describeBrowse,
   describeQueueAge,
+  describeWorkflow,
 ];
 
 const required = requiredStores();
