@@ -85,8 +85,7 @@ export function checkDependencies(steps: readonly Submission[], inBatch: boolean
 /** Items that reach themselves through index references (Tarjan would do; batches are small). */
 function cycleMembers(resolved: readonly ResolvedParent[][]): Set<number> {
   const members = new Set<number>();
-  const parentsOf = (i: number): number[] =>
-    (resolved[i] ?? []).flatMap((p) => ('index' in p && p.index >= 0 && p.index < resolved.length ? [p.index] : []));
+  const parentsOf = (i: number): number[] => (resolved[i] ?? []).flatMap((p) => ('index' in p && p.index >= 0 && p.index < resolved.length ? [p.index] : []));
   resolved.forEach((_, start) => {
     const seen = new Set<number>();
     const stack = parentsOf(start);

@@ -103,7 +103,11 @@ export function describeWorkflow(factory: StoreFactory): void {
         expect(event.detail).toMatchObject({ reason: 'parent_failed', parent_step_id: g.a });
       }
       // b completes later; a2x still failed (its other parent a2 failed) and stays so.
-      await completeAll(store, middle.filter((r) => r.stepId === g.b), T0 + 4);
+      await completeAll(
+        store,
+        middle.filter((r) => r.stepId === g.b),
+        T0 + 4,
+      );
       expect((await mustGet(store, g.a2x)).status).toBe('failed');
       expect((await store.dlqList({ limit: 10, offset: 0 })).total).toBe(4);
     });
@@ -114,7 +118,15 @@ export function describeWorkflow(factory: StoreFactory): void {
       const g = await threeLevels(store);
       await completeAll(store, await claimExactly(store, T0, [g.root]), T0 + 1);
       const middle = await claimExactly(store, T0 + 2, [g.a, g.b]);
-      await store.stepFail({ stepId: g.a, podId: POD_A, attempt: middle.find((r) => r.stepId === g.a)!.attempt, error: 'boom', retryable: false, reason: 'error', now: T0 + 3 });
+      await store.stepFail({
+        stepId: g.a,
+        podId: POD_A,
+        attempt: middle.find((r) => r.stepId === g.a)!.attempt,
+        error: 'boom',
+        retryable: false,
+        reason: 'error',
+        now: T0 + 3,
+      });
       const before = (await allEvents(store)).length;
       await store.stepReplay({ stepId: g.a, now: T0 + 10 });
       expect(await statuses(store, [g.a, g.a1, g.a2, g.a2x])).toEqual(['pending', 'pending', 'pending', 'pending']);
@@ -126,7 +138,11 @@ export function describeWorkflow(factory: StoreFactory): void {
       await completeAll(store, await claimExactly(store, T0 + 11, [g.a]), T0 + 12);
       await completeAll(store, await claimExactly(store, T0 + 13, [g.a1, g.a2]), T0 + 14);
       expect(await claimAll(store, POD_A, T0 + 15)).toEqual([]);
-      await completeAll(store, middle.filter((r) => r.stepId === g.b), T0 + 16);
+      await completeAll(
+        store,
+        middle.filter((r) => r.stepId === g.b),
+        T0 + 16,
+      );
       await completeAll(store, await claimExactly(store, T0 + 17, [g.a2x]), T0 + 18);
       expect(await statuses(store, [g.root, g.a, g.b, g.a1, g.a2, g.a2x])).toEqual(Array(6).fill('completed'));
     });
@@ -158,7 +174,13 @@ export function describeWorkflow(factory: StoreFactory): void {
     it('never claims, recovers or releases a gated step: the sweep leaves it exactly as it was', async () => {
       const { store } = await open();
       await registerPod(store, POD_A);
-      const submitted = await store.stepSubmitBatch({ steps: [{ ...base, maxRetries: 3 }, { ...base, dependsOn: [{ index: 0 }] }], now: T0 });
+      const submitted = await store.stepSubmitBatch({
+        steps: [
+          { ...base, maxRetries: 3 },
+          { ...base, dependsOn: [{ index: 0 }] },
+        ],
+        now: T0,
+      });
       const [p, child] = submitted.results.map((r) => r.stepId);
       const gated = await mustGet(store, child!);
       await claimExactly(store, T0, [p!]);

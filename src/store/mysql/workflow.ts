@@ -16,7 +16,12 @@ import { parseJson, toStepRow, type StepRecord } from './rows.js';
  * parent row first) then waits for this submit to commit and sees its edges. `fresh` are ids this
  * transaction inserts (pending by definition).
  */
-export async function parentStatuses(connection: Connection, ctx: MysqlContext, parents: readonly string[], fresh: ReadonlySet<string>): Promise<Map<string, string>> {
+export async function parentStatuses(
+  connection: Connection,
+  ctx: MysqlContext,
+  parents: readonly string[],
+  fresh: ReadonlySet<string>,
+): Promise<Map<string, string>> {
   const stored = parents.filter((id) => !fresh.has(id));
   const statuses = new Map<string, string>([...fresh].map((id) => [id, 'pending']));
   if (stored.length === 0) return statuses;
