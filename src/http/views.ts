@@ -5,7 +5,18 @@
  * every value comes from its arguments.
  */
 import type { PodHealthView, RecoveryRun } from '../pod/control.js';
-import type { DlqListResult, Json, LeaderInfo, MigrateResult, QueueStats, StepEvent, StepRow, StepStatus, StepSubmitResult, WorkflowGraph } from '../store/store.js';
+import type {
+  DlqListResult,
+  Json,
+  LeaderInfo,
+  MigrateResult,
+  QueueStats,
+  StepEvent,
+  StepRow,
+  StepStatus,
+  StepSubmitResult,
+  WorkflowGraph,
+} from '../store/store.js';
 
 /** Epoch milliseconds as ISO-8601 UTC (`2023-11-14T22:13:20.000Z`). */
 export function isoTime(ms: number): string {

@@ -30,7 +30,8 @@ export interface StepActorDeps extends ExecuteStepDeps {
 export function stepActorLogic(deps: StepActorDeps) {
   return fromCallback<StepActorCommand, ExecuteStepInput>(({ input, sendBack, receive, self }) => {
     const { step, podId } = input;
-    const work = startStepWork(deps.registry.get(step.type), step, podId, deps.logger, self, deps);
+    const parentResults = (stepId: string) => deps.store.stepParentResults({ stepId });
+    const work = startStepWork(deps.registry.get(step.type), step, podId, deps.logger, self, { ...deps, parentResults });
     // sendBack after this actor was stopped is dropped by xstate, so a late settlement or write
     // answer never reaches the slot's next step.
     void work.settled.then(sendBack);

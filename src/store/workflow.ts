@@ -4,7 +4,7 @@
  * walking the graph reachable from one step through the driver's edge and row reads. Owns no SQL.
  */
 import { ConflictError, ValidationError, type FleetErrorItem } from '../errors.js';
-import type { DependencyRef, StepRow, StepSubmitParams, WorkflowEdge, WorkflowGraph } from './store.js';
+import type { StepRow, StepSubmitParams, WorkflowEdge, WorkflowGraph } from './store.js';
 
 /** Most parents one step may name: a workflow step, not a fan-in of a whole queue. */
 export const MAX_PARENTS = 100;
