@@ -3,19 +3,27 @@
  * a three-level DAG submitted as one batch with references by index; its middle node fails, which
  * fails exactly its descendants (naming it) while the other branch completes; replaying the middle
  * node (POST /admin/dlq/:id/replay) revives them, and they complete, each handler seeing its
- * parents' results. On SQLite, PostgreSQL and MySQL/MariaDB (when their servers are configured),
+ * parents' results. On SQLite, PostgreSQL, MySQL/MariaDB and Snowflake (when configured),
  * checked through GET /workflow, GET /status and the audit trail.
  */
 import { describe, expect, it } from 'vitest';
+import { requiredStores } from '../conformance/stores.js';
 import { mysqlTestsRun, requireTestMysqlUrl } from '../support/mysql.js';
+import { emulatorUnavailableReason, emulatorUrl } from '../support/snowflake.js';
 import { requireTestDatabaseUrl } from '../support/postgres.js';
 import { waitFor } from '../support/wait.js';
-import { mysqlQueue, postgresQueue, sqliteQueue, type QueueDatabase } from './database.js';
+import { mysqlQueue, postgresQueue, snowflakeQueue, sqliteQueue, type QueueDatabase } from './database.js';
 import { startPods, useE2eSuite, withQueue } from './harness.js';
 import { getJson, postJson } from './http.js';
 
 const suite = useE2eSuite();
 const runMysql = await mysqlTestsRun('test/e2e/workflow.test.ts');
+const snowflakeUrl = emulatorUrl();
+const runSnowflake = snowflakeUrl !== undefined || requiredStores().has('snowflake');
+if (!runSnowflake) console.warn(`workflow e2e on Snowflake not run: ${emulatorUnavailableReason()}`);
+
+/** How long the graph may take to settle: generous, since Snowflake statements cost 100 ms and more each. */
+const SETTLE_MS = 90_000;
 
 /**
  * root → mid (fails once) → (leaf1, leaf2 → deep); root → side → deep. `deep` has two parents, one
@@ -37,7 +45,9 @@ async function scenario(queue: QueueDatabase): Promise<void> {
   const base = a!.baseUrl;
 
   // Refused at submit, naming the items, writing nothing.
-  const cycle = await postJson(base, '/submit/batch', { steps: [DAG[0], { ...DAG[1], depends_on: [{ index: 2 }] }, { ...DAG[2], depends_on: [{ index: 1 }] }] });
+  const cycle = await postJson(base, '/submit/batch', {
+    steps: [DAG[0], { ...DAG[1], depends_on: [{ index: 2 }] }, { ...DAG[2], depends_on: [{ index: 1 }] }],
+  });
   expect(cycle).toMatchObject({ status: 400, body: { error_type: 'validation_error', detail: expect.stringContaining('cycle') as string } });
   expect(JSON.stringify(cycle.body)).toMatch(/steps\.1\.depends_on[^}]*items 1, 2/);
   const unknown = await postJson(base, '/submit/batch', { steps: [{ ...DAG[0], depends_on: ['step_01HF0000000000000000000000'] }] });
@@ -54,10 +64,14 @@ async function scenario(queue: QueueDatabase): Promise<void> {
     return Object.fromEntries((g.body.nodes as { step_id: string; status: string }[]).map((n) => [label[n.step_id]!, n.status]));
   };
 
-  await waitFor('mid dead-lettered and side completed', async () => {
-    const s = await graph();
-    return s['mid'] === 'failed' && s['side'] === 'completed';
-  }, { timeoutMs: 30_000 });
+  await waitFor(
+    'mid dead-lettered and side completed',
+    async () => {
+      const s = await graph();
+      return s['mid'] === 'failed' && s['side'] === 'completed';
+    },
+    { timeoutMs: SETTLE_MS },
+  );
   expect(await graph()).toEqual({ root: 'completed', mid: 'failed', side: 'completed', leaf1: 'failed', leaf2: 'failed', deep: 'failed' });
   const full = await getJson(base, `/workflow/${root}`);
   expect((full.body.edges as unknown[]).length).toBe(6);
@@ -75,13 +89,17 @@ async function scenario(queue: QueueDatabase): Promise<void> {
   expect(((dlq.body.steps as { step_id: string }[]).map((s) => label[s.step_id]) as string[]).sort()).toEqual(['deep', 'leaf1', 'leaf2', 'mid']);
 
   expect(await postJson(b!.baseUrl, `/admin/dlq/${mid}/replay`, {})).toEqual({ status: 200, body: { step_id: mid, status: 'pending' } });
-  await waitFor('the whole DAG completed', async () => Object.values(await graph()).every((s) => s === 'completed'), { timeoutMs: 30_000 });
+  await waitFor('the whole DAG completed', async () => Object.values(await graph()).every((s) => s === 'completed'), { timeoutMs: SETTLE_MS });
 
   for (const id of [leaf1!, leaf2!, deep!]) {
     expect((await reader.eventList({ stepId: id })).map((e) => e.kind)).toEqual(['submitted', 'dead_lettered', 'replayed', 'claimed', 'completed']);
   }
   const deepStatus = await getJson(base, `/status/${deep}`);
-  expect(deepStatus.body).toMatchObject({ status: 'completed', depends_on: [leaf2, side], result: { label: 'deep', parents: { [leaf2!]: 'leaf2', [side!]: 'side' } } });
+  expect(deepStatus.body).toMatchObject({
+    status: 'completed',
+    depends_on: [leaf2, side],
+    result: { label: 'deep', parents: { [leaf2!]: 'leaf2', [side!]: 'side' } },
+  });
   const midStatus = await getJson(base, `/status/${mid}`);
   expect(midStatus.body).toMatchObject({ status: 'completed', attempt: 2, result: { label: 'mid', parents: { [root!]: 'root' } } });
 }
@@ -89,13 +107,28 @@ async function scenario(queue: QueueDatabase): Promise<void> {
 describe('a three-level workflow with a failing middle node', () => {
   it('on SQLite: fails exactly its descendants; replay revives them and they complete', async () => {
     await withQueue(sqliteQueue, scenario);
-  }, 90_000);
+  }, 200_000);
 
   it('on PostgreSQL: the same', async () => {
     await withQueue(async () => postgresQueue(await requireTestDatabaseUrl()), scenario);
-  }, 90_000);
+  }, 200_000);
 
-  it.skipIf(!runMysql)('on MySQL / MariaDB: the same', async () => {
-    await withQueue(async () => mysqlQueue(requireTestMysqlUrl()), scenario);
-  }, 90_000);
+  it.skipIf(!runMysql)(
+    'on MySQL / MariaDB: the same',
+    async () => {
+      await withQueue(async () => mysqlQueue(requireTestMysqlUrl()), scenario);
+    },
+    200_000,
+  );
+
+  it.skipIf(!runSnowflake)(
+    'on Snowflake (the emulator): the same',
+    async () => {
+      await withQueue(async () => {
+        if (snowflakeUrl === undefined) throw new Error(`store "snowflake" is required but not available: ${emulatorUnavailableReason()}`);
+        return snowflakeQueue(snowflakeUrl);
+      }, scenario);
+    },
+    240_000,
+  );
 });
