@@ -84,6 +84,17 @@ export function describeWorkflow(factory: StoreFactory): void {
       expect(await store.stepParentResults({ stepId: child! })).toEqual({ [done]: { done }, [p!]: 7 });
     });
 
+    it('counts both parents of one child completed in the same stepCompleteMany call', async () => {
+      const { store } = await open();
+      await registerPod(store, POD_A);
+      const [p1, p2, child] = await batch(store, [[], [], [{ index: 0 }, { index: 1 }]]);
+      const parents = await claimExactly(store, T0, [p1!, p2!]);
+      const items = parents.map((r) => ({ stepId: r.stepId, podId: POD_A, attempt: r.attempt, result: r.stepId, now: T0 + 1 }));
+      expect((await store.stepCompleteMany({ items })).every((r) => r.applied)).toBe(true);
+      expect(await mustGet(store, child!)).toMatchObject({ status: 'pending', waitingOn: 0 });
+      await claimExactly(store, T0 + 2, [child!]);
+    });
+
     it('fails exactly the pending descendants of a dead-lettered step (three levels), naming it, in one transaction with events', async () => {
       const { store } = await open();
       await registerPod(store, POD_A);
