@@ -83,8 +83,11 @@ export function podColumns(p: string, now: string, thresholdParam: string): stri
  * claim's own snapshot, then decide, so a gate never stays shut behind completed parents.
  */
 export function gateOpen(n: PgNames, s: string): string {
+  // OFFSET 0 keeps the planner from turning the EXISTS into a hashed subplan, which would read every
+  // edge and every parent row once per claim (a sequential scan of step_tracker); as written it is a
+  // per-row probe of two primary keys, run only for a row whose counter is not 0.
   return `(${s}.waiting_on = 0 OR NOT EXISTS (SELECT 1 FROM ${n.stepDependencies} g JOIN ${n.stepTracker} gp ON gp.step_id = g.parent_step_id
-    WHERE g.step_id = ${s}.step_id AND gp.status <> 'completed'))`;
+    WHERE g.step_id = ${s}.step_id AND gp.status <> 'completed' OFFSET 0))`;
 }
 
 /**

@@ -60,6 +60,13 @@ export function sqliteQueries(t: TableNames) {
 
     stepInsert: `INSERT INTO ${steps} (step_id, type, args, metadata, priority, status, claimed_by, claim_token,
         attempt, retry_count, max_retries, release_count, run_after, timeout_ms, idempotency_key,
+        last_error, result, created_ts, last_update_ts)
+      VALUES (@stepId, @type, @args, @metadata, @priority, 'pending', NULL, NULL,
+        0, 0, @maxRetries, 0, @runAfter, @timeoutMs, @idempotencyKey,
+        NULL, NULL, @now, @now)`,
+    /** A step with workflow parents: `stepInsert` plus its declared parents and gate (a plain step leaves the defaults). */
+    stepInsertWithParents: `INSERT INTO ${steps} (step_id, type, args, metadata, priority, status, claimed_by, claim_token,
+        attempt, retry_count, max_retries, release_count, run_after, timeout_ms, idempotency_key,
         last_error, result, created_ts, last_update_ts, depends_on, waiting_on)
       VALUES (@stepId, @type, @args, @metadata, @priority, 'pending', NULL, NULL,
         0, 0, @maxRetries, 0, @runAfter, @timeoutMs, @idempotencyKey,
@@ -101,7 +108,9 @@ export function sqliteQueries(t: TableNames) {
      * `@types` is a JSON array, so one prepared statement serves any set of registered types.
      * The first `@limit` due steps are the first of two short lists: steps due since creation, in
      * claim order from ready_idx, and delayed steps now due, by run_after from delayed_idx
-     * (migration 2 says why). INDEXED BY: without statistics the planner may prefer claim_idx and
+     * (migration 2 says why). The gate (`waiting_on = 0`, migration 4) is read from the row of each
+     * candidate walked (a gated step is walked past), so the walk is no longer index-only.
+     * INDEXED BY: without statistics the planner may prefer claim_idx and
      * sort every due row (see migrations.ts for the numbers).
      */
     stepClaim: `UPDATE ${steps}
@@ -110,17 +119,15 @@ export function sqliteQueries(t: TableNames) {
         SELECT step_id FROM (
           SELECT * FROM (
             SELECT step_id, priority, created_ts FROM ${steps} INDEXED BY ${steps}_ready_idx
-            WHERE status = 'pending' AND run_after <= created_ts
+            WHERE status = 'pending' AND run_after <= created_ts AND waiting_on = 0
               AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))
-              AND waiting_on = 0
             ORDER BY priority DESC, created_ts, step_id
             LIMIT @limit)
           UNION ALL
           SELECT * FROM (
             SELECT step_id, priority, created_ts FROM ${steps} INDEXED BY ${steps}_delayed_idx
-            WHERE status = 'pending' AND run_after > created_ts
+            WHERE status = 'pending' AND run_after > created_ts AND waiting_on = 0
               AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))
-              AND waiting_on = 0
             ORDER BY priority DESC, created_ts, step_id
             LIMIT @limit))
         ORDER BY priority DESC, created_ts, step_id

@@ -85,7 +85,8 @@ export function insertSubmission(
   }
   const waitingOn = gateForParents(ctx, parents, index);
   const stepId = newStepId(now);
-  ctx.statement('stepInsert').run({
+  const gate = parents.length === 0 ? {} : { dependsOn: JSON.stringify(parents), waitingOn };
+  ctx.statement(parents.length === 0 ? 'stepInsert' : 'stepInsertWithParents').run({
     stepId,
     type: p.type,
     args: p.argsJson,
@@ -96,8 +97,7 @@ export function insertSubmission(
     timeoutMs: p.timeoutMs,
     idempotencyKey: p.idempotencyKey,
     now,
-    dependsOn: JSON.stringify(parents),
-    waitingOn,
+    ...gate,
   });
   insertEdges(ctx, stepId, parents);
   const detail: { [key: string]: Json } = { priority: p.priority, max_retries: p.maxRetries };
