@@ -100,8 +100,7 @@ export function insertSubmission(
     ...gate,
   });
   insertEdges(ctx, stepId, parents);
-  const detail: { [key: string]: Json } = { priority: p.priority, max_retries: p.maxRetries };
-  if (parents.length > 0) detail['depends_on'] = [...parents];
-  insertEvent(ctx, { stepId, ts: now, kind: 'submitted', podId: null, attempt: 0, detail });
+  // The same detail on every store; the parents are on the row (depends_on) and in the edges.
+  insertEvent(ctx, { stepId, ts: now, kind: 'submitted', podId: null, attempt: 0, detail: { priority: p.priority, max_retries: p.maxRetries } });
   return { stepId, outcome: 'submitted' };
 }
