@@ -16,6 +16,8 @@ export interface ClaimedStep {
   readonly attempt: number;
   readonly timeoutMs: number;
   readonly idempotencyKey: string | null;
+  /** Workflow parents (all completed by the time a step is claimed); their results reach the handler. */
+  readonly dependsOn?: readonly string[];
 }
 
 /**

@@ -11,13 +11,16 @@
  * `released` needs releases left, and past that cap a release is a `retried` or `dead_lettered`
  * with reason `release`; `replayed` only from `failed`, resetting retry_count to 0;
  * `stale_write_rejected` is legal whenever the writer does not hold the claim and changes nothing.
+ * Workflows: a `pending` step whose ancestor was dead-lettered goes to `failed` by `dead_lettered`
+ * with reason `parent_failed` (it was never claimed in this episode, so no fence applies); a replay
+ * of that ancestor brings it back by `replayed`, as any failed step.
  * An event that no rule allows is illegal: `runLifecycle` reports where.
  */
 import { assign, setup } from 'xstate';
 import type { StepKind } from './events.js';
 
 /** Why a step was dead-lettered (`detail.reason`). */
-export type DeadLetterReason = 'error' | 'timeout' | 'non_retryable' | 'pod_dead' | 'release';
+export type DeadLetterReason = 'error' | 'timeout' | 'non_retryable' | 'pod_dead' | 'release' | 'parent_failed';
 
 /** A writer's fence: the pod and the attempt it claimed. */
 interface Fence {
@@ -76,13 +79,14 @@ export const lifecycleMachine = setup({
     mayRecover: ({ context }) => retriesLeft(context),
     mayDeadLetter: (args) => {
       const { context, event } = args;
-      if (event.type !== 'dead_lettered') return false;
+      if (event.type !== 'dead_lettered' || event.reason === 'parent_failed') return false;
       if (event.reason !== 'pod_dead' && !holdsClaim(args)) return false;
       if (event.reason === 'non_retryable') return true;
       if (event.reason === 'release' && releasesLeft(context)) return false;
       return !retriesLeft(context);
     },
     mayRelease: (args) => holdsClaim(args) && releasesLeft(args.context),
+    parentFailed: ({ event }) => event.type === 'dead_lettered' && event.reason === 'parent_failed',
   },
   actions: {
     recordSubmit: assign({ maxRetries: ({ event }) => (event.type === 'submitted' ? event.maxRetries : 0) }),
@@ -116,7 +120,11 @@ export const lifecycleMachine = setup({
   states: {
     unsubmitted: { on: { submitted: { target: 'pending', actions: 'recordSubmit' } } },
     pending: {
-      on: { claimed: { target: 'claimed', actions: 'recordClaim' }, ...staleWrite },
+      on: {
+        claimed: { target: 'claimed', actions: 'recordClaim' },
+        dead_lettered: { guard: 'parentFailed', target: 'failed', actions: 'recordDeadLetter' },
+        ...staleWrite,
+      },
     },
     claimed: {
       on: {

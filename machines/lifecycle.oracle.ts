@@ -68,7 +68,7 @@ const text = (value: unknown): string => (typeof value === 'string' ? value : ''
 /**
  * The lifecycle event an audit record stands for. Fenced kinds take the record's pod and attempt as
  * the writer's fence; `recovered` and a `pod_dead` dead-letter were written by a sweeper, whose
- * pod id says nothing about the claim. Throws on an unknown kind.
+ * pod id says nothing about the claim; nor does a `parent_failed` dead-letter's (a workflow cascade). Throws on an unknown kind.
  */
 export function lifecycleEventFromRecord(record: LifecycleRecord): LifecycleEvent {
   const fence = { podId: record.podId ?? '', attempt: record.attempt };
@@ -86,7 +86,7 @@ export function lifecycleEventFromRecord(record: LifecycleRecord): LifecycleEven
       return { type: 'recovered', error: text(detail['error']) };
     case 'dead_lettered': {
       const reason = text(detail['reason']) as DeadLetterReason;
-      return reason === 'pod_dead'
+      return reason === 'pod_dead' || reason === 'parent_failed'
         ? { type: 'dead_lettered', reason, error: text(detail['error']) }
         : { type: 'dead_lettered', reason, error: text(detail['error']), ...fence };
     }

@@ -20,12 +20,14 @@ import {
   replayView,
   stepView,
   submitView,
+  workflowView,
   type BatchView,
   type DlqView,
   type QueueView,
   type ReplayView,
   type StepView,
   type SubmitView,
+  type WorkflowView,
 } from './http/views.js';
 
 /** A producer's and operator's handle on the queue. Errors are `FleetError`s (see each method). */
@@ -36,8 +38,15 @@ export interface FleetClient {
    * or `ConflictError` (same key, different args).
    */
   submit(submission: Submission): Promise<SubmitView>;
-  /** Submits up to 10,000 steps, all or none; ids in order. Throws `ValidationError` naming failing indexes. */
+  /**
+   * Submits up to 10,000 steps, all or none; ids in order. Items may name workflow parents in
+   * `depends_on`: step ids, or `{ index }` of an earlier item. Throws `ValidationError` naming failing
+   * indexes (cycles, self and forward references, unknown parents) or `ConflictError` (a parent is
+   * dead-lettered), writing nothing.
+   */
   submitBatch(submissions: readonly Submission[]): Promise<BatchView>;
+  /** The workflow graph reachable from a step, as GET /workflow/:step_id shows it. Throws `NotFoundError`. */
+  workflow(stepId: string): Promise<WorkflowView>;
   /** The step as GET /status/:step_id shows it; `history` adds its audit events. Throws `NotFoundError`. */
   status(stepId: string, options?: { readonly history?: boolean }): Promise<StepView>;
   /** Counts as GET /admin/queue shows them. */
@@ -109,6 +118,11 @@ export function clientOver(store: Store, registry: StepRegistry, defaults: Submi
       const step = await s.stepGet({ stepId });
       if (step === null) throw new NotFoundError(`Step ${stepId} not found`);
       return options.history === true ? stepView(step, await s.eventList({ stepId })) : stepView(step);
+    },
+    async workflow(stepId) {
+      const graph = await open().workflowGraph({ stepId });
+      if (graph === null) throw new NotFoundError(`Step ${stepId} not found`);
+      return workflowView(stepId, graph);
     },
     async queue() {
       return queueView(await open().queueStats());

@@ -23,6 +23,7 @@ import {
   stepBodySchema,
   stepIdParamsSchema,
   submitBodySchema,
+  workflowBodySchema,
 } from './schemas.js';
 import {
   uiAssetParamsSchema,
@@ -104,6 +105,15 @@ export const ROUTES: readonly RouteSpec[] = [
     params: stepIdParamsSchema,
     query: statusQuerySchema,
     responses: { 200: { description: 'the step', schema: stepBodySchema } },
+  },
+  {
+    method: 'GET',
+    url: '/workflow/:step_id',
+    access: 'read',
+    tag: 'steps',
+    summary: 'The workflow graph reachable from a step (parents and children, transitively), each node with its status',
+    params: stepIdParamsSchema,
+    responses: { 200: { description: 'nodes and edges', schema: workflowBodySchema } },
   },
   {
     method: 'GET',

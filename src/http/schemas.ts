@@ -108,7 +108,32 @@ export const stepBodySchema = z
     attempt: z.int(),
     last_error: z.string().nullable(),
     result: jsonValue(),
+    depends_on: z.array(z.string()).optional().describe('workflow parents; present only for a step that has some'),
     history: z.array(eventBodySchema).optional(),
+  })
+  .strict();
+
+/** Body of GET /workflow/:step_id: the graph reachable from the step, each node with its status. */
+export const workflowBodySchema = z
+  .object({
+    step_id: z.string(),
+    nodes: z.array(
+      z
+        .object({
+          step_id: z.string(),
+          type: z.string(),
+          status: stepStatus,
+          depends_on: z.array(z.string()),
+          waiting_on: z.int().min(0).describe('parents not completed yet; a pending step is claimable only at 0'),
+          attempt: z.int(),
+          retry_count: z.int(),
+          last_error: z.string().nullable(),
+          last_update_ts: time(),
+        })
+        .strict(),
+    ),
+    edges: z.array(z.object({ step_id: z.string(), parent_step_id: z.string() }).strict()),
+    truncated: z.boolean().describe('true when the graph has more nodes than the response holds (1,000)'),
   })
   .strict();
 

@@ -6,7 +6,18 @@
  */
 import type { PodHealthView, RecoveryRun } from '../pod/control.js';
 import type { ScheduleReport } from '../schedules/report.js';
-import type { DlqListResult, Json, LeaderInfo, MigrateResult, QueueStats, StepEvent, StepRow, StepStatus, StepSubmitResult } from '../store/store.js';
+import type {
+  DlqListResult,
+  Json,
+  LeaderInfo,
+  MigrateResult,
+  QueueStats,
+  StepEvent,
+  StepRow,
+  StepStatus,
+  StepSubmitResult,
+  WorkflowGraph,
+} from '../store/store.js';
 
 /** Epoch milliseconds as ISO-8601 UTC (`2023-11-14T22:13:20.000Z`). */
 export function isoTime(ms: number): string {
@@ -78,6 +89,8 @@ export interface StepView {
   readonly attempt: number;
   readonly last_error: string | null;
   readonly result: Json | null;
+  /** Workflow parents; only for a step that has some. */
+  readonly depends_on?: readonly string[];
   readonly history?: readonly EventView[];
 }
 
@@ -95,7 +108,45 @@ export function stepView(step: StepRow, history?: readonly StepEvent[]): StepVie
     attempt: step.attempt,
     last_error: step.lastError,
     result: step.result,
+    ...(step.dependsOn.length === 0 ? {} : { depends_on: [...step.dependsOn] }),
     ...(history === undefined ? {} : { history: history.map(eventView) }),
+  };
+}
+
+/** Body of GET /workflow/:step_id. */
+export interface WorkflowView {
+  readonly step_id: string;
+  readonly nodes: readonly {
+    readonly step_id: string;
+    readonly type: string;
+    readonly status: StepRow['status'];
+    readonly depends_on: readonly string[];
+    readonly waiting_on: number;
+    readonly attempt: number;
+    readonly retry_count: number;
+    readonly last_error: string | null;
+    readonly last_update_ts: string;
+  }[];
+  readonly edges: readonly { readonly step_id: string; readonly parent_step_id: string }[];
+  readonly truncated: boolean;
+}
+
+export function workflowView(stepId: string, graph: WorkflowGraph): WorkflowView {
+  return {
+    step_id: stepId,
+    nodes: graph.nodes.map((n) => ({
+      step_id: n.stepId,
+      type: n.type,
+      status: n.status,
+      depends_on: [...n.dependsOn],
+      waiting_on: n.waitingOn,
+      attempt: n.attempt,
+      retry_count: n.retryCount,
+      last_error: n.lastError,
+      last_update_ts: isoTime(n.lastUpdateTs),
+    })),
+    edges: graph.edges.map((e) => ({ step_id: e.stepId, parent_step_id: e.parentStepId })),
+    truncated: graph.truncated,
   };
 }
 

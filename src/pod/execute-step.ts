@@ -29,7 +29,11 @@ export interface ExecuteStepDeps {
   readonly clock?: LifecycleClock;
   /** Told what each lifecycle run answered (contract checks in tests). */
   readonly observeLifecycle?: (observation: LifecycleObservation) => void;
+  /** Reads the results of a step's workflow parents (the store's `stepParentResults`); asked only for steps that have parents. */
+  readonly parentResults?: (stepId: string) => Promise<{ [parentStepId: string]: Json | null }>;
 }
+
+const NO_PARENTS: Readonly<Record<string, Json | null>> = Object.freeze({});
 
 const WALL_CLOCK: LifecycleClock = {
   now: () => Date.now(),
@@ -61,6 +65,7 @@ class LazyStepContext implements StepContext {
   readonly stepId: string;
   readonly attempt: number;
   readonly idempotencyKey: string;
+  parents: Readonly<Record<string, Json | null>> = NO_PARENTS;
   #controller: AbortController | undefined;
   #abortedWith: StepAbortedError | undefined;
   #log: Logger | undefined;
@@ -112,7 +117,7 @@ export function startStepWork(
   const settled: Promise<HandlerSettledEvent> = (
     definition === undefined
       ? Promise.resolve<HandlerSettledEvent>({ type: 'handler.failed', error: `step type '${step.type}' is not registered on pod ${podId}`, retryable: true })
-      : runAttempt(definition, step.args, ctx, parent, deps)
+      : withParents(step, ctx, deps).then((failed) => failed ?? runAttempt(definition, step.args, ctx, parent, deps))
   ).then((event) => {
     running = false;
     if (event.type === 'handler.failed') ctx.log.warn({ event: event.type, error: event.error, retryable: event.retryable }, 'step handler failed');
@@ -124,6 +129,25 @@ export function startStepWork(
       if (running) ctx.abort(reason);
     },
   };
+}
+
+/**
+ * Loads the parents' results into `ctx.parents` before the handler starts (one read, only for a
+ * step that has parents); a failed read fails the attempt retryably, since the database may be back
+ * by the next one.
+ */
+async function withParents(step: ClaimedStep, ctx: LazyStepContext, deps: ExecuteStepDeps): Promise<HandlerSettledEvent | undefined> {
+  if (step.dependsOn === undefined || step.dependsOn.length === 0 || deps.parentResults === undefined) return undefined;
+  try {
+    ctx.parents = Object.freeze(await deps.parentResults(step.stepId));
+    return undefined;
+  } catch (err) {
+    return {
+      type: 'handler.failed',
+      error: `could not read the results of parent steps: ${err instanceof Error ? err.message : String(err)}`,
+      retryable: true,
+    };
+  }
 }
 
 /** One attempt through the step type's lifecycle (the default one unless it brings its own). */

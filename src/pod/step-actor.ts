@@ -32,7 +32,8 @@ export interface StepActorDeps extends ExecuteStepDeps {
 export function stepActorLogic(deps: StepActorDeps) {
   return fromCallback<StepActorCommand, ExecuteStepInput>(({ input, sendBack, receive, self }) => {
     const { step, podId } = input;
-    const work = startStepWork(deps.registry.get(step.type), step, podId, deps.logger, self, deps);
+    const parentResults = (stepId: string) => deps.store.stepParentResults({ stepId });
+    const work = startStepWork(deps.registry.get(step.type), step, podId, deps.logger, self, { ...deps, parentResults });
     const write = (report: StepReport): Promise<ReportStepOutput> =>
       reportStep(deps.store, deps.completions, deps.telemetry, { podId, stepId: step.stepId, attempt: step.attempt, report });
     /** The slot has sent a command: from then on it decides every write. */

@@ -24,6 +24,7 @@ import type { AnyActorLogic } from 'xstate';
 import type { HandlerSettledEvent } from '../../machines/index.js';
 import { NonRetryableError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Json } from '../store/store.js';
 
 /** The clock a lifecycle reads and schedules with: the actor system's clock, simulated in tests. */
 export interface LifecycleClock {
@@ -47,6 +48,8 @@ export interface LifecycleInput<Args = unknown> {
   readonly signal: AbortSignal;
   readonly clock: LifecycleClock;
   readonly log: Logger;
+  /** The results of the step's workflow parents, keyed by parent step id (`ctx.parents`). */
+  readonly parents: Readonly<Record<string, Json | null>>;
   /** Runs the step type's `handler(args, ctx)` with this attempt's context; resolves its value. */
   readonly runHandler: () => Promise<unknown>;
 }

@@ -21,6 +21,8 @@ export interface StepContext {
   /** Aborted at the step's timeout, at the end of the drain grace, and when the pod fences itself. */
   readonly signal: AbortSignal;
   readonly log: Logger;
+  /** The results of the step's workflow parents (`depends_on`), keyed by parent step id; `{}` for a step without parents. */
+  readonly parents: Readonly<Record<string, Json | null>>;
 }
 
 /** A registered step type. Build one with `defineStep`. */

@@ -83,6 +83,7 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
     signal: ctx.signal,
     clock: p.clock,
     log: ctx.log,
+    parents: ctx.parents,
     runHandler,
   };
   return new Promise<HandlerSettledEvent>((resolve) => {

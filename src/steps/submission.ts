@@ -9,6 +9,7 @@ import { ValidationError, type FleetErrorItem } from '../errors.js';
 import type { StepRegistry } from './registry.js';
 import { MAX_PAYLOAD_BYTES } from '../store/json.js';
 import type { Json, StepSubmitParams } from '../store/store.js';
+import { checkDependencies, MAX_PARENTS } from '../store/workflow.js';
 
 /**
  * The fields of POST /submit (DESIGN §5). An optional field sent as `null` counts as not sent, as in
@@ -42,6 +43,12 @@ export const submissionSchema = z
       .min(0)
       .max(365 * 24 * 3_600_000)
       .nullish(),
+    // Workflow parents: step ids, or (in POST /submit/batch) earlier items by index.
+    depends_on: z
+      .array(z.union([z.string().min(1).max(100), z.object({ index: z.number().int().min(0) }).strict()]))
+      .max(MAX_PARENTS)
+      .nullish()
+      .describe('parents that must complete first: step ids, or { "index": i } for an earlier item of the same batch'),
   })
   .strict();
 
@@ -95,6 +102,7 @@ export function checkSubmission(
       timeoutMs: body.timeout_ms ?? definition.timeoutMs ?? defaults.defaultStepTimeoutMs,
       idempotencyKey: body.idempotency_key ?? null,
       delayMs: body.delay_ms ?? 0,
+      ...(body.depends_on == null || body.depends_on.length === 0 ? {} : { dependsOn: body.depends_on }),
     },
   };
 }
@@ -109,6 +117,10 @@ function issueProblems(issue: z.core.$ZodIssue, prefix: string): FleetErrorItem[
 export function prepareSubmission(registry: StepRegistry, defaults: SubmissionDefaults, raw: unknown): Omit<StepSubmitParams, 'now'> {
   const { params, problems } = checkSubmission(registry, defaults, raw);
   if (params === undefined) throw new ValidationError(problems[0]?.msg ?? 'invalid submission', problems);
+  renamingLocs(
+    () => checkDependencies([params], false),
+    (loc) => loc.replace(/^dependsOn/, 'depends_on'),
+  );
   return params;
 }
 
@@ -149,5 +161,24 @@ export function prepareBatch(registry: StepRegistry, defaults: SubmissionDefault
     else keys.set(composite, index);
   });
   if (problems.length > 0) throw new ValidationError(`${new Set(problems.map((p) => p.loc.split('.')[1])).size} batch item(s) are invalid`, problems);
+  // Self, forward and cyclic references are refused here, naming the items; unknown or dead-lettered
+  // parents need the database and are refused by the store, also before anything is written.
+  renamingLocs(
+    () => checkDependencies(out, true),
+    (loc) => loc.replace(/^(\d+)\.dependsOn/, 'steps.$1.depends_on'),
+  );
   return out;
+}
+
+/** Runs `check`, re-throwing its ValidationError with the store's field names in the producer's spelling. */
+function renamingLocs(check: () => unknown, rename: (loc: string) => string): void {
+  try {
+    check();
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    throw new ValidationError(
+      err.message,
+      (err.errors ?? []).map((e) => ({ loc: rename(e.loc), msg: e.msg })),
+    );
+  }
 }

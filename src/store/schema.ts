@@ -16,6 +16,8 @@ export interface TableNames {
   readonly stepEvents: string;
   /** Records the schema version; one row. */
   readonly schemaVersion: string;
+  /** Workflow edges: one row per (step, parent). */
+  readonly stepDependencies: string;
 }
 
 /** Problems with a prefix (empty allowed) or schema name; empty list when valid. */
@@ -23,7 +25,7 @@ export function identifierProblems(loc: string, value: string, allowEmpty: boole
   if (value === '' && allowEmpty) return [];
   const problems: FleetErrorItem[] = [];
   if (!IDENTIFIER_PATTERN.test(value)) problems.push({ loc, msg: `must match ${IDENTIFIER_PATTERN.source}` });
-  const longest = Math.max(...BASE_TABLES.map((t) => t.length), 'schema_version'.length);
+  const longest = Math.max(...BASE_TABLES.map((t) => t.length), 'schema_version'.length, 'step_dependencies'.length);
   if (allowEmpty && value.length + longest > MAX_IDENTIFIER_LENGTH) {
     problems.push({ loc, msg: `prefix + table name must be at most ${MAX_IDENTIFIER_LENGTH} characters` });
   }
@@ -42,5 +44,6 @@ export function tableNames(prefix = ''): TableNames {
     podHealth: `${prefix}pod_health`,
     stepEvents: `${prefix}step_events`,
     schemaVersion: `${prefix}schema_version`,
+    stepDependencies: `${prefix}step_dependencies`,
   };
 }

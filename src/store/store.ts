@@ -56,7 +56,37 @@ export interface StepRow {
   readonly result: Json | null;
   readonly createdTs: number;
   readonly lastUpdateTs: number;
+  /** Workflow parents (`depends_on`): the step is claimable only once every one of them completed. */
+  readonly dependsOn: readonly string[];
+  /**
+   * The gate: how many of `dependsOn` have not completed yet. A `pending` step with `waitingOn > 0`
+   * is never claimed; a `failed` one with `waitingOn > 0` was failed by an ancestor's dead-lettering
+   * (it never ran), which is how replaying that ancestor finds it again.
+   */
+  readonly waitingOn: number;
 }
+
+/** One edge of a workflow: `stepId` depends on `parentStepId`. */
+export interface WorkflowEdge {
+  readonly stepId: string;
+  readonly parentStepId: string;
+}
+
+/** The part of a workflow reachable from one step through its edges, either way (`workflowGraph`). */
+export interface WorkflowGraph {
+  /** Every step reached, ordered by step_id (creation order). */
+  readonly nodes: readonly StepRow[];
+  /** Every edge between reached steps, ordered by (stepId, parentStepId). */
+  readonly edges: readonly WorkflowEdge[];
+  /** True when the walk stopped at `limit` nodes: more of the graph exists. */
+  readonly truncated: boolean;
+}
+
+/**
+ * A workflow parent named at submit: an existing step id, or (in a batch only) `{ index }` of an
+ * earlier item of the same batch.
+ */
+export type DependencyRef = string | { readonly index: number };
 
 /** One `step_events` row: the audit trail. */
 export interface StepEvent {
@@ -124,6 +154,12 @@ export interface StepSubmitParams extends AtTime {
   readonly idempotencyKey?: string | null;
   /** Not claimable before `now + delayMs` (default 0). */
   readonly delayMs?: number;
+  /**
+   * Workflow parents; the step stays gated (pending, not claimable) until each completed. Every
+   * parent must exist and not be dead-lettered (`ValidationError` / `ConflictError`); `{ index }`
+   * refers to an earlier item of the same batch, and only there.
+   */
+  readonly dependsOn?: readonly DependencyRef[];
 }
 
 export interface StepSubmitResult {
@@ -183,6 +219,12 @@ export interface StepReleaseParams extends ClaimRef {
 
 export interface StepReplayParams extends AtTime {
   readonly stepId: string;
+}
+
+export interface WorkflowGraphParams {
+  readonly stepId: string;
+  /** Most nodes to return (default 1000). */
+  readonly limit?: number;
 }
 
 export interface PodRegisterParams extends AtTime {
@@ -383,14 +425,18 @@ export interface Store {
   stepSubmitBatch(params: StepSubmitBatchParams): Promise<StepSubmitBatchResult>;
 
   /**
-   * Atomically claims up to `limit` pending steps of `types` with `run_after <= now`, ordered by
+   * Atomically claims up to `limit` pending, ungated (`waitingOn = 0`) steps of `types` with `run_after <= now`, ordered by
    * `priority DESC, created_ts, step_id`: sets `claimed`, `claimed_by`, `attempt + 1`, and writes one
    * `claimed` event each. Concurrent callers never receive the same step. Throws `PodFencedError`
    * (claiming nothing) when the pod's `pod_health` row is missing or `down`.
    */
   stepClaim(params: StepClaimParams): Promise<StepRow[]>;
 
-  /** Fenced: `claimed → completed` storing `result`, event `completed`; else `stale_write_rejected`. */
+  /**
+   * Fenced: `claimed → completed` storing `result`, event `completed`; else `stale_write_rejected`.
+   * In the same transaction every child's gate (`waitingOn`) counts this parent as completed, so a
+   * child whose parents all completed becomes claimable (also in `stepCompleteMany`).
+   */
   stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>>;
 
   /**
@@ -407,6 +453,9 @@ export interface Store {
    * Fenced: records `last_error`. Retries left (`retry_count < max_retries`) and retryable:
    * `pending`, `retry_count + 1 = n`, `run_after = now + min(base·2^(n−1), max)·U[0.5,1]`, event
    * `retried`. Otherwise `failed`, event `dead_lettered`. Stale: `stale_write_rejected`.
+   * A dead-lettering also fails, in the same transaction, every pending descendant of the step
+   * (transitively) with `last_error` naming it and one `dead_lettered` event each (reason
+   * `parent_failed`); so does a dead-lettering by `stepRelease` or `recoverySweep`.
    */
   stepFail(params: StepFailParams): Promise<FencedWriteResult<'retried' | 'dead_lettered'>>;
 
@@ -423,9 +472,20 @@ export interface Store {
   /**
    * Operator replay from the DLQ: `failed → pending`, `retry_count = 0`, `run_after = now`; attempt
    * and `last_error` kept; event `replayed` with the old retry_count in detail. `NotFoundError` for
-   * an unknown id, `ConflictError` when the step is not `failed`.
+   * an unknown id, `ConflictError` when the step is not `failed`. In the same transaction the
+   * descendants its dead-lettering failed (failed with `waitingOn > 0`) go back to gated `pending`
+   * the same way, each with a `replayed` event (reason `parent_replayed`).
    */
   stepReplay(params: StepReplayParams): Promise<StepRow>;
+
+  /**
+   * The results of `stepId`'s workflow parents, keyed by parent step id (null for a parent that has
+   * no result or no longer exists). Empty for a step with no parents. Reads only.
+   */
+  stepParentResults(params: { readonly stepId: string }): Promise<{ [parentStepId: string]: Json | null }>;
+
+  /** The workflow graph reachable from `stepId` (parents and children, transitively); null for an unknown id. Reads only. */
+  workflowGraph(params: WorkflowGraphParams): Promise<WorkflowGraph | null>;
 
   /** Audit events in `event_id` order. Reads only. */
   eventList(params: EventListParams): Promise<StepEvent[]>;

@@ -59,6 +59,7 @@ export function lifecycleReachability(lifecycle: StepLifecycle, argsExamples: re
     signal: new AbortController().signal,
     clock: new SimulatedClock(),
     log: pino({ level: 'silent' }),
+    parents: {},
     runHandler: async () => null,
   });
   try {

@@ -44,7 +44,7 @@ export interface TrailContext {
   readonly final: boolean;
 }
 
-const DEAD_LETTER_REASONS: readonly Json[] = ['error', 'timeout', 'non_retryable', 'pod_dead', 'release'];
+const DEAD_LETTER_REASONS: readonly Json[] = ['error', 'timeout', 'non_retryable', 'pod_dead', 'release', 'parent_failed'];
 
 interface Walk extends ReplayedRow {
   exists: boolean;
@@ -95,7 +95,9 @@ function walkStep(stepId: string, events: readonly StepEvent[], ctx: TrailContex
     if (!next.legal) bad(`I6 the lifecycle machine refuses it in state ${lifecycleStateOf(lifecycle)}`);
     lifecycle = next.snapshot;
     const sweepMade = e.kind === 'recovered' || (e.kind === 'dead_lettered' && e.detail.reason === 'pod_dead');
-    const writerMade = ['completed', 'retried', 'released', 'dead_lettered'].includes(e.kind) && !sweepMade;
+    // A workflow cascade fails a pending step for its ancestor: no claim of its own to fence.
+    const cascadeMade = e.kind === 'dead_lettered' && e.detail.reason === 'parent_failed';
+    const writerMade = ['completed', 'retried', 'released', 'dead_lettered'].includes(e.kind) && !sweepMade && !cascadeMade;
     if (writerMade && (e.podId !== w.claimedBy || e.attempt !== w.attempt)) {
       bad(`I3 accepted write by ${e.podId}@${e.attempt} but the claim is ${w.claimedBy}@${w.attempt}`);
     }
@@ -143,7 +145,7 @@ function walkStep(stepId: string, events: readonly StepEvent[], ctx: TrailContex
       }
       case 'dead_lettered':
         if (!DEAD_LETTER_REASONS.includes(e.detail.reason ?? null)) bad(`I8 unknown reason ${String(e.detail.reason)}`);
-        if (e.detail.reason !== 'non_retryable' && w.retryCount !== maxRetries) {
+        if (e.detail.reason !== 'non_retryable' && !cascadeMade && w.retryCount !== maxRetries) {
           bad(`I8 dead-lettered (${String(e.detail.reason)}) with retry_count ${w.retryCount} < max_retries ${maxRetries}`);
         }
         if (e.detail.retry_count !== w.retryCount) bad(`I7 detail.retry_count ${String(e.detail.retry_count)}, expected ${w.retryCount}`);

@@ -26,6 +26,7 @@ import { describeStats } from './stats.cases.js';
 import { STORE_FACTORIES, requiredStores, type StoreFactory } from './stores.js';
 import { describeSubmit } from './submit.cases.js';
 import { describeWatch } from './watch.cases.js';
+import { describeWorkflow } from './workflow.cases.js';
 
 const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeSubmit,
@@ -49,6 +50,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeBrowse,
   describeQueueAge,
   describeSchedules,
+  describeWorkflow,
 ];
 
 const required = requiredStores();

@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import { apiAuthOf } from '../../src/http/auth.js';
 import { ROUTES } from '../../src/http/routes.js';
 import type * as wire from '../../src/http/schemas.js';
-import type { DlqView, HealthView, LeaderView, QueueView, RecoveryView, StepView, SubmitView } from '../../src/http/views.js';
+import type { DlqView, HealthView, LeaderView, QueueView, RecoveryView, StepView, SubmitView, WorkflowView } from '../../src/http/views.js';
 import { OpenApiValidator } from '../support/openapi-validator.js';
 import { ERROR_KEYS, FakePod, openTestApi, type TestApi } from './http-fixture.js';
 
@@ -190,7 +190,8 @@ const viewsMatchSchemas: [
   Same<Plain<DlqView>['steps'], Plain<z.output<typeof wire.dlqBodySchema>>['steps']>,
   Same<Plain<RecoveryView>['recovery_summary'], Plain<z.output<typeof wire.recoveryResultBodySchema>>['recovery_summary']>,
   Same<keyof StepView, keyof z.output<typeof wire.stepBodySchema>>,
-] = [true, true, true, true, true, true, true];
+  Same<Plain<WorkflowView>, Plain<z.output<typeof wire.workflowBodySchema>>>,
+] = [true, true, true, true, true, true, true, true];
 void viewsMatchSchemas;
 
 /** Findings of schemathesis against a live pod, each now held by a test (see .ci/api-fuzz/). */

@@ -28,7 +28,7 @@ describe('postgres migrations', () => {
     const results = await Promise.all(stores.map((s) => s.migrate()));
     expect(results.filter((r) => r.from === 0)).toEqual([{ from: 0, to: LATEST_VERSION }]);
     expect(results.filter((r) => r.from !== 0)).toEqual(Array.from({ length: 4 }, () => ({ from: LATEST_VERSION, to: LATEST_VERSION })));
-    expect(await tablesOf(db.url, db.schema)).toEqual(['pod_health', 'schema_version', 'step_events', 'step_tracker']);
+    expect(await tablesOf(db.url, db.schema)).toEqual(['pod_health', 'schema_version', 'step_dependencies', 'step_events', 'step_tracker']);
     const version = await withClient(db.url, (c) => c.query(`SELECT id, version FROM "${db.schema}".schema_version`));
     expect(version.rows).toEqual([{ id: 1, version: LATEST_VERSION }]);
     // Every opener works on the result.
@@ -66,7 +66,7 @@ describe('postgres migrations', () => {
     try {
       const store = await db.open({ schema });
       await store.migrate();
-      expect(await tablesOf(db.url, schema)).toEqual(['pod_health', 'schema_version', 'step_events', 'step_tracker']);
+      expect(await tablesOf(db.url, schema)).toEqual(['pod_health', 'schema_version', 'step_dependencies', 'step_events', 'step_tracker']);
     } finally {
       await withClient(db.url, (c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
     }
@@ -80,10 +80,12 @@ describe('postgres migrations', () => {
     expect(await tablesOf(db.url, db.schema)).toEqual([
       'Tenant_B_pod_health',
       'Tenant_B_schema_version',
+      'Tenant_B_step_dependencies',
       'Tenant_B_step_events',
       'Tenant_B_step_tracker',
       'pod_health',
       'schema_version',
+      'step_dependencies',
       'step_events',
       'step_tracker',
     ]);

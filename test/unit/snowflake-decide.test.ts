@@ -29,6 +29,8 @@ const ROW: StepRow = {
   result: null,
   createdTs: NOW - 9_000,
   lastUpdateTs: NOW - 1_000,
+  dependsOn: [],
+  waitingOn: 0,
 };
 const ASK = { podId: 'pod-a', error: 'boom', retryable: true, reason: 'error', release: false };
 

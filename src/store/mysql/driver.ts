@@ -13,6 +13,9 @@ import { WriteCoalescer } from '../coalesce.js';
 import { serialiseResult } from '../json.js';
 import { writeInRounds } from '../rounds.js';
 import type {
+  Json,
+  WorkflowGraph,
+  WorkflowGraphParams,
   QueueActivity,
   QueueActivityParams,
   QueueAgeResult,
@@ -62,6 +65,8 @@ import { getStep, listDlq, listEvents, listSteps, readActivity, readQueueAge, re
 import { pruneChunk, sweep } from './recovery.js';
 import { toStepRow, type LockedStepRecord } from './rows.js';
 import { insertItems, prepareItems } from './submit.js';
+import { cascadeRevival, openGates, readEdgesTouching, readParentResults, readSteps } from './workflow.js';
+import { checkDependencies, walkWorkflow } from '../workflow.js';
 import { WorkWatcher } from './watch.js';
 
 /** Options of `openMysqlStore`. */
@@ -148,7 +153,7 @@ export class MysqlStore implements Store {
 
   async stepSubmit(params: StepSubmitParams): Promise<StepSubmitResult> {
     const { now, ...step } = params;
-    const [result] = await this.submitItems([step], now);
+    const [result] = await this.submitItems([step], now, false);
     return result!;
   }
 
@@ -156,12 +161,13 @@ export class MysqlStore implements Store {
     return { results: await this.submitItems(params.steps, params.now) };
   }
 
-  private async submitItems(steps: StepSubmitBatchParams['steps'], now: number | undefined): Promise<StepSubmitResult[]> {
+  private async submitItems(steps: StepSubmitBatchParams['steps'], now: number | undefined, inBatch = true): Promise<StepSubmitResult[]> {
     const items = prepareItems(steps);
     if (items.length === 0) return [];
+    const resolved = checkDependencies(steps, inBatch);
     for (let attempt = 1; ; attempt++) {
       try {
-        const results = await inTransaction(this.main, (c) => insertItems(c, this.ctx, items, now));
+        const results = await inTransaction(this.main, (c) => insertItems(c, this.ctx, items, now, resolved, inBatch));
         if (results.some((r, i) => r.outcome === 'submitted' && items[i]!.delayMs === 0)) this.watcher.notify();
         return results;
       } catch (err) {
@@ -206,6 +212,11 @@ export class MysqlStore implements Store {
         events.push(done.event);
       }
       await insertEvents(c, this.ctx, events);
+      await openGates(
+        c,
+        this.ctx,
+        outcomes.flatMap((o) => (o.applied ? [o.step.stepId] : [])),
+      );
       return outcomes;
     });
   }
@@ -244,10 +255,22 @@ export class MysqlStore implements Store {
       await insertEvents(c, this.ctx, [
         { stepId: step.stepId, ts: now, kind: 'replayed', podId: null, attempt: step.attempt, detail: { old_retry_count: locked.retry_count } },
       ]);
+      await cascadeRevival(c, this.ctx, step.stepId, now);
       return step;
     });
     this.watcher.notify();
     return row;
+  }
+
+  async stepParentResults(params: { readonly stepId: string }): Promise<{ [parentStepId: string]: Json | null }> {
+    return readParentResults(this.main, this.ctx, params.stepId);
+  }
+
+  async workflowGraph(params: WorkflowGraphParams): Promise<WorkflowGraph | null> {
+    return walkWorkflow(params.stepId, params.limit, {
+      edgesTouching: (ids) => readEdgesTouching(this.main, this.ctx, ids),
+      rows: (ids) => readSteps(this.main, this.ctx, ids),
+    });
   }
 
   async eventList(params: EventListParams): Promise<StepEvent[]> {

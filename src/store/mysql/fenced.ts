@@ -10,6 +10,7 @@ import type { ClaimRef, FencedWriteResult, Json, StepClaimParams, StepRow } from
 import { run, write, type Connection } from './connection.js';
 import { backoffMs, insertEvents, readClock, type MysqlContext, type NewEvent } from './context.js';
 import { byClaimOrder, toStepRow, type LockedStepRecord, type StepRecord } from './rows.js';
+import { cascadeFailure } from './workflow.js';
 
 /** Claims up to `limit` steps; refuses (claiming nothing) when the pod is not registered as up. */
 export async function claimSteps(connection: Connection, ctx: MysqlContext, params: StepClaimParams): Promise<StepRow[]> {
@@ -121,6 +122,7 @@ export async function failLocked(
         ? { reason: failure.reason, error: failure.error, retry_count: step.retryCount, run_after: step.runAfter }
         : { reason: failure.retryable ? failure.reason : 'non_retryable', error: failure.error, retry_count: step.retryCount };
   await insertEvents(connection, ctx, [{ stepId: step.stepId, ts: now, kind: outcome, podId: ref.podId, attempt: step.attempt, detail }]);
+  if (outcome === 'dead_lettered') await cascadeFailure(connection, ctx, step.stepId, ref.podId, now);
   return { applied: true, outcome, step };
 }
 

@@ -102,10 +102,29 @@ export const MIGRATIONS: readonly MysqlMigration[] = [
     description: 'step_events by kind and time, for activity over a recent window',
     statements: (n) => [`ALTER TABLE ${n.stepEvents} ADD INDEX ${n.index('se_kind_ts_ix')} (kind, ts)`],
   },
+  {
+    version: 3,
+    description: 'workflow edges, declared parents and the gate on step_tracker',
+    // Children are found by parent (sd_parent_ix); the declared parents and the gate (parents not
+    // yet completed) ride on the row. Existing rows get no parents and an open gate, so a pod of the
+    // previous build keeps working through a rolling upgrade.
+    statements: (n) => [
+      `CREATE TABLE IF NOT EXISTS ${n.stepDependencies} (
+        step_id VARCHAR(64) NOT NULL,
+        parent_step_id VARCHAR(64) NOT NULL,
+        PRIMARY KEY (step_id, parent_step_id),
+        KEY ${n.index('sd_parent_ix')} (parent_step_id, step_id)
+      ) ${TABLE_OPTIONS}`,
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN depends_on JSON NULL`,
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN waiting_on INT NOT NULL DEFAULT 0`,
+    ],
+  },
 ];
 
 /** ER_DUP_KEYNAME: the index exists, left by a migration that stopped before recording its version. */
 const DUPLICATE_KEY_NAME = 1061;
+/** ER_DUP_FIELDNAME: the column exists, for the same reason. */
+const DUPLICATE_FIELD_NAME = 1060;
 
 /** The newest schema this build knows. */
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
@@ -135,7 +154,7 @@ export async function runMigrations(connection: mysql.Connection, n: MysqlNames,
       for (const statement of migration.statements(n)) {
         // MySQL DDL is not transactional: an index added just before a crash must not stop the re-run.
         await connection.query(statement).catch((err: { errno?: number }) => {
-          if (err.errno !== DUPLICATE_KEY_NAME) throw err;
+          if (err.errno !== DUPLICATE_KEY_NAME && err.errno !== DUPLICATE_FIELD_NAME) throw err;
         });
       }
       await connection.query(

@@ -14,6 +14,7 @@ export interface MysqlNames {
   readonly podHealth: string;
   readonly stepEvents: string;
   readonly schemaVersion: string;
+  readonly stepDependencies: string;
   /** The schema_version table unquoted, for the information_schema look-up. */
   readonly schemaVersionTable: string;
   /** An index name (quoted) for a short suffix. */
@@ -41,6 +42,7 @@ export function mysqlNames(prefix = ''): MysqlNames {
     podHealth: quoteIdentifier(tables.podHealth),
     stepEvents: quoteIdentifier(tables.stepEvents),
     schemaVersion: quoteIdentifier(tables.schemaVersion),
+    stepDependencies: quoteIdentifier(tables.stepDependencies),
     schemaVersionTable: tables.schemaVersion,
     // MySQL index names are per table, up to 64 characters: prefix (≤ 49) + a short suffix fits.
     index: (suffix: string) => quoteIdentifier(`${prefix}${suffix}`),

@@ -42,6 +42,8 @@ export const STEP_COLUMNS = [
   'result',
   'created_ts',
   'last_update_ts',
+  'depends_on',
+  'waiting_on',
 ].join(', ');
 
 const EVENT_COLUMNS = '(step_id, ts, kind, pod_id, attempt, detail)';
@@ -59,14 +61,46 @@ export function mysqlQueries(n: MysqlNames) {
   const steps = n.stepTracker;
   const pods = n.podHealth;
   const events = n.stepEvents;
+  const deps = n.stepDependencies;
   return {
     /** `now` (bound or database clock) as `now_ms`. */
     clock: `SELECT ${NOW} AS now_ms`,
 
     /** Rows: [step_id, type, args, metadata, priority, max_retries, run_after, timeout_ms, key, created, updated]. */
     stepInsert: `INSERT INTO ${steps} (step_id, type, args, metadata, priority, status, attempt, retry_count, max_retries,
-        release_count, run_after, timeout_ms, idempotency_key, created_ts, last_update_ts)
+        release_count, run_after, timeout_ms, idempotency_key, created_ts, last_update_ts, depends_on, waiting_on)
       VALUES ?`,
+    /** Parent ids: their statuses, share-locked so a parent's completion or dead-lettering waits for this submit. */
+    parentStatuses: `SELECT step_id, status FROM ${steps} WHERE step_id IN (?) LOCK IN SHARE MODE`,
+    /** Rows: [step_id, parent_step_id]. */
+    edgeInsert: `INSERT IGNORE INTO ${deps} (step_id, parent_step_id) VALUES ?`,
+    /** Parent ids: each child waits for as many parents fewer as completed among them. */
+    gateOpen: `UPDATE ${steps} s JOIN (SELECT step_id, COUNT(*) AS done FROM ${deps} WHERE parent_step_id IN (?) GROUP BY step_id) g
+        ON s.step_id = g.step_id
+      SET s.waiting_on = GREATEST(s.waiting_on - g.done, 0)
+      WHERE s.waiting_on > 0`,
+    /** Root ids: every step reachable from them through child edges. */
+    descendants: `WITH RECURSIVE descendants (step_id) AS (
+        SELECT step_id FROM ${deps} WHERE parent_step_id IN (?)
+        UNION SELECT d.step_id FROM ${deps} d JOIN descendants x ON d.parent_step_id = x.step_id)
+      SELECT step_id FROM descendants`,
+    /** Ids: the pending ones, locked. */
+    lockPending: `SELECT ${STEP_COLUMNS} FROM ${steps} WHERE step_id IN (?) AND status = 'pending' ORDER BY step_id FOR UPDATE`,
+    /** Ids: the ones an ancestor's dead-lettering failed (failed behind a shut gate), locked. */
+    lockCascaded: `SELECT ${STEP_COLUMNS} FROM ${steps} WHERE step_id IN (?) AND status = 'failed' AND waiting_on > 0 ORDER BY step_id FOR UPDATE`,
+    /** error, now, ids (locked). */
+    cascadeFail: `UPDATE ${steps} SET status = 'failed', last_error = ?, last_update_ts = ? WHERE step_id IN (?)`,
+    /** now, now, ids (locked). */
+    cascadeRevive: `UPDATE ${steps} SET status = 'pending', claimed_by = NULL, retry_count = 0, run_after = ?, last_update_ts = ? WHERE step_id IN (?)`,
+    /** step id. */
+    parentResults: `SELECT p.step_id, p.result FROM ${deps} d JOIN ${steps} p ON p.step_id = d.parent_step_id WHERE d.step_id = ?`,
+    /** ids, ids. */
+    edgesTouching: `SELECT step_id, parent_step_id FROM ${deps} WHERE step_id IN (?)
+      UNION SELECT step_id, parent_step_id FROM ${deps} WHERE parent_step_id IN (?)`,
+    /** ids. */
+    stepGetMany: `SELECT ${STEP_COLUMNS} FROM ${steps} WHERE step_id IN (?)`,
+    /** step ids. */
+    pruneEdges: `DELETE FROM ${deps} WHERE step_id IN (?)`,
     /** Existing steps holding any of the `(type, idempotency_key)` pairs bound as a list of rows; locks them. */
     stepFindByKeys: `SELECT step_id, type, idempotency_key, args FROM ${steps}
       WHERE (type, idempotency_key) IN (?) FOR UPDATE`,
@@ -80,7 +114,7 @@ export function mysqlQueries(n: MysqlNames) {
      * a plan that sorts would lock every due row it reads.
      */
     claimPick: `SELECT ${STEP_COLUMNS} FROM ${steps} FORCE INDEX (${n.index('st_claim_ix')})
-      WHERE status = 'pending' AND type IN (?) AND run_after <= ?
+      WHERE status = 'pending' AND type IN (?) AND run_after <= ? AND waiting_on = 0
       ORDER BY neg_priority, created_ts, step_id
       LIMIT ?
       FOR UPDATE SKIP LOCKED`,
@@ -175,7 +209,7 @@ export function mysqlQueries(n: MysqlNames) {
       GROUP BY bucket_start, kind ORDER BY bucket_start, kind`,
     /** now: due pending steps per priority, highest first (st_due_ix finds them). */
     queueAgeByPriority: `SELECT priority, COUNT(*) AS due, MIN(run_after) AS oldest_ms FROM ${steps}
-      WHERE status = 'pending' AND run_after <= ? GROUP BY priority ORDER BY priority DESC`,
+      WHERE status = 'pending' AND run_after <= ? AND waiting_on = 0 GROUP BY priority ORDER BY priority DESC`,
 
     /** cutoff, chunk: terminal steps last updated before the cutoff, oldest first, skipping locked rows. */
     pruneDoomed: `SELECT step_id FROM ${steps}
@@ -197,7 +231,7 @@ export function mysqlQueries(n: MysqlNames) {
      * `run_after`, both from the (status, run_after) index.
      */
     watchProbe: `SELECT c.now_ms, (SELECT MAX(event_id) FROM ${events}) AS marker,
-        EXISTS (SELECT 1 FROM ${steps} WHERE status = 'pending' AND run_after <= c.now_ms) AS claimable,
+        EXISTS (SELECT 1 FROM ${steps} WHERE status = 'pending' AND run_after <= c.now_ms AND waiting_on = 0) AS claimable,
         (SELECT MIN(run_after) FROM ${steps} WHERE status = 'pending' AND run_after > c.now_ms) AS next_run_after
       FROM (SELECT ${CLOCK} AS now_ms) c`,
   } as const;

@@ -10,6 +10,7 @@ import type { Json, RecoverySummary, StepRow } from '../store.js';
 import { run, write, type Connection } from './connection.js';
 import { backoffMs, insertEvents, readClock, type MysqlContext, type NewEvent } from './context.js';
 import { toStepRow, type StepRecord } from './rows.js';
+import { cascadeFailure } from './workflow.js';
 
 /** Runs (or, `dryRun`, previews) one sweep at the transaction's clock. */
 export async function sweep(
@@ -30,6 +31,7 @@ export async function sweep(
     const events: NewEvent[] = [];
     for (const s of orphans) events.push(await recoverOne(connection, ctx, s, now, params.podId ?? null));
     await insertEvents(connection, ctx, events);
+    for (const s of deadLettered) await cascadeFailure(connection, ctx, s.stepId, params.podId ?? null, now);
     if (deadPods.length > 0) await write(connection, ctx.sql.sweepDownPods, [deadPods, now, threshold]);
   }
   return {
@@ -74,6 +76,7 @@ export async function pruneChunk(
   let steps = 0;
   if (doomed.length > 0) {
     events = await write(connection, ctx.sql.pruneEvents, [doomed]);
+    await write(connection, ctx.sql.pruneEdges, [doomed]);
     steps = await write(connection, ctx.sql.pruneSteps, [doomed]);
   }
   const pods = await write(connection, ctx.sql.prunePods, [cutoff]);

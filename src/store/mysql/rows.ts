@@ -27,6 +27,8 @@ export interface StepRecord {
   readonly result: string | null;
   readonly created_ts: number | string;
   readonly last_update_ts: number | string;
+  readonly depends_on: string | null;
+  readonly waiting_on: number;
 }
 
 /** A locked step row with the transaction's clock. */
@@ -88,6 +90,8 @@ export function toStepRow(r: StepRecord): StepRow {
     result: parseJson(r.result) ?? null,
     createdTs: Number(r.created_ts),
     lastUpdateTs: Number(r.last_update_ts),
+    dependsOn: parseJson<string[]>(r.depends_on) ?? [],
+    waitingOn: Number(r.waiting_on),
   };
 }
 

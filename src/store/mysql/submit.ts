@@ -17,6 +17,8 @@ import { run, type Connection } from './connection.js';
 import { insertEvents, readClock, type MysqlContext } from './context.js';
 import { MAX_IDEMPOTENCY_KEY_BYTES } from './migrations.js';
 import { keyText } from './rows.js';
+import { gateOf, parentIds, type ResolvedParent } from '../workflow.js';
+import { insertEdges, parentStatuses } from './workflow.js';
 
 type Submission = Omit<StepSubmitParams, 'now'>;
 
@@ -81,6 +83,8 @@ export async function insertItems(
   ctx: MysqlContext,
   items: readonly PreparedItem[],
   nowParam: number | undefined,
+  resolved: readonly ResolvedParent[][] = [],
+  inBatch = true,
 ): Promise<StepSubmitResult[]> {
   if (items.length === 0) return [];
   const now = await readClock(connection, ctx, nowParam);
@@ -101,13 +105,46 @@ export async function insertItems(
   // priority and created_ts, so a batch is claimed in the order it was submitted.
   const ids = fresh.map(() => newStepId(now)).sort();
   fresh.forEach((i, k) => (results[i] = { stepId: ids[k]!, outcome: 'submitted' }));
+  // Parents by id, once every item has one; the gate of each new item counts its parents not completed.
+  const earlier: string[] = [];
+  const parentsOf = items.map((_, i) => {
+    const parents = parentIds(resolved[i] ?? [], earlier);
+    earlier.push(results[i]!.stepId);
+    return parents;
+  });
+  const freshIds = new Set(ids);
+  const statuses = await parentStatuses(connection, ctx, [...new Set(fresh.flatMap((i) => parentsOf[i]!))], freshIds);
+  const gates = fresh.map((i) => gateOf(parentsOf[i]!, statuses, inBatch ? i : null));
   const rows = fresh.map((i, k) => {
     const it = items[i]!;
-    return [ids[k]!, it.type, it.argsJson, it.metadataJson, it.priority, 'pending', 0, 0, it.maxRetries, 0, now + it.delayMs, it.timeoutMs, it.key, now, now];
+    return [
+      ids[k]!,
+      it.type,
+      it.argsJson,
+      it.metadataJson,
+      it.priority,
+      'pending',
+      0,
+      0,
+      it.maxRetries,
+      0,
+      now + it.delayMs,
+      it.timeoutMs,
+      it.key,
+      now,
+      now,
+      JSON.stringify(parentsOf[i]!),
+      gates[k]!,
+    ];
   });
   for (const chunk of byteChunks(rows, (row) => (row[2] as string).length + (row[3] as string).length + 200)) {
     await run(connection, ctx.sql.stepInsert, [chunk]);
   }
+  await insertEdges(
+    connection,
+    ctx,
+    fresh.flatMap((i, k) => parentsOf[i]!.map((p) => [ids[k]!, p] as const)),
+  );
   await insertEvents(
     connection,
     ctx,

@@ -17,6 +17,9 @@ import { WriteCoalescer } from '../coalesce.js';
 import { serialiseResult } from '../json.js';
 import { writeInRounds } from '../rounds.js';
 import type {
+  Json,
+  WorkflowGraph,
+  WorkflowGraphParams,
   QueueActivity,
   QueueActivityParams,
   StepListParams,
@@ -61,6 +64,8 @@ import { pgNames, type PgNames } from './names.js';
 import * as browseSql from './queries.browse.js';
 import * as maintenanceSql from './queries.maintenance.js';
 import * as stepSql from './queries.js';
+import * as workflowSql from './workflow.js';
+import { walkWorkflow } from '../workflow.js';
 import {
   byClaimOrder,
   toPodRow,
@@ -123,6 +128,9 @@ function statements(n: PgNames) {
     activity: browseSql.queueActivitySql(n),
     prune: maintenanceSql.retentionPruneSql(n),
     analyze: maintenanceSql.analyzeStepsSql(n),
+    parentResults: workflowSql.parentResultsSql(n),
+    edgesTouching: workflowSql.edgesTouchingSql(n),
+    getMany: workflowSql.stepGetManySql(n),
   };
 }
 
@@ -234,7 +242,7 @@ export class PostgresStore implements Store {
 
   async stepSubmit(params: StepSubmitParams): Promise<StepSubmitResult> {
     const { now, ...step } = params;
-    const [result] = await submitSteps(this.main, this.names, this.sql.submit, [step], now);
+    const [result] = await submitSteps(this.main, this.names, this.sql.submit, [step], now, false);
     this.refreshStatistics(result!.outcome === 'submitted' ? 1 : 0);
     return result!;
   }
@@ -367,6 +375,32 @@ export class PostgresStore implements Store {
     if (row === undefined || row.found_status === null) throw new NotFoundError(`step ${params.stepId} not found`);
     if (row.step_id === null) throw new ConflictError(`step ${params.stepId} is ${row.found_status}, not failed; only dead-lettered steps can be replayed`);
     return toStepRow(row);
+  }
+
+  async stepParentResults(params: { readonly stepId: string }): Promise<{ [parentStepId: string]: Json | null }> {
+    const { rows } = await runQuery<{ step_id: string; result: Json | null }>(
+      this.main,
+      { text: this.sql.parentResults, values: [params.stepId] },
+      { idempotent: true },
+    );
+    return Object.fromEntries(rows.map((r) => [r.step_id, r.result ?? null]));
+  }
+
+  async workflowGraph(params: WorkflowGraphParams): Promise<WorkflowGraph | null> {
+    return walkWorkflow(params.stepId, params.limit, {
+      edgesTouching: async (ids) => {
+        const { rows } = await runQuery<{ step_id: string; parent_step_id: string }>(
+          this.main,
+          { text: this.sql.edgesTouching, values: [[...ids]] },
+          { idempotent: true },
+        );
+        return rows.map((r) => ({ stepId: r.step_id, parentStepId: r.parent_step_id }));
+      },
+      rows: async (ids) => {
+        const { rows } = await runQuery<StepRecord>(this.main, { text: this.sql.getMany, values: [[...ids]] }, { idempotent: true });
+        return rows.map(toStepRow);
+      },
+    });
   }
 
   async eventList(params: EventListParams): Promise<StepEvent[]> {

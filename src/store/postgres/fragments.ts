@@ -58,6 +58,8 @@ export function stepColumns(s: string): string {
     `${s}.result`,
     `${ms(`${s}.created_ts`)} AS created_ms`,
     `${ms(`${s}.last_update_ts`)} AS last_update_ms`,
+    `${s}.depends_on`,
+    `${s}.waiting_on`,
   ].join(', ');
 }
 
@@ -72,6 +74,57 @@ export function podColumns(p: string, now: string, thresholdParam: string): stri
     `${p}.meta`,
     `${live(p, now, thresholdParam)} AS live`,
   ].join(', ');
+}
+
+/**
+ * The claim's gate for alias `s`: no parent left to wait for. The counter is exact except when a
+ * child's submit and its parent's completion commit at the same moment (the completion's snapshot
+ * cannot see the new edge, so the counter stays one too high); the parents' statuses, read by the
+ * claim's own snapshot, then decide, so a gate never stays shut behind completed parents.
+ */
+export function gateOpen(n: PgNames, s: string): string {
+  // OFFSET 0 keeps the planner from turning the EXISTS into a hashed subplan, which would read every
+  // edge and every parent row once per claim (a sequential scan of step_tracker); as written it is a
+  // per-row probe of two primary keys, run only for a row whose counter is not 0.
+  return `(${s}.waiting_on = 0 OR NOT EXISTS (SELECT 1 FROM ${n.stepDependencies} g JOIN ${n.stepTracker} gp ON gp.step_id = g.parent_step_id
+    WHERE g.step_id = ${s}.step_id AND gp.status <> 'completed' OFFSET 0))`;
+}
+
+/**
+ * Opens gates for the steps `source` (a CTE with `step_id`) completed: each child waits for as
+ * many parents fewer as completed here. Named `gates`; needs nothing else.
+ */
+export function gateOpenCte(n: PgNames, source: string): string {
+  return `gates AS (
+    UPDATE ${n.stepTracker} c SET waiting_on = greatest(c.waiting_on - g.done, 0)
+    FROM (SELECT d.step_id, count(*)::int AS done FROM ${n.stepDependencies} d JOIN ${source} x ON d.parent_step_id = x.step_id GROUP BY d.step_id) g
+    WHERE c.step_id = g.step_id AND c.waiting_on > 0
+    RETURNING c.waiting_on
+  )`;
+}
+
+/**
+ * The dead-letter cascade: every pending descendant of the rows of `source` (a CTE with `step_id`
+ * and `outcome`) whose outcome is `dead_lettered` becomes failed, naming the dead-lettered ancestor,
+ * with one `dead_lettered` event each written by `podExpr`. Needs `WITH RECURSIVE` and the `clock` CTE.
+ */
+export function cascadeFailCtes(n: PgNames, source: string, podExpr: string): string {
+  return `wf_desc (step_id, root) AS (
+    SELECT d.step_id, x.step_id FROM ${n.stepDependencies} d JOIN ${source} x ON d.parent_step_id = x.step_id WHERE x.outcome = 'dead_lettered'
+    UNION SELECT d.step_id, r.root FROM ${n.stepDependencies} d JOIN wf_desc r ON d.parent_step_id = r.step_id
+  ),
+  wf_failed AS (
+    UPDATE ${n.stepTracker} c SET status = 'failed', last_error = 'parent step ' || r.root || ' failed', last_update_ts = k.now
+    FROM (SELECT step_id, min(root) AS root FROM wf_desc GROUP BY step_id) r CROSS JOIN clock k
+    WHERE c.step_id = r.step_id AND c.status = 'pending'
+    RETURNING c.step_id, c.attempt, c.retry_count, c.last_error, r.root
+  ),
+  wf_failed_ev AS (
+    INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
+    SELECT f.step_id, k.now, 'dead_lettered', ${podExpr}, f.attempt,
+           jsonb_build_object('reason', 'parent_failed', 'parent_step_id', f.root, 'error', f.last_error, 'retry_count', f.retry_count)
+    FROM wf_failed f CROSS JOIN clock k ORDER BY f.step_id
+  )`;
 }
 
 /** Wakes idle pods (LISTEN in watch.ts) when `condition` holds; delivered only if the statement commits. */

@@ -103,6 +103,24 @@ export const MIGRATIONS: readonly PgMigration[] = [
     description: 'step_events by kind and time, for activity over a recent window',
     statements: (n) => [`CREATE INDEX ${n.index('se_kind_ts_ix')} ON ${n.stepEvents} (kind, ts)`],
   },
+  {
+    version: 4,
+    description: 'workflow edges, declared parents and the gate on step_tracker',
+    // Children are found by parent (sd_parent_ix); the gate (parents not yet completed) and the
+    // declared parents ride on the row. Existing rows get no parents and an open gate, so a pod of
+    // the previous build keeps working through a rolling upgrade (ADD COLUMN with a constant
+    // default rewrites nothing).
+    statements: (n) => [
+      `CREATE TABLE ${n.stepDependencies} (
+        step_id text NOT NULL,
+        parent_step_id text NOT NULL,
+        PRIMARY KEY (step_id, parent_step_id)
+      )`,
+      `CREATE INDEX ${n.index('sd_parent_ix')} ON ${n.stepDependencies} (parent_step_id, step_id)`,
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN depends_on jsonb NOT NULL DEFAULT '[]'::jsonb`,
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN waiting_on int4 NOT NULL DEFAULT 0 CHECK (waiting_on >= 0)`,
+    ],
+  },
 ];
 
 /** The newest schema this build knows. */

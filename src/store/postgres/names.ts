@@ -16,6 +16,7 @@ export interface PgNames {
   readonly podHealth: string;
   readonly stepEvents: string;
   readonly schemaVersion: string;
+  readonly stepDependencies: string;
   /** `"schema"`, for CREATE SCHEMA. */
   readonly schemaQuoted: string;
   /** The NOTIFY channel, unquoted: `<prefix>fleet_q_work`. */
@@ -54,6 +55,7 @@ export function pgNames(schema = 'public', prefix = ''): PgNames {
     podHealth: qualified(tables.podHealth),
     stepEvents: qualified(tables.stepEvents),
     schemaVersion: qualified(tables.schemaVersion),
+    stepDependencies: qualified(tables.stepDependencies),
     schemaQuoted: quoteIdentifier(schema),
     channel,
     channelLiteral: quoteLiteral(channel),

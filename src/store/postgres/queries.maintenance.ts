@@ -3,7 +3,7 @@
  * and the LISTEN client's wake-up read: one function of the table names per Store method. Owns SQL
  * text only (conventions in queries.ts and fragments.ts): no pool, no values, no row mapping.
  */
-import { backoff, clockCte, EVENT_COLUMNS, live, ms, podColumns, stepColumns, wakeCte } from './fragments.js';
+import { backoff, cascadeFailCtes, clockCte, EVENT_COLUMNS, gateOpen, live, ms, podColumns, stepColumns, wakeCte } from './fragments.js';
 import type { PgNames } from './names.js';
 
 /**
@@ -70,7 +70,7 @@ const SWEEP_OUTCOME = `CASE WHEN s.retry_count < s.max_retries THEN 'recovered' 
  * and `pods`.
  */
 export function recoverySweepSql(n: PgNames): string {
-  return `WITH ${clockCte()},
+  return `WITH RECURSIVE ${clockCte()},
   orphan AS MATERIALIZED (
     SELECT s.step_id, ${SWEEP_OUTCOME} AS outcome
     FROM ${n.stepTracker} s CROSS JOIN clock c
@@ -98,6 +98,7 @@ export function recoverySweepSql(n: PgNames): string {
     FROM swept w CROSS JOIN clock c
     ORDER BY w.step_id
   ),
+  ${cascadeFailCtes(n, 'swept', '$2::text')},
   downed AS (
     UPDATE ${n.podHealth} p SET status = 'down'
     FROM clock c
@@ -174,6 +175,7 @@ export function retentionPruneSql(n: PgNames): string {
     RETURNING s.step_id
   ),
   old_events AS (DELETE FROM ${n.stepEvents} e WHERE e.step_id = ANY (ARRAY(SELECT step_id FROM old_steps)) RETURNING e.event_id),
+  old_edges AS (DELETE FROM ${n.stepDependencies} d WHERE d.step_id = ANY (ARRAY(SELECT step_id FROM old_steps))),
   old_pods AS (
     DELETE FROM ${n.podHealth} p USING cutoff k
     WHERE p.status = 'down' AND p.last_heartbeat_ts < k.ts
@@ -211,6 +213,6 @@ export function queueAgeSql(n: PgNames): string {
   SELECT ${ms('c.now')} AS now_ms,
     coalesce((SELECT json_agg(json_build_array(x.priority, x.due, x.oldest_ms) ORDER BY x.priority DESC)
               FROM (SELECT s.priority, count(*)::int AS due, ${ms('min(s.run_after)')} AS oldest_ms
-                    FROM ${n.stepTracker} s WHERE s.status = 'pending' AND s.run_after <= c.now GROUP BY s.priority) x), '[]'::json) AS by_priority
+                    FROM ${n.stepTracker} s WHERE s.status = 'pending' AND s.run_after <= c.now AND ${gateOpen(n, 's')} GROUP BY s.priority) x), '[]'::json) AS by_priority
   FROM clock c`;
 }

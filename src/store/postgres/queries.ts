@@ -10,7 +10,7 @@
  * lock their target row first (`FOR UPDATE`), so the outcome is decided on the row version that is
  * then written, even when another writer committed in between.
  */
-import { backoff, clockCte, EVENT_COLUMNS, ms, stepColumns, wakeCte } from './fragments.js';
+import { backoff, cascadeFailCtes, clockCte, EVENT_COLUMNS, gateOpen, gateOpenCte, ms, stepColumns, wakeCte } from './fragments.js';
 import type { PgNames } from './names.js';
 
 /**
@@ -101,6 +101,7 @@ export function stepClaimSql(n: PgNames): string {
     SELECT s.step_id, s.priority, s.created_ts FROM ${n.stepTracker} s CROSS JOIN clock c
     WHERE s.status = 'pending' AND s.run_after <= s.created_ts
       AND s.type = ANY($3::text[]) AND s.run_after <= c.now AND EXISTS (SELECT 1 FROM pod)
+      AND ${gateOpen(n, 's')}
     ORDER BY s.priority DESC, s.created_ts, s.step_id
     LIMIT $4::int8
     FOR UPDATE OF s SKIP LOCKED
@@ -111,7 +112,7 @@ export function stepClaimSql(n: PgNames): string {
         SELECT d.step_id FROM ${n.stepTracker} d
         WHERE d.status = 'pending' AND d.run_after > d.created_ts
           AND d.run_after <= (SELECT now FROM clock) AND d.type = ANY($3::text[]) AND EXISTS (SELECT 1 FROM pod)))
-      AND s.status = 'pending'
+      AND s.status = 'pending' AND ${gateOpen(n, 's')}
     ORDER BY s.priority DESC, s.created_ts, s.step_id
     LIMIT $4::int8
     FOR UPDATE OF s SKIP LOCKED
@@ -161,6 +162,8 @@ export function stepCompleteBatchSql(n: PgNames): string {
     INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
     SELECT d.step_id, i.now, 'completed', d.writer, d.attempt, '{}'::jsonb FROM done d JOIN input i ON i.ord = d.item ORDER BY d.item
   ),
+  ${gateOpenCte(n, 'done')},
+  ${wakeCte(n, 'EXISTS (SELECT 1 FROM gates WHERE waiting_on = 0)')},
   stale AS (
     INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
     SELECT i.step_id, i.now, 'stale_write_rejected', i.pod_id, i.attempt,
@@ -185,6 +188,8 @@ export function stepCompleteSql(n: PgNames): string {
     INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
     SELECT d.step_id, c.now, 'completed', $3::text, d.attempt, '{}'::jsonb FROM done d CROSS JOIN clock c
   ),
+  ${gateOpenCte(n, 'done')},
+  ${wakeCte(n, 'EXISTS (SELECT 1 FROM gates WHERE waiting_on = 0)')},
   ${staleWriteCtes(n, "'complete'", 'done')}
   SELECT d.* FROM done d`;
 }
@@ -196,7 +201,7 @@ export function stepCompleteSql(n: PgNames): string {
  * locked row: released (under the cap), retried (retries left and retryable) or dead_lettered.
  */
 export function stepFailSql(n: PgNames): string {
-  return `WITH ${clockCte()},
+  return `WITH RECURSIVE ${clockCte()},
   target AS MATERIALIZED (
     SELECT s.step_id,
            CASE WHEN $6::bool AND s.release_count < $7::int THEN 'released'
@@ -231,6 +236,7 @@ export function stepFailSql(n: PgNames): string {
            END
     FROM done d CROSS JOIN clock c
   ),
+  ${cascadeFailCtes(n, 'done', '$3::text')},
   ${staleWriteCtes(n, "CASE WHEN $6::bool THEN 'release' ELSE 'fail' END", 'done')},
   ${wakeCte(n, "EXISTS (SELECT 1 FROM done WHERE outcome <> 'dead_lettered')")}
   SELECT d.*, (SELECT count(*) FROM wake)::int AS woke FROM done d`;
@@ -246,7 +252,7 @@ export function stepGetSql(n: PgNames): string {
  * step; the step columns are null unless the row was `failed` and is now pending.
  */
 export function stepReplaySql(n: PgNames): string {
-  return `WITH ${clockCte()},
+  return `WITH RECURSIVE ${clockCte()},
   cur AS (SELECT status FROM ${n.stepTracker} WHERE step_id = $2::text),
   target AS MATERIALIZED (
     SELECT step_id, retry_count AS old_retry_count FROM ${n.stepTracker} WHERE step_id = $2::text AND status = 'failed' FOR UPDATE
@@ -261,6 +267,27 @@ export function stepReplaySql(n: PgNames): string {
     INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
     SELECT d.step_id, c.now, 'replayed', NULL, d.attempt, jsonb_build_object('old_retry_count', d.old_retry_count)
     FROM done d CROSS JOIN clock c
+  ),
+  wf_desc (step_id) AS (
+    SELECT d.step_id FROM ${n.stepDependencies} d WHERE d.parent_step_id = $2::text AND EXISTS (SELECT 1 FROM target)
+    UNION SELECT d.step_id FROM ${n.stepDependencies} d JOIN wf_desc r ON d.parent_step_id = r.step_id
+  ),
+  wf_target AS MATERIALIZED (
+    SELECT s.step_id, s.retry_count AS old_retry_count FROM ${n.stepTracker} s
+    WHERE s.step_id IN (SELECT step_id FROM wf_desc) AND s.status = 'failed' AND s.waiting_on > 0
+    FOR UPDATE
+  ),
+  wf_revived AS (
+    UPDATE ${n.stepTracker} s SET status = 'pending', retry_count = 0, run_after = c.now, claimed_by = NULL, last_update_ts = c.now
+    FROM wf_target t CROSS JOIN clock c
+    WHERE s.step_id = t.step_id
+    RETURNING s.step_id, s.attempt, t.old_retry_count
+  ),
+  wf_revived_ev AS (
+    INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}
+    SELECT v.step_id, c.now, 'replayed', NULL, v.attempt,
+           jsonb_build_object('reason', 'parent_replayed', 'parent_step_id', $2::text, 'old_retry_count', v.old_retry_count)
+    FROM wf_revived v CROSS JOIN clock c ORDER BY v.step_id
   ),
   ${wakeCte(n, 'EXISTS (SELECT 1 FROM done)')}
   SELECT r.status AS found_status, d.*, (SELECT count(*) FROM wake)::int AS woke

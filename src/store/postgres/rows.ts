@@ -26,6 +26,8 @@ export interface StepRecord {
   readonly result: Json | null;
   readonly created_ms: number;
   readonly last_update_ms: number;
+  readonly depends_on: string[];
+  readonly waiting_on: number;
 }
 
 /** The columns of `podColumns()` in queries.ts. */
@@ -87,6 +89,8 @@ export function toStepRow(r: StepRecord): StepRow {
     result: r.result ?? null,
     createdTs: r.created_ms,
     lastUpdateTs: r.last_update_ms,
+    dependsOn: r.depends_on,
+    waitingOn: r.waiting_on,
   };
 }
 

@@ -5,13 +5,15 @@
  * must not decide defaults (callers resolve maxRetries and timeoutMs) or args schemas.
  */
 import type pg from 'pg';
-import { ConflictError, StoreError, ValidationError, type FleetErrorItem } from '../../errors.js';
+import { ConflictError, FleetError, StoreError, ValidationError, type FleetErrorItem } from '../../errors.js';
 import { newStepId } from '../../ids.js';
 import { assertNoDuplicateKeys, submissionProblems } from '../submission-checks.js';
 import type { StepSubmitParams, StepSubmitResult } from '../store.js';
-import { constraintOf } from './classify.js';
+import { checkDependencies, gateOf, parentIds, type ResolvedParent } from '../workflow.js';
+import { classifyPgError, constraintOf } from './classify.js';
 import { runQuery } from './connection.js';
 import type { PgNames } from './names.js';
+import { edgesInsertSql, gateSetSql, parentStatusSql } from './workflow.js';
 
 type Submission = Omit<StepSubmitParams, 'now'>;
 
@@ -75,13 +77,16 @@ export async function submitSteps(
   sql: string,
   steps: readonly Submission[],
   now: number | undefined,
+  inBatch = true,
 ): Promise<StepSubmitResult[]> {
   if (steps.length === 0) return [];
   const values = parameters(steps, now);
+  const resolved = checkDependencies(steps, inBatch);
   const ids = values[1] as string[];
   for (let run = 1; ; run++) {
     let rows: SubmitRow[];
     try {
+      if (resolved.some((parents) => parents.length > 0)) return await submitWithParents(pool, names, sql, values, steps, resolved, inBatch);
       rows = (await runQuery<SubmitRow>(pool, { name: 'fleet_q_step_submit', text: sql, values })).rows;
     } catch (err) {
       const keyRace = err instanceof StoreError && err.driverCode === '23505' && constraintOf(err) === `${names.prefix}st_idem_ux`;
@@ -89,6 +94,61 @@ export async function submitSteps(
       throw err;
     }
     return outcomes(rows, ids, steps);
+  }
+}
+
+/**
+ * A batch with parents, in one transaction: the submit statement, then the edges of the inserted
+ * items, then their parents' statuses (share-locked, read after the edges exist; see
+ * `edgesInsertSql`), then each item's declared parents and gate. Any refusal rolls everything back.
+ */
+async function submitWithParents(
+  pool: pg.Pool,
+  names: PgNames,
+  sql: string,
+  values: unknown[],
+  steps: readonly Submission[],
+  resolved: readonly ResolvedParent[][],
+  inBatch: boolean,
+): Promise<StepSubmitResult[]> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw classifyPgError(err);
+  }
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const rows = (await client.query<SubmitRow>({ name: 'fleet_q_step_submit', text: sql, values })).rows;
+    const results = outcomes(rows, values[1] as string[], steps);
+    const earlier: string[] = [];
+    const items = results.map((r, i) => {
+      const parents = parentIds(resolved[i]!, earlier);
+      earlier.push(r.stepId);
+      return { index: i, stepId: r.stepId, parents, inserted: r.outcome === 'submitted' };
+    });
+    const gated = items.filter((item) => item.inserted && item.parents.length > 0);
+    if (gated.length > 0) {
+      const edges = gated.flatMap((item) => item.parents.map((p) => [item.stepId, p] as const));
+      await client.query(edgesInsertSql(names), [edges.map((e) => e[0]), edges.map((e) => e[1])]);
+      const allParents = [...new Set(edges.map((e) => e[1]))];
+      const found = (await client.query<{ step_id: string; status: string }>(parentStatusSql(names), [allParents])).rows;
+      const statuses = new Map(found.map((r) => [r.step_id, r.status]));
+      const gates = gated.map((item) => gateOf(item.parents, statuses, inBatch ? item.index : null));
+      await client.query(gateSetSql(names), [gated.map((g) => g.stepId), gated.map((g) => JSON.stringify(g.parents)), gates]);
+    }
+    await client.query('COMMIT');
+    return results;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
+    throw err instanceof FleetError ? err : classifyPgError(err);
+  } finally {
+    client.release(broken);
   }
 }
 

@@ -24,6 +24,9 @@ import { ConflictError, NotFoundError, PodFencedError } from '../../errors.js';
 import { WriteCoalescer } from '../coalesce.js';
 import { serialiseResult } from '../json.js';
 import type {
+  Json,
+  WorkflowGraph,
+  WorkflowGraphParams,
   QueueActivity,
   QueueActivityParams,
   QueueAgeResult,
@@ -64,6 +67,9 @@ import type {
 import { outcomeKnown } from './classify.js';
 import { SessionPool, type Answer, type RunOptions, type SessionSettings, type SnowflakeLogin, type Statement } from './connection.js';
 import { decideFailure, decideReplay, rowAfter, type FailureAsk } from './decide.js';
+import * as w from './queries.workflow.js';
+import { cascadeChanges, readDescendants, revivalChanges } from './workflow.js';
+import { walkWorkflow } from '../workflow.js';
 import { runMigrations } from './migrations.js';
 import { sfNames, type SfNames } from './names.js';
 import * as q from './queries.js';
@@ -200,7 +206,7 @@ export class SnowflakeStore implements Store {
 
   async stepSubmit(params: StepSubmitParams): Promise<StepSubmitResult> {
     const { now, ...step } = params;
-    const [result] = await this.main.with((run) => submitSteps(run, this.names, [step], now));
+    const [result] = await this.main.with((run) => submitSteps(run, this.names, [step], now, false));
     if (result!.outcome === 'submitted') this.watcher.poke();
     return result!;
   }
@@ -300,9 +306,17 @@ export class SnowflakeStore implements Store {
       }
       const now = ref.now ?? Number(rows[0]!['NOW_MS']);
       const change = decideFailure(row, ask, this.policy, now, Math.random());
+      const cascade =
+        change.outcome === 'dead_lettered'
+          ? cascadeChanges(await readDescendants((st, o) => this.run(st, o), this.names, [row.stepId]), ask.podId, now, () => ({
+              stepId: row.stepId,
+              status: row.status,
+              attempt: row.attempt,
+            }))
+          : [];
       const token = randomUUID();
       await this.flushRewritable();
-      const { updated } = await this.run(q.applyChangesSql(this.names, [change], token), { idempotent: true });
+      const { updated } = await this.run(q.applyChangesSql(this.names, [change, ...cascade], token), { idempotent: true });
       if (updated === 0) continue;
       // At once: a retried or released step is not claimable while its event is owed.
       this.owe(token, true);
@@ -324,9 +338,11 @@ export class SnowflakeStore implements Store {
       if (rows[0] === undefined) throw new NotFoundError(`step ${params.stepId} not found`);
       const row = toStepRow(rows[0]);
       if (row.status !== 'failed') throw new ConflictError(`step ${params.stepId} is ${row.status}, not failed; only dead-lettered steps can be replayed`);
-      const change = decideReplay(row, params.now ?? Number(rows[0]['NOW_MS']));
+      const now = params.now ?? Number(rows[0]['NOW_MS']);
+      const change = decideReplay(row, now);
+      const revived = revivalChanges(await readDescendants((st, o) => this.run(st, o), this.names, [row.stepId]), row, now);
       const token = randomUUID();
-      const { updated } = await this.run(q.applyChangesSql(this.names, [change], token), { idempotent: true });
+      const { updated } = await this.run(q.applyChangesSql(this.names, [change, ...revived], token), { idempotent: true });
       if (updated === 0) continue;
       this.owe(token, true);
       await this.flushOwedEvents();
@@ -334,6 +350,22 @@ export class SnowflakeStore implements Store {
       return rowAfter(row, change);
     }
     throw new ConflictError(`step ${params.stepId} kept changing while it was replayed; try again`);
+  }
+
+  async stepParentResults(params: { readonly stepId: string }): Promise<{ [parentStepId: string]: Json | null }> {
+    const { rows } = await this.run(w.parentResultsSql(this.names, params.stepId), { idempotent: true });
+    return Object.fromEntries(rows.map((r) => [String(r['STEP_ID']), (r['RESULT'] ?? null) as Json | null]));
+  }
+
+  async workflowGraph(params: WorkflowGraphParams): Promise<WorkflowGraph | null> {
+    return walkWorkflow(params.stepId, params.limit, {
+      edgesTouching: async (ids) =>
+        (await this.run(w.edgesTouchingSql(this.names, ids), { idempotent: true })).rows.map((r) => ({
+          stepId: String(r['STEP_ID']),
+          parentStepId: String(r['PARENT_STEP_ID']),
+        })),
+      rows: async (ids) => (await this.run(w.stepsVisibleSql(this.names, ids), { idempotent: true })).rows.map(toStepRow),
+    });
   }
 
   async eventList(params: EventListParams): Promise<StepEvent[]> {

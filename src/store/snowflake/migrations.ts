@@ -49,6 +49,18 @@ export const MIGRATIONS: readonly SfMigration[] = [
         KIND VARCHAR NOT NULL, POD_ID VARCHAR, ATTEMPT NUMBER(10, 0) NOT NULL, DETAIL VARIANT, WRITE_TOKEN VARCHAR)`,
     ],
   },
+  {
+    version: 2,
+    description: 'workflow edges and declared parents',
+    // DEPENDS_ON (JSON text, NULL for a step without parents) lets the claim skip the parent check
+    // for plain steps. The gate is not stored: every statement here is autocommit, so a counter
+    // kept by completions could miss a child submitted in the same instant; the claim and the row
+    // reads judge the parents' statuses instead (queries.ts). Existing rows get no parents.
+    statements: (n) => [
+      `CREATE TABLE IF NOT EXISTS ${n.stepDependencies} (STEP_ID VARCHAR NOT NULL, PARENT_STEP_ID VARCHAR NOT NULL)`,
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN IF NOT EXISTS DEPENDS_ON VARCHAR`,
+    ],
+  },
 ];
 
 /** The newest schema this build knows. */

@@ -13,6 +13,7 @@ export interface SfNames {
   readonly podHealth: string;
   readonly stepEvents: string;
   readonly schemaVersion: string;
+  readonly stepDependencies: string;
 }
 
 /** Names for a validated schema and prefix; `ValidationError` otherwise. */
@@ -27,5 +28,6 @@ export function sfNames(schema = 'PUBLIC', prefix = ''): SfNames {
     podHealth: q(t.podHealth),
     stepEvents: q(t.stepEvents),
     schemaVersion: q(t.schemaVersion),
+    stepDependencies: q(t.stepDependencies),
   };
 }

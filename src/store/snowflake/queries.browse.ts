@@ -21,7 +21,7 @@ export function stepListSql(n: SfNames, p: StepListParams): Statement {
   if (p.idempotencyKey !== undefined) where.push(`s.IDEMPOTENCY_KEY = ${v(p.idempotencyKey)}`);
   const order =
     p.status === undefined ? 's.STEP_ID DESC' : p.status === 'pending' ? 's.PRIORITY DESC, s.CREATED_TS, s.STEP_ID' : 's.LAST_UPDATE_TS DESC, s.STEP_ID DESC';
-  const sqlText = `SELECT ${stepColumns('s')} FROM ${n.stepTracker} s WHERE ${where.join(' AND ')}
+  const sqlText = `SELECT ${stepColumns(n, 's')} FROM ${n.stepTracker} s WHERE ${where.join(' AND ')}
     ORDER BY ${order} LIMIT ${Math.max(0, Math.floor(p.limit))} OFFSET ${Math.max(0, Math.floor(p.offset))}`;
   return { sqlText, binds };
 }
@@ -51,7 +51,9 @@ export function queueAgeSql(n: SfNames, p: { now: number | null }): Statement {
   const { v, binds } = binder();
   const sqlText = `SELECT ${ms('c.NOW')} AS NOW_MS, s.PRIORITY, COUNT(s.STEP_ID) AS DUE, ${ms('MIN(s.RUN_AFTER)')} AS OLDEST_MS
     FROM (SELECT ${clock(v, p.now)} AS NOW) c
-    LEFT JOIN ${n.stepTracker} s ON s.STATUS = 'pending' AND s.RUN_AFTER <= c.NOW
+    LEFT JOIN (SELECT w.* FROM ${n.stepTracker} w WHERE w.STATUS = 'pending' AND (w.DEPENDS_ON IS NULL OR NOT EXISTS (
+      SELECT 1 FROM ${n.stepDependencies} g JOIN ${n.stepTracker} gp ON gp.STEP_ID = g.PARENT_STEP_ID
+      WHERE g.STEP_ID = w.STEP_ID AND gp.STATUS <> 'completed'))) s ON s.RUN_AFTER <= c.NOW
     GROUP BY c.NOW, s.PRIORITY
     ORDER BY s.PRIORITY DESC`;
   return { sqlText, binds };

@@ -73,7 +73,7 @@ export function podListSql(n: SfNames, p: { now: number | null; thresholdMs: num
 /** Claimed steps whose holder is not live, with the clock they were judged at. */
 export function orphansSql(n: SfNames, p: { now: number | null; thresholdMs: number }): Statement {
   const { v, binds } = binder();
-  const sqlText = `SELECT ${stepColumns('s')}, ${ms('c.NOW')} AS NOW_MS
+  const sqlText = `SELECT ${stepColumns(n, 's')}, ${ms('c.NOW')} AS NOW_MS
     FROM ${n.stepTracker} s CROSS JOIN (SELECT ${clock(v, p.now)} AS NOW) c
     WHERE s.STATUS = 'claimed' AND NOT EXISTS (
       SELECT 1 FROM ${n.podHealth} p WHERE p.POD_ID = s.CLAIMED_BY AND p.STATUS = 'up'
@@ -112,7 +112,7 @@ export function queueCountsSql(n: SfNames): Statement {
 /** One page of the DLQ, newest first, with the total. */
 export function dlqListSql(n: SfNames, p: { limit: number; offset: number }): Statement {
   const binds: Bind[] = [];
-  const sqlText = `SELECT ${stepColumns('s')}, COUNT(*) OVER () AS TOTAL FROM ${n.stepTracker} s WHERE s.STATUS = 'failed'
+  const sqlText = `SELECT ${stepColumns(n, 's')}, COUNT(*) OVER () AS TOTAL FROM ${n.stepTracker} s WHERE s.STATUS = 'failed'
     ORDER BY s.LAST_UPDATE_TS DESC, s.STEP_ID DESC LIMIT ${Math.max(0, Math.floor(p.limit))} OFFSET ${Math.max(0, Math.floor(p.offset))}`;
   return { sqlText, binds };
 }

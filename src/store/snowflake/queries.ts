@@ -38,8 +38,17 @@ function int(value: number): string {
   return String(Math.round(value));
 }
 
+/**
+ * The parents of the row `s` not yet completed (0 for a step without parents): the gate, judged by
+ * the statement that reads it.
+ */
+export function waitingOn(n: SfNames, s = 's'): string {
+  return `CASE WHEN ${s}.DEPENDS_ON IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM ${n.stepDependencies} g JOIN ${n.stepTracker} gp
+    ON gp.STEP_ID = g.PARENT_STEP_ID WHERE g.STEP_ID = ${s}.STEP_ID AND gp.STATUS <> 'completed') END`;
+}
+
 /** A STEP_TRACKER row as rows.ts reads it, for alias `s`. */
-export function stepColumns(s = 's'): string {
+export function stepColumns(n: SfNames, s = 's'): string {
   return [
     'STEP_ID',
     'TYPE',
@@ -58,9 +67,15 @@ export function stepColumns(s = 's'): string {
     'LAST_ERROR',
     'RESULT',
     'WRITE_TOKEN',
+    'DEPENDS_ON',
   ]
     .map((c) => `${s}.${c}`)
-    .concat([`${ms(`${s}.RUN_AFTER`)} AS RUN_AFTER_MS`, `${ms(`${s}.CREATED_TS`)} AS CREATED_MS`, `${ms(`${s}.LAST_UPDATE_TS`)} AS LAST_UPDATE_MS`])
+    .concat([
+      `${ms(`${s}.RUN_AFTER`)} AS RUN_AFTER_MS`,
+      `${ms(`${s}.CREATED_TS`)} AS CREATED_MS`,
+      `${ms(`${s}.LAST_UPDATE_TS`)} AS LAST_UPDATE_MS`,
+      `${waitingOn(n, s)} AS WAITING_ON`,
+    ])
     .join(', ');
 }
 
@@ -85,6 +100,8 @@ export interface SubmitItem {
   readonly delayMs: number;
   /** The `submitted` event's detail, serialised. */
   readonly detail: string;
+  /** Declared parents as JSON text, or null for none. */
+  readonly dependsOn: string | null;
 }
 
 /**
@@ -96,15 +113,21 @@ export function submitSql(n: SfNames, items: readonly SubmitItem[], token: strin
   const { v, binds } = binder();
   const status = staged ? 'staged' : 'pending';
   const head = `INSERT INTO ${n.stepTracker} (STEP_ID, TYPE, ARGS, METADATA, PRIORITY, STATUS, ATTEMPT, RETRY_COUNT, MAX_RETRIES,
-      RELEASE_COUNT, RUN_AFTER, TIMEOUT_MS, IDEMPOTENCY_KEY, CREATED_TS, LAST_UPDATE_TS, WRITE_TOKEN, EVENT_KIND, EVENT_POD, EVENT_DETAIL)
+      RELEASE_COUNT, RUN_AFTER, TIMEOUT_MS, IDEMPOTENCY_KEY, CREATED_TS, LAST_UPDATE_TS, WRITE_TOKEN, EVENT_KIND, EVENT_POD, EVENT_DETAIL,
+      DEPENDS_ON)
     SELECT i.STEP_ID, i.TYPE, PARSE_JSON(i.ARGS), PARSE_JSON(i.METADATA), i.PRIORITY, '${status}', 0, 0, i.MAX_RETRIES, 0,
-      DATEADD(millisecond, i.DELAY_MS, c.NOW), i.TIMEOUT_MS, i.IDEMPOTENCY_KEY, c.NOW, c.NOW, ${v(token)}, 'submitted', NULL, PARSE_JSON(i.DETAIL)`;
+      DATEADD(millisecond, i.DELAY_MS, c.NOW), i.TIMEOUT_MS, i.IDEMPOTENCY_KEY, c.NOW, c.NOW, ${v(token)}, 'submitted', NULL, PARSE_JSON(i.DETAIL),
+      i.DEPENDS_ON`;
   const rows = items
-    .map((i) => `(${placeholders(v, [i.stepId, i.type, i.args, i.metadata, i.priority, i.maxRetries, i.timeoutMs, i.idempotencyKey, i.delayMs, i.detail])})`)
+    .map(
+      (i) =>
+        `(${placeholders(v, [i.stepId, i.type, i.args, i.metadata, i.priority, i.maxRetries, i.timeoutMs, i.idempotencyKey, i.delayMs, i.detail, i.dependsOn])})`,
+    )
     .join(', ');
   const sqlText = `${head}
     FROM (SELECT column1 AS STEP_ID, column2 AS TYPE, column3 AS ARGS, column4 AS METADATA, column5 AS PRIORITY,
-                 column6 AS MAX_RETRIES, column7 AS TIMEOUT_MS, column8 AS IDEMPOTENCY_KEY, column9 AS DELAY_MS, column10 AS DETAIL
+                 column6 AS MAX_RETRIES, column7 AS TIMEOUT_MS, column8 AS IDEMPOTENCY_KEY, column9 AS DELAY_MS, column10 AS DETAIL,
+                 column11 AS DEPENDS_ON
           FROM VALUES ${rows}) i
     CROSS JOIN (SELECT ${clock(v, now)} AS NOW) c`;
   return { sqlText, binds };
@@ -217,6 +240,8 @@ export function claimSql(n: SfNames, p: { podId: string; token: string; types: r
       SELECT s.STEP_ID FROM ${n.stepTracker} s
       WHERE s.STATUS = 'pending' AND s.TYPE IN (${placeholders(v, [...p.types])}) AND s.RUN_AFTER <= ${clock(v, p.now)}
         AND EXISTS (SELECT 1 FROM ${n.podHealth} p WHERE p.POD_ID = ${v(p.podId)} AND p.STATUS = 'up')
+        AND (s.DEPENDS_ON IS NULL OR NOT EXISTS (SELECT 1 FROM ${n.stepDependencies} g JOIN ${n.stepTracker} gp ON gp.STEP_ID = g.PARENT_STEP_ID
+          WHERE g.STEP_ID = s.STEP_ID AND gp.STATUS <> 'completed'))
         AND (s.WRITE_TOKEN IS NULL OR EXISTS (SELECT 1 FROM ${n.stepEvents} e WHERE e.WRITE_TOKEN = s.WRITE_TOKEN AND e.STEP_ID = s.STEP_ID))
       ORDER BY s.${CLAIM_ORDER.replace(/, /g, ', s.')}
       LIMIT ${Math.max(0, Math.floor(p.limit))})`;
@@ -227,7 +252,7 @@ export function claimSql(n: SfNames, p: { podId: string; token: string; types: r
 export function claimedRowsSql(n: SfNames, token: string): Statement {
   const { v, binds } = binder();
   return {
-    sqlText: `SELECT ${stepColumns()} FROM ${n.stepTracker} s WHERE s.CLAIM_TOKEN = ${v(token)} ORDER BY s.${CLAIM_ORDER.replace(/, /g, ', s.')}`,
+    sqlText: `SELECT ${stepColumns(n)} FROM ${n.stepTracker} s WHERE s.CLAIM_TOKEN = ${v(token)} ORDER BY s.${CLAIM_ORDER.replace(/, /g, ', s.')}`,
     binds,
   };
 }
@@ -280,7 +305,7 @@ export function completeSql(n: SfNames, items: readonly CompleteItem[], token: s
 /** Rows by id (with the database time of the read). */
 export function stepsByIdSql(n: SfNames, ids: readonly string[]): Statement {
   const { v, binds } = binder();
-  const sqlText = `SELECT ${stepColumns()}, ${ms('CURRENT_TIMESTAMP()')} AS NOW_MS FROM ${n.stepTracker} s
+  const sqlText = `SELECT ${stepColumns(n)}, ${ms('CURRENT_TIMESTAMP()')} AS NOW_MS FROM ${n.stepTracker} s
     WHERE s.STEP_ID IN (${placeholders(v, ids)})`;
   return { sqlText, binds };
 }
@@ -312,6 +337,12 @@ export interface RowChange {
   readonly kind: string;
   readonly eventPod: string | null;
   readonly detail: string;
+  /**
+   * Another row that must hold this status and attempt when the statement runs (a workflow
+   * cascade's parent, written by the same statement): judged on the statement's snapshot, like
+   * the parent's own conditions, so the cascade applies exactly when the parent's change does.
+   */
+  readonly requires?: { readonly stepId: string; readonly status: string; readonly attempt: number };
 }
 
 /**
@@ -344,13 +375,17 @@ export function applyChangesSql(n: SfNames, changes: readonly RowChange[], token
           c.kind,
           c.eventPod,
           c.detail,
+          c.requires?.stepId ?? null,
+          c.requires?.status ?? null,
+          c.requires?.attempt ?? null,
         ])})`,
     )
     .join(', ');
   const source = `(SELECT column1 AS STEP_ID, column2 AS X_STATUS, column3 AS X_CLAIMED_BY, column4 AS X_ATTEMPT,
         column5 AS X_RETRY_COUNT, column6 AS X_RELEASE_COUNT, column7 AS STATUS, column8 AS CLAIMED_BY,
         column9 AS RETRY_COUNT, column10 AS RELEASE_COUNT, column11 AS RUN_AFTER, column12 AS LAST_ERROR,
-        column13 AS NOW, column14 AS KIND, column15 AS EVENT_POD, PARSE_JSON(column16) AS DETAIL
+        column13 AS NOW, column14 AS KIND, column15 AS EVENT_POD, PARSE_JSON(column16) AS DETAIL,
+        column17 AS REQ_STEP, column18 AS REQ_STATUS, column19 AS REQ_ATTEMPT
       FROM VALUES ${rows}) c`;
   const guard =
     orphansOf === undefined
@@ -358,14 +393,16 @@ export function applyChangesSql(n: SfNames, changes: readonly RowChange[], token
       : ` AND NOT EXISTS (SELECT 1 FROM ${n.podHealth} p WHERE p.POD_ID = t.CLAIMED_BY AND ${live('p', v, orphansOf.thresholdMs, orphansOf.now)})`;
   const sqlText = `${head} FROM ${source}
     WHERE t.STEP_ID = c.STEP_ID AND t.STATUS = c.X_STATUS AND (c.X_CLAIMED_BY IS NULL OR t.CLAIMED_BY = c.X_CLAIMED_BY)
-      AND t.ATTEMPT = c.X_ATTEMPT AND t.RETRY_COUNT = c.X_RETRY_COUNT AND t.RELEASE_COUNT = c.X_RELEASE_COUNT${guard}`;
+      AND t.ATTEMPT = c.X_ATTEMPT AND t.RETRY_COUNT = c.X_RETRY_COUNT AND t.RELEASE_COUNT = c.X_RELEASE_COUNT${guard}
+      AND (c.REQ_STEP IS NULL OR EXISTS (SELECT 1 FROM ${n.stepTracker} r
+        WHERE r.STEP_ID = c.REQ_STEP AND r.STATUS = c.REQ_STATUS AND r.ATTEMPT = c.REQ_ATTEMPT))`;
   return { sqlText, binds };
 }
 
 /** One row. */
 export function stepGetSql(n: SfNames, stepId: string): Statement {
   const { v, binds } = binder();
-  return { sqlText: `SELECT ${stepColumns()} FROM ${n.stepTracker} s WHERE s.STEP_ID = ${v(stepId)}`, binds };
+  return { sqlText: `SELECT ${stepColumns(n)} FROM ${n.stepTracker} s WHERE s.STEP_ID = ${v(stepId)}`, binds };
 }
 
 /** Audit events in order, optionally of one step, after an id, limited. */

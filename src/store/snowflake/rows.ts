@@ -36,6 +36,8 @@ export function toStepRow(r: Raw): StepRow {
     result: json(r['RESULT']),
     createdTs: num(r['CREATED_MS']),
     lastUpdateTs: num(r['LAST_UPDATE_MS']),
+    dependsOn: r['DEPENDS_ON'] === null || r['DEPENDS_ON'] === undefined ? [] : (JSON.parse(String(r['DEPENDS_ON'])) as string[]),
+    waitingOn: r['WAITING_ON'] === null || r['WAITING_ON'] === undefined ? 0 : num(r['WAITING_ON']),
   };
 }
 

@@ -15,6 +15,8 @@ import { assertNoDuplicateKeys, submissionProblems } from '../submission-checks.
 import type { Answer, RunOptions, Statement } from './connection.js';
 import type { SfNames } from './names.js';
 import { eventsFromWriteSql, keysTakenSql, promoteSql, submitSql, unstageSql, type SubmitItem } from './queries.js';
+import { checkDependencies, parentIds } from '../workflow.js';
+import { checkParents, insertEdges } from './workflow.js';
 
 type Submission = Omit<StepSubmitParams, 'now'>;
 type Run = (statement: Statement, options?: RunOptions) => Promise<Answer>;
@@ -43,6 +45,7 @@ function prepare(steps: readonly Submission[], now: number | undefined): SubmitI
       idempotencyKey: s.idempotencyKey ?? null,
       delayMs: s.delayMs ?? 0,
       detail: JSON.stringify({ priority: s.priority ?? 0, max_retries: s.maxRetries }),
+      dependsOn: null,
     });
   });
   if (problems.length > 0) throw new ValidationError(steps.length > 1 ? 'invalid steps' : 'invalid step', problems);
@@ -89,13 +92,37 @@ function answer(items: readonly SubmitItem[], existing: Map<string, { stepId: st
 const KEY_RACE_ROUNDS = 5;
 
 /** Submits `steps` (see the file header); results in input order. */
-export async function submitSteps(run: Run, n: SfNames, steps: readonly Submission[], now: number | undefined): Promise<StepSubmitResult[]> {
+export async function submitSteps(run: Run, n: SfNames, steps: readonly Submission[], now: number | undefined, inBatch = true): Promise<StepSubmitResult[]> {
   if (steps.length === 0) return [];
-  const items = prepare(steps, now);
+  const prepared = prepare(steps, now);
+  const resolved = checkDependencies(steps, inBatch);
   for (let round = 1; ; round++) {
-    const results = answer(items, await taken(run, n, items));
+    const results = answer(prepared, await taken(run, n, prepared));
+    // Parents by id, once every item has one (a duplicate answers with the existing step's id).
+    const earlier: string[] = [];
+    const parentsOf = prepared.map((item, i) => {
+      const parents = parentIds(resolved[i] ?? [], earlier);
+      earlier.push(results[i]?.stepId ?? item.stepId);
+      return parents;
+    });
+    const items = prepared.map((item, i) => (parentsOf[i]!.length === 0 ? item : { ...item, dependsOn: JSON.stringify(parentsOf[i]) }));
     const fresh = items.filter((_, i) => results[i] === undefined);
     if (fresh.length === 0) return results as StepSubmitResult[];
+    const freshIdx = items.map((_, i) => i).filter((i) => results[i] === undefined);
+    if (freshIdx.some((i) => parentsOf[i]!.length > 0)) {
+      await checkParents(
+        run,
+        n,
+        items.map((_, i) => (results[i] === undefined ? parentsOf[i]! : [])),
+        inBatch,
+        new Set(fresh.map((f) => f.stepId)),
+      );
+      await insertEdges(
+        run,
+        n,
+        freshIdx.flatMap((i) => parentsOf[i]!.map((p) => [items[i]!.stepId, p] as const)),
+      );
+    }
     const token = randomUUID();
     const keyed = fresh.some((i) => i.idempotencyKey !== null);
     for (let i = 0; i < fresh.length; i += CHUNK) await run(submitSql(n, fresh.slice(i, i + CHUNK), token, now ?? null, keyed));

@@ -15,6 +15,7 @@ import type { SfNames } from './names.js';
 import * as q from './queries.js';
 import * as m from './queries.maintenance.js';
 import { toStepRow } from './rows.js';
+import { cascadeChanges, readDescendants } from './workflow.js';
 
 type Run = (statement: Statement, options?: RunOptions) => Promise<Answer>;
 
@@ -51,8 +52,15 @@ export async function recoverySweep(ctx: SweepContext, params: RecoverySweepPara
   const applied: typeof changes = [];
   for (let i = 0; i < changes.length; i += BATCH) {
     const chunk = changes.slice(i, i + BATCH);
+    // Dead-lettered orphans fail their pending descendants in the same UPDATE (workflow.ts).
+    const heldBy = new Map(chunk.filter((c) => c.outcome === 'dead_lettered').map((c) => [c.stepId, c]));
+    const found = await readDescendants(run, names, [...heldBy.keys()]);
+    const cascade = cascadeChanges(found, params.podId ?? null, chunk[0]!.now, (root) => {
+      const c = heldBy.get(root)!;
+      return { stepId: root, status: c.expectStatus, attempt: c.expectAttempt };
+    });
     const token = randomUUID();
-    const { updated } = await run(q.applyChangesSql(names, chunk, token, { now, thresholdMs }), { idempotent: true });
+    const { updated } = await run(q.applyChangesSql(names, [...chunk, ...cascade], token, { now, thresholdMs }), { idempotent: true });
     if (updated === 0) continue;
     const written = new Set((await run(q.writtenIdsSql(names, token), { idempotent: true })).rows.map((r) => String(r['STEP_ID'])));
     applied.push(...chunk.filter((c) => written.has(c.stepId)));

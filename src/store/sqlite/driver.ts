@@ -49,6 +49,9 @@ import type {
   StepSubmitParams,
   StepSubmitResult,
   Store,
+  Json,
+  WorkflowGraph,
+  WorkflowGraphParams,
   StoreCapabilities,
   StorePolicy,
 } from '../store.js';
@@ -66,6 +69,8 @@ import { replayStep } from './replay.js';
 import { DEFAULT_BUSY_RETRY, withBusyRetry, type BusyRetryPolicy } from './retry.js';
 import { insertSubmission, serialiseBatch, serialiseSubmission } from './submit.js';
 import { WorkWatcher } from './watch.js';
+import { readEdgesTouching, readParentResults, readSteps } from './workflow.js';
+import { checkDependencies, parentIds, walkWorkflow } from '../workflow.js';
 
 /**
  * Retention batch sizes: the first batch's steps and the duration later batches aim at. A batch of
@@ -160,8 +165,9 @@ export class SqliteStore implements Store {
   async stepSubmit(params: StepSubmitParams): Promise<StepSubmitResult> {
     const { prepared, problems } = serialiseSubmission(params);
     if (prepared === undefined) throw new ValidationError('invalid step', problems);
+    const parents = parentIds(checkDependencies([params], false)[0]!, []);
     const now = nowOf(params);
-    const result = await this.write(() => insertSubmission(this.ctx, prepared, now));
+    const result = await this.write(() => insertSubmission(this.ctx, prepared, now, '', parents));
     if (result.outcome === 'submitted' && prepared.delayMs === 0) this.watcher.notify();
     return result;
   }
@@ -169,8 +175,16 @@ export class SqliteStore implements Store {
   async stepSubmitBatch(params: StepSubmitBatchParams): Promise<StepSubmitBatchResult> {
     const prepared = serialiseBatch(params.steps);
     if (prepared.length === 0) return { results: [] };
+    const resolved = checkDependencies(params.steps, true);
     const now = nowOf(params);
-    const results = await this.write(() => prepared.map((p, i) => insertSubmission(this.ctx, p, now, `item ${i}: `)));
+    const results = await this.write(() => {
+      const ids: string[] = [];
+      return prepared.map((p, i) => {
+        const r = insertSubmission(this.ctx, p, now, `item ${i}: `, parentIds(resolved[i]!, ids), i);
+        ids.push(r.stepId);
+        return r;
+      });
+    });
     if (results.some((r, i) => r.outcome === 'submitted' && prepared[i]!.delayMs === 0)) this.watcher.notify();
     return { results };
   }
@@ -225,6 +239,17 @@ export class SqliteStore implements Store {
     const row = await this.write(() => replayStep(this.ctx, params.stepId, now));
     this.watcher.notify();
     return row;
+  }
+
+  async stepParentResults(params: { readonly stepId: string }): Promise<{ [parentStepId: string]: Json | null }> {
+    return this.read(() => readParentResults(this.ctx, params.stepId));
+  }
+
+  async workflowGraph(params: WorkflowGraphParams): Promise<WorkflowGraph | null> {
+    return walkWorkflow(params.stepId, params.limit, {
+      edgesTouching: (ids) => this.read(() => readEdgesTouching(this.ctx, ids)),
+      rows: (ids) => this.read(() => readSteps(this.ctx, ids)),
+    });
   }
 
   async eventList(params: EventListParams): Promise<StepEvent[]> {

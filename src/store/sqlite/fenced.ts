@@ -9,6 +9,7 @@ import { PodFencedError } from '../../errors.js';
 import type { ClaimRef, FencedWriteResult, Json, StepClaimParams, StepFailParams, StepReleaseParams, StepRow } from '../store.js';
 import { insertEvent, insertPlainEvents, policyParams, type SqliteContext } from './context.js';
 import { byClaimOrder, toStepRow, type StepRecord } from './rows.js';
+import { cascadeFailure, openGates } from './workflow.js';
 
 /** What the look before a claim saw. */
 export interface ClaimLook {
@@ -48,6 +49,7 @@ export function completeStep(ctx: SqliteContext, ref: ClaimRef, resultJson: stri
   const row = ctx.statement('stepComplete').get({ ...fence(ref), result: resultJson, now }) as StepRecord | undefined;
   if (row === undefined) return rejectStale(ctx, ref, 'complete', now);
   insertEvent(ctx, { stepId: row.step_id, ts: now, kind: 'completed', podId: ref.podId, attempt: row.attempt, detail: {} });
+  openGates(ctx, row.step_id);
   return { applied: true, outcome: 'completed', step: toStepRow(row) };
 }
 
@@ -144,6 +146,7 @@ function failOrReject(ctx: SqliteContext, ref: ClaimRef, failure: Failure, now: 
     attempt: row.attempt,
     detail: { reason, error: failure.error, retry_count: row.retry_count },
   });
+  cascadeFailure(ctx, row.step_id, ref.podId, now);
   return { applied: true, outcome: 'dead_lettered', step: toStepRow(row) };
 }
 

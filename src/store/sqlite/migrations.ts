@@ -116,8 +116,29 @@ const v3: SqliteMigration = {
   ddl: (t) => `CREATE INDEX IF NOT EXISTS ${t.stepEvents}_kind_ts_idx ON ${t.stepEvents} (kind, ts);`,
 };
 
+/**
+ * Workflows: the edges (children found by parent through the primary key's twin index), the
+ * parents a step declared (read with the row, so a handler's `ctx.parents` costs a read only for
+ * steps that have parents) and the gate, the number of parents not yet completed. Existing rows get
+ * no parents and an open gate, so a pod of the previous build keeps working through a rolling upgrade.
+ */
+const v4: SqliteMigration = {
+  version: 4,
+  description: 'workflow edges, declared parents and the gate on step_tracker',
+  ddl: (t) => `
+    CREATE TABLE IF NOT EXISTS ${t.stepDependencies} (
+      step_id        TEXT NOT NULL,
+      parent_step_id TEXT NOT NULL,
+      PRIMARY KEY (step_id, parent_step_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS ${t.stepDependencies}_parent_idx ON ${t.stepDependencies} (parent_step_id, step_id);
+    ALTER TABLE ${t.stepTracker} ADD COLUMN depends_on TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE ${t.stepTracker} ADD COLUMN waiting_on INTEGER NOT NULL DEFAULT 0 CHECK (waiting_on >= 0);
+  `,
+};
+
 /** Every migration this build knows, in order; append only. */
-export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [v1, v2, v3];
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [v1, v2, v3, v4];
 
 /** The newest schema version this build knows. */
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;

@@ -38,6 +38,11 @@ export function sqliteQueries(t: TableNames) {
   const pods = t.podHealth;
   const events = t.stepEvents;
   const version = t.schemaVersion;
+  const deps = t.stepDependencies;
+  /** Every step reachable from the steps in the JSON array `@ids` through child edges. */
+  const DESCENDANTS = `WITH RECURSIVE descendants(step_id) AS (
+        SELECT step_id FROM ${deps} WHERE parent_step_id IN (SELECT value FROM json_each(@ids))
+        UNION SELECT d.step_id FROM ${deps} d JOIN descendants x ON d.parent_step_id = x.step_id)`;
   const retryLeft = `@retryable = 1 AND retry_count < max_retries`;
 
   return {
@@ -59,6 +64,36 @@ export function sqliteQueries(t: TableNames) {
       VALUES (@stepId, @type, @args, @metadata, @priority, 'pending', NULL, NULL,
         0, 0, @maxRetries, 0, @runAfter, @timeoutMs, @idempotencyKey,
         NULL, NULL, @now, @now)`,
+    /** A step with workflow parents: `stepInsert` plus its declared parents and gate (a plain step leaves the defaults). */
+    stepInsertWithParents: `INSERT INTO ${steps} (step_id, type, args, metadata, priority, status, claimed_by, claim_token,
+        attempt, retry_count, max_retries, release_count, run_after, timeout_ms, idempotency_key,
+        last_error, result, created_ts, last_update_ts, depends_on, waiting_on)
+      VALUES (@stepId, @type, @args, @metadata, @priority, 'pending', NULL, NULL,
+        0, 0, @maxRetries, 0, @runAfter, @timeoutMs, @idempotencyKey,
+        NULL, NULL, @now, @now, @dependsOn, @waitingOn)`,
+    /** The statuses of the parents in the JSON array `@ids`, read inside the submit's write transaction. */
+    parentStatuses: `SELECT step_id, status FROM ${steps} WHERE step_id IN (SELECT value FROM json_each(@ids))`,
+    dependencyInsert: `INSERT OR IGNORE INTO ${deps} (step_id, parent_step_id) VALUES (@stepId, @parentStepId)`,
+    /** A parent completed: each child counts one parent fewer to wait for (the gate opens at 0). */
+    gateOpen: `UPDATE ${steps} SET waiting_on = waiting_on - 1
+      WHERE step_id IN (SELECT step_id FROM ${deps} WHERE parent_step_id = @stepId) AND waiting_on > 0`,
+    /** A dead-lettering fails every pending descendant of the steps in `@ids`. */
+    cascadeFail: `${DESCENDANTS}
+      UPDATE ${steps} SET status = 'failed', last_error = @error, last_update_ts = @now
+      WHERE status = 'pending' AND step_id IN (SELECT step_id FROM descendants)
+      RETURNING *`,
+    /** A replay revives the descendants that an ancestor's dead-lettering failed (they never ran: gate shut). */
+    cascadeRevivePick: `${DESCENDANTS}
+      SELECT step_id, retry_count FROM ${steps}
+      WHERE status = 'failed' AND waiting_on > 0 AND step_id IN (SELECT step_id FROM descendants)`,
+    cascadeRevive: `UPDATE ${steps} SET status = 'pending', claimed_by = NULL, retry_count = 0, run_after = @now, last_update_ts = @now
+      WHERE status = 'failed' AND waiting_on > 0 AND step_id IN (SELECT value FROM json_each(@ids))
+      RETURNING *`,
+    parentResults: `SELECT p.step_id, p.result FROM ${deps} d JOIN ${steps} p ON p.step_id = d.parent_step_id WHERE d.step_id = @stepId`,
+    edgesTouching: `SELECT step_id, parent_step_id FROM ${deps}
+      WHERE step_id IN (SELECT value FROM json_each(@ids)) OR parent_step_id IN (SELECT value FROM json_each(@ids))`,
+    stepGetMany: `SELECT * FROM ${steps} WHERE step_id IN (SELECT value FROM json_each(@ids))`,
+    pruneDependencies: `DELETE FROM ${deps} WHERE step_id IN (SELECT value FROM json_each(@ids))`,
     stepFindByIdempotencyKey: `SELECT step_id, args FROM ${steps} WHERE type = @type AND idempotency_key = @idempotencyKey`,
     eventInsert: `INSERT INTO ${events} (step_id, ts, kind, pod_id, attempt, detail)
       VALUES (@stepId, @ts, @kind, @podId, @attempt, @detail)`,
@@ -80,13 +115,15 @@ export function sqliteQueries(t: TableNames) {
     stepClaimPrecheck: `SELECT
         (SELECT status FROM ${pods} WHERE pod_id = @podId) AS pod_status,
         EXISTS (SELECT 1 FROM ${steps}
-          WHERE status = 'pending' AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))) AS claimable,
-        (SELECT MIN(run_after) FROM ${steps} WHERE status = 'pending' AND run_after > @now) AS next_due`,
+          WHERE status = 'pending' AND run_after <= @now AND waiting_on = 0 AND type IN (SELECT value FROM json_each(@types))) AS claimable,
+        (SELECT MIN(run_after) FROM ${steps} WHERE status = 'pending' AND run_after > @now AND waiting_on = 0) AS next_due`,
     /**
      * `@types` is a JSON array, so one prepared statement serves any set of registered types.
      * The first `@limit` due steps are the first of two short lists: steps due since creation, in
      * claim order from ready_idx, and delayed steps now due, by run_after from delayed_idx
-     * (migration 2 says why). INDEXED BY: without statistics the planner may prefer claim_idx and
+     * (migration 2 says why). The gate (`waiting_on = 0`, migration 4) is read from the row of each
+     * candidate walked (a gated step is walked past), so the walk is no longer index-only.
+     * INDEXED BY: without statistics the planner may prefer claim_idx and
      * sort every due row (see migrations.ts for the numbers).
      */
     stepClaim: `UPDATE ${steps}
@@ -95,14 +132,14 @@ export function sqliteQueries(t: TableNames) {
         SELECT step_id FROM (
           SELECT * FROM (
             SELECT step_id, priority, created_ts FROM ${steps} INDEXED BY ${steps}_ready_idx
-            WHERE status = 'pending' AND run_after <= created_ts
+            WHERE status = 'pending' AND run_after <= created_ts AND waiting_on = 0
               AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))
             ORDER BY priority DESC, created_ts, step_id
             LIMIT @limit)
           UNION ALL
           SELECT * FROM (
             SELECT step_id, priority, created_ts FROM ${steps} INDEXED BY ${steps}_delayed_idx
-            WHERE status = 'pending' AND run_after > created_ts
+            WHERE status = 'pending' AND run_after > created_ts AND waiting_on = 0
               AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))
             ORDER BY priority DESC, created_ts, step_id
             LIMIT @limit))
@@ -194,7 +231,7 @@ export function sqliteQueries(t: TableNames) {
     statsClaimedByPod: `SELECT claimed_by AS pod_id, COUNT(*) AS n FROM ${steps} WHERE status = 'claimed' GROUP BY claimed_by`,
 
     queueAgeByPriority: `SELECT priority, COUNT(*) AS due, MIN(run_after) AS oldest_ms FROM ${steps}
-      WHERE status = 'pending' AND run_after <= @now GROUP BY priority ORDER BY priority DESC`,
+      WHERE status = 'pending' AND run_after <= @now AND waiting_on = 0 GROUP BY priority ORDER BY priority DESC`,
 
     dlqCount: `SELECT COUNT(*) AS n FROM ${steps} WHERE status = 'failed'`,
     dlqPage: `SELECT * FROM ${steps} WHERE status = 'failed'
@@ -236,7 +273,7 @@ export function sqliteQueries(t: TableNames) {
 
     /** The watcher's one cheap read: both answers come from the (status, run_after, …) index. */
     watchProbe: `SELECT
-        EXISTS (SELECT 1 FROM ${steps} WHERE status = 'pending' AND run_after <= @now) AS claimable,
+        EXISTS (SELECT 1 FROM ${steps} WHERE status = 'pending' AND run_after <= @now AND waiting_on = 0) AS claimable,
         (SELECT MIN(run_after) FROM ${steps} WHERE status = 'pending' AND run_after > @now) AS next_run_after`,
   } as const;
 }

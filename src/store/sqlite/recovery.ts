@@ -8,6 +8,7 @@
 import type { RecoverySummary } from '../store.js';
 import { insertEvent, policyParams, type SqliteContext } from './context.js';
 import type { StepRecord } from './rows.js';
+import { cascadeFailure } from './workflow.js';
 
 /** Recovers orphaned claims and marks dead pods down. */
 export function sweep(ctx: SqliteContext, sweeperPodId: string | null, now: number, startedAt: number): RecoverySummary {
@@ -27,6 +28,8 @@ export function sweep(ctx: SqliteContext, sweeperPodId: string | null, now: numb
       insertEvent(ctx, { stepId: r.step_id, ts: now, kind: 'dead_lettered', podId: sweeperPodId, attempt: r.attempt, detail });
     }
   }
+  // After every orphan's own event, so a descendant that is itself an orphan is never failed twice.
+  for (const id of deadLettered) cascadeFailure(ctx, id, sweeperPodId, now);
   const deadPods = (ctx.statement('recoveryDeadPodsMarkDown').all(bind) as { pod_id: string }[]).map((p) => p.pod_id).sort();
   return summary(false, deadPods, requeued, deadLettered, startedAt);
 }
@@ -61,6 +64,7 @@ export function pruneStepBatch(ctx: SqliteContext, cutoff: number, limit: number
   if (ids.length === 0) return { steps: 0, events: 0 };
   const json = JSON.stringify(ids);
   const events = ctx.statement('pruneEvents').run({ ids: json }).changes;
+  ctx.statement('pruneDependencies').run({ ids: json });
   const steps = ctx.statement('pruneSteps').run({ ids: json, cutoff }).changes;
   return { steps, events };
 }

@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError } from '../../errors.js';
 import type { StepRow } from '../store.js';
 import { insertEvent, type SqliteContext } from './context.js';
 import { toStepRow, type StepRecord } from './rows.js';
+import { cascadeRevival } from './workflow.js';
 
 /** Replays `stepId`; `NotFoundError` when unknown, `ConflictError` when not in the DLQ. */
 export function replayStep(ctx: SqliteContext, stepId: string, now: number): StepRow {
@@ -15,5 +16,6 @@ export function replayStep(ctx: SqliteContext, stepId: string, now: number): Ste
   // The write transaction holds the file since the read above, so this cannot miss.
   const row = ctx.statement('stepReplay').get({ stepId, now }) as StepRecord;
   insertEvent(ctx, { stepId, ts: now, kind: 'replayed', podId: null, attempt: row.attempt, detail: { old_retry_count: before.retry_count } });
+  cascadeRevival(ctx, stepId, now);
   return toStepRow(row);
 }

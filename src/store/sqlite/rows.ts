@@ -25,6 +25,8 @@ export interface StepRecord {
   readonly result: string | null;
   readonly created_ts: number;
   readonly last_update_ts: number;
+  readonly depends_on: string;
+  readonly waiting_on: number;
 }
 
 /** One `pod_health` row as stored, with `live` computed by the query (0 or 1). */
@@ -70,6 +72,8 @@ export function toStepRow(r: StepRecord): StepRow {
     result: r.result === null ? null : (JSON.parse(r.result) as Json),
     createdTs: r.created_ts,
     lastUpdateTs: r.last_update_ts,
+    dependsOn: JSON.parse(r.depends_on) as string[],
+    waitingOn: r.waiting_on,
   };
 }
 

@@ -10,6 +10,7 @@ import { canonicalJson } from '../json.js';
 import { assertNoDuplicateKeys, submissionProblems } from '../submission-checks.js';
 import type { Json, StepSubmitParams, StepSubmitResult } from '../store.js';
 import { insertEvent, type SqliteContext } from './context.js';
+import { gateForParents, insertEdges } from './workflow.js';
 
 /** A submission checked and serialised, ready to insert. */
 export interface PreparedSubmission {
@@ -64,7 +65,14 @@ export function serialiseBatch(steps: readonly Submission[]): PreparedSubmission
  * Inserts one prepared step and its event, or answers `duplicate` for an identical earlier submit.
  * Throws `ConflictError` when the key is taken by different args. Run inside a write transaction.
  */
-export function insertSubmission(ctx: SqliteContext, p: PreparedSubmission, now: number, itemLabel = ''): StepSubmitResult {
+export function insertSubmission(
+  ctx: SqliteContext,
+  p: PreparedSubmission,
+  now: number,
+  itemLabel = '',
+  parents: readonly string[] = [],
+  index: number | null = null,
+): StepSubmitResult {
   if (p.idempotencyKey !== null) {
     const existing = ctx.statement('stepFindByIdempotencyKey').get({ type: p.type, idempotencyKey: p.idempotencyKey }) as
       { step_id: string; args: string } | undefined;
@@ -75,8 +83,10 @@ export function insertSubmission(ctx: SqliteContext, p: PreparedSubmission, now:
       );
     }
   }
+  const waitingOn = gateForParents(ctx, parents, index);
   const stepId = newStepId(now);
-  ctx.statement('stepInsert').run({
+  const gate = parents.length === 0 ? {} : { dependsOn: JSON.stringify(parents), waitingOn };
+  ctx.statement(parents.length === 0 ? 'stepInsert' : 'stepInsertWithParents').run({
     stepId,
     type: p.type,
     args: p.argsJson,
@@ -87,7 +97,10 @@ export function insertSubmission(ctx: SqliteContext, p: PreparedSubmission, now:
     timeoutMs: p.timeoutMs,
     idempotencyKey: p.idempotencyKey,
     now,
+    ...gate,
   });
+  insertEdges(ctx, stepId, parents);
+  // The same detail on every store; the parents are on the row (depends_on) and in the edges.
   insertEvent(ctx, { stepId, ts: now, kind: 'submitted', podId: null, attempt: 0, detail: { priority: p.priority, max_retries: p.maxRetries } });
   return { stepId, outcome: 'submitted' };
 }
