@@ -9,7 +9,7 @@ import { PodFencedError } from '../../errors.js';
 import type { ClaimRef, FencedWriteResult, Json, StepClaimParams, StepFailParams, StepReleaseParams, StepRow } from '../store.js';
 import { insertEvent, insertPlainEvents, policyParams, type SqliteContext } from './context.js';
 import { byClaimOrder, toStepRow, type StepRecord } from './rows.js';
-import { cascadeFailure, openGates } from './workflow.js';
+import { cascadeFailure, openGates, openGatesOfMany } from './workflow.js';
 
 /** What the look before a claim saw. */
 export interface ClaimLook {
@@ -73,6 +73,10 @@ export function completeSteps(ctx: SqliteContext, items: readonly Completion[]):
   const bound = items.map((c) => [c.ref.stepId, c.ref.podId, c.ref.attempt, c.resultJson, c.now]);
   const rows = ctx.statement('stepCompleteBatch').all({ items: JSON.stringify(bound) }) as StepRecord[];
   const byStep = new Map(rows.map((r) => [r.step_id, r]));
+  openGatesOfMany(
+    ctx,
+    rows.map((r) => r.step_id),
+  );
   if (rows.length === items.length) {
     insertPlainEvents(
       ctx,

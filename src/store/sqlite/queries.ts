@@ -77,6 +77,13 @@ export function sqliteQueries(t: TableNames) {
     /** A parent completed: each child counts one parent fewer to wait for (the gate opens at 0). */
     gateOpen: `UPDATE ${steps} SET waiting_on = waiting_on - 1
       WHERE step_id IN (SELECT step_id FROM ${deps} WHERE parent_step_id = @stepId) AND waiting_on > 0`,
+    /**
+     * Parents completed in one batch (`@ids`, a JSON array): each child counts down by how many of its
+     * parents are among them, in one statement (a batch with no children touches only the index).
+     */
+    gateOpenMany: `UPDATE ${steps} SET waiting_on = MAX(0, waiting_on - (SELECT COUNT(*) FROM ${deps} d
+        WHERE d.step_id = ${steps}.step_id AND d.parent_step_id IN (SELECT value FROM json_each(@ids))))
+      WHERE step_id IN (SELECT step_id FROM ${deps} WHERE parent_step_id IN (SELECT value FROM json_each(@ids))) AND waiting_on > 0`,
     /** A dead-lettering fails every pending descendant of the steps in `@ids`. */
     cascadeFail: `${DESCENDANTS}
       UPDATE ${steps} SET status = 'failed', last_error = @error, last_update_ts = @now

@@ -26,6 +26,11 @@ export function openGates(ctx: SqliteContext, parentStepId: string): void {
   ctx.statement('gateOpen').run({ stepId: parentStepId });
 }
 
+/** `openGates` for the parents of one batch of completions, in one statement. */
+export function openGatesOfMany(ctx: SqliteContext, parentStepIds: readonly string[]): void {
+  if (parentStepIds.length > 0) ctx.statement('gateOpenMany').run({ ids: JSON.stringify(parentStepIds) });
+}
+
 /** Fails every pending descendant of the dead-lettered `parentStepId`, one `dead_lettered` event each. */
 export function cascadeFailure(ctx: SqliteContext, parentStepId: string, podId: string | null, now: number): string[] {
   const error = parentFailedError(parentStepId);
