@@ -13,6 +13,7 @@ import { describeConcurrency } from './concurrency.cases.js';
 import { describeDlqReplay } from './dlq-replay.cases.js';
 import { describeFailures } from './failures.cases.js';
 import { describeFencedWrites } from './fenced-writes.cases.js';
+import { describeFlow } from './flow.cases.js';
 import { describeMigrations } from './migrations.cases.js';
 import { describePods } from './pods.cases.js';
 import { describeQueueAge } from './queue-age.cases.js';
@@ -47,6 +48,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeWatch,
   describeBrowse,
   describeQueueAge,
+  describeFlow,
 ];
 
 const required = requiredStores();

@@ -2,6 +2,7 @@
  * Row shapes of the SQLite tables as better-sqlite3 returns them (snake_case, JSON as TEXT) and
  * their mapping to the `Store` types. Owns decoding only: no SQL, no decisions.
  */
+import { compareClaimOrder } from '../flow.js';
 import type { Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
 
 /** One `step_tracker` row as stored. */
@@ -25,6 +26,7 @@ export interface StepRecord {
   readonly result: string | null;
   readonly created_ts: number;
   readonly last_update_ts: number;
+  readonly deadline: number | null;
 }
 
 /** One `pod_health` row as stored, with `live` computed by the query (0 or 1). */
@@ -70,6 +72,7 @@ export function toStepRow(r: StepRecord): StepRow {
     result: r.result === null ? null : (JSON.parse(r.result) as Json),
     createdTs: r.created_ts,
     lastUpdateTs: r.last_update_ts,
+    deadline: r.deadline,
   };
 }
 
@@ -97,9 +100,8 @@ export function toStepEvent(r: EventRecord): StepEvent {
   };
 }
 
-/** `priority DESC, created_ts, step_id`: the claim order, since RETURNING promises no order. */
+/** The claim order (flow.ts), since RETURNING promises no order. */
 export function byClaimOrder(a: StepRecord, b: StepRecord): number {
-  if (a.priority !== b.priority) return b.priority - a.priority;
-  if (a.created_ts !== b.created_ts) return a.created_ts - b.created_ts;
-  return a.step_id < b.step_id ? -1 : a.step_id > b.step_id ? 1 : 0;
+  const key = (r: StepRecord) => ({ priority: r.priority, deadline: r.deadline, createdTs: r.created_ts, stepId: r.step_id });
+  return compareClaimOrder(key(a), key(b));
 }

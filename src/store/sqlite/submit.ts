@@ -22,6 +22,7 @@ export interface PreparedSubmission {
   readonly timeoutMs: number;
   readonly idempotencyKey: string | null;
   readonly delayMs: number;
+  readonly deadline: number | null;
 }
 
 type Submission = Omit<StepSubmitParams, 'now'>;
@@ -42,6 +43,7 @@ export function serialiseSubmission(s: Submission, prefix = ''): { prepared?: Pr
     timeoutMs: s.timeoutMs,
     idempotencyKey: s.idempotencyKey ?? null,
     delayMs: s.delayMs ?? 0,
+    deadline: s.deadline ?? null,
   };
   return { prepared, problems };
 }
@@ -86,8 +88,9 @@ export function insertSubmission(ctx: SqliteContext, p: PreparedSubmission, now:
     runAfter: now + p.delayMs,
     timeoutMs: p.timeoutMs,
     idempotencyKey: p.idempotencyKey,
+    deadline: p.deadline,
     now,
   });
-  insertEvent(ctx, { stepId, ts: now, kind: 'submitted', podId: null, attempt: 0, detail: { priority: p.priority, max_retries: p.maxRetries } });
+  insertEvent(ctx, { stepId, ts: now, kind: 'submitted', podId: null, attempt: 0, detail: { priority: p.priority, max_retries: p.maxRetries, ...(p.deadline === null ? {} : { deadline: p.deadline }) } });
   return { stepId, outcome: 'submitted' };
 }
