@@ -58,6 +58,7 @@ export function stepColumns(s: string): string {
     `${s}.result`,
     `${ms(`${s}.created_ts`)} AS created_ms`,
     `${ms(`${s}.last_update_ts`)} AS last_update_ms`,
+    `${ms(`${s}.deadline`)} AS deadline_ms`,
   ].join(', ');
 }
 
