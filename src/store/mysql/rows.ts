@@ -4,6 +4,7 @@
  * MariaDB stores JSON as LONGTEXT anyway); the VARBINARY idempotency key arrives as a Buffer;
  * BIGINT times arrive as numbers (epoch ms fit a double exactly).
  */
+import { compareClaimOrder } from '../flow.js';
 import type { Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
 
 /** One `step_tracker` row as read by `STEP_COLUMNS`. */
@@ -27,6 +28,7 @@ export interface StepRecord {
   readonly result: string | null;
   readonly created_ts: number | string;
   readonly last_update_ts: number | string;
+  readonly deadline: number | string | null;
 }
 
 /** A locked step row with the transaction's clock. */
@@ -88,6 +90,7 @@ export function toStepRow(r: StepRecord): StepRow {
     result: parseJson(r.result) ?? null,
     createdTs: Number(r.created_ts),
     lastUpdateTs: Number(r.last_update_ts),
+    deadline: r.deadline === null ? null : Number(r.deadline),
   };
 }
 
@@ -117,7 +120,5 @@ export function toStepEvent(r: EventRecord): StepEvent {
 
 /** Orders claimed rows as they were picked. */
 export function byClaimOrder(a: StepRow, b: StepRow): number {
-  if (a.priority !== b.priority) return b.priority - a.priority;
-  if (a.createdTs !== b.createdTs) return a.createdTs - b.createdTs;
-  return a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0;
+  return compareClaimOrder(a, b);
 }

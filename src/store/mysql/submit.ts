@@ -31,6 +31,7 @@ export interface PreparedItem {
   readonly timeoutMs: number;
   readonly key: string | null;
   readonly delayMs: number;
+  readonly deadline: number | null;
 }
 
 /**
@@ -64,7 +65,7 @@ export function prepareItems(steps: readonly Submission[]): PreparedItem[] {
       maxRetries: s.maxRetries,
       timeoutMs: s.timeoutMs,
       key,
-      delayMs: s.delayMs ?? 0,
+      delayMs: s.delayMs ?? 0, deadline: s.deadline ?? null,
     });
   });
   if (problems.length > 0) throw new ValidationError('invalid steps', problems);
@@ -103,7 +104,7 @@ export async function insertItems(
   fresh.forEach((i, k) => (results[i] = { stepId: ids[k]!, outcome: 'submitted' }));
   const rows = fresh.map((i, k) => {
     const it = items[i]!;
-    return [ids[k]!, it.type, it.argsJson, it.metadataJson, it.priority, 'pending', 0, 0, it.maxRetries, 0, now + it.delayMs, it.timeoutMs, it.key, now, now];
+    return [ids[k]!, it.type, it.argsJson, it.metadataJson, it.priority, 'pending', 0, 0, it.maxRetries, 0, now + it.delayMs, it.timeoutMs, it.key, now, now, it.deadline];
   });
   for (const chunk of byteChunks(rows, (row) => (row[2] as string).length + (row[3] as string).length + 200)) {
     await run(connection, ctx.sql.stepInsert, [chunk]);
@@ -117,7 +118,11 @@ export async function insertItems(
       kind: 'submitted' as const,
       podId: null,
       attempt: 0,
-      detail: { priority: items[i]!.priority, max_retries: items[i]!.maxRetries },
+      detail: {
+        priority: items[i]!.priority,
+        max_retries: items[i]!.maxRetries,
+        ...(items[i]!.deadline === null ? {} : { deadline: items[i]!.deadline }),
+      },
     })),
   );
   return results as StepSubmitResult[];
