@@ -53,7 +53,9 @@ export function describeFlow(factory: StoreFactory): void {
       await expect(store.stepSubmit({ type: 'echo', args: {}, maxRetries: 0, timeoutMs: 1_000, deadline: Number.NaN, now: T0 })).rejects.toBeInstanceOf(
         ValidationError,
       );
-      await expect(store.stepSubmit({ type: 'echo', args: {}, maxRetries: 0, timeoutMs: 1_000, deadline: -1, now: T0 })).rejects.toBeInstanceOf(ValidationError);
+      await expect(store.stepSubmit({ type: 'echo', args: {}, maxRetries: 0, timeoutMs: 1_000, deadline: -1, now: T0 })).rejects.toBeInstanceOf(
+        ValidationError,
+      );
       expect(await store.stepList({ limit: 10, offset: 0 })).toHaveLength(2);
     });
 

@@ -29,6 +29,7 @@ const ROW: StepRow = {
   result: null,
   createdTs: NOW - 9_000,
   lastUpdateTs: NOW - 1_000,
+  deadline: null,
 };
 const ASK = { podId: 'pod-a', error: 'boom', retryable: true, reason: 'error', release: false };
 

@@ -65,7 +65,8 @@ export function prepareItems(steps: readonly Submission[]): PreparedItem[] {
       maxRetries: s.maxRetries,
       timeoutMs: s.timeoutMs,
       key,
-      delayMs: s.delayMs ?? 0, deadline: s.deadline ?? null,
+      delayMs: s.delayMs ?? 0,
+      deadline: s.deadline ?? null,
     });
   });
   if (problems.length > 0) throw new ValidationError('invalid steps', problems);
@@ -104,7 +105,24 @@ export async function insertItems(
   fresh.forEach((i, k) => (results[i] = { stepId: ids[k]!, outcome: 'submitted' }));
   const rows = fresh.map((i, k) => {
     const it = items[i]!;
-    return [ids[k]!, it.type, it.argsJson, it.metadataJson, it.priority, 'pending', 0, 0, it.maxRetries, 0, now + it.delayMs, it.timeoutMs, it.key, now, now, it.deadline];
+    return [
+      ids[k]!,
+      it.type,
+      it.argsJson,
+      it.metadataJson,
+      it.priority,
+      'pending',
+      0,
+      0,
+      it.maxRetries,
+      0,
+      now + it.delayMs,
+      it.timeoutMs,
+      it.key,
+      now,
+      now,
+      it.deadline,
+    ];
   });
   for (const chunk of byteChunks(rows, (row) => (row[2] as string).length + (row[3] as string).length + 200)) {
     await run(connection, ctx.sql.stepInsert, [chunk]);

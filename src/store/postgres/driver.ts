@@ -317,11 +317,12 @@ export class PostgresStore implements Store {
       };
       for (const l of limited) {
         if (left === 0) break;
-        await run(this.sql.claimLimited, 'fleet_q_step_claim_limited', [l.type], [
-          l.concurrency ?? null,
-          l.rateLimit?.max ?? null,
-          l.rateLimit?.intervalMs ?? null,
-        ]);
+        await run(
+          this.sql.claimLimited,
+          'fleet_q_step_claim_limited',
+          [l.type],
+          [l.concurrency ?? null, l.rateLimit?.max ?? null, l.rateLimit?.intervalMs ?? null],
+        );
       }
       const free = params.types.filter((t) => !limited.some((l) => l.type === t));
       if (left > 0 && free.length > 0) await run(this.sql.claim, 'fleet_q_step_claim', free, []);

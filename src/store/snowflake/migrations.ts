@@ -49,6 +49,16 @@ export const MIGRATIONS: readonly SfMigration[] = [
         KIND VARCHAR NOT NULL, POD_ID VARCHAR, ATTEMPT NUMBER(10, 0) NOT NULL, DETAIL VARIANT, WRITE_TOKEN VARCHAR)`,
     ],
   },
+  {
+    // DEADLINE orders claims within a priority (none last); CLAIMED_TS, the start of a step's latest
+    // claim, lets a flow-limited claim count a type's recent starts. No indexes on standard tables.
+    version: 2,
+    description: 'DEADLINE and CLAIMED_TS columns',
+    statements: (n) => [
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN IF NOT EXISTS DEADLINE TIMESTAMP_LTZ`,
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN IF NOT EXISTS CLAIMED_TS TIMESTAMP_LTZ`,
+    ],
+  },
 ];
 
 /** The newest schema this build knows. */

@@ -45,14 +45,17 @@ export function queueActivitySql(n: SfNames, p: { now: number | null; firstMs: n
 
 /**
  * Due pending steps per priority, highest first, with the oldest `run_after`: rows of
- * `NOW_MS, PRIORITY, DUE, OLDEST_MS`; one row with a null PRIORITY when nothing is due.
+ * `NOW_MS, PRIORITY, DUE, OLDEST_MS, PAST_DEADLINE` (pending steps past their deadline, due or not,
+ * the same on every row); one row with a null PRIORITY when nothing is due.
  */
 export function queueAgeSql(n: SfNames, p: { now: number | null }): Statement {
   const { v, binds } = binder();
-  const sqlText = `SELECT ${ms('c.NOW')} AS NOW_MS, s.PRIORITY, COUNT(s.STEP_ID) AS DUE, ${ms('MIN(s.RUN_AFTER)')} AS OLDEST_MS
+  const sqlText = `SELECT ${ms('c.NOW')} AS NOW_MS, s.PRIORITY, COUNT(s.STEP_ID) AS DUE, ${ms('MIN(s.RUN_AFTER)')} AS OLDEST_MS, d.PAST_DEADLINE
     FROM (SELECT ${clock(v, p.now)} AS NOW) c
+    CROSS JOIN (SELECT COUNT(*) AS PAST_DEADLINE FROM ${n.stepTracker} x
+                WHERE x.STATUS = 'pending' AND x.DEADLINE < ${clock(v, p.now)}) d
     LEFT JOIN ${n.stepTracker} s ON s.STATUS = 'pending' AND s.RUN_AFTER <= c.NOW
-    GROUP BY c.NOW, s.PRIORITY
+    GROUP BY c.NOW, d.PAST_DEADLINE, s.PRIORITY
     ORDER BY s.PRIORITY DESC`;
   return { sqlText, binds };
 }

@@ -2,6 +2,7 @@
  * Rows as the Snowflake statements return them (upper-case column names, VARIANT already parsed by
  * the driver) and their mapping to the Store's types. Owns result-set column names only.
  */
+import { compareClaimOrder } from '../flow.js';
 import type { Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
 
 type Raw = Record<string, unknown>;
@@ -36,6 +37,7 @@ export function toStepRow(r: Raw): StepRow {
     result: json(r['RESULT']),
     createdTs: num(r['CREATED_MS']),
     lastUpdateTs: num(r['LAST_UPDATE_MS']),
+    deadline: r['DEADLINE_MS'] === null || r['DEADLINE_MS'] === undefined ? null : num(r['DEADLINE_MS']),
   };
 }
 
@@ -63,9 +65,7 @@ export function toStepEvent(r: Raw): StepEvent {
   };
 }
 
-/** Claim order: priority DESC, created_ts, step_id. */
+/** Claim order: priority DESC, deadline (nulls last), created_ts, step_id. */
 export function byClaimOrder(a: StepRow, b: StepRow): number {
-  if (a.priority !== b.priority) return b.priority - a.priority;
-  if (a.createdTs !== b.createdTs) return a.createdTs - b.createdTs;
-  return a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0;
+  return compareClaimOrder(a, b);
 }

@@ -42,7 +42,9 @@ export function claimSteps(ctx: SqliteContext, params: StepClaimParams, now: num
     const usage = ctx.statement('stepFlowUsage').get({ type: limit.type, windowStart: start }) as FlowUsage;
     const n = Math.min(left, allowance(limit, usage));
     if (n === 0) continue;
-    const got = ctx.statement('stepClaimLimited').all({ podId: params.podId, types: JSON.stringify([limit.type]), limit: n, now, windowStart: start }) as StepRecord[];
+    const got = ctx
+      .statement('stepClaimLimited')
+      .all({ podId: params.podId, types: JSON.stringify([limit.type]), limit: n, now, windowStart: start }) as StepRecord[];
     claimed.push(...got);
     left -= got.length;
   }

@@ -91,6 +91,13 @@ export function insertSubmission(ctx: SqliteContext, p: PreparedSubmission, now:
     deadline: p.deadline,
     now,
   });
-  insertEvent(ctx, { stepId, ts: now, kind: 'submitted', podId: null, attempt: 0, detail: { priority: p.priority, max_retries: p.maxRetries, ...(p.deadline === null ? {} : { deadline: p.deadline }) } });
+  insertEvent(ctx, {
+    stepId,
+    ts: now,
+    kind: 'submitted',
+    podId: null,
+    attempt: 0,
+    detail: { priority: p.priority, max_retries: p.maxRetries, ...(p.deadline === null ? {} : { deadline: p.deadline }) },
+  });
   return { stepId, outcome: 'submitted' };
 }
