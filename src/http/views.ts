@@ -5,7 +5,18 @@
  * every value comes from its arguments.
  */
 import type { PodHealthView, RecoveryRun } from '../pod/control.js';
-import type { DlqListResult, Json, LeaderInfo, MigrateResult, QueueStats, StepEvent, StepRow, StepStatus, StepSubmitResult } from '../store/store.js';
+import type {
+  DlqListResult,
+  Json,
+  LeaderInfo,
+  MigrateResult,
+  QueueAgeResult,
+  QueueStats,
+  StepEvent,
+  StepRow,
+  StepStatus,
+  StepSubmitResult,
+} from '../store/store.js';
 
 /** Epoch milliseconds as ISO-8601 UTC (`2023-11-14T22:13:20.000Z`). */
 export function isoTime(ms: number): string {
@@ -77,6 +88,8 @@ export interface StepView {
   readonly attempt: number;
   readonly last_error: string | null;
   readonly result: Json | null;
+  /** Within a priority, the earliest deadline is claimed first; null: none. */
+  readonly deadline: string | null;
   readonly history?: readonly EventView[];
 }
 
@@ -94,6 +107,7 @@ export function stepView(step: StepRow, history?: readonly StepEvent[]): StepVie
     attempt: step.attempt,
     last_error: step.lastError,
     result: step.result,
+    deadline: step.deadline === null ? null : isoTime(step.deadline),
     ...(history === undefined ? {} : { history: history.map(eventView) }),
   };
 }
@@ -119,9 +133,13 @@ export interface QueueView {
   readonly queue_depth_by_priority: { readonly [priority: string]: number };
   readonly steps_by_type: { readonly [type: string]: number };
   readonly pod_capacity: { readonly [podId: string]: { readonly current: number; readonly max: number } };
+  /** Per priority, seconds the longest-waiting due pending step has waited (database clock). */
+  readonly oldest_pending_age_seconds_by_priority: { readonly [priority: string]: number };
+  /** Pending steps whose deadline has passed. */
+  readonly past_deadline_steps: number;
 }
 
-export function queueView(stats: QueueStats): QueueView {
+export function queueView(stats: QueueStats, age: QueueAgeResult): QueueView {
   return {
     pending_steps: stats.pending,
     claimed_steps: stats.claimed,
@@ -132,6 +150,10 @@ export function queueView(stats: QueueStats): QueueView {
     queue_depth_by_priority: { ...stats.pendingByPriority },
     steps_by_type: { ...stats.activeByType },
     pod_capacity: Object.fromEntries(stats.pods.map((p) => [p.podId, { current: p.claimed, max: p.capacity }])),
+    oldest_pending_age_seconds_by_priority: Object.fromEntries(
+      age.byPriority.map((p) => [String(p.priority), Math.max(0, Math.round((age.checkedAt - p.oldestDueTs) / 1000))]),
+    ),
+    past_deadline_steps: age.pastDeadline,
   };
 }
 

@@ -42,6 +42,11 @@ export const submissionSchema = z
       .min(0)
       .max(365 * 24 * 3_600_000)
       .nullish(),
+    // An ISO-8601 time with a zone (Z or an offset): within a priority, the earliest deadline is claimed first.
+    deadline: z.iso
+      .datetime({ offset: true })
+      .refine((t) => Date.parse(t) >= 0 && Date.parse(t) <= Date.UTC(9999, 11, 31), { error: 'must lie between 1970 and 9999' })
+      .nullish(),
   })
   .strict();
 
@@ -95,6 +100,7 @@ export function checkSubmission(
       timeoutMs: body.timeout_ms ?? definition.timeoutMs ?? defaults.defaultStepTimeoutMs,
       idempotencyKey: body.idempotency_key ?? null,
       delayMs: body.delay_ms ?? 0,
+      deadline: body.deadline === undefined || body.deadline === null ? null : Date.parse(body.deadline),
     },
   };
 }
