@@ -14,6 +14,7 @@ import type { Store, StepEvent, StepRow, TypeFlowLimit } from '../../src/store/s
 import { POD_A, POD_B, POD_C, POLICY, registerPod } from '../conformance/fixtures.js';
 import { STORE_FACTORIES, type StoreFactory } from '../conformance/stores.js';
 import { failureReport, testSeed } from './harness.js';
+import { maxConcurrent, maxStartsInWindow } from '../support/flow-trail.js';
 
 const LIMITED = 'limited';
 const FREE = 'free';
@@ -45,33 +46,6 @@ const setupArbitrary: fc.Arbitrary<Setup> = fc
   .filter((s) => s.concurrency !== undefined || s.rate !== undefined);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The largest number of limited steps claimed at once, replaying the trail in event_id order. */
-export function maxConcurrent(events: readonly StepEvent[], limitedIds: ReadonlySet<string>): number {
-  const held = new Set<string>();
-  let max = 0;
-  for (const e of events) {
-    if (!limitedIds.has(e.stepId)) continue;
-    if (e.kind === 'claimed') held.add(e.stepId);
-    else if (['completed', 'retried', 'released', 'dead_lettered', 'recovered'].includes(e.kind)) held.delete(e.stepId);
-    max = Math.max(max, held.size);
-  }
-  return max;
-}
-
-/** The largest number of limited claims whose start times lie in one window `(t − intervalMs, t]`. */
-export function maxStartsInWindow(events: readonly StepEvent[], limitedIds: ReadonlySet<string>, intervalMs: number): number {
-  const starts = events
-    .filter((e) => e.kind === 'claimed' && limitedIds.has(e.stepId))
-    .map((e) => e.ts)
-    .sort((a, b) => a - b);
-  let max = 0;
-  for (let i = 0, j = 0; i < starts.length; i++) {
-    while (starts[j]! <= starts[i]! - intervalMs) j++;
-    max = Math.max(max, i - j + 1);
-  }
-  return max;
-}
 
 async function pod(store: Store, podId: string, setup: Setup, limits: readonly TypeFlowLimit[], until: number, counter: { n: number }): Promise<void> {
   const running: Promise<void>[] = [];
@@ -145,7 +119,7 @@ describe('flow limits under racing pods', () => {
         return;
       }
       const out = await fc.check(flowProperty(factory), { seed: testSeed(), numRuns: 4, endOnFailure: true });
-      if (out.failed) throw new Error(failureReport(`flow limits (${factory.name})`, 'test/property/flow-limits.test.ts', out));
+      if (out.failed) throw new Error(failureReport(`flow limits (${factory.name})`, 'test/property/flow-limits.test.ts', out as fc.RunDetails<unknown>));
     }, 60_000);
   }
 });
