@@ -44,8 +44,8 @@ export const submissionSchema = z
       .nullish(),
     // An ISO-8601 time with a zone (Z or an offset): within a priority, the earliest deadline is claimed first.
     deadline: z.iso
-      .datetime({ offset: true })
-      .refine((t) => Date.parse(t) >= 0 && Date.parse(t) <= Date.UTC(9999, 11, 31), { error: 'must lie between 1970 and 9999' })
+      .datetime({ offset: true, error: 'deadline must be an ISO-8601 time with a zone, e.g. 2030-01-31T17:00:00Z' })
+      .refine((t) => Date.parse(t) >= 0 && Date.parse(t) <= Date.UTC(9999, 11, 31), { error: 'deadline must lie between 1970 and 9999' })
       .nullish(),
   })
   .strict();
