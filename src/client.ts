@@ -125,7 +125,9 @@ export function clientOver(store: Store, registry: StepRegistry, defaults: Submi
       return workflowView(stepId, graph);
     },
     async queue() {
-      return queueView(await open().queueStats());
+      const s = open();
+      const [stats, age] = await Promise.all([s.queueStats(), s.queueAge()]);
+      return queueView(stats, age);
     },
     async dlq(page = {}) {
       return dlqView(await open().dlqList(dlqPage(page)));

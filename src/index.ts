@@ -3,7 +3,7 @@
  * pod in-process and submit work. Named exports only, each listed on purpose: anything not here is
  * internal and may change. Must not hold behaviour.
  */
-export { defineStep, type StepContext, type StepDefinition } from './steps/registry.js';
+export { defineStep, type RateLimit, type StepContext, type StepDefinition } from './steps/registry.js';
 export type { LifecycleClock, LifecycleInput, LifecycleOutput, StepLifecycle } from './steps/lifecycle.js';
 export {
   NonRetryableError,

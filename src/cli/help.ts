@@ -42,7 +42,7 @@ HTTP API on FLEET_Q_API_HOST:FLEET_Q_API_PORT. SIGTERM or SIGINT drains it and e
 ${CONFIG_NOTE}
 `,
   submit: `Usage: fleet-q submit <type> [--args JSON] [--metadata JSON] [--priority N] [--max-retries N]
-                       [--timeout-ms N] [--idempotency-key K] [--json]
+                       [--timeout-ms N] [--idempotency-key K] [--deadline ISO] [--json]
        fleet-q submit --batch FILE [--json]
 
 Submits a step and prints only its step id (the existing id when --idempotency-key was already used
@@ -56,6 +56,7 @@ Options:
   --max-retries N         retries before dead-lettering (0-25; default: the step type's, else FLEET_Q_DEFAULT_MAX_RETRIES)
   --timeout-ms N          per-attempt timeout (default: the step type's, else FLEET_Q_DEFAULT_STEP_TIMEOUT_MS)
   --idempotency-key K     submit at most once per (type, key)
+  --deadline ISO          an ISO-8601 time with a zone; within a priority the earliest deadline runs first
   --batch FILE            submit many steps, all or none: FILE holds {"steps": [ ... ]} or [ ... ] with the
                           fields of POST /submit; '-' reads standard input. Prints one id per line, in order.
   --json                  print the HTTP body: {"step_id", "status", "message"} (batch: {"step_ids"})

@@ -16,6 +16,7 @@ export const SUBMIT_OPTIONS = {
   'max-retries': { type: 'string' },
   'timeout-ms': { type: 'string' },
   'idempotency-key': { type: 'string' },
+  deadline: { type: 'string' },
   batch: { type: 'string' },
 } as const;
 
@@ -33,6 +34,7 @@ export async function submitCommand(ctx: CommandContext, values: SubmitValues, p
   if (values['max-retries'] !== undefined) submission['max_retries'] = integerFlag('--max-retries', values['max-retries']);
   if (values['timeout-ms'] !== undefined) submission['timeout_ms'] = integerFlag('--timeout-ms', values['timeout-ms']);
   if (values['idempotency-key'] !== undefined) submission['idempotency_key'] = values['idempotency-key'];
+  if (values.deadline !== undefined) submission['deadline'] = values.deadline;
 
   const client = await ctx.openClient({ withHandlers: true });
   try {

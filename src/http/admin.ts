@@ -25,7 +25,10 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get('/admin/leader', async () => leaderView(await store.leaderGet()));
 
-  app.get('/admin/queue', async () => queueView(await store.queueStats()));
+  app.get('/admin/queue', async () => {
+    const [stats, age] = await Promise.all([store.queueStats(), store.queueAge()]);
+    return queueView(stats, age);
+  });
 
   app.get('/admin/schedules', async () => {
     const schedules = deps.schedules ?? [];

@@ -109,6 +109,7 @@ export const stepBodySchema = z
     last_error: z.string().nullable(),
     result: jsonValue(),
     depends_on: z.array(z.string()).optional().describe('workflow parents; present only for a step that has some'),
+    deadline: time().nullable(),
     history: z.array(eventBodySchema).optional(),
   })
   .strict();
@@ -187,6 +188,10 @@ export const queueBodySchema = z
     queue_depth_by_priority: z.record(z.string(), z.int().min(0)),
     steps_by_type: z.record(z.string(), z.int().min(0)),
     pod_capacity: z.record(z.string(), z.object({ current: z.int().min(0), max: z.int().min(0) }).strict()),
+    oldest_pending_age_seconds_by_priority: z
+      .record(z.string(), z.int().min(0))
+      .describe('per priority, seconds the longest-waiting due pending step has waited (database clock)'),
+    past_deadline_steps: z.int().min(0).describe('pending steps whose deadline has passed'),
   })
   .strict();
 

@@ -11,6 +11,7 @@ import type {
   Json,
   LeaderInfo,
   MigrateResult,
+  QueueAgeResult,
   QueueStats,
   StepEvent,
   StepRow,
@@ -91,6 +92,8 @@ export interface StepView {
   readonly result: Json | null;
   /** Workflow parents; only for a step that has some. */
   readonly depends_on?: readonly string[];
+  /** Within a priority, the earliest deadline is claimed first; null: none. */
+  readonly deadline: string | null;
   readonly history?: readonly EventView[];
 }
 
@@ -109,6 +112,7 @@ export function stepView(step: StepRow, history?: readonly StepEvent[]): StepVie
     last_error: step.lastError,
     result: step.result,
     ...(step.dependsOn.length === 0 ? {} : { depends_on: [...step.dependsOn] }),
+    deadline: step.deadline === null ? null : isoTime(step.deadline),
     ...(history === undefined ? {} : { history: history.map(eventView) }),
   };
 }
@@ -171,9 +175,13 @@ export interface QueueView {
   readonly queue_depth_by_priority: { readonly [priority: string]: number };
   readonly steps_by_type: { readonly [type: string]: number };
   readonly pod_capacity: { readonly [podId: string]: { readonly current: number; readonly max: number } };
+  /** Per priority, seconds the longest-waiting due pending step has waited (database clock). */
+  readonly oldest_pending_age_seconds_by_priority: { readonly [priority: string]: number };
+  /** Pending steps whose deadline has passed. */
+  readonly past_deadline_steps: number;
 }
 
-export function queueView(stats: QueueStats): QueueView {
+export function queueView(stats: QueueStats, age: QueueAgeResult): QueueView {
   return {
     pending_steps: stats.pending,
     claimed_steps: stats.claimed,
@@ -184,6 +192,10 @@ export function queueView(stats: QueueStats): QueueView {
     queue_depth_by_priority: { ...stats.pendingByPriority },
     steps_by_type: { ...stats.activeByType },
     pod_capacity: Object.fromEntries(stats.pods.map((p) => [p.podId, { current: p.claimed, max: p.capacity }])),
+    oldest_pending_age_seconds_by_priority: Object.fromEntries(
+      age.byPriority.map((p) => [String(p.priority), Math.max(0, Math.round((age.checkedAt - p.oldestDueTs) / 1000))]),
+    ),
+    past_deadline_steps: age.pastDeadline,
   };
 }
 

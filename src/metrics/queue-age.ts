@@ -1,6 +1,7 @@
 /**
  * Queue-age gauges: per priority, how long the oldest due pending step has waited
- * (`fleet_q_queue_age_seconds`) and how many are due (`fleet_q_due_steps`), judged by the database
+ * (`fleet_q_queue_age_seconds`), how many are due (`fleet_q_due_steps`), and how many pending steps are
+ * past their deadline (`fleet_q_steps_past_deadline`), judged by the database
  * clock. Queue-wide numbers are the same whichever pod reports them, so only the leader reads them:
  * one `Store.queueAge` statement per scrape on one pod, not one per pod (followers report no
  * samples). Concurrent scrapes share one read. Must not start timers or read outside a scrape.
@@ -48,6 +49,16 @@ export function registerQueueAgeGauges(metrics: FleetMetrics, store: Pick<Store,
       const age = await read();
       this.reset();
       for (const entry of age?.byPriority ?? []) this.set({ priority: String(entry.priority) }, entry.due);
+    },
+  });
+  new Gauge({
+    name: 'fleet_q_steps_past_deadline',
+    help: 'Pending steps whose deadline has passed, due or not (leader only; database clock).',
+    registers: [registry],
+    async collect() {
+      const age = await read();
+      this.reset();
+      if (age !== null) this.set(age.pastDeadline);
     },
   });
 }

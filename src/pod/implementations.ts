@@ -73,6 +73,8 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
   const capacity = capacityOf(deps.config);
   const host = hostname();
   const types = registry.types();
+  // Every pod of the fleet passes its registry's limits, so a limited type is limited on every claim.
+  const limits = registry.flowLimits();
   // Completions of steps that finish together are written as one batch (completions.ts).
   const completions = completionBatcher(store);
   // The database's clock, as seen at the last leader check: its time minus ours when the answer came.
@@ -108,7 +110,7 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
     }),
 
     claimSteps: fromPromise<ClaimStepsOutput, ClaimStepsInput>(async ({ input }) => {
-      const steps = await call('stepClaim', () => store.stepClaim({ podId: input.podId, types, limit: input.limit }));
+      const steps = await call('stepClaim', () => store.stepClaim({ podId: input.podId, types, limit: input.limit, limits }));
       telemetry.stepsClaimed(input.podId, steps);
       return steps;
     }),

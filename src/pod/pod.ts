@@ -208,8 +208,12 @@ class FleetPod implements Pod {
       () => {
         if (actor.getSnapshot().status === 'active') actor.send({ type: 'work.available' });
       },
-      (listening) => {
-        this.#logger.debug({ listening }, listening ? 'store pushes new work: claim polls paused' : 'store listener dropped: polling for work');
+      (pushed) => {
+        // A flow-limited step becomes claimable with no change to announce it (a rate window passes,
+        // another pod's limited step ends), so a pod with limited types keeps polling at the claim
+        // interval even while the store pushes new work.
+        const listening = pushed && (this.#registry?.flowLimits().length ?? 0) === 0;
+        this.#logger.debug({ listening }, listening ? 'store pushes new work: claim polls paused' : 'store listener dropped or flow limits: polling for work');
         if (actor.getSnapshot().status === 'active') actor.send({ type: 'work.watch', listening });
       },
     );

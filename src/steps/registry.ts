@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { FleetError, ValidationError, type FleetErrorItem } from '../errors.js';
-import type { Json } from '../store/store.js';
+import type { Json, TypeFlowLimit } from '../store/store.js';
 import type { StepLifecycle } from './lifecycle.js';
 
 /** Type names (DESIGN §5). */
@@ -38,6 +38,16 @@ export interface StepDefinition<Args = unknown> {
   readonly retryable?: (err: unknown) => boolean;
   /** XState actor logic run for each attempt in place of the default lifecycle (see steps/lifecycle.ts). */
   readonly lifecycle?: StepLifecycle;
+  /** Fleet-wide: at most this many steps of the type claimed at once, across every pod. */
+  readonly concurrency?: number;
+  /** Fleet-wide: at most `max` claims (starts) of the type in any window of `intervalMs`. */
+  readonly rateLimit?: RateLimit;
+}
+
+/** A fleet-wide rate limit of one step type: at most `max` starts in any window of `intervalMs`. */
+export interface RateLimit {
+  readonly max: number;
+  readonly intervalMs: number;
 }
 
 /**
@@ -57,6 +67,8 @@ export function defineStep<S extends z.ZodType>(definition: {
   readonly timeoutMs?: number;
   readonly retryable?: (err: unknown) => boolean;
   readonly lifecycle?: StepLifecycle;
+  readonly concurrency?: number;
+  readonly rateLimit?: RateLimit;
 }): StepDefinition<z.output<S>> {
   const problems = definitionProblems(definition);
   if (problems.length > 0) throw new FleetError('validation_error', `invalid step definition '${definition.type}'`, { errors: problems });
@@ -77,7 +89,15 @@ export function stepsDefinedInProcess(): StepDefinition[] {
   return [...definedInProcess.values()];
 }
 
-function definitionProblems(d: { type: string; maxRetries?: number; timeoutMs?: number; handler: unknown; lifecycle?: unknown }): FleetErrorItem[] {
+function definitionProblems(d: {
+  type: string;
+  maxRetries?: number;
+  timeoutMs?: number;
+  handler: unknown;
+  lifecycle?: unknown;
+  concurrency?: unknown;
+  rateLimit?: unknown;
+}): FleetErrorItem[] {
   const problems: FleetErrorItem[] = [];
   if (typeof d.type !== 'string' || !STEP_TYPE_PATTERN.test(d.type)) problems.push({ loc: 'type', msg: `must match ${STEP_TYPE_PATTERN.source}` });
   if (typeof d.handler !== 'function') problems.push({ loc: 'handler', msg: 'must be a function' });
@@ -85,6 +105,15 @@ function definitionProblems(d: { type: string; maxRetries?: number; timeoutMs?: 
     problems.push({ loc: 'maxRetries', msg: 'must be an integer from 0 to 25' });
   }
   if (d.timeoutMs !== undefined && !(Number.isInteger(d.timeoutMs) && d.timeoutMs >= 1)) problems.push({ loc: 'timeoutMs', msg: 'must be a positive integer' });
+  if (d.concurrency !== undefined && !isPositiveInt(d.concurrency)) problems.push({ loc: 'concurrency', msg: 'must be a positive integer' });
+  if (d.rateLimit !== undefined) {
+    const r = d.rateLimit as { max?: unknown; intervalMs?: unknown } | null;
+    if (typeof r !== 'object' || r === null) problems.push({ loc: 'rateLimit', msg: 'must be { max, intervalMs }' });
+    else {
+      if (!isPositiveInt(r.max)) problems.push({ loc: 'rateLimit.max', msg: 'must be a positive integer' });
+      if (!isPositiveInt(r.intervalMs)) problems.push({ loc: 'rateLimit.intervalMs', msg: 'must be a positive integer (milliseconds)' });
+    }
+  }
   const logic = d.lifecycle as { transition?: unknown; getInitialSnapshot?: unknown } | null | undefined;
   if (
     logic !== undefined &&
@@ -94,6 +123,8 @@ function definitionProblems(d: { type: string; maxRetries?: number; timeoutMs?: 
   }
   return problems;
 }
+
+const isPositiveInt = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
 
 /** The step types one pod or producer knows, by name. */
 export class StepRegistry {
@@ -106,6 +137,21 @@ export class StepRegistry {
   /** Registered type names, sorted. */
   types(): string[] {
     return [...this.#byType.keys()].sort();
+  }
+
+  /** The flow limits of the registered types that declare any, passed with every claim. */
+  flowLimits(): TypeFlowLimit[] {
+    const limits: TypeFlowLimit[] = [];
+    for (const type of this.types()) {
+      const d = this.#byType.get(type)!;
+      if (d.concurrency === undefined && d.rateLimit === undefined) continue;
+      limits.push({
+        type,
+        ...(d.concurrency === undefined ? {} : { concurrency: d.concurrency }),
+        ...(d.rateLimit === undefined ? {} : { rateLimit: { max: d.rateLimit.max, intervalMs: d.rateLimit.intervalMs } }),
+      });
+    }
+    return limits;
   }
 
   get(type: string): StepDefinition | undefined {

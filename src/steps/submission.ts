@@ -49,6 +49,11 @@ export const submissionSchema = z
       .max(MAX_PARENTS)
       .nullish()
       .describe('parents that must complete first: step ids, or { "index": i } for an earlier item of the same batch'),
+    // An ISO-8601 time with a zone (Z or an offset): within a priority, the earliest deadline is claimed first.
+    deadline: z.iso
+      .datetime({ offset: true, error: 'deadline must be an ISO-8601 time with a zone, e.g. 2030-01-31T17:00:00Z' })
+      .refine((t) => Date.parse(t) >= 0 && Date.parse(t) <= Date.UTC(9999, 11, 31), { error: 'deadline must lie between 1970 and 9999' })
+      .nullish(),
   })
   .strict();
 
@@ -103,6 +108,7 @@ export function checkSubmission(
       idempotencyKey: body.idempotency_key ?? null,
       delayMs: body.delay_ms ?? 0,
       ...(body.depends_on == null || body.depends_on.length === 0 ? {} : { dependsOn: body.depends_on }),
+      deadline: body.deadline === undefined || body.deadline === null ? null : Date.parse(body.deadline),
     },
   };
 }

@@ -64,6 +64,8 @@ export interface StepRow {
    * (it never ran), which is how replaying that ancestor finds it again.
    */
   readonly waitingOn: number;
+  /** Within a priority, claims take the earliest deadline first (no deadline last); null: none. */
+  readonly deadline: number | null;
 }
 
 /** One edge of a workflow: `stepId` depends on `parentStepId`. */
@@ -160,6 +162,8 @@ export interface StepSubmitParams extends AtTime {
    * refers to an earlier item of the same batch, and only there.
    */
   readonly dependsOn?: readonly DependencyRef[];
+  /** When the step should be done by (epoch ms); within a priority the earliest deadline is claimed first. */
+  readonly deadline?: number | null;
 }
 
 export interface StepSubmitResult {
@@ -183,6 +187,22 @@ export interface StepClaimParams extends AtTime {
   readonly types: readonly string[];
   /** At most this many steps (`capacity − in_flight`). */
   readonly limit: number;
+  /**
+   * Fleet-wide flow control of some of `types` (from the pod's registry; every pod must pass the same
+   * limits for a type). The claim, in its own transaction, never takes a step that would leave more
+   * than `concurrency` steps of its type `claimed`, or more than `rateLimit.max` claims of its type
+   * started in any `rateLimit.intervalMs` window.
+   */
+  readonly limits?: readonly TypeFlowLimit[];
+}
+
+/** Flow control of one step type, enforced across every pod by the claim (see `StepClaimParams.limits`). */
+export interface TypeFlowLimit {
+  readonly type: string;
+  /** At most this many steps of the type `claimed` at once (a positive integer). */
+  readonly concurrency?: number;
+  /** At most `max` claims of the type whose start lies in any window of `intervalMs` (positive integers). */
+  readonly rateLimit?: { readonly max: number; readonly intervalMs: number };
 }
 
 /** Identifies one claim: fenced writes match `(step_id, claimed_by, attempt)` and `status='claimed'`. */
@@ -308,6 +328,8 @@ export interface QueueAgeResult {
   readonly checkedAt: number;
   /** One entry per priority that has due steps, highest priority first; none when nothing is due. */
   readonly byPriority: readonly QueueAgeEntry[];
+  /** Pending steps whose deadline is before `checkedAt` (due or not). */
+  readonly pastDeadline: number;
 }
 
 export interface DlqListParams {
@@ -426,7 +448,7 @@ export interface Store {
 
   /**
    * Atomically claims up to `limit` pending, ungated (`waitingOn = 0`) steps of `types` with `run_after <= now`, ordered by
-   * `priority DESC, created_ts, step_id`: sets `claimed`, `claimed_by`, `attempt + 1`, and writes one
+   * `priority DESC, deadline (nulls last), created_ts, step_id`, within the flow `limits`: sets `claimed`, `claimed_by`, `attempt + 1`, and writes one
    * `claimed` event each. Concurrent callers never receive the same step. Throws `PodFencedError`
    * (claiming nothing) when the pod's `pod_health` row is missing or `down`.
    */

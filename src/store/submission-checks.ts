@@ -10,6 +10,7 @@ import type { StepSubmitParams } from './store.js';
 type Submission = Omit<StepSubmitParams, 'now'>;
 
 const INT32_MAX = 2 ** 31 - 1;
+const MAX_DEADLINE_MS = Date.UTC(9999, 11, 31);
 
 /** What is wrong with one submission, given its serialised args and metadata; empty when nothing. */
 export function submissionProblems(s: Submission, argsJson: string, metadataJson: string): FleetErrorItem[] {
@@ -23,6 +24,11 @@ export function submissionProblems(s: Submission, argsJson: string, metadataJson
   if (!Number.isSafeInteger(s.timeoutMs) || s.timeoutMs < 1) problems.push({ loc: 'timeoutMs', msg: 'must be a positive integer' });
   const delayMs = s.delayMs ?? 0;
   if (!Number.isSafeInteger(delayMs) || delayMs < 0) problems.push({ loc: 'delayMs', msg: 'must be a non-negative integer' });
+  const deadline = s.deadline ?? null;
+  // Year 1970 to 9999: every store's time type holds it, and no real deadline lies outside.
+  if (deadline !== null && (!Number.isSafeInteger(deadline) || deadline < 0 || deadline > MAX_DEADLINE_MS)) {
+    problems.push({ loc: 'deadline', msg: 'must be a time between 1970 and 9999 (epoch ms) or null' });
+  }
   const key = s.idempotencyKey ?? null;
   if (key !== null && (typeof key !== 'string' || key === '')) problems.push({ loc: 'idempotencyKey', msg: 'must be a non-empty string or null' });
   const bytes = Buffer.byteLength(argsJson, 'utf8') + Buffer.byteLength(metadataJson, 'utf8');

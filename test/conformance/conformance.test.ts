@@ -13,6 +13,7 @@ import { describeConcurrency } from './concurrency.cases.js';
 import { describeDlqReplay } from './dlq-replay.cases.js';
 import { describeFailures } from './failures.cases.js';
 import { describeFencedWrites } from './fenced-writes.cases.js';
+import { describeFlow } from './flow.cases.js';
 import { describeMigrations } from './migrations.cases.js';
 import { describePods } from './pods.cases.js';
 import { describeQueueAge } from './queue-age.cases.js';
@@ -51,6 +52,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeQueueAge,
   describeSchedules,
   describeWorkflow,
+  describeFlow,
 ];
 
 const required = requiredStores();

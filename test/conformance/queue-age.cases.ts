@@ -15,7 +15,7 @@ export function describeQueueAge(factory: StoreFactory): void {
 
     it('reports nothing for an empty queue, with the clock it judged by', async () => {
       const { store } = await open();
-      expect(await store.queueAge({ now: T0 + 5 })).toEqual({ checkedAt: T0 + 5, byPriority: [] });
+      expect(await store.queueAge({ now: T0 + 5 })).toEqual({ checkedAt: T0 + 5, byPriority: [], pastDeadline: 0 });
     });
 
     it('counts due pending steps per priority, highest first, with the oldest due time; not delayed, claimed or finished ones', async () => {
@@ -39,6 +39,7 @@ export function describeQueueAge(factory: StoreFactory): void {
           { priority: 3, due: 1, oldestDueTs: T0 + 10 },
           { priority: 0, due: 2, oldestDueTs: T0 },
         ],
+        pastDeadline: 0,
       });
       const later = await store.queueAge({ now: T0 + 20_000 });
       expect(later.byPriority).toEqual([

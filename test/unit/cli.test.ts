@@ -130,6 +130,16 @@ describe('fleet-q submit', () => {
     expect(await get(`/status/${first.stdout.trim()}`)).toMatchObject({ priority: 4, payload: { type: 'echo', args: { a: 1 } } });
   });
 
+  it("--deadline stores the step's deadline; a time without a zone exits 2 naming the field", async () => {
+    const res = await cli(['submit', 'echo', '--deadline', '2031-02-03T04:05:06Z']);
+    expect(res.code).toBe(0);
+    const { get } = await httpApi();
+    expect(await get(`/status/${res.stdout.trim()}`)).toMatchObject({ deadline: '2031-02-03T04:05:06.000Z' });
+    const bad = await cli(['submit', 'echo', '--deadline', '2031-02-03 04:05']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('deadline');
+  });
+
   it('--json prints the body of POST /submit', async () => {
     const res = await cli(['submit', 'invoice.send', '--args', '{"invoice":3,"email":"a@b.co"}', '--max-retries', '2', '--json']);
     expect(res.code).toBe(0);

@@ -66,7 +66,7 @@ describe('GET /admin/queue', () => {
       { type: 'echo', args: {}, priority: 5 },
       { type: 'echo', args: {}, priority: 5 },
       { type: 'sleep', args: { ms: 1 } },
-      { type: 'echo', args: {} },
+      { type: 'echo', args: {}, deadline: '2001-01-01T00:00:00Z' },
     ]) {
       expect((await api.app.inject({ method: 'POST', url: '/submit', payload })).statusCode).toBe(201);
     }
@@ -86,7 +86,10 @@ describe('GET /admin/queue', () => {
       queue_depth_by_priority: { '0': 1, '5': 2 },
       steps_by_type: { echo: 3, sleep: 1 },
       pod_capacity: { 'p-00000001': { current: 1, max: 8 }, [`w-${then}`]: { current: 0, max: 8 } },
+      oldest_pending_age_seconds_by_priority: { '0': expect.any(Number), '5': expect.any(Number) },
+      past_deadline_steps: 1,
     });
+    expect(body.oldest_pending_age_seconds_by_priority['5']).toBeLessThan(60);
   });
 });
 

@@ -18,6 +18,23 @@ async function submit(payload: unknown) {
 }
 
 describe('POST /submit', () => {
+  it('takes a deadline as an ISO time with a zone, stores it as that instant, and shows it in /status', async () => {
+    const res = await submit({ type: 'echo', args: {}, deadline: '2030-05-01T12:00:00+02:00' });
+    expect(res.statusCode).toBe(201);
+    const id = res.json().step_id;
+    expect((await api.store.stepGet({ stepId: id }))?.deadline).toBe(Date.UTC(2030, 4, 1, 10));
+    expect((await api.app.inject({ method: 'GET', url: `/status/${id}` })).json().deadline).toBe('2030-05-01T10:00:00.000Z');
+  });
+
+  it('refuses a deadline that is not an ISO time with a zone, naming the field and writing nothing', async () => {
+    for (const deadline of ['tomorrow', '2030-05-01T12:00:00', 1_900_000_000_000]) {
+      const res = await submit({ type: 'echo', args: {}, deadline });
+      expect(res.statusCode, String(deadline)).toBe(400);
+      expect(new Set(res.json().errors.map((e: { loc: string }) => e.loc))).toEqual(new Set(['deadline']));
+    }
+    expect(await api.store.stepList({ limit: 10, offset: 0 })).toEqual([]);
+  });
+
   it('answers 201 with the new step id and stores a pending step', async () => {
     const res = await submit({ type: 'echo', args: { hello: 'world' }, metadata: { source: 'test' }, priority: 7 });
     expect(res.statusCode).toBe(201);
@@ -116,6 +133,7 @@ describe('GET /status/:step_id', () => {
         'attempt',
         'claimed_by',
         'created_ts',
+        'deadline',
         'last_error',
         'last_update_ts',
         'max_retries',

@@ -1,6 +1,6 @@
 /**
  * PostgreSQL claims stay flat with many delayed steps (migration 2): the claim statement reads
- * never-delayed steps in claim order from st_ready_ix and due delayed steps by run_after from
+ * never-delayed steps in claim order from st_ready_deadline_ix and due delayed steps by run_after from
  * st_delayed_ix, so steps waiting for a later run_after are never walked; and the claim order across
  * the two lists is the one DESIGN §3 defines. The timing itself is `npm run bench -- --scale`.
  */
@@ -31,7 +31,7 @@ describe('postgres claim plan', () => {
       const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${stepClaimSql(pgNames(db.schema))}`, [T0 + 2, POD, ['echo'], 8]);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     });
-    expect(plan).toMatch(/Index Scan using st_ready_ix/);
+    expect(plan).toMatch(/Index Scan using st_ready_deadline_ix/);
     expect(plan).toMatch(/Index Scan using st_delayed_ix/);
     expect(plan).not.toMatch(/st_pending_ix|Seq Scan on step_tracker/);
     expect(await store.stepClaim({ podId: POD, types: ['echo'], limit: 8, now: T0 + 2 })).toHaveLength(8);

@@ -39,9 +39,15 @@ describe('postgres migrations', () => {
   it('upgrades a version 1 schema holding steps: adds the claim indexes, and the steps stay claimable in order', async () => {
     const db = await database();
     await withClient(db.url, (c) => runMigrations(c, pgNames(db.schema), MIGRATIONS.slice(0, 1)));
+    // Rows as a version 1 build wrote them (this build's submit writes columns version 1 lacks).
+    const delayed = { stepId: 'step_01' };
+    const ready = { stepId: 'step_02' };
+    await withClient(db.url, (c) =>
+      c.query(`INSERT INTO "${db.schema}".step_tracker (step_id, type, args, status, max_retries, run_after, timeout_ms, created_ts, last_update_ts)
+        VALUES ('step_01', 'echo', '{}', 'pending', 1, now() - interval '1 second', 1000, now() - interval '2 seconds', now()),
+               ('step_02', 'echo', '{}', 'pending', 1, now() - interval '1 second', 1000, now() - interval '1 second', now())`),
+    );
     const store = await db.open();
-    const delayed = await store.stepSubmit({ ...SUBMIT, delayMs: 5 });
-    const ready = await store.stepSubmit(SUBMIT);
     expect(await store.migrate()).toEqual({ from: 1, to: LATEST_VERSION });
     const indexes = await withClient(db.url, (c) =>
       c.query<{ name: string }>('SELECT indexname AS name FROM pg_indexes WHERE schemaname = $1 ORDER BY 1', [db.schema]),

@@ -42,7 +42,7 @@ describe('postgres statistics', () => {
       const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${stepClaimSql(pgNames(db.schema))}`, [null, POD, ['echo'], 8]);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     });
-    expect(plan).toMatch(/Index Scan using st_ready_ix/);
+    expect(plan).toMatch(/Index Scan using st_ready_deadline_ix/);
     expect(await store.stepClaim({ podId: POD, types: ['echo'], limit: 8 })).toHaveLength(8);
   });
 });

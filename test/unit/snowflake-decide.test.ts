@@ -31,6 +31,7 @@ const ROW: StepRow = {
   lastUpdateTs: NOW - 1_000,
   dependsOn: [],
   waitingOn: 0,
+  deadline: null,
 };
 const ASK = { podId: 'pod-a', error: 'boom', retryable: true, reason: 'error', release: false };
 

@@ -71,9 +71,14 @@ describe('opening a file', () => {
     const db = raw();
     db.exec(SQLITE_MIGRATIONS[0]!.ddl(tableNames()));
     db.prepare('INSERT INTO schema_version (id, version, updated_ts) VALUES (1, 1, 0)').run();
+    // Rows as a version 1 build wrote them (this build's submit writes columns version 1 lacks).
+    const insert = db.prepare(`INSERT INTO step_tracker (step_id, type, args, status, max_retries, run_after, timeout_ms, created_ts, last_update_ts)
+      VALUES (?, 'echo', '{}', 'pending', 1, ?, 1000, ?, ?)`);
+    const delayed = { stepId: 'step_01' };
+    const ready = { stepId: 'step_02' };
+    insert.run(delayed.stepId, 1_005, 1_000, 1_000);
+    insert.run(ready.stepId, 1_001, 1_001, 1_001);
     const store = await open();
-    const delayed = await store.stepSubmit({ type: 'echo', args: {}, maxRetries: 1, timeoutMs: 1_000, delayMs: 5, now: 1_000 });
-    const ready = await store.stepSubmit({ type: 'echo', args: {}, maxRetries: 1, timeoutMs: 1_000, now: 1_001 });
     expect(await store.migrate()).toEqual({ from: 1, to: SQLITE_SCHEMA_VERSION });
     const indexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).pluck().all();
     expect(indexes).toEqual(expect.arrayContaining(['step_tracker_ready_idx', 'step_tracker_delayed_idx', 'step_tracker_claim_order_idx']));
@@ -124,6 +129,8 @@ describe('schema', () => {
       'last_update_ts',
       'depends_on',
       'waiting_on',
+      'deadline',
+      'claimed_ts',
     ]);
     expect(columns('fq_step_dependencies')).toEqual(['step_id', 'parent_step_id']);
     expect(columns('fq_pod_health')).toEqual(['pod_id', 'name', 'birth_ts', 'last_heartbeat_ts', 'status', 'meta']);
@@ -140,10 +147,9 @@ describe('schema', () => {
       .map((p) => p.detail)
       .join('\n');
     // The ready list comes in claim order (no sort between its scan and the UNION ALL); only the
-    // due delayed steps, and the at most 2 × limit candidates, are sorted.
-    // The gate (waiting_on, migration 4) is read from each candidate's row, so the walks are no
-    // longer index-only; they still stop at the limit.
-    const ready = /SCAN step_tracker USING INDEX step_tracker_ready_idx\n([^]*?)UNION ALL/.exec(plan);
+    // due delayed steps (read from the table for their deadline), and the at most 2 × limit
+    // candidates, are sorted.
+    const ready = /SCAN step_tracker USING COVERING INDEX step_tracker_ready_deadline_idx\n([^]*?)UNION ALL/.exec(plan);
     expect(ready, plan).not.toBeNull();
     expect(ready![1]).not.toMatch(/TEMP B-TREE/);
     expect(plan).toMatch(/SEARCH step_tracker USING INDEX step_tracker_delayed_idx \(run_after<\?\)/);

@@ -40,7 +40,7 @@ export function overviewView(stats: QueueStats, age: QueueAgeResult, activity: Q
   }
   return {
     now: isoTime(activity.now),
-    queue: queueView(stats),
+    queue: queueView(stats, age),
     oldest_pending_age_seconds: oldestDueTs === null ? null : Math.max(0, Math.round((age.checkedAt - oldestDueTs) / 1000)),
     bucket_seconds: bucketMs / 1000,
     throughput: [...counts].map(([ts, c]) => ({ ts: isoTime(ts), ...c })),

@@ -56,6 +56,8 @@ import type { StoreError } from '../../errors.js';
 import { classifyMysqlError } from './classify.js';
 import { inTransaction, MysqlConnections, run, runRead, write } from './connection.js';
 import { insertEvents, readClock, type MysqlContext, type NewEvent } from './context.js';
+import { limitedTypes } from '../flow.js';
+import { withFlowLocks } from './flow-locks.js';
 import { claimSteps, completeLocked, failLocked } from './fenced.js';
 import { runMigrations } from './migrations.js';
 import { mysqlNames, type MysqlNames } from './names.js';
@@ -178,6 +180,8 @@ export class MysqlStore implements Store {
   }
 
   async stepClaim(params: StepClaimParams): Promise<StepRow[]> {
+    const limited = limitedTypes(params).map((l) => l.type);
+    if (limited.length > 0) return withFlowLocks(this.main, this.ctx, this.names.migrationLockSuffix, limited, (c) => claimSteps(c, this.ctx, params));
     return inTransaction(this.main, (c) => claimSteps(c, this.ctx, params));
   }
 

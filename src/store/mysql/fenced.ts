@@ -6,22 +6,39 @@
  * row is written back by primary key. Must not open transactions or retry.
  */
 import { PodFencedError } from '../../errors.js';
+import { allowance, limitedTypes, windowStart } from '../flow.js';
 import type { ClaimRef, FencedWriteResult, Json, StepClaimParams, StepRow } from '../store.js';
 import { run, write, type Connection } from './connection.js';
 import { backoffMs, insertEvents, readClock, type MysqlContext, type NewEvent } from './context.js';
 import { byClaimOrder, toStepRow, type LockedStepRecord, type StepRecord } from './rows.js';
 import { cascadeFailure } from './workflow.js';
 
-/** Claims up to `limit` steps; refuses (claiming nothing) when the pod is not registered as up. */
+/**
+ * Claims up to `limit` steps; refuses (claiming nothing) when the pod is not registered as up. With
+ * flow limits, run it while holding the named locks of the limited types (`withFlowLocks`).
+ */
 export async function claimSteps(connection: Connection, ctx: MysqlContext, params: StepClaimParams): Promise<StepRow[]> {
   const [start] = await run<{ now_ms: number | string; pod_status: string | null }>(connection, ctx.sql.claimStart, [params.now ?? null, params.podId]);
   if (start?.pod_status !== 'up') throw new PodFencedError(params.podId);
   const now = Number(start.now_ms);
-  const limit = Math.max(0, Math.floor(params.limit));
-  if (limit === 0 || params.types.length === 0) return [];
-  const picked = await run<StepRecord>(connection, ctx.sql.claimPick, [[...params.types], now, limit]);
+  let left = Math.max(0, Math.floor(params.limit));
+  if (left === 0 || params.types.length === 0) return [];
+  const picked: StepRecord[] = [];
+  // Flow-limited types first, each up to its allowance; the caller holds their named locks.
+  const limited = limitedTypes(params);
+  for (const l of limited) {
+    const start = windowStart(l, now);
+    const [usage] = await run<{ claimed: number | string; started: number | string }>(connection, ctx.sql.flowUsage, [l.type, l.type, start]);
+    const n = Math.min(left, allowance(l, { claimed: Number(usage!.claimed), started: Number(usage!.started) }));
+    if (n === 0) continue;
+    const got = await run<StepRecord>(connection, ctx.sql.claimPickLimited, [[l.type], now, start, start, n]);
+    picked.push(...got);
+    left -= got.length;
+  }
+  const free = params.types.filter((t) => !limited.some((l) => l.type === t));
+  if (left > 0 && free.length > 0) picked.push(...(await run<StepRecord>(connection, ctx.sql.claimPick, [free, now, left])));
   if (picked.length === 0) return [];
-  await write(connection, ctx.sql.claimMark, [params.podId, now, picked.map((r) => r.step_id)]);
+  await write(connection, ctx.sql.claimMark, [params.podId, now, now, picked.map((r) => r.step_id)]);
   const claimed = picked
     .map((r): StepRow => ({ ...toStepRow(r), status: 'claimed', claimedBy: params.podId, attempt: r.attempt + 1, lastUpdateTs: now }))
     .sort(byClaimOrder);

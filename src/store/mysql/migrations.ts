@@ -119,6 +119,26 @@ export const MIGRATIONS: readonly MysqlMigration[] = [
       `ALTER TABLE ${n.stepTracker} ADD COLUMN waiting_on INT NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 4,
+    description: 'deadline and claimed_ts columns; claim order by deadline; flow-control and deadline indexes',
+    // Claims order by (priority DESC, deadline with none last, created_ts, step_id). An index cannot
+    // put NULLs last, so the stored `deadline_key` holds the deadline or the largest BIGINT, and
+    // st_claim_deadline_ix serves the new order as st_claim_ix did the old one (which stays for a pod
+    // of the previous build). claimed_ts is the start of a step's latest claim: flow-limited claims
+    // count a type's claimed steps and recent starts (st_flow_ix); st_deadline_ix counts pending
+    // steps past their deadline. Each statement is re-runnable: a column or index left by a stopped
+    // migration is skipped.
+    statements: (n) => [
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN deadline BIGINT NULL`,
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN claimed_ts BIGINT NULL`,
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN deadline_key BIGINT AS (COALESCE(deadline, 9223372036854775807)) STORED`,
+      `ALTER TABLE ${n.stepTracker} ADD INDEX ${n.index('st_claim_deadline_ix')} (status, neg_priority, deadline_key, created_ts, step_id)`,
+      `ALTER TABLE ${n.stepTracker} ADD INDEX ${n.index('st_flow_ix')} (type, status, claimed_ts)`,
+      `ALTER TABLE ${n.stepTracker} ADD INDEX ${n.index('st_flow_started_ix')} (type, claimed_ts)`,
+      `ALTER TABLE ${n.stepTracker} ADD INDEX ${n.index('st_deadline_ix')} (status, deadline)`,
+    ],
+  },
 ];
 
 /** ER_DUP_KEYNAME: the index exists, left by a migration that stopped before recording its version. */

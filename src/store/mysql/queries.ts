@@ -44,6 +44,7 @@ export const STEP_COLUMNS = [
   'last_update_ts',
   'depends_on',
   'waiting_on',
+  'deadline',
 ].join(', ');
 
 const EVENT_COLUMNS = '(step_id, ts, kind, pod_id, attempt, detail)';
@@ -55,6 +56,19 @@ const LIVE = `(status = 'up' AND ? - last_heartbeat_ts < ?)`;
 const LIST_FILTERS = `(? IS NULL OR type = ?)
       AND (? IS NULL OR (step_id >= ? AND step_id < ?))
       AND (? IS NULL OR idempotency_key = ?)`;
+
+/**
+ * types, now, [extra's values,] limit. FORCE INDEX: the claim must walk the claim-order index (by
+ * priority, then deadline with none last through the stored `deadline_key`) and stop at its LIMIT;
+ * a plan that sorts would lock every due row it reads.
+ */
+function claimPickSql(steps: string, index: string, extra: string): string {
+  return `SELECT ${STEP_COLUMNS} FROM ${steps} FORCE INDEX (${index})
+      WHERE status = 'pending' AND type IN (?) AND run_after <= ? AND waiting_on = 0 ${extra}
+      ORDER BY neg_priority, deadline_key, created_ts, step_id
+      LIMIT ?
+      FOR UPDATE SKIP LOCKED`;
+}
 
 /** The SQL of one store, keyed by the statement's purpose. */
 export function mysqlQueries(n: MysqlNames) {
@@ -68,7 +82,7 @@ export function mysqlQueries(n: MysqlNames) {
 
     /** Rows: [step_id, type, args, metadata, priority, max_retries, run_after, timeout_ms, key, created, updated]. */
     stepInsert: `INSERT INTO ${steps} (step_id, type, args, metadata, priority, status, attempt, retry_count, max_retries,
-        release_count, run_after, timeout_ms, idempotency_key, created_ts, last_update_ts, depends_on, waiting_on)
+        release_count, run_after, timeout_ms, idempotency_key, created_ts, last_update_ts, deadline, depends_on, waiting_on)
       VALUES ?`,
     /** Parent ids: their statuses, share-locked so a parent's completion or dead-lettering waits for this submit. */
     parentStatuses: `SELECT step_id, status FROM ${steps} WHERE step_id IN (?) LOCK IN SHARE MODE`,
@@ -109,17 +123,24 @@ export function mysqlQueries(n: MysqlNames) {
 
     /** The clock and the claimer's pod status (null when the row is missing): now, pod. */
     claimStart: `SELECT ${NOW} AS now_ms, (SELECT status FROM ${pods} WHERE pod_id = ?) AS pod_status`,
+    claimPick: claimPickSql(steps, n.index('st_claim_deadline_ix'), ''),
     /**
-     * types, now, limit. FORCE INDEX: the claim must walk the claim-order index and stop at its LIMIT;
-     * a plan that sorts would lock every due row it reads.
+     * The pick of one flow-limited type, after `flowUsage` under the type's named lock: types (the
+     * one type), now, window start twice (null: no rate limit), limit. A step whose last start is
+     * still inside the rate window is not taken (flow.ts says why).
      */
-    claimPick: `SELECT ${STEP_COLUMNS} FROM ${steps} FORCE INDEX (${n.index('st_claim_ix')})
-      WHERE status = 'pending' AND type IN (?) AND run_after <= ? AND waiting_on = 0
-      ORDER BY neg_priority, created_ts, step_id
-      LIMIT ?
-      FOR UPDATE SKIP LOCKED`,
-    /** pod, now, step ids (locked by claimPick). */
-    claimMark: `UPDATE ${steps} SET status = 'claimed', claimed_by = ?, attempt = attempt + 1, last_update_ts = ?
+    claimPickLimited: claimPickSql(steps, n.index('st_claim_deadline_ix'), 'AND (? IS NULL OR claimed_ts IS NULL OR claimed_ts <= ?)'),
+    /** A limited type's claimed steps and claims started after the window start: type, type, window start (null: none). */
+    flowUsage: `SELECT (SELECT COUNT(*) FROM ${steps} WHERE type = ? AND status = 'claimed') AS claimed,
+        (SELECT COUNT(*) FROM ${steps} WHERE type = ? AND claimed_ts > ?) AS started`,
+    /**
+     * Takes the named lock of a flow-limited type: lock suffix + type, seconds to wait. Names are
+     * server-wide and at most 64 characters, so database, prefix and type are hashed.
+     */
+    flowLock: `SELECT GET_LOCK(CONCAT('fleet_q:flow:', SHA1(CONCAT(DATABASE(), ?))), ?) AS got`,
+    flowUnlock: `SELECT RELEASE_LOCK(CONCAT('fleet_q:flow:', SHA1(CONCAT(DATABASE(), ?)))) AS released`,
+    /** pod, now (last update), now (claim start), step ids (locked by claimPick). */
+    claimMark: `UPDATE ${steps} SET status = 'claimed', claimed_by = ?, attempt = attempt + 1, last_update_ts = ?, claimed_ts = ?
       WHERE step_id IN (?) AND status = 'pending'`,
 
     /** One step, locked, with the clock: now, step id. */
@@ -210,6 +231,8 @@ export function mysqlQueries(n: MysqlNames) {
     /** now: due pending steps per priority, highest first (st_due_ix finds them). */
     queueAgeByPriority: `SELECT priority, COUNT(*) AS due, MIN(run_after) AS oldest_ms FROM ${steps}
       WHERE status = 'pending' AND run_after <= ? AND waiting_on = 0 GROUP BY priority ORDER BY priority DESC`,
+    /** now: pending steps whose deadline has passed (st_deadline_ix). */
+    queuePastDeadline: `SELECT COUNT(*) AS n FROM ${steps} WHERE status = 'pending' AND deadline < ?`,
 
     /** cutoff, chunk: terminal steps last updated before the cutoff, oldest first, skipping locked rows. */
     pruneDoomed: `SELECT step_id FROM ${steps}

@@ -109,5 +109,10 @@ export async function readQueueAge(pool: Queryable, ctx: MysqlContext, nowParam:
   const [clock] = await runRead<{ now_ms: number | string }>(pool, ctx.sql.clock, [nowParam ?? null]);
   const checkedAt = Number(clock!.now_ms);
   const rows = await runRead<{ priority: number; due: number | string; oldest_ms: number | string }>(pool, ctx.sql.queueAgeByPriority, [checkedAt]);
-  return { checkedAt, byPriority: rows.map((r) => ({ priority: Number(r.priority), due: Number(r.due), oldestDueTs: Number(r.oldest_ms) })) };
+  const [past] = await runRead<{ n: number | string }>(pool, ctx.sql.queuePastDeadline, [checkedAt]);
+  return {
+    checkedAt,
+    byPriority: rows.map((r) => ({ priority: Number(r.priority), due: Number(r.due), oldestDueTs: Number(r.oldest_ms) })),
+    pastDeadline: Number(past!.n),
+  };
 }

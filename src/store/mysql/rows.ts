@@ -4,6 +4,7 @@
  * MariaDB stores JSON as LONGTEXT anyway); the VARBINARY idempotency key arrives as a Buffer;
  * BIGINT times arrive as numbers (epoch ms fit a double exactly).
  */
+import { compareClaimOrder } from '../flow.js';
 import type { Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
 
 /** One `step_tracker` row as read by `STEP_COLUMNS`. */
@@ -29,6 +30,7 @@ export interface StepRecord {
   readonly last_update_ts: number | string;
   readonly depends_on: string | null;
   readonly waiting_on: number;
+  readonly deadline: number | string | null;
 }
 
 /** A locked step row with the transaction's clock. */
@@ -92,6 +94,7 @@ export function toStepRow(r: StepRecord): StepRow {
     lastUpdateTs: Number(r.last_update_ts),
     dependsOn: parseJson<string[]>(r.depends_on) ?? [],
     waitingOn: Number(r.waiting_on),
+    deadline: r.deadline === null ? null : Number(r.deadline),
   };
 }
 
@@ -121,7 +124,5 @@ export function toStepEvent(r: EventRecord): StepEvent {
 
 /** Orders claimed rows as they were picked. */
 export function byClaimOrder(a: StepRow, b: StepRow): number {
-  if (a.priority !== b.priority) return b.priority - a.priority;
-  if (a.createdTs !== b.createdTs) return a.createdTs - b.createdTs;
-  return a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0;
+  return compareClaimOrder(a, b);
 }

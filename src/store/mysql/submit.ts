@@ -33,6 +33,7 @@ export interface PreparedItem {
   readonly timeoutMs: number;
   readonly key: string | null;
   readonly delayMs: number;
+  readonly deadline: number | null;
 }
 
 /**
@@ -67,6 +68,7 @@ export function prepareItems(steps: readonly Submission[]): PreparedItem[] {
       timeoutMs: s.timeoutMs,
       key,
       delayMs: s.delayMs ?? 0,
+      deadline: s.deadline ?? null,
     });
   });
   if (problems.length > 0) throw new ValidationError('invalid steps', problems);
@@ -133,6 +135,7 @@ export async function insertItems(
       it.key,
       now,
       now,
+      it.deadline,
       JSON.stringify(parentsOf[i]!),
       gates[k]!,
     ];
@@ -154,7 +157,11 @@ export async function insertItems(
       kind: 'submitted' as const,
       podId: null,
       attempt: 0,
-      detail: { priority: items[i]!.priority, max_retries: items[i]!.maxRetries },
+      detail: {
+        priority: items[i]!.priority,
+        max_retries: items[i]!.maxRetries,
+        ...(items[i]!.deadline === null ? {} : { deadline: items[i]!.deadline }),
+      },
     })),
   );
   return results as StepSubmitResult[];

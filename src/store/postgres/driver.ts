@@ -10,6 +10,7 @@
  * Hot paths (submit, claim, complete, fail/release, heartbeat) are named prepared statements, so
  * each connection parses and plans them once.
  */
+import { limitedTypes } from '../flow.js';
 import { ConflictError, NotFoundError, PodFencedError } from '../../errors.js';
 import type { StoreError } from '../../errors.js';
 import { pruneInBatches } from '../batches.js';
@@ -40,6 +41,7 @@ import type {
   RetentionPruneParams,
   RetentionPruneResult,
   StepClaimParams,
+  TypeFlowLimit,
   StepCompleteManyParams,
   StepCompleteParams,
   StepEvent,
@@ -106,6 +108,8 @@ function statements(n: PgNames) {
   return {
     submit: stepSql.stepSubmitSql(n),
     claim: stepSql.stepClaimSql(n),
+    claimLimited: stepSql.stepClaimLimitedSql(n),
+    flowLock: stepSql.flowLockSql(),
     complete: stepSql.stepCompleteSql(n),
     completeBatch: stepSql.stepCompleteBatchSql(n),
     fail: stepSql.stepFailSql(n),
@@ -278,6 +282,8 @@ export class PostgresStore implements Store {
 
   async stepClaim(params: StepClaimParams): Promise<StepRow[]> {
     const limit = Math.max(0, Math.floor(params.limit));
+    const limited = limitedTypes(params);
+    if (limited.length > 0) return this.claimWithinLimits(params, limited, limit);
     const { rows } = await runQuery<StepRecord & { pod_up: number }>(this.main, {
       name: 'fleet_q_step_claim',
       text: this.sql.claim,
@@ -288,6 +294,56 @@ export class PostgresStore implements Store {
       .filter((r) => r.step_id !== null)
       .map(toStepRow)
       .sort(byClaimOrder);
+  }
+
+  /**
+   * One transaction: the advisory locks of the limited types (so claims of a type run one at a time
+   * across pods, while other types stay unlocked), one limited claim per type, then the other types
+   * with what is left of `limit`. Rolled back as a whole on any error.
+   */
+  private async claimWithinLimits(params: StepClaimParams, limited: readonly TypeFlowLimit[], limit: number): Promise<StepRow[]> {
+    let client;
+    try {
+      client = await this.main.connect();
+    } catch (err) {
+      throw classifyPgError(err);
+    }
+    const onError = (err: Error) => this.connections.report(err);
+    client.on('error', onError);
+    let failed = false;
+    try {
+      await client.query('BEGIN');
+      await client.query({ text: this.sql.flowLock, values: [limited.map((l) => `${this.names.migrationLockText}:flow:${l.type}`)] });
+      const claimed: StepRow[] = [];
+      let left = limit;
+      const run = async (text: string, name: string, types: readonly string[], values: unknown[]): Promise<void> => {
+        const { rows } = await client.query<StepRecord & { pod_up: number }>({ name, text, values: [at(params), params.podId, [...types], left, ...values] });
+        if (rows[0]?.pod_up !== 1) throw new PodFencedError(params.podId);
+        const got = rows.filter((r) => r.step_id !== null).map(toStepRow);
+        claimed.push(...got);
+        left -= got.length;
+      };
+      for (const l of limited) {
+        if (left === 0) break;
+        await run(
+          this.sql.claimLimited,
+          'fleet_q_step_claim_limited',
+          [l.type],
+          [l.concurrency ?? null, l.rateLimit?.max ?? null, l.rateLimit?.intervalMs ?? null],
+        );
+      }
+      const free = params.types.filter((t) => !limited.some((l) => l.type === t));
+      if (left > 0 && free.length > 0) await run(this.sql.claim, 'fleet_q_step_claim', free, []);
+      await client.query('COMMIT');
+      return claimed.sort(byClaimOrder);
+    } catch (err) {
+      failed = true;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err instanceof PodFencedError ? err : classifyPgError(err);
+    } finally {
+      client.removeListener('error', onError);
+      client.release(failed);
+    }
   }
 
   async stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>> {
@@ -480,7 +536,7 @@ export class PostgresStore implements Store {
   }
 
   async queueAge(params?: AtTime): Promise<QueueAgeResult> {
-    const { rows } = await runQuery<{ now_ms: number; by_priority: [number, number, number][] }>(
+    const { rows } = await runQuery<{ now_ms: number; by_priority: [number, number, number][]; past_deadline: number }>(
       this.main,
       { text: this.sql.queueAge, values: [at(params)] },
       { idempotent: true },
@@ -489,6 +545,7 @@ export class PostgresStore implements Store {
     return {
       checkedAt: row.now_ms,
       byPriority: row.by_priority.map(([priority, due, oldestDueTs]) => ({ priority, due, oldestDueTs })),
+      pastDeadline: row.past_deadline,
     };
   }
 

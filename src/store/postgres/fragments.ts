@@ -60,6 +60,7 @@ export function stepColumns(s: string): string {
     `${ms(`${s}.last_update_ts`)} AS last_update_ms`,
     `${s}.depends_on`,
     `${s}.waiting_on`,
+    `${ms(`${s}.deadline`)} AS deadline_ms`,
   ].join(', ');
 }
 

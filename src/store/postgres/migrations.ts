@@ -121,6 +121,22 @@ export const MIGRATIONS: readonly PgMigration[] = [
       `ALTER TABLE ${n.stepTracker} ADD COLUMN waiting_on int4 NOT NULL DEFAULT 0 CHECK (waiting_on >= 0)`,
     ],
   },
+  {
+    version: 5,
+    description: 'deadline and claimed_ts columns; claim order by deadline; flow-control and deadline indexes',
+    // Claims order by (priority DESC, deadline, created_ts, step_id); an ascending B-tree puts NULLs
+    // last, as "no deadline last" wants, so st_ready_deadline_ix serves that order as st_ready_ix did
+    // the old one (st_ready_ix stays for a pod of the previous build). claimed_ts is the start of a
+    // step's latest claim: flow-limited claims count a type's claimed steps (st_flow_claimed_ix) and
+    // recent starts (st_flow_started_ix); st_deadline_ix counts pending steps past their deadline.
+    statements: (n) => [
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN deadline timestamptz, ADD COLUMN claimed_ts timestamptz`,
+      `CREATE INDEX ${n.index('st_ready_deadline_ix')} ON ${n.stepTracker} (priority DESC, deadline, created_ts, step_id) WHERE status = 'pending' AND run_after <= created_ts`,
+      `CREATE INDEX ${n.index('st_flow_claimed_ix')} ON ${n.stepTracker} (type) WHERE status = 'claimed'`,
+      `CREATE INDEX ${n.index('st_flow_started_ix')} ON ${n.stepTracker} (type, claimed_ts) WHERE claimed_ts IS NOT NULL`,
+      `CREATE INDEX ${n.index('st_deadline_ix')} ON ${n.stepTracker} (deadline) WHERE status = 'pending' AND deadline IS NOT NULL`,
+    ],
+  },
 ];
 
 /** The newest schema this build knows. */

@@ -206,13 +206,15 @@ export function nextWakeSql(n: PgNames): string {
 
 /**
  * Due pending steps per priority and the oldest `run_after` among them, with the clock it judged
- * by: `$1` now. One row: `now_ms`, `by_priority` (JSON `[priority, due, oldest_ms]`, highest first).
+ * by: `$1` now. One row: `now_ms`, `by_priority` (JSON `[priority, due, oldest_ms]`, highest first),
+ * `past_deadline` (pending steps whose deadline has passed, due or not; st_deadline_ix).
  */
 export function queueAgeSql(n: PgNames): string {
   return `WITH ${clockCte()}
   SELECT ${ms('c.now')} AS now_ms,
     coalesce((SELECT json_agg(json_build_array(x.priority, x.due, x.oldest_ms) ORDER BY x.priority DESC)
               FROM (SELECT s.priority, count(*)::int AS due, ${ms('min(s.run_after)')} AS oldest_ms
-                    FROM ${n.stepTracker} s WHERE s.status = 'pending' AND s.run_after <= c.now AND ${gateOpen(n, 's')} GROUP BY s.priority) x), '[]'::json) AS by_priority
+                    FROM ${n.stepTracker} s WHERE s.status = 'pending' AND s.run_after <= c.now AND ${gateOpen(n, 's')} GROUP BY s.priority) x), '[]'::json) AS by_priority,
+    (SELECT count(*)::int FROM ${n.stepTracker} s WHERE s.status = 'pending' AND s.deadline < c.now) AS past_deadline
   FROM clock c`;
 }

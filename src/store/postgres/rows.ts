@@ -3,6 +3,7 @@
  * column names of result sets only: no SQL, no connections. Times arrive as epoch ms (float8); `pg`
  * hands int8 over as strings (it cannot know the value fits a double), so those go through Number().
  */
+import { compareClaimOrder } from '../flow.js';
 import type { Json, PodMeta, PodRow, PodStatus, QueueStats, RecoverySummary, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
 
 /** The columns of `stepColumns()` in queries.ts. */
@@ -28,6 +29,7 @@ export interface StepRecord {
   readonly last_update_ms: number;
   readonly depends_on: string[];
   readonly waiting_on: number;
+  readonly deadline_ms: number | null;
 }
 
 /** The columns of `podColumns()` in queries.ts. */
@@ -91,6 +93,7 @@ export function toStepRow(r: StepRecord): StepRow {
     lastUpdateTs: r.last_update_ms,
     dependsOn: r.depends_on,
     waitingOn: r.waiting_on,
+    deadline: r.deadline_ms,
   };
 }
 
@@ -120,9 +123,7 @@ export function toStepEvent(r: EventRecord): StepEvent {
 
 /** Orders claimed rows as they were picked: `RETURNING` promises no order. */
 export function byClaimOrder(a: StepRow, b: StepRow): number {
-  if (a.priority !== b.priority) return b.priority - a.priority;
-  if (a.createdTs !== b.createdTs) return a.createdTs - b.createdTs;
-  return a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0;
+  return compareClaimOrder(a, b);
 }
 
 export function toRecoverySummary(r: SweepRecord, dryRun: boolean, durationMs: number): RecoverySummary {

@@ -44,6 +44,7 @@ function parameters(steps: readonly Submission[], now: number | undefined): unkn
     timeouts: [] as number[],
     keys: [] as (string | null)[],
     delays: [] as number[],
+    deadlines: [] as (number | null)[],
   };
   steps.forEach((s, i) => {
     const itemProblems = submissionProblems(s, JSON.stringify(s.args ?? null), JSON.stringify(s.metadata ?? {}));
@@ -57,6 +58,7 @@ function parameters(steps: readonly Submission[], now: number | undefined): unkn
     arrays.timeouts.push(s.timeoutMs);
     arrays.keys.push(s.idempotencyKey ?? null);
     arrays.delays.push(s.delayMs ?? 0);
+    arrays.deadlines.push(s.deadline ?? null);
   });
   if (problems.length > 0) throw new ValidationError('invalid steps', problems);
   assertNoDuplicateKeys(steps);
@@ -64,7 +66,7 @@ function parameters(steps: readonly Submission[], now: number | undefined): unkn
   // priority and created_ts, so a batch is claimed in the order it was submitted.
   arrays.ids = steps.map(() => newStepId(now ?? Date.now())).sort();
   const a = arrays;
-  return [now ?? null, a.ids, a.types, a.args, a.metadata, a.priorities, a.maxRetries, a.timeouts, a.keys, a.delays];
+  return [now ?? null, a.ids, a.types, a.args, a.metadata, a.priorities, a.maxRetries, a.timeouts, a.keys, a.delays, a.deadlines];
 }
 
 /**

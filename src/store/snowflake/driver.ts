@@ -19,6 +19,7 @@
  * a batch of completions 2 (+1 when one is stale), so a claim-and-complete cycle is 5 whatever N;
  * an idle pod's empty claim 2, a heartbeat 1.
  */
+import { limitedTypes } from '../flow.js';
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, PodFencedError } from '../../errors.js';
 import { WriteCoalescer } from '../coalesce.js';
@@ -233,7 +234,8 @@ export class SnowflakeStore implements Store {
     const rows = await this.main.with(async (run) => {
       let updated: number;
       try {
-        updated = (await run(q.claimSql(this.names, { podId: params.podId, token, types: params.types, limit, now: at(params) }))).updated;
+        updated = (await run(q.claimSql(this.names, { podId: params.podId, token, types: params.types, limit, now: at(params), limits: limitedTypes(params) })))
+          .updated;
       } catch (err) {
         if (outcomeKnown(err)) throw err;
         updated = -1;
@@ -480,7 +482,7 @@ export class SnowflakeStore implements Store {
     const byPriority = rows
       .filter((r) => r['PRIORITY'] !== null && r['PRIORITY'] !== undefined)
       .map((r) => ({ priority: Number(r['PRIORITY']), due: Number(r['DUE']), oldestDueTs: Number(r['OLDEST_MS']) }));
-    return { checkedAt, byPriority };
+    return { checkedAt, byPriority, pastDeadline: Number(rows[0]?.['PAST_DEADLINE'] ?? 0) };
   }
 
   async retentionPrune(params: RetentionPruneParams): Promise<RetentionPruneResult> {

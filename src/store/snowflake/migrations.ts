@@ -61,6 +61,16 @@ export const MIGRATIONS: readonly SfMigration[] = [
       `ALTER TABLE ${n.stepTracker} ADD COLUMN IF NOT EXISTS DEPENDS_ON VARCHAR`,
     ],
   },
+  {
+    // DEADLINE orders claims within a priority (none last); CLAIMED_TS, the start of a step's latest
+    // claim, lets a flow-limited claim count a type's recent starts. No indexes on standard tables.
+    version: 3,
+    description: 'DEADLINE and CLAIMED_TS columns',
+    statements: (n) => [
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN IF NOT EXISTS DEADLINE TIMESTAMP_LTZ`,
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN IF NOT EXISTS CLAIMED_TS TIMESTAMP_LTZ`,
+    ],
+  },
 ];
 
 /** The newest schema this build knows. */

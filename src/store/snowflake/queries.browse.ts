@@ -45,16 +45,19 @@ export function queueActivitySql(n: SfNames, p: { now: number | null; firstMs: n
 
 /**
  * Due pending steps per priority, highest first, with the oldest `run_after`: rows of
- * `NOW_MS, PRIORITY, DUE, OLDEST_MS`; one row with a null PRIORITY when nothing is due.
+ * `NOW_MS, PRIORITY, DUE, OLDEST_MS, PAST_DEADLINE` (pending steps past their deadline, due or not,
+ * the same on every row); one row with a null PRIORITY when nothing is due.
  */
 export function queueAgeSql(n: SfNames, p: { now: number | null }): Statement {
   const { v, binds } = binder();
-  const sqlText = `SELECT ${ms('c.NOW')} AS NOW_MS, s.PRIORITY, COUNT(s.STEP_ID) AS DUE, ${ms('MIN(s.RUN_AFTER)')} AS OLDEST_MS
+  const sqlText = `SELECT ${ms('c.NOW')} AS NOW_MS, s.PRIORITY, COUNT(s.STEP_ID) AS DUE, ${ms('MIN(s.RUN_AFTER)')} AS OLDEST_MS, d.PAST_DEADLINE
     FROM (SELECT ${clock(v, p.now)} AS NOW) c
+    CROSS JOIN (SELECT COUNT(*) AS PAST_DEADLINE FROM ${n.stepTracker} x
+                WHERE x.STATUS = 'pending' AND x.DEADLINE < ${clock(v, p.now)}) d
     LEFT JOIN (SELECT w.* FROM ${n.stepTracker} w WHERE w.STATUS = 'pending' AND (w.DEPENDS_ON IS NULL OR NOT EXISTS (
       SELECT 1 FROM ${n.stepDependencies} g JOIN ${n.stepTracker} gp ON gp.STEP_ID = g.PARENT_STEP_ID
       WHERE g.STEP_ID = w.STEP_ID AND gp.STATUS <> 'completed'))) s ON s.RUN_AFTER <= c.NOW
-    GROUP BY c.NOW, s.PRIORITY
+    GROUP BY c.NOW, d.PAST_DEADLINE, s.PRIORITY
     ORDER BY s.PRIORITY DESC`;
   return { sqlText, binds };
 }

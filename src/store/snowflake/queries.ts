@@ -14,6 +14,7 @@
  * the test-only `now` when bound, else CURRENT_TIMESTAMP() (one value per statement in Snowflake).
  */
 import type { Bind, Statement } from './connection.js';
+import type { TypeFlowLimit } from '../store.js';
 import type { SfNames } from './names.js';
 
 /** Collects bound values in the order their `?` appear in a template literal (evaluated left to right). */
@@ -75,11 +76,13 @@ export function stepColumns(n: SfNames, s = 's'): string {
       `${ms(`${s}.CREATED_TS`)} AS CREATED_MS`,
       `${ms(`${s}.LAST_UPDATE_TS`)} AS LAST_UPDATE_MS`,
       `${waitingOn(n, s)} AS WAITING_ON`,
+      `${ms(`${s}.DEADLINE`)} AS DEADLINE_MS`,
     ])
     .join(', ');
 }
 
-const CLAIM_ORDER = 'PRIORITY DESC, CREATED_TS, STEP_ID';
+/** Within a priority the earliest deadline first, none last (explicit: the emulator's default may differ). */
+const CLAIM_ORDER = 'PRIORITY DESC, DEADLINE ASC NULLS LAST, CREATED_TS, STEP_ID';
 const placeholders = (v: (value: Bind) => string, values: readonly Bind[]) => values.map((x) => v(x)).join(', ');
 
 /** `status='up'` and `now − last_heartbeat_ts < threshold` for pod alias `p` (binds in text order). */
@@ -98,6 +101,7 @@ export interface SubmitItem {
   readonly timeoutMs: number;
   readonly idempotencyKey: string | null;
   readonly delayMs: number;
+  readonly deadline: number | null;
   /** The `submitted` event's detail, serialised. */
   readonly detail: string;
   /** Declared parents as JSON text, or null for none. */
@@ -114,20 +118,21 @@ export function submitSql(n: SfNames, items: readonly SubmitItem[], token: strin
   const status = staged ? 'staged' : 'pending';
   const head = `INSERT INTO ${n.stepTracker} (STEP_ID, TYPE, ARGS, METADATA, PRIORITY, STATUS, ATTEMPT, RETRY_COUNT, MAX_RETRIES,
       RELEASE_COUNT, RUN_AFTER, TIMEOUT_MS, IDEMPOTENCY_KEY, CREATED_TS, LAST_UPDATE_TS, WRITE_TOKEN, EVENT_KIND, EVENT_POD, EVENT_DETAIL,
-      DEPENDS_ON)
+      DEPENDS_ON, DEADLINE)
     SELECT i.STEP_ID, i.TYPE, PARSE_JSON(i.ARGS), PARSE_JSON(i.METADATA), i.PRIORITY, '${status}', 0, 0, i.MAX_RETRIES, 0,
       DATEADD(millisecond, i.DELAY_MS, c.NOW), i.TIMEOUT_MS, i.IDEMPOTENCY_KEY, c.NOW, c.NOW, ${v(token)}, 'submitted', NULL, PARSE_JSON(i.DETAIL),
-      i.DEPENDS_ON`;
+      i.DEPENDS_ON, TO_TIMESTAMP_LTZ(i.DEADLINE_MS, 3)`;
   const rows = items
     .map(
       (i) =>
-        `(${placeholders(v, [i.stepId, i.type, i.args, i.metadata, i.priority, i.maxRetries, i.timeoutMs, i.idempotencyKey, i.delayMs, i.detail, i.dependsOn])})`,
+        `(${placeholders(v, [i.stepId, i.type, i.args, i.metadata, i.priority, i.maxRetries, i.timeoutMs, i.idempotencyKey, i.delayMs, i.detail, i.dependsOn, i.deadline])})`,
     )
     .join(', ');
   const sqlText = `${head}
     FROM (SELECT column1 AS STEP_ID, column2 AS TYPE, column3 AS ARGS, column4 AS METADATA, column5 AS PRIORITY,
                  column6 AS MAX_RETRIES, column7 AS TIMEOUT_MS, column8 AS IDEMPOTENCY_KEY, column9 AS DELAY_MS, column10 AS DETAIL,
-                 column11 AS DEPENDS_ON
+                 column11 AS DEPENDS_ON,
+                 column12 AS DEADLINE_MS
           FROM VALUES ${rows}) i
     CROSS JOIN (SELECT ${clock(v, now)} AS NOW) c`;
   return { sqlText, binds };
@@ -231,20 +236,59 @@ export function eventsInsertSql(n: SfNames, events: readonly EventItem[]): State
  * not in STEP_EVENTS yet (its writer died between the two statements) waits for the sweep's repair,
  * so the claim never overwrites an event that is still owed.
  */
-export function claimSql(n: SfNames, p: { podId: string; token: string; types: readonly string[]; limit: number; now: number | null }): Statement {
+export function claimSql(
+  n: SfNames,
+  p: { podId: string; token: string; types: readonly string[]; limit: number; now: number | null; limits?: readonly TypeFlowLimit[] },
+): Statement {
   const { v, binds } = binder();
-  const sqlText = `UPDATE ${n.stepTracker} SET STATUS = 'claimed', CLAIMED_BY = ${v(p.podId)}, CLAIM_TOKEN = ${v(p.token)},
-      ATTEMPT = ATTEMPT + 1, LAST_UPDATE_TS = ${clock(v, p.now)},
+  // The clock is written into the text (a number we made, or the database's): the emulator's
+  // translation repeats some timestamp expressions, which would shift bound values.
+  const now = p.now === null ? 'CURRENT_TIMESTAMP()' : `TO_TIMESTAMP_LTZ(${int(p.now)}, 3)`;
+  const limit = Math.max(0, Math.floor(p.limit));
+  const limited = p.limits ?? [];
+  const free = p.types.filter((t) => !limited.some((l) => l.type === t));
+  const order = (a: string) => `${a}.${CLAIM_ORDER.replace(/, /g, `, ${a}.`)}`;
+  // Binds are collected in evaluation order, so every piece is built where its text goes.
+  const candidates = (
+    types: readonly string[],
+    extra: () => string,
+    columns = 's.STEP_ID, s.PRIORITY, s.DEADLINE, s.CREATED_TS',
+  ) => `SELECT ${columns} FROM ${n.stepTracker} s
+        WHERE s.STATUS = 'pending' AND s.TYPE IN (${placeholders(v, [...types])}) AND s.RUN_AFTER <= ${now}
+          AND EXISTS (SELECT 1 FROM ${n.podHealth} p WHERE p.POD_ID = ${v(p.podId)} AND p.STATUS = 'up')
+          AND (s.DEPENDS_ON IS NULL OR NOT EXISTS (SELECT 1 FROM ${n.stepDependencies} g JOIN ${n.stepTracker} gp ON gp.STEP_ID = g.PARENT_STEP_ID
+            WHERE g.STEP_ID = s.STEP_ID AND gp.STATUS <> 'completed'))
+          AND (s.WRITE_TOKEN IS NULL OR EXISTS (SELECT 1 FROM ${n.stepEvents} e WHERE e.WRITE_TOKEN = s.WRITE_TOKEN AND e.STEP_ID = s.STEP_ID)) ${extra()}`;
+  const head = `UPDATE ${n.stepTracker} SET STATUS = 'claimed', CLAIMED_BY = ${v(p.podId)}, CLAIM_TOKEN = ${v(p.token)},
+      ATTEMPT = ATTEMPT + 1, LAST_UPDATE_TS = ${now}, CLAIMED_TS = ${now},
       WRITE_TOKEN = ${v(p.token)}, EVENT_KIND = 'claimed', EVENT_POD = ${v(p.podId)}, EVENT_DETAIL = PARSE_JSON('{}')
-    WHERE STATUS = 'pending' AND STEP_ID IN (
-      SELECT s.STEP_ID FROM ${n.stepTracker} s
-      WHERE s.STATUS = 'pending' AND s.TYPE IN (${placeholders(v, [...p.types])}) AND s.RUN_AFTER <= ${clock(v, p.now)}
-        AND EXISTS (SELECT 1 FROM ${n.podHealth} p WHERE p.POD_ID = ${v(p.podId)} AND p.STATUS = 'up')
-        AND (s.DEPENDS_ON IS NULL OR NOT EXISTS (SELECT 1 FROM ${n.stepDependencies} g JOIN ${n.stepTracker} gp ON gp.STEP_ID = g.PARENT_STEP_ID
-          WHERE g.STEP_ID = s.STEP_ID AND gp.STATUS <> 'completed'))
-        AND (s.WRITE_TOKEN IS NULL OR EXISTS (SELECT 1 FROM ${n.stepEvents} e WHERE e.WRITE_TOKEN = s.WRITE_TOKEN AND e.STEP_ID = s.STEP_ID))
-      ORDER BY s.${CLAIM_ORDER.replace(/, /g, ', s.')}
-      LIMIT ${Math.max(0, Math.floor(p.limit))})`;
+    WHERE STATUS = 'pending' AND STEP_ID IN (`;
+  if (limited.length === 0) {
+    return { sqlText: `${head}${candidates(p.types, () => '', 's.STEP_ID')}\n      ORDER BY ${order('s')}\n      LIMIT ${limit})`, binds };
+  }
+  // Flow limits: each limited type's candidates are numbered in claim order and cut at its allowance,
+  // counted in this same statement, which holds the table lock every claim UPDATE takes (so no other
+  // claim commits between the count and this write); then all candidates, in claim order, up to
+  // limit. A step whose last start is still inside the rate window is not taken (flow.ts says why).
+  const window = (l: TypeFlowLimit) => `DATEADD(millisecond, -${int(l.rateLimit!.intervalMs)}, ${now})`;
+  const notRestarted = (l: TypeFlowLimit) => (l.rateLimit === undefined ? '' : `AND (s.CLAIMED_TS IS NULL OR s.CLAIMED_TS <= ${window(l)})`);
+  const concurrencyCap = (l: TypeFlowLimit) =>
+    l.concurrency === undefined
+      ? ''
+      : ` AND TYPE_RANK <= ${int(l.concurrency)} - (SELECT COUNT(*) FROM ${n.stepTracker} f WHERE f.TYPE = ${v(l.type)} AND f.STATUS = 'claimed')`;
+  const rateCap = (l: TypeFlowLimit) =>
+    l.rateLimit === undefined
+      ? ''
+      : ` AND TYPE_RANK <= ${int(l.rateLimit.max)} - (SELECT COUNT(*) FROM ${n.stepTracker} f WHERE f.TYPE = ${v(l.type)} AND f.CLAIMED_TS > ${window(l)})`;
+  const lists = limited.map(
+    (l) => `SELECT STEP_ID, PRIORITY, DEADLINE, CREATED_TS FROM (
+        SELECT c.*, ROW_NUMBER() OVER (ORDER BY ${order('c')}) AS TYPE_RANK FROM (${candidates([l.type], () => notRestarted(l))}) c
+      ) WHERE TYPE_RANK <= ${limit}${concurrencyCap(l)}${rateCap(l)}`,
+  );
+  if (free.length > 0) lists.push(`SELECT * FROM (${candidates(free, () => '')} ORDER BY ${order('s')} LIMIT ${limit})`);
+  const sqlText = `${head}
+      SELECT STEP_ID FROM (SELECT u.STEP_ID, ROW_NUMBER() OVER (ORDER BY ${order('u')}) AS CLAIM_RANK FROM (${lists.join('\n      UNION ALL ')}) u)
+      WHERE CLAIM_RANK <= ${limit})`;
   return { sqlText, binds };
 }
 

@@ -2,6 +2,7 @@
  * Rows as the Snowflake statements return them (upper-case column names, VARIANT already parsed by
  * the driver) and their mapping to the Store's types. Owns result-set column names only.
  */
+import { compareClaimOrder } from '../flow.js';
 import type { Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
 
 type Raw = Record<string, unknown>;
@@ -38,6 +39,7 @@ export function toStepRow(r: Raw): StepRow {
     lastUpdateTs: num(r['LAST_UPDATE_MS']),
     dependsOn: r['DEPENDS_ON'] === null || r['DEPENDS_ON'] === undefined ? [] : (JSON.parse(String(r['DEPENDS_ON'])) as string[]),
     waitingOn: r['WAITING_ON'] === null || r['WAITING_ON'] === undefined ? 0 : num(r['WAITING_ON']),
+    deadline: r['DEADLINE_MS'] === null || r['DEADLINE_MS'] === undefined ? null : num(r['DEADLINE_MS']),
   };
 }
 
@@ -65,9 +67,7 @@ export function toStepEvent(r: Raw): StepEvent {
   };
 }
 
-/** Claim order: priority DESC, created_ts, step_id. */
+/** Claim order: priority DESC, deadline (nulls last), created_ts, step_id. */
 export function byClaimOrder(a: StepRow, b: StepRow): number {
-  if (a.priority !== b.priority) return b.priority - a.priority;
-  if (a.createdTs !== b.createdTs) return a.createdTs - b.createdTs;
-  return a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0;
+  return compareClaimOrder(a, b);
 }

@@ -44,8 +44,9 @@ function prepare(steps: readonly Submission[], now: number | undefined): SubmitI
       timeoutMs: s.timeoutMs,
       idempotencyKey: s.idempotencyKey ?? null,
       delayMs: s.delayMs ?? 0,
-      detail: JSON.stringify({ priority: s.priority ?? 0, max_retries: s.maxRetries }),
       dependsOn: null,
+      deadline: s.deadline ?? null,
+      detail: JSON.stringify({ priority: s.priority ?? 0, max_retries: s.maxRetries, ...(s.deadline == null ? {} : { deadline: s.deadline }) }),
     });
   });
   if (problems.length > 0) throw new ValidationError(steps.length > 1 ? 'invalid steps' : 'invalid step', problems);

@@ -6,6 +6,7 @@
  * transactions or retry.
  */
 import { PodFencedError } from '../../errors.js';
+import { allowance, limitedTypes, windowStart, type FlowUsage } from '../flow.js';
 import type { ClaimRef, FencedWriteResult, Json, StepClaimParams, StepFailParams, StepReleaseParams, StepRow } from '../store.js';
 import { insertEvent, insertPlainEvents, policyParams, type SqliteContext } from './context.js';
 import { byClaimOrder, toStepRow, type StepRecord } from './rows.js';
@@ -29,13 +30,35 @@ export function lookBeforeClaim(ctx: SqliteContext, podId: string, types: string
   return { claimable: look.claimable === 1, nextDue: look.next_due };
 }
 
-/** Claims up to `limit` steps; refuses (claiming nothing) when the pod is not registered as up. */
+/**
+ * Claims up to `limit` steps; refuses (claiming nothing) when the pod is not registered as up. Each
+ * flow-limited type is claimed on its own, up to what its usage allows (the write lock serializes
+ * every claim of the file, so the count cannot go stale before the claim), then the other types
+ * fill what is left; within each, claim order holds.
+ */
 export function claimSteps(ctx: SqliteContext, params: StepClaimParams, now: number): StepRow[] {
   const pod = ctx.statement('podStatusGet').get({ podId: params.podId }) as { status: string } | undefined;
   if (pod === undefined || pod.status !== 'up') throw new PodFencedError(params.podId);
-  const limit = Math.max(0, Math.floor(params.limit));
-  if (limit === 0 || params.types.length === 0) return [];
-  const claimed = (ctx.statement('stepClaim').all({ podId: params.podId, types: JSON.stringify(params.types), limit, now }) as StepRecord[]).sort(byClaimOrder);
+  let left = Math.max(0, Math.floor(params.limit));
+  if (left === 0 || params.types.length === 0) return [];
+  const claimed: StepRecord[] = [];
+  const limited = limitedTypes(params);
+  for (const limit of limited) {
+    const start = windowStart(limit, now);
+    const usage = ctx.statement('stepFlowUsage').get({ type: limit.type, windowStart: start }) as FlowUsage;
+    const n = Math.min(left, allowance(limit, usage));
+    if (n === 0) continue;
+    const got = ctx
+      .statement('stepClaimLimited')
+      .all({ podId: params.podId, types: JSON.stringify([limit.type]), limit: n, now, windowStart: start }) as StepRecord[];
+    claimed.push(...got);
+    left -= got.length;
+  }
+  const free = params.types.filter((t) => !limited.some((l) => l.type === t));
+  if (left > 0 && free.length > 0) {
+    claimed.push(...(ctx.statement('stepClaim').all({ podId: params.podId, types: JSON.stringify(free), limit: left, now }) as StepRecord[]));
+  }
+  claimed.sort(byClaimOrder);
   insertPlainEvents(
     ctx,
     'claimed',

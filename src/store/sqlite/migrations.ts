@@ -19,6 +19,9 @@ export interface SqliteMigration {
   readonly ddl: (t: TableNames) => string;
 }
 
+/** The sort key of a step without a deadline: after every real deadline (the largest INTEGER). */
+export const NO_DEADLINE = '9223372036854775807';
+
 const quoted = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
 
 const v1: SqliteMigration = {
@@ -137,8 +140,33 @@ const v4: SqliteMigration = {
   `,
 };
 
+/**
+ * Deadlines and flow control. `deadline` (epoch ms, null: none) orders claims within a priority;
+ * SQLite sorts NULL first and an index cannot say NULLS LAST, so the claim orders by
+ * `COALESCE(deadline, NO_DEADLINE)` and ready_deadline_idx holds that expression in claim order
+ * (it replaces ready_idx for claims; ready_idx stays for a pod of the previous build). It holds
+ * ungated steps only (`waiting_on = 0`, version 4), so the claim's walk stays index-only.
+ * `claimed_ts` (the latest claim's start) feeds rate limits; flow_claimed_idx and flow_started_idx
+ * let a limited claim count a type's claimed steps and recent starts without a scan, and
+ * deadline_idx counts the pending steps past their deadline.
+ */
+const v5: SqliteMigration = {
+  version: 5,
+  description: 'deadline and claimed_ts columns; claim order by deadline; flow-control and deadline indexes',
+  ddl: (t) => `
+    ALTER TABLE ${t.stepTracker} ADD COLUMN deadline INTEGER;
+    ALTER TABLE ${t.stepTracker} ADD COLUMN claimed_ts INTEGER;
+    CREATE INDEX IF NOT EXISTS ${t.stepTracker}_ready_deadline_idx
+      ON ${t.stepTracker} (priority DESC, COALESCE(deadline, ${NO_DEADLINE}), created_ts, step_id, run_after, type, deadline)
+      WHERE status = 'pending' AND run_after <= created_ts AND waiting_on = 0;
+    CREATE INDEX IF NOT EXISTS ${t.stepTracker}_flow_claimed_idx ON ${t.stepTracker} (type) WHERE status = 'claimed';
+    CREATE INDEX IF NOT EXISTS ${t.stepTracker}_flow_started_idx ON ${t.stepTracker} (type, claimed_ts) WHERE claimed_ts IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS ${t.stepTracker}_deadline_idx ON ${t.stepTracker} (deadline) WHERE status = 'pending' AND deadline IS NOT NULL;
+  `,
+};
+
 /** Every migration this build knows, in order; append only. */
-export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [v1, v2, v3, v4];
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [v1, v2, v3, v4, v5];
 
 /** The newest schema version this build knows. */
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;

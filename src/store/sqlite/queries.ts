@@ -8,6 +8,7 @@
  * conditional statement (DESIGN §3), harmless when two processes run it one after the other.
  */
 import type { TableNames } from '../schema.js';
+import { NO_DEADLINE } from './migrations.js';
 
 /**
  * `min(base · 2^(n−1), max) · U[0.5, 1]` for the n-th retry, where n − 1 is the row's retry_count
@@ -25,6 +26,40 @@ const LIVE_POD = `status = 'up' AND @now - last_heartbeat_ts < @deadPodThreshold
 
 /** The fence of DESIGN §3: a write on behalf of a claim matches the exact claim or nothing. */
 const FENCE = `step_id = @stepId AND status = 'claimed' AND claimed_by = @podId AND attempt = @attempt`;
+
+/** Claim order within a priority: earliest deadline first, none last (migration 4's index key). */
+const DEADLINE_KEY = `COALESCE(deadline, ${NO_DEADLINE})`;
+
+/**
+ * `@types` is a JSON array, so one prepared statement serves any set of registered types.
+ * The first `@limit` due steps are the first of two short lists: steps due since creation, in
+ * claim order from ready_deadline_idx, and delayed steps now due, by run_after from delayed_idx
+ * (migration 2 says why); both hold ungated steps only (`waiting_on = 0`, migration 4: read from the
+ * index for the first list, from the row for the second). INDEXED BY: without statistics the planner may prefer claim_idx and
+ * sort every due row (see migrations.ts for the numbers). `extra` narrows both lists.
+ */
+function claimSql(steps: string, extra: string): string {
+  return `UPDATE ${steps}
+      SET status = 'claimed', claimed_by = @podId, attempt = attempt + 1, last_update_ts = @now, claimed_ts = @now
+      WHERE step_id IN (
+        SELECT step_id FROM (
+          SELECT * FROM (
+            SELECT step_id, priority, ${DEADLINE_KEY} AS deadline_key, created_ts FROM ${steps} INDEXED BY ${steps}_ready_deadline_idx
+            WHERE status = 'pending' AND run_after <= created_ts AND waiting_on = 0
+              AND run_after <= @now AND type IN (SELECT value FROM json_each(@types)) ${extra}
+            ORDER BY priority DESC, ${DEADLINE_KEY}, created_ts, step_id
+            LIMIT @limit)
+          UNION ALL
+          SELECT * FROM (
+            SELECT step_id, priority, ${DEADLINE_KEY} AS deadline_key, created_ts FROM ${steps} INDEXED BY ${steps}_delayed_idx
+            WHERE status = 'pending' AND run_after > created_ts AND waiting_on = 0
+              AND run_after <= @now AND type IN (SELECT value FROM json_each(@types)) ${extra}
+            ORDER BY priority DESC, ${DEADLINE_KEY}, created_ts, step_id
+            LIMIT @limit))
+        ORDER BY priority DESC, deadline_key, created_ts, step_id
+        LIMIT @limit)
+      RETURNING *`;
+}
 
 /** The SQL of one store, keyed by the statement's purpose. */
 
@@ -60,17 +95,17 @@ export function sqliteQueries(t: TableNames) {
 
     stepInsert: `INSERT INTO ${steps} (step_id, type, args, metadata, priority, status, claimed_by, claim_token,
         attempt, retry_count, max_retries, release_count, run_after, timeout_ms, idempotency_key,
-        last_error, result, created_ts, last_update_ts)
+        last_error, result, created_ts, last_update_ts, deadline)
       VALUES (@stepId, @type, @args, @metadata, @priority, 'pending', NULL, NULL,
         0, 0, @maxRetries, 0, @runAfter, @timeoutMs, @idempotencyKey,
-        NULL, NULL, @now, @now)`,
+        NULL, NULL, @now, @now, @deadline)`,
     /** A step with workflow parents: `stepInsert` plus its declared parents and gate (a plain step leaves the defaults). */
     stepInsertWithParents: `INSERT INTO ${steps} (step_id, type, args, metadata, priority, status, claimed_by, claim_token,
         attempt, retry_count, max_retries, release_count, run_after, timeout_ms, idempotency_key,
-        last_error, result, created_ts, last_update_ts, depends_on, waiting_on)
+        last_error, result, created_ts, last_update_ts, deadline, depends_on, waiting_on)
       VALUES (@stepId, @type, @args, @metadata, @priority, 'pending', NULL, NULL,
         0, 0, @maxRetries, 0, @runAfter, @timeoutMs, @idempotencyKey,
-        NULL, NULL, @now, @now, @dependsOn, @waitingOn)`,
+        NULL, NULL, @now, @now, @deadline, @dependsOn, @waitingOn)`,
     /** The statuses of the parents in the JSON array `@ids`, read inside the submit's write transaction. */
     parentStatuses: `SELECT step_id, status FROM ${steps} WHERE step_id IN (SELECT value FROM json_each(@ids))`,
     dependencyInsert: `INSERT OR IGNORE INTO ${deps} (step_id, parent_step_id) VALUES (@stepId, @parentStepId)`,
@@ -124,35 +159,17 @@ export function sqliteQueries(t: TableNames) {
         EXISTS (SELECT 1 FROM ${steps}
           WHERE status = 'pending' AND run_after <= @now AND waiting_on = 0 AND type IN (SELECT value FROM json_each(@types))) AS claimable,
         (SELECT MIN(run_after) FROM ${steps} WHERE status = 'pending' AND run_after > @now AND waiting_on = 0) AS next_due`,
+    stepClaim: claimSql(steps, ''),
     /**
-     * `@types` is a JSON array, so one prepared statement serves any set of registered types.
-     * The first `@limit` due steps are the first of two short lists: steps due since creation, in
-     * claim order from ready_idx, and delayed steps now due, by run_after from delayed_idx
-     * (migration 2 says why). The gate (`waiting_on = 0`, migration 4) is read from the row of each
-     * candidate walked (a gated step is walked past), so the walk is no longer index-only.
-     * INDEXED BY: without statistics the planner may prefer claim_idx and
-     * sort every due row (see migrations.ts for the numbers).
+     * The claim of one flow-limited type (`@types` holds it alone), run after `stepFlowUsage` in the
+     * same write transaction; `@windowStart` (null without a rate limit) keeps a step whose last start
+     * is still inside the window from starting again (flow.ts says why).
      */
-    stepClaim: `UPDATE ${steps}
-      SET status = 'claimed', claimed_by = @podId, attempt = attempt + 1, last_update_ts = @now
-      WHERE step_id IN (
-        SELECT step_id FROM (
-          SELECT * FROM (
-            SELECT step_id, priority, created_ts FROM ${steps} INDEXED BY ${steps}_ready_idx
-            WHERE status = 'pending' AND run_after <= created_ts AND waiting_on = 0
-              AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))
-            ORDER BY priority DESC, created_ts, step_id
-            LIMIT @limit)
-          UNION ALL
-          SELECT * FROM (
-            SELECT step_id, priority, created_ts FROM ${steps} INDEXED BY ${steps}_delayed_idx
-            WHERE status = 'pending' AND run_after > created_ts AND waiting_on = 0
-              AND run_after <= @now AND type IN (SELECT value FROM json_each(@types))
-            ORDER BY priority DESC, created_ts, step_id
-            LIMIT @limit))
-        ORDER BY priority DESC, created_ts, step_id
-        LIMIT @limit)
-      RETURNING *`,
+    stepClaimLimited: claimSql(steps, 'AND (@windowStart IS NULL OR claimed_ts IS NULL OR claimed_ts <= @windowStart)'),
+    /** A limited type's steps claimed now and claims started after `@windowStart` (null: none counted). */
+    stepFlowUsage: `SELECT
+        (SELECT COUNT(*) FROM ${steps} WHERE type = @type AND status = 'claimed') AS claimed,
+        (SELECT COUNT(*) FROM ${steps} WHERE type = @type AND claimed_ts IS NOT NULL AND claimed_ts > @windowStart) AS started`,
 
     stepComplete: `UPDATE ${steps}
       SET status = 'completed', result = @result, last_update_ts = @now
@@ -239,6 +256,7 @@ export function sqliteQueries(t: TableNames) {
 
     queueAgeByPriority: `SELECT priority, COUNT(*) AS due, MIN(run_after) AS oldest_ms FROM ${steps}
       WHERE status = 'pending' AND run_after <= @now AND waiting_on = 0 GROUP BY priority ORDER BY priority DESC`,
+    queuePastDeadline: `SELECT COUNT(*) AS n FROM ${steps} WHERE status = 'pending' AND deadline IS NOT NULL AND deadline < @now`,
 
     dlqCount: `SELECT COUNT(*) AS n FROM ${steps} WHERE status = 'failed'`,
     dlqPage: `SELECT * FROM ${steps} WHERE status = 'failed'
@@ -247,7 +265,7 @@ export function sqliteQueries(t: TableNames) {
 
     /** Browsing (`stepList`): one statement per serving index; every filter is optional (NULL = any). */
     stepListPending: `SELECT * FROM ${steps} WHERE status = 'pending' AND ${LIST_FILTERS}
-      ORDER BY priority DESC, created_ts, step_id LIMIT @limit OFFSET @offset`,
+      ORDER BY priority DESC, ${DEADLINE_KEY}, created_ts, step_id LIMIT @limit OFFSET @offset`,
     stepListByUpdate: `SELECT * FROM ${steps} WHERE status = @status AND ${LIST_FILTERS}
       ORDER BY last_update_ts DESC, step_id DESC LIMIT @limit OFFSET @offset`,
     stepListNewest: `SELECT * FROM ${steps} WHERE ${LIST_FILTERS}

@@ -48,7 +48,8 @@ export function readQueueStats(ctx: SqliteContext, now: number): QueueStats {
 /** Due pending steps per priority (one statement), judged at `now`. */
 export function readQueueAge(ctx: SqliteContext, now: number): QueueAgeResult {
   const rows = ctx.statement('queueAgeByPriority').all({ now }) as { priority: number; due: number; oldest_ms: number }[];
-  return { checkedAt: now, byPriority: rows.map((r) => ({ priority: r.priority, due: r.due, oldestDueTs: r.oldest_ms })) };
+  const pastDeadline = (ctx.statement('queuePastDeadline').get({ now }) as { n: number }).n;
+  return { checkedAt: now, byPriority: rows.map((r) => ({ priority: r.priority, due: r.due, oldestDueTs: r.oldest_ms })), pastDeadline };
 }
 
 export function listDlq(ctx: SqliteContext, params: DlqListParams): DlqListResult {

@@ -2,6 +2,7 @@
  * Row shapes of the SQLite tables as better-sqlite3 returns them (snake_case, JSON as TEXT) and
  * their mapping to the `Store` types. Owns decoding only: no SQL, no decisions.
  */
+import { compareClaimOrder } from '../flow.js';
 import type { Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
 
 /** One `step_tracker` row as stored. */
@@ -27,6 +28,7 @@ export interface StepRecord {
   readonly last_update_ts: number;
   readonly depends_on: string;
   readonly waiting_on: number;
+  readonly deadline: number | null;
 }
 
 /** One `pod_health` row as stored, with `live` computed by the query (0 or 1). */
@@ -74,6 +76,7 @@ export function toStepRow(r: StepRecord): StepRow {
     lastUpdateTs: r.last_update_ts,
     dependsOn: JSON.parse(r.depends_on) as string[],
     waitingOn: r.waiting_on,
+    deadline: r.deadline,
   };
 }
 
@@ -101,9 +104,8 @@ export function toStepEvent(r: EventRecord): StepEvent {
   };
 }
 
-/** `priority DESC, created_ts, step_id`: the claim order, since RETURNING promises no order. */
+/** The claim order (flow.ts), since RETURNING promises no order. */
 export function byClaimOrder(a: StepRecord, b: StepRecord): number {
-  if (a.priority !== b.priority) return b.priority - a.priority;
-  if (a.created_ts !== b.created_ts) return a.created_ts - b.created_ts;
-  return a.step_id < b.step_id ? -1 : a.step_id > b.step_id ? 1 : 0;
+  const key = (r: StepRecord) => ({ priority: r.priority, deadline: r.deadline, createdTs: r.created_ts, stepId: r.step_id });
+  return compareClaimOrder(key(a), key(b));
 }

@@ -23,6 +23,7 @@ export interface PreparedSubmission {
   readonly timeoutMs: number;
   readonly idempotencyKey: string | null;
   readonly delayMs: number;
+  readonly deadline: number | null;
 }
 
 type Submission = Omit<StepSubmitParams, 'now'>;
@@ -43,6 +44,7 @@ export function serialiseSubmission(s: Submission, prefix = ''): { prepared?: Pr
     timeoutMs: s.timeoutMs,
     idempotencyKey: s.idempotencyKey ?? null,
     delayMs: s.delayMs ?? 0,
+    deadline: s.deadline ?? null,
   };
   return { prepared, problems };
 }
@@ -96,11 +98,19 @@ export function insertSubmission(
     runAfter: now + p.delayMs,
     timeoutMs: p.timeoutMs,
     idempotencyKey: p.idempotencyKey,
+    deadline: p.deadline,
     now,
     ...gate,
   });
   insertEdges(ctx, stepId, parents);
   // The same detail on every store; the parents are on the row (depends_on) and in the edges.
-  insertEvent(ctx, { stepId, ts: now, kind: 'submitted', podId: null, attempt: 0, detail: { priority: p.priority, max_retries: p.maxRetries } });
+  insertEvent(ctx, {
+    stepId,
+    ts: now,
+    kind: 'submitted',
+    podId: null,
+    attempt: 0,
+    detail: { priority: p.priority, max_retries: p.maxRetries, ...(p.deadline === null ? {} : { deadline: p.deadline }) },
+  });
   return { stepId, outcome: 'submitted' };
 }

@@ -1,0 +1,68 @@
+/**
+ * End to end, fleet-wide flow control: four real pods, each able to run 8 steps at once, share a
+ * backlog of 16 steps of a type declared with `concurrency: 3`. All complete, and never more than 3
+ * run at once: neither in the audit trail (claims held at once) nor in the handlers' own execution
+ * log (real time, one file all pods append to), and the limit is reached. On SQLite and PostgreSQL.
+ * Not on the Snowflake emulator: DuckDB takes no table locks, so concurrent claim UPDATEs there do not
+ * serialize as they do on Snowflake (README, "What the emulator tests prove").
+ */
+import { describe, expect, it } from 'vitest';
+import { maxConcurrent } from '../support/flow-trail.js';
+import { requireTestDatabaseUrl } from '../support/postgres.js';
+import { waitFor } from '../support/wait.js';
+import { allEvents, readExecutions } from './audit.js';
+import { postgresQueue, sqliteQueue, type QueueDatabase } from './database.js';
+import { startPods, useE2eSuite, withQueue } from './harness.js';
+import { submitBatch } from './http.js';
+
+const suite = useE2eSuite();
+const LIMIT = 3;
+const STEPS = 16;
+
+async function limitScenario(queue: QueueDatabase, holdMs: number, timeoutMs: number): Promise<void> {
+  const env = { E2E_FLOW_STEPS: '1', FLEET_Q_MAX_PARALLELISM: '10', FLEET_Q_CAPACITY_THRESHOLD: '0.8' };
+  const pods = await startPods({ cli: suite.cli, queue, env }, ['flow-a', 'flow-b', 'flow-c', 'flow-d']);
+  const ids = await submitBatch(
+    pods[0]!.baseUrl,
+    Array.from({ length: STEPS }, () => ({ type: 'limited', args: { ms: holdMs } })),
+  );
+  const reader = await queue.openReader();
+  await waitFor(
+    `${STEPS} limited steps to complete`,
+    async () => (await Promise.all(ids.map((stepId) => reader.stepGet({ stepId })))).every((s) => s?.status === 'completed'),
+    { timeoutMs },
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n${pods.map((p) => `--- ${p.name}\n${p.output.slice(-3_000)}`).join('\n')}`);
+  });
+  const events = (await allEvents(reader)).filter((e) => ids.includes(e.stepId));
+  const heldInTrail = maxConcurrent(events, new Set(ids));
+
+  // Handler runs with both a start and a done line, in file order (real time across processes). An
+  // attempt aborted mid-run (a timeout, a fenced pod) logs no done; its claim still counts in the trail.
+  const lines = readExecutions(queue.executionLog).filter((l) => ids.includes(l.step_id));
+  const finished = new Set(lines.filter((l) => l.event === 'done').map((l) => `${l.step_id}:${l.attempt}:${l.pid}`));
+  let running = 0;
+  let most = 0;
+  for (const line of lines) {
+    if (!finished.has(`${line.step_id}:${line.attempt}:${line.pid}`)) continue;
+    running += line.event === 'start' ? 1 : line.event === 'done' ? -1 : 0;
+    most = Math.max(most, running);
+  }
+  expect(most, `handlers running at once (trail: ${heldInTrail})`).toBeLessThanOrEqual(LIMIT);
+  expect(heldInTrail, 'claims held at once in the trail').toBeLessThanOrEqual(LIMIT);
+  // The limit is a limit, not a serialisation: it is reached.
+  expect(most).toBe(LIMIT);
+}
+
+describe('a per-type concurrency limit of 3 across four pods', () => {
+  it('on SQLite', async () => {
+    await withQueue(sqliteQueue, (queue) => limitScenario(queue, 400, 60_000));
+  }, 120_000);
+
+  it('on PostgreSQL', async () => {
+    await withQueue(
+      async () => postgresQueue(await requireTestDatabaseUrl()),
+      (queue) => limitScenario(queue, 400, 60_000),
+    );
+  }, 120_000);
+});
