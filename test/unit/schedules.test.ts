@@ -33,7 +33,15 @@ describe('compileSchedules', () => {
       { name: 'daily', type: 'report.daily', cron: '0 30 7 * * 1-5', timezone: 'Europe/Paris', args: { team: 'ops' }, priority: 5, missed: { backfill: 3 } },
     ]);
     expect(s).toMatchObject({ name: 'daily', type: 'report.daily', timezone: 'Europe/Paris', window: 3, missed: 'backfill' });
-    expect(s!.submission).toEqual({ type: 'report.daily', args: { team: 'ops' }, metadata: {}, priority: 5, maxRetries: 7, timeoutMs: 900_000 });
+    expect(s!.submission).toEqual({
+      type: 'report.daily',
+      args: { team: 'ops' },
+      metadata: {},
+      priority: 5,
+      maxRetries: 7,
+      timeoutMs: 900_000,
+      deadline: null,
+    });
     expect(compile([{ name: 'echo', type: 'echo', cron: '* * * * *' }])[0]).toMatchObject({ timezone: 'UTC', window: 1, missed: 'skip' });
   });
 

@@ -144,8 +144,9 @@ const v4: SqliteMigration = {
  * Deadlines and flow control. `deadline` (epoch ms, null: none) orders claims within a priority;
  * SQLite sorts NULL first and an index cannot say NULLS LAST, so the claim orders by
  * `COALESCE(deadline, NO_DEADLINE)` and ready_deadline_idx holds that expression in claim order
- * (it replaces ready_idx for claims; ready_idx stays for a pod of the previous build). It holds
- * ungated steps only (`waiting_on = 0`, version 4), so the claim's walk stays index-only.
+ * (it replaces ready_idx for claims; ready_idx stays for a pod of the previous build). It carries
+ * the gate (`waiting_on`, version 4) as a column, so the claim's walk stays index-only (with the gate
+ * in the index's WHERE instead, SQLite no longer treats the index as covering).
  * `claimed_ts` (the latest claim's start) feeds rate limits; flow_claimed_idx and flow_started_idx
  * let a limited claim count a type's claimed steps and recent starts without a scan, and
  * deadline_idx counts the pending steps past their deadline.
@@ -157,8 +158,8 @@ const v5: SqliteMigration = {
     ALTER TABLE ${t.stepTracker} ADD COLUMN deadline INTEGER;
     ALTER TABLE ${t.stepTracker} ADD COLUMN claimed_ts INTEGER;
     CREATE INDEX IF NOT EXISTS ${t.stepTracker}_ready_deadline_idx
-      ON ${t.stepTracker} (priority DESC, COALESCE(deadline, ${NO_DEADLINE}), created_ts, step_id, run_after, type, deadline)
-      WHERE status = 'pending' AND run_after <= created_ts AND waiting_on = 0;
+      ON ${t.stepTracker} (priority DESC, COALESCE(deadline, ${NO_DEADLINE}), created_ts, step_id, run_after, type, deadline, waiting_on)
+      WHERE status = 'pending' AND run_after <= created_ts;
     CREATE INDEX IF NOT EXISTS ${t.stepTracker}_flow_claimed_idx ON ${t.stepTracker} (type) WHERE status = 'claimed';
     CREATE INDEX IF NOT EXISTS ${t.stepTracker}_flow_started_idx ON ${t.stepTracker} (type, claimed_ts) WHERE claimed_ts IS NOT NULL;
     CREATE INDEX IF NOT EXISTS ${t.stepTracker}_deadline_idx ON ${t.stepTracker} (deadline) WHERE status = 'pending' AND deadline IS NOT NULL;
