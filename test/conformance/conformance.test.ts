@@ -22,6 +22,7 @@ import { describeRelease } from './release.cases.js';
 import { describeRetention } from './retention.cases.js';
 import { describeRetries } from './retries.cases.js';
 import { describeStats } from './stats.cases.js';
+import { describeStepControl } from './step-control.cases.js';
 import { STORE_FACTORIES, requiredStores, type StoreFactory } from './stores.js';
 import { describeSubmit } from './submit.cases.js';
 import { describeWatch } from './watch.cases.js';
@@ -47,6 +48,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeWatch,
   describeBrowse,
   describeQueueAge,
+  describeStepControl,
 ];
 
 const required = requiredStores();

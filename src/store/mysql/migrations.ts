@@ -102,6 +102,18 @@ export const MIGRATIONS: readonly MysqlMigration[] = [
     description: 'step_events by kind and time, for activity over a recent window',
     statements: (n) => [`ALTER TABLE ${n.stepEvents} ADD INDEX ${n.index('se_kind_ts_ix')} (kind, ts)`],
   },
+  {
+    version: 3,
+    description: "step control: status and event 'cancelled', step_tracker.progress",
+    // One ALTER per table, so each table changes whole or not at all (MySQL DDL is not transactional).
+    statements: (n) => [
+      `ALTER TABLE ${n.stepTracker} DROP CONSTRAINT ${n.index('st_status_ck')},
+        ADD CONSTRAINT ${n.index('st_status_ck')} CHECK (status IN ('pending', 'claimed', 'completed', 'failed', 'cancelled')),
+        ADD COLUMN progress JSON NULL`,
+      `ALTER TABLE ${n.stepEvents} DROP CONSTRAINT ${n.index('se_kind_ck')},
+        ADD CONSTRAINT ${n.index('se_kind_ck')} CHECK (${KIND_CHECK.slice(0, -1)}, 'cancelled'))`,
+    ],
+  },
 ];
 
 /** ER_DUP_KEYNAME: the index exists, left by a migration that stopped before recording its version. */

@@ -24,6 +24,7 @@ export interface StepRecord {
   readonly idempotency_key: string | null;
   readonly last_error: string | null;
   readonly result: Json | null;
+  readonly progress: Json | null;
   readonly created_ms: number;
   readonly last_update_ms: number;
 }
@@ -85,6 +86,7 @@ export function toStepRow(r: StepRecord): StepRow {
     lastError: r.last_error,
     // A JSON `null` result and SQL NULL (no result yet) both read as null.
     result: r.result ?? null,
+    progress: r.progress ?? null,
     createdTs: r.created_ms,
     lastUpdateTs: r.last_update_ms,
   };

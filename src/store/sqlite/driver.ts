@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { ValidationError } from '../../errors.js';
 import { pruneInBatches } from '../batches.js';
 import { WriteCoalescer } from '../coalesce.js';
-import { serialiseResult } from '../json.js';
+import { serialiseProgress, serialiseResult } from '../json.js';
 import { tableNames, type TableNames } from '../schema.js';
 import type {
   QueueActivity,
@@ -36,11 +36,16 @@ import type {
   RecoverySweepParams,
   RetentionPruneParams,
   RetentionPruneResult,
+  StepCancelledAmongParams,
+  StepCancelParams,
+  StepCancelResult,
   StepClaimParams,
   StepCompleteManyParams,
   StepCompleteParams,
   StepEvent,
   StepFailParams,
+  StepProgressParams,
+  StepProgressResult,
   StepReleaseParams,
   StepReplayParams,
   StepRow,
@@ -54,6 +59,7 @@ import type {
 } from '../store.js';
 import { classifySqliteError } from './classify.js';
 import { StatementCache, type SqliteContext } from './context.js';
+import { cancelledAmong, cancelStep, progressStep } from './control.js';
 import { claimSteps, claimWorthTrying, completeStep, failStep, releaseStep } from './fenced.js';
 import { applyMigrations } from './migrations.js';
 import { heartbeatPod, listPods, markPodDown, readLeader, registerPod } from './pods.js';
@@ -213,6 +219,22 @@ export class SqliteStore implements Store {
     const row = await this.write(() => replayStep(this.ctx, params.stepId, now));
     this.watcher.notify();
     return row;
+  }
+
+  async stepCancel(params: StepCancelParams): Promise<StepCancelResult> {
+    const now = nowOf(params);
+    return this.write(() => cancelStep(this.ctx, params.stepId, now));
+  }
+
+  async stepProgress(params: StepProgressParams): Promise<StepProgressResult> {
+    const progressJson = serialiseProgress(params.progress);
+    const now = nowOf(params);
+    return this.write(() => progressStep(this.ctx, params, progressJson, now));
+  }
+
+  async stepCancelledAmong(params: StepCancelledAmongParams): Promise<string[]> {
+    if (params.stepIds.length === 0) return [];
+    return this.read(() => cancelledAmong(this.ctx, params.podId, params.stepIds));
   }
 
   async eventList(params: EventListParams): Promise<StepEvent[]> {
