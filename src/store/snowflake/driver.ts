@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, PodFencedError } from '../../errors.js';
 import { WriteCoalescer } from '../coalesce.js';
-import { serialiseResult } from '../json.js';
+import { serialiseProgress, serialiseResult } from '../json.js';
 import type {
   QueueActivity,
   QueueActivityParams,
@@ -46,6 +46,11 @@ import type {
   StepFailParams,
   StepReleaseParams,
   StepReplayParams,
+  StepCancelledAmongParams,
+  StepCancelParams,
+  StepCancelResult,
+  StepProgressParams,
+  StepProgressResult,
   StepRow,
   StepSubmitBatchParams,
   StepSubmitBatchResult,
@@ -57,6 +62,7 @@ import type {
 } from '../store.js';
 import { outcomeKnown } from './classify.js';
 import { SessionPool, type Answer, type RunOptions, type SessionSettings, type SnowflakeLogin, type Statement } from './connection.js';
+import { cancelledAmong, cancelStep, progressStep } from './control.js';
 import { decideFailure, decideReplay, rowAfter, type FailureAsk } from './decide.js';
 import { runMigrations } from './migrations.js';
 import { sfNames, type SfNames } from './names.js';
@@ -267,6 +273,19 @@ export class SnowflakeStore implements Store {
       return rowAfter(row, change);
     }
     throw new ConflictError(`step ${params.stepId} kept changing while it was replayed; try again`);
+  }
+
+  async stepCancel(params: StepCancelParams): Promise<StepCancelResult> {
+    return cancelStep((st, o) => this.run(st, o), this.names, params.stepId, params.now);
+  }
+
+  async stepProgress(params: StepProgressParams): Promise<StepProgressResult> {
+    const progress = serialiseProgress(params.progress);
+    return progressStep((st, o) => this.run(st, o), this.names, params, progress);
+  }
+
+  async stepCancelledAmong(params: StepCancelledAmongParams): Promise<string[]> {
+    return cancelledAmong((st, o) => this.run(st, o), this.names, params.podId, params.stepIds);
   }
 
   async eventList(params: EventListParams): Promise<StepEvent[]> {

@@ -49,6 +49,12 @@ export const MIGRATIONS: readonly SfMigration[] = [
         KIND VARCHAR NOT NULL, POD_ID VARCHAR, ATTEMPT NUMBER(10, 0) NOT NULL, DETAIL VARIANT, WRITE_TOKEN VARCHAR)`,
     ],
   },
+  {
+    // Snowflake enforces no CHECK, so the `cancelled` status and event need no DDL.
+    version: 2,
+    description: "step control: STEP_TRACKER.PROGRESS (status and event 'cancelled' need no DDL)",
+    statements: (n) => [`ALTER TABLE ${n.stepTracker} ADD COLUMN IF NOT EXISTS PROGRESS VARIANT`],
+  },
 ];
 
 /** The newest schema this build knows. */

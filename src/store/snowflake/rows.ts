@@ -34,6 +34,7 @@ export function toStepRow(r: Raw): StepRow {
     idempotencyKey: str(r['IDEMPOTENCY_KEY']),
     lastError: str(r['LAST_ERROR']),
     result: json(r['RESULT']),
+    progress: json(r['PROGRESS']),
     createdTs: num(r['CREATED_MS']),
     lastUpdateTs: num(r['LAST_UPDATE_MS']),
   };
