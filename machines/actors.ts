@@ -87,6 +87,11 @@ export interface HandlerFailedEvent {
   readonly error: string;
   readonly retryable: boolean;
 }
+/** The handler called `ctx.extend(ms)`: its attempt's timeout should now end `ms` from now. */
+export interface HandlerExtendEvent {
+  readonly type: 'handler.extend';
+  readonly ms: number;
+}
 /** What the step's actor sends back about its work, exactly once. */
 export type HandlerSettledEvent = HandlerSucceededEvent | HandlerFailedEvent;
 
@@ -115,7 +120,7 @@ export interface WriteFailedEvent {
 /** Slot → step actor. */
 export type StepActorCommand = HandlerAbortEvent | StepWriteEvent;
 /** Step actor → slot. */
-export type StepActorFact = HandlerSettledEvent | WriteDoneEvent | WriteFailedEvent;
+export type StepActorFact = HandlerSettledEvent | HandlerExtendEvent | WriteDoneEvent | WriteFailedEvent;
 
 /** One fenced write about one attempt, as the runtime makes it for a `step.write`. */
 export interface ReportStepInput {

@@ -11,6 +11,8 @@
  * `released` needs releases left, and past that cap a release is a `retried` or `dead_lettered`
  * with reason `release`; `replayed` only from `failed`, resetting retry_count to 0;
  * `stale_write_rejected` is legal whenever the writer does not hold the claim and changes nothing.
+ * `cancelled` (an operator's cancel) only from `pending` or `claimed`; it keeps claimed_by and
+ * attempt, so the holder's later writes are stale; `cancelled` is terminal (no replay).
  * An event that no rule allows is illegal: `runLifecycle` reports where.
  */
 import { assign, setup } from 'xstate';
@@ -35,7 +37,8 @@ export type LifecycleEvent =
   | { readonly type: 'dead_lettered'; readonly reason: DeadLetterReason; readonly error: string; readonly podId?: string | null; readonly attempt?: number }
   | ({ readonly type: 'released' } & Fence)
   | { readonly type: 'replayed' }
-  | ({ readonly type: 'stale_write_rejected' } & Fence);
+  | ({ readonly type: 'stale_write_rejected' } & Fence)
+  | { readonly type: 'cancelled' };
 
 /** `maxReleases` is the store policy (`FLEET_Q_MAX_RELEASES`). */
 export interface LifecycleInput {
@@ -116,7 +119,7 @@ export const lifecycleMachine = setup({
   states: {
     unsubmitted: { on: { submitted: { target: 'pending', actions: 'recordSubmit' } } },
     pending: {
-      on: { claimed: { target: 'claimed', actions: 'recordClaim' }, ...staleWrite },
+      on: { claimed: { target: 'claimed', actions: 'recordClaim' }, cancelled: 'cancelled', ...staleWrite },
     },
     claimed: {
       on: {
@@ -126,15 +129,17 @@ export const lifecycleMachine = setup({
         dead_lettered: { guard: 'mayDeadLetter', target: 'failed', actions: 'recordDeadLetter' },
         released: { guard: 'mayRelease', target: 'pending', actions: 'recordRelease' },
         stale_write_rejected: { guard: 'writeIsStale', actions: 'countStaleWrite' },
+        cancelled: 'cancelled',
       },
     },
     completed: { on: { ...staleWrite } },
     failed: { on: { replayed: { target: 'pending', actions: 'recordReplay' }, ...staleWrite } },
+    cancelled: { on: { ...staleWrite } },
   },
 });
 
 /** Where a lifecycle is: `unsubmitted` before its `submitted` event, else the row's status. */
-export type LifecycleState = 'unsubmitted' | 'pending' | 'claimed' | 'completed' | 'failed';
+export type LifecycleState = 'unsubmitted' | 'pending' | 'claimed' | 'completed' | 'failed' | 'cancelled';
 
 /** Every event kind the machine understands; equal to `STEP_KINDS`. */
 export const LIFECYCLE_EVENT_TYPES: readonly StepKind[] = [
@@ -147,4 +152,5 @@ export const LIFECYCLE_EVENT_TYPES: readonly StepKind[] = [
   'released',
   'replayed',
   'stale_write_rejected',
+  'cancelled',
 ];

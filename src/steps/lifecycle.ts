@@ -24,6 +24,7 @@ import type { AnyActorLogic } from 'xstate';
 import type { HandlerSettledEvent } from '../../machines/index.js';
 import { NonRetryableError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Json } from '../store/store.js';
 
 /** The clock a lifecycle reads and schedules with: the actor system's clock, simulated in tests. */
 export interface LifecycleClock {
@@ -43,10 +44,14 @@ export interface LifecycleInput<Args = unknown> {
   /** The submitted idempotency key, else the step id: stable across attempts. */
   readonly idempotencyKey: string;
   readonly stepId: string;
-  /** Aborted at the timeout, at the end of the drain grace, and when the pod fences itself. */
+  /** Aborted at the timeout, at the end of the drain grace, when the pod fences itself, and on a cancel. */
   readonly signal: AbortSignal;
   readonly clock: LifecycleClock;
   readonly log: Logger;
+  /** `ctx.progress` of the handler's context: rate-limited, fenced progress shown by `/status`. */
+  readonly progress: (value: Json) => void;
+  /** `ctx.extend` of the handler's context: re-arms the attempt's timeout to end `ms` from now. */
+  readonly extend: (ms: number) => void;
   /** Runs the step type's `handler(args, ctx)` with this attempt's context; resolves its value. */
   readonly runHandler: () => Promise<unknown>;
 }

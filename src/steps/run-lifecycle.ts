@@ -95,6 +95,8 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
     signal: ctx.signal,
     clock: p.clock,
     log: ctx.log,
+    progress: (value) => ctx.progress(value),
+    extend: (ms) => ctx.extend(ms),
     runHandler,
   };
   return new Promise<HandlerSettledEvent>((resolve) => {

@@ -52,7 +52,7 @@ export async function checkAgreement(model: QueueModel, store: Store, final = fa
     if (final) expect(['completed', 'failed'], `I1 ${step.stepId} not terminal after settling`).toContain(row!.status);
   }
 
-  const counts = { pending: 0, claimed: 0, completed: 0, failed: 0 };
+  const counts = { pending: 0, claimed: 0, completed: 0, failed: 0, cancelled: 0 };
   const byPriority: Record<string, number> = {};
   const byType: Record<string, number> = {};
   for (const s of model.steps.values()) {
