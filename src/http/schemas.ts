@@ -80,7 +80,7 @@ export const submitBodySchema = z.object({ step_id: z.string(), status: z.enum([
 
 export const batchResultBodySchema = z.object({ step_ids: z.array(z.string()) }).strict();
 
-const stepStatus = z.enum(['pending', 'claimed', 'completed', 'failed']);
+const stepStatus = z.enum(['pending', 'claimed', 'completed', 'failed', 'cancelled']);
 
 export const eventBodySchema = z
   .object({
@@ -108,6 +108,7 @@ export const stepBodySchema = z
     attempt: z.int(),
     last_error: z.string().nullable(),
     result: jsonValue(),
+    progress: jsonValue(),
     history: z.array(eventBodySchema).optional(),
   })
   .strict();
@@ -169,6 +170,10 @@ export const dlqBodySchema = z
       z.object({ step_id: z.string(), type: z.string(), retry_count: z.int(), last_error: z.string().nullable(), last_update_ts: time() }).strict(),
     ),
   })
+  .strict();
+
+export const cancelBodySchema = z
+  .object({ step_id: z.string(), status: z.literal('cancelled'), previous_status: z.enum(['pending', 'claimed']), message: z.string() })
   .strict();
 
 export const replayBodySchema = z.object({ step_id: z.string(), status: stepStatus }).strict();

@@ -5,7 +5,18 @@
  * every value comes from its arguments.
  */
 import type { PodHealthView, RecoveryRun } from '../pod/control.js';
-import type { DlqListResult, Json, LeaderInfo, MigrateResult, QueueStats, StepEvent, StepRow, StepStatus, StepSubmitResult } from '../store/store.js';
+import type {
+  DlqListResult,
+  Json,
+  LeaderInfo,
+  MigrateResult,
+  QueueStats,
+  StepCancelResult,
+  StepEvent,
+  StepRow,
+  StepStatus,
+  StepSubmitResult,
+} from '../store/store.js';
 
 /** Epoch milliseconds as ISO-8601 UTC (`2023-11-14T22:13:20.000Z`). */
 export function isoTime(ms: number): string {
@@ -77,6 +88,8 @@ export interface StepView {
   readonly attempt: number;
   readonly last_error: string | null;
   readonly result: Json | null;
+  /** The handler's latest `ctx.progress(value)`; null until it reports one. */
+  readonly progress: Json | null;
   readonly history?: readonly EventView[];
 }
 
@@ -94,6 +107,7 @@ export function stepView(step: StepRow, history?: readonly StepEvent[]): StepVie
     attempt: step.attempt,
     last_error: step.lastError,
     result: step.result,
+    progress: step.progress,
     ...(history === undefined ? {} : { history: history.map(eventView) }),
   };
 }
@@ -188,6 +202,23 @@ export function dlqView(result: DlqListResult): DlqView {
       last_update_ts: isoTime(s.lastUpdateTs),
     })),
   };
+}
+
+/** Body of POST /steps/:step_id/cancel. */
+export interface CancelView {
+  readonly step_id: string;
+  readonly status: 'cancelled';
+  readonly previous_status: 'pending' | 'claimed';
+  readonly message: string;
+}
+
+export function cancelView(result: StepCancelResult): CancelView {
+  const previous = result.previousStatus === 'claimed' ? 'claimed' : 'pending';
+  const message =
+    previous === 'claimed'
+      ? `Step ${result.step.stepId} cancelled while running on ${result.step.claimedBy ?? 'a pod'}; its handler is aborted and its later writes are refused`
+      : `Step ${result.step.stepId} cancelled before it ran`;
+  return { step_id: result.step.stepId, status: 'cancelled', previous_status: previous, message };
 }
 
 /** Body of POST /admin/dlq/:step_id/replay. */

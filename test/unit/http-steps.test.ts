@@ -121,6 +121,7 @@ describe('GET /status/:step_id', () => {
         'max_retries',
         'payload',
         'priority',
+        'progress',
         'result',
         'retry_count',
         'status',
