@@ -135,6 +135,7 @@ export const queueBodySchema = z
     claimed_steps: z.int().min(0),
     completed_steps: z.int().min(0),
     failed_steps: z.int().min(0),
+    cancelled_steps: z.int().min(0),
     active_pods: z.int().min(0),
     current_leader: z.string().nullable(),
     queue_depth_by_priority: z.record(z.string(), z.int().min(0)),

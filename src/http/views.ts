@@ -128,6 +128,8 @@ export interface QueueView {
   readonly claimed_steps: number;
   readonly completed_steps: number;
   readonly failed_steps: number;
+  /** Cancelled by an operator: terminal, not in the DLQ. */
+  readonly cancelled_steps: number;
   readonly active_pods: number;
   readonly current_leader: string | null;
   readonly queue_depth_by_priority: { readonly [priority: string]: number };
@@ -141,6 +143,7 @@ export function queueView(stats: QueueStats): QueueView {
     claimed_steps: stats.claimed,
     completed_steps: stats.completed,
     failed_steps: stats.failed,
+    cancelled_steps: stats.cancelled,
     active_pods: stats.pods.length,
     current_leader: stats.leader,
     queue_depth_by_priority: { ...stats.pendingByPriority },

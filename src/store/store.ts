@@ -280,6 +280,8 @@ export interface QueueStats {
   readonly claimed: number;
   readonly completed: number;
   readonly failed: number;
+  /** Cancelled by an operator (terminal, not the DLQ). */
+  readonly cancelled: number;
   /** Pending count per priority. */
   readonly pendingByPriority: { readonly [priority: string]: number };
   /** Pending + claimed count per type. */

@@ -25,6 +25,7 @@ export function describeStepControl(factory: StoreFactory): void {
       expect(result.step).toMatchObject({ status: 'cancelled', claimedBy: null, attempt: 0, lastUpdateTs: T0 + 10 });
       expect(await lastEvent(store, stepId)).toMatchObject({ kind: 'cancelled', podId: null, attempt: 0, ts: T0 + 10, detail: { previous_status: 'pending' } });
       expect(await claimAll(store, POD_A, T0 + 60_000)).toEqual([]);
+      expect(await store.queueStats({ now: T0 + 60_000 })).toMatchObject({ pending: 0, claimed: 0, cancelled: 1 });
     });
 
     it('cancels a claimed step: the holder learns of it, and its writes are rejected as stale', async () => {

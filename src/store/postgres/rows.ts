@@ -141,6 +141,7 @@ export function toQueueStats(r: StatsRecord): QueueStats {
     claimed: r.by_status['claimed'] ?? 0,
     completed: r.by_status['completed'] ?? 0,
     failed: r.by_status['failed'] ?? 0,
+    cancelled: r.by_status['cancelled'] ?? 0,
     pendingByPriority: r.by_priority,
     activeByType: r.by_type,
     // A pod whose meta lacks a numeric capacity (written by something else) counts as 0, not NaN.

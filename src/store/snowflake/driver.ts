@@ -360,6 +360,7 @@ export class SnowflakeStore implements Store {
       claimed: status['claimed'] ?? 0,
       completed: status['completed'] ?? 0,
       failed: status['failed'] ?? 0,
+      cancelled: status['cancelled'] ?? 0,
       pendingByPriority: group('priority'),
       activeByType: group('type'),
       pods: live.map((p) => ({ podId: p.podId, claimed: claimed[p.podId] ?? 0, capacity: typeof p.meta.capacity === 'number' ? p.meta.capacity : 0 })),
