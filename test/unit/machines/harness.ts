@@ -65,6 +65,8 @@ export interface HandlerRun {
   readonly aborts: HandlerAbortEvent['reason'][];
   stopped: boolean;
   settle(event: HandlerSettledEvent): void;
+  /** The handler calls `ctx.extend(ms)`. */
+  extend(ms: number): void;
 }
 
 /**
@@ -83,7 +85,13 @@ export function stepActors(write?: (input: ReportStepInput) => ReportStepOutput)
     },
   };
   const logic = fromCallback<StepActorCommand, ExecuteStepInput>(({ input, sendBack, receive }) => {
-    const run: HandlerRun = { input, aborts: [], stopped: false, settle: (event) => sendBack(event) };
+    const run: HandlerRun = {
+      input,
+      aborts: [],
+      stopped: false,
+      settle: (event) => sendBack(event),
+      extend: (ms) => sendBack({ type: 'handler.extend', ms }),
+    };
     runs.push(run);
     receive((command) => {
       if (command.type === 'handler.abort') return void run.aborts.push(command.reason);
