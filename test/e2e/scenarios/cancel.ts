@@ -14,12 +14,22 @@ import { postJson, submitStep } from '../http.js';
 import { TIMING } from '../timing.js';
 import { waitFor } from '../../support/wait.js';
 
-/** The pod checks its running steps once per claim interval; the rest is room for a loaded machine. */
-const CANCEL_BOUND_MS = TIMING.claimIntervalMs + 3_000;
+/** Timings of a store slower than the default ones (Snowflake): its variables and claim interval. */
+export interface CancelTimings {
+  readonly env: Readonly<Record<string, string>>;
+  readonly claimIntervalMs: number;
+}
 
-export async function cancelScenario(cli: string, queue: QueueDatabase): Promise<void> {
+export async function cancelScenario(
+  cli: string,
+  queue: QueueDatabase,
+  timings: CancelTimings = { env: {}, claimIntervalMs: TIMING.claimIntervalMs },
+): Promise<void> {
+  // The pod checks its running steps once per claim interval; the rest is room for a loaded machine.
+  const cancelBoundMs = timings.claimIntervalMs + 3_000;
   // One slot, so the follow-up step proves the cancelled step's slot was freed.
-  const pod = await startPod({ cli, queue, name: 'e2e-cancel', env: { FLEET_Q_MAX_PARALLELISM: '1', FLEET_Q_CAPACITY_THRESHOLD: '1' } });
+  const env = { ...timings.env, FLEET_Q_MAX_PARALLELISM: '1', FLEET_Q_CAPACITY_THRESHOLD: '1' };
+  const pod = await startPod({ cli, queue, name: 'e2e-cancel', env });
   const reader = await queue.openReader();
   const stepId = await submitStep(pod.baseUrl, { type: 'record', args: { ms: 30_000 } });
   await waitFor('the step running', () => readExecutions(queue.executionLog).some((e) => e.step_id === stepId && e.event === 'start'), {
@@ -32,10 +42,10 @@ export async function cancelScenario(cli: string, queue: QueueDatabase): Promise
   expect(JSON.parse(cancel.stdout)).toMatchObject({ step_id: stepId, status: 'cancelled', previous_status: 'claimed' });
 
   const aborted = await waitFor('the handler aborted', () => readExecutions(queue.executionLog).find((e) => e.step_id === stepId && e.event === 'aborted'), {
-    timeoutMs: CANCEL_BOUND_MS + 10_000,
+    timeoutMs: cancelBoundMs + 10_000,
   });
   expect(aborted.reason).toBe('step aborted: cancelled');
-  expect(aborted.ts - cancelledAt, 'cancel heard within the claim interval plus margin').toBeLessThan(CANCEL_BOUND_MS);
+  expect(aborted.ts - cancelledAt, 'cancel heard within the claim interval plus margin').toBeLessThan(cancelBoundMs);
   await waitFor('the stale write recorded', async () => (byStep(await allEvents(reader)).get(stepId) ?? []).some((e) => e.kind === 'stale_write_rejected'), {
     timeoutMs: 20_000,
   });
