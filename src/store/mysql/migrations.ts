@@ -118,6 +118,11 @@ export const MIGRATIONS: readonly MysqlMigration[] = [
 
 /** ER_DUP_KEYNAME: the index exists, left by a migration that stopped before recording its version. */
 const DUPLICATE_KEY_NAME = 1061;
+/**
+ * ER_DUP_FIELDNAME: the column exists, likewise. Version 3 adds its column in the same ALTER as its
+ * CHECK change, and one ALTER applies whole or not at all, so the column's presence means it all applied.
+ */
+const DUPLICATE_FIELD_NAME = 1060;
 
 /** The newest schema this build knows. */
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
@@ -147,7 +152,7 @@ export async function runMigrations(connection: mysql.Connection, n: MysqlNames,
       for (const statement of migration.statements(n)) {
         // MySQL DDL is not transactional: an index added just before a crash must not stop the re-run.
         await connection.query(statement).catch((err: { errno?: number }) => {
-          if (err.errno !== DUPLICATE_KEY_NAME) throw err;
+          if (err.errno !== DUPLICATE_KEY_NAME && err.errno !== DUPLICATE_FIELD_NAME) throw err;
         });
       }
       await connection.query(
