@@ -96,6 +96,11 @@ export interface HandlerFailedEvent {
   readonly error: string;
   readonly retryable: boolean;
 }
+/** The handler called `ctx.extend(ms)`: its attempt's timeout should now end `ms` from now. */
+export interface HandlerExtendEvent {
+  readonly type: 'handler.extend';
+  readonly ms: number;
+}
 /** What the step's actor sends back about its work, exactly once. */
 export type HandlerSettledEvent = HandlerSucceededEvent | HandlerFailedEvent;
 
@@ -135,7 +140,7 @@ export interface SuccessWrittenEvent {
 /** Slot → step actor. */
 export type StepActorCommand = HandlerAbortEvent | StepWriteEvent;
 /** Step actor → slot. */
-export type StepActorFact = HandlerSettledEvent | WriteDoneEvent | WriteFailedEvent | SuccessWrittenEvent;
+export type StepActorFact = HandlerSettledEvent | HandlerExtendEvent | WriteDoneEvent | WriteFailedEvent | SuccessWrittenEvent;
 
 /** One fenced write about one attempt, as the runtime makes it for a `step.write`. */
 export interface ReportStepInput {

@@ -19,6 +19,7 @@ export const STEP_KINDS = [
   'released',
   'replayed',
   'stale_write_rejected',
+  'cancelled',
 ] as const;
 
 /** One `step_events.kind`. */

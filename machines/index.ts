@@ -55,6 +55,7 @@ export {
   type HandlerAbortEvent,
   type HandlerFailedEvent,
   type HandlerSettledEvent,
+  type HandlerExtendEvent,
   type HandlerSucceededEvent,
   type HeartbeatOutput,
   type PodActorImplementations,

@@ -14,6 +14,8 @@
  * Workflows: a `pending` step whose ancestor was dead-lettered goes to `failed` by `dead_lettered`
  * with reason `parent_failed` (it was never claimed in this episode, so no fence applies); a replay
  * of that ancestor brings it back by `replayed`, as any failed step.
+ * `cancelled` (an operator's cancel) only from `pending` or `claimed`; it keeps claimed_by and
+ * attempt, so the holder's later writes are stale; `cancelled` is terminal (no replay).
  * An event that no rule allows is illegal: `runLifecycle` reports where.
  */
 import { assign, setup } from 'xstate';
@@ -38,7 +40,8 @@ export type LifecycleEvent =
   | { readonly type: 'dead_lettered'; readonly reason: DeadLetterReason; readonly error: string; readonly podId?: string | null; readonly attempt?: number }
   | ({ readonly type: 'released' } & Fence)
   | { readonly type: 'replayed' }
-  | ({ readonly type: 'stale_write_rejected' } & Fence);
+  | ({ readonly type: 'stale_write_rejected' } & Fence)
+  | { readonly type: 'cancelled' };
 
 /** `maxReleases` is the store policy (`FLEET_Q_MAX_RELEASES`). */
 export interface LifecycleInput {
@@ -123,6 +126,7 @@ export const lifecycleMachine = setup({
       on: {
         claimed: { target: 'claimed', actions: 'recordClaim' },
         dead_lettered: { guard: 'parentFailed', target: 'failed', actions: 'recordDeadLetter' },
+        cancelled: 'cancelled',
         ...staleWrite,
       },
     },
@@ -134,15 +138,17 @@ export const lifecycleMachine = setup({
         dead_lettered: { guard: 'mayDeadLetter', target: 'failed', actions: 'recordDeadLetter' },
         released: { guard: 'mayRelease', target: 'pending', actions: 'recordRelease' },
         stale_write_rejected: { guard: 'writeIsStale', actions: 'countStaleWrite' },
+        cancelled: 'cancelled',
       },
     },
     completed: { on: { ...staleWrite } },
     failed: { on: { replayed: { target: 'pending', actions: 'recordReplay' }, ...staleWrite } },
+    cancelled: { on: { ...staleWrite } },
   },
 });
 
 /** Where a lifecycle is: `unsubmitted` before its `submitted` event, else the row's status. */
-export type LifecycleState = 'unsubmitted' | 'pending' | 'claimed' | 'completed' | 'failed';
+export type LifecycleState = 'unsubmitted' | 'pending' | 'claimed' | 'completed' | 'failed' | 'cancelled';
 
 /** Every event kind the machine understands; equal to `STEP_KINDS`. */
 export const LIFECYCLE_EVENT_TYPES: readonly StepKind[] = [
@@ -155,4 +161,5 @@ export const LIFECYCLE_EVENT_TYPES: readonly StepKind[] = [
   'released',
   'replayed',
   'stale_write_rejected',
+  'cancelled',
 ];

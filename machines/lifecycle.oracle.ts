@@ -96,6 +96,8 @@ export function lifecycleEventFromRecord(record: LifecycleRecord): LifecycleEven
       return { type: 'replayed' };
     case 'stale_write_rejected':
       return { type: 'stale_write_rejected', ...fence };
+    case 'cancelled':
+      return { type: 'cancelled' };
     default:
       throw new Error(`unknown step event kind '${record.kind}'`);
   }

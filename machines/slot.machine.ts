@@ -36,6 +36,8 @@
  *   failed one (outcome `stale`: the sweep recovers the row once the pod is down or dead).
  * - An idle slot ignores `step.abort` (the supervisor tells every slot when it aborts all), and so
  *   does a stopped step's actor: a late settlement never reaches the slot's next step.
+ * - `handler.extend` (the handler called `ctx.extend(ms)`) while executing: the timeout is re-armed to
+ *   end `ms` from now (re-entering `executing` restarts its `after` delay); later states ignore it.
  * - The step's actor crashed (a bug in the runtime): nothing can write for it any more; the slot
  *   frees itself with outcome `stale` and the error, and the sweep recovers the row once the pod ends.
  */
@@ -77,6 +79,8 @@ export interface SlotMachineContext extends SlotMachineInput {
   readonly reportFailures: number;
   /** Set when the step's actor crashed. */
   readonly crash: string | null;
+  /** The timeout the handler asked for last with `ctx.extend(ms)`, counted from that moment; null: the step's own. */
+  readonly extendedMs: number | null;
   /** Steps this slot has finished. */
   readonly finished: number;
 }
@@ -86,7 +90,7 @@ function outcomeOf(context: SlotMachineContext, event: SlotMachineEvent): StepOu
   return event.type === 'write.done' || event.type === 'success.written' ? event.outcome : context.outcome;
 }
 
-const STEP_RESET = { report: null, outcome: null, handlerSettled: false, abortMode: null, reportFailures: 0, crash: null } as const;
+const STEP_RESET = { report: null, outcome: null, handlerSettled: false, abortMode: null, reportFailures: 0, crash: null, extendedMs: null } as const;
 
 export const slotMachine = setup({
   types: {
@@ -96,7 +100,7 @@ export const slotMachine = setup({
   },
   actors: { runStep: placeholders.runStep },
   delays: {
-    stepTimeout: ({ context }) => context.step?.timeoutMs ?? 0,
+    stepTimeout: ({ context }) => context.extendedMs ?? context.step?.timeoutMs ?? 0,
     reportRetryDelay: ({ context }) => context.reportRetryDelayMs,
   },
   guards: {
@@ -117,13 +121,17 @@ export const slotMachine = setup({
       report: ({ context }) =>
         ({
           kind: 'fail',
-          error: `step timed out after ${context.step?.timeoutMs ?? 0} ms`,
+          error:
+            context.extendedMs === null
+              ? `step timed out after ${context.step?.timeoutMs ?? 0} ms`
+              : `step timed out ${context.extendedMs} ms after its handler last extended the timeout`,
           retryable: true,
           reason: 'timeout',
         }) as const,
     }),
     recordAbort: assign({ abortMode: ({ context, event }) => (event.type === 'step.abort' ? event.mode : context.abortMode) }),
     recordRelease: assign({ report: { kind: 'release' } as const }),
+    recordExtend: assign({ extendedMs: ({ context, event }) => (event.type === 'handler.extend' ? event.ms : context.extendedMs) }),
     markSettled: assign({ handlerSettled: true }),
     recordOutcome: assign({ outcome: ({ context, event }) => outcomeOf(context, event) }),
     recordReportFailure: assign({ reportFailures: ({ context }) => context.reportFailures + 1 }),
@@ -166,6 +174,7 @@ export const slotMachine = setup({
             'success.written': { target: '#slot.idle', actions: ['tellFreed', 'clearStep'] },
             'handler.succeeded': { target: 'reporting', actions: 'recordHandlerResult' },
             'handler.failed': { target: 'reporting', actions: 'recordHandlerResult' },
+            'handler.extend': { target: 'executing', reenter: true, actions: 'recordExtend' },
             'step.abort': [
               { guard: 'isRelease', target: 'reporting', actions: ['recordAbort', 'recordRelease', { type: 'abortHandler', params: { reason: 'drain' } }] },
               { target: 'settling', actions: ['recordAbort', 'giveUpClaim', { type: 'abortHandler', params: { reason: 'fenced' } }] },

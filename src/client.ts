@@ -18,6 +18,7 @@ import {
   dlqView,
   queueView,
   replayView,
+  cancelView,
   stepView,
   submitView,
   workflowView,
@@ -25,6 +26,7 @@ import {
   type DlqView,
   type QueueView,
   type ReplayView,
+  type CancelView,
   type StepView,
   type SubmitView,
   type WorkflowView,
@@ -55,6 +57,12 @@ export interface FleetClient {
   dlq(page?: { readonly limit?: number; readonly offset?: number }): Promise<DlqView>;
   /** Replays a dead-lettered step. Throws `NotFoundError`, or `ConflictError` when it is not in the DLQ. */
   replay(stepId: string): Promise<ReplayView>;
+  /**
+   * Cancels a pending or running step, as POST /steps/:step_id/cancel: status `cancelled` (terminal;
+   * a running handler's `ctx.signal` aborts and its later writes are refused). Throws `NotFoundError`,
+   * or `ConflictError` when the step is already completed, failed or cancelled.
+   */
+  cancel(stepId: string): Promise<CancelView>;
   /** Closes the store connection. Idempotent; later calls fail. */
   close(): Promise<void>;
 }
@@ -134,6 +142,9 @@ export function clientOver(store: Store, registry: StepRegistry, defaults: Submi
     },
     async replay(stepId) {
       return replayView(await open().stepReplay({ stepId }));
+    },
+    async cancel(stepId) {
+      return cancelView(await open().stepCancel({ stepId }));
     },
     async close() {
       if (closed) return;

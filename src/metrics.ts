@@ -43,6 +43,7 @@ const NO_STATS: QueueStats = {
   claimed: Number.NaN,
   completed: Number.NaN,
   failed: Number.NaN,
+  cancelled: Number.NaN,
   pendingByPriority: {},
   activeByType: {},
   pods: [],
@@ -79,6 +80,7 @@ export function registerQueueGauges(metrics: FleetMetrics, store: Pick<Store, 'q
       this.set({ status: 'claimed' }, stats.claimed);
       this.set({ status: 'completed' }, stats.completed);
       this.set({ status: 'failed' }, stats.failed);
+      this.set({ status: 'cancelled' }, stats.cancelled);
     },
   });
   new Gauge({

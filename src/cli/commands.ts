@@ -1,6 +1,6 @@
 /**
- * The read and operator commands of `fleet-q`: `status`, `queue`, `dlq [list | replay]` and
- * `migrate`. Each prints either the HTTP route's body (`--json`) or its human rendering, and returns
+ * The read and operator commands of `fleet-q`: `status`, `queue`, `dlq [list | replay]`, `cancel`
+ * and `migrate`. Each prints either the HTTP route's body (`--json`) or its human rendering, and returns
  * the exit code; failures are thrown for run.ts to map. Must not touch argv, env or process exit.
  */
 import { dlqPage } from '../http/dlq-page.js';
@@ -18,6 +18,21 @@ export async function statusCommand(ctx: CommandContext, history: boolean, posit
     const view = await client.status(stepId, { history });
     if (ctx.json) printJson(ctx.io, view);
     else printLines(ctx.io, formatStep(view));
+    return 0;
+  } finally {
+    await client.close();
+  }
+}
+
+/** `fleet-q cancel <step_id>`: 1 when unknown or already terminal (the route's 404 and 409). */
+export async function cancelCommand(ctx: CommandContext, positionals: readonly string[]): Promise<number> {
+  const stepId = onlyArgument(positionals, '<step_id>', 'cancel');
+  ctx.route = `/steps/${stepId}/cancel`;
+  const client = await ctx.openClient({ withHandlers: false });
+  try {
+    const view = await client.cancel(stepId);
+    if (ctx.json) printJson(ctx.io, view);
+    else printLines(ctx.io, [`${view.step_id} cancelled (was ${view.previous_status})`]);
     return 0;
   } finally {
     await client.close();

@@ -31,6 +31,7 @@ export function formatStep(view: StepView): string[] {
     ['updated:', view.last_update_ts],
     ['last_error:', view.last_error ?? '-'],
     ['result:', view.result === null ? '-' : json(view.result)],
+    ['progress:', view.progress === null ? '-' : json(view.progress)],
   ]);
   if (view.history !== undefined) {
     lines.push('history:');

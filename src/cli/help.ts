@@ -3,7 +3,7 @@
  * options themselves are declared where they are parsed, and every option named here must exist there.
  */
 
-export const COMMANDS = ['start', 'submit', 'status', 'queue', 'dlq', 'migrate'] as const;
+export const COMMANDS = ['start', 'submit', 'status', 'queue', 'dlq', 'cancel', 'migrate'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 const CONFIG_NOTE = `Configuration comes from FLEET_Q_* environment variables (storage, database path or URL,
@@ -21,6 +21,7 @@ Commands:
   status <step_id>           show a step
   queue                      show queue counts, pods and leader
   dlq [list | replay <id>]   list the dead-letter queue, or replay a step from it
+  cancel <step_id>           cancel a pending or running step
   migrate                    create or upgrade the database schema
 
 Options:
@@ -65,7 +66,7 @@ ${EXIT_CODES}
 `,
   status: `Usage: fleet-q status <step_id> [--history] [--json]
 
-Shows a step: status, holder, attempts, retries, last error and result.
+Shows a step: status, holder, attempts, retries, last error, result and the handler's progress.
 
 Options:
   --history   include the step's audit events
@@ -92,6 +93,17 @@ Options:
   --limit N    steps to show, 1-500 (default 50)
   --offset N   steps to skip (default 0)
   --json       print the body of GET /admin/dlq, or of POST /admin/dlq/:step_id/replay
+
+${EXIT_CODES}
+`,
+  cancel: `Usage: fleet-q cancel <step_id> [--json]
+
+Cancels a pending or running step: its status becomes cancelled (terminal, not the dead-letter queue,
+never replayed). A running handler's ctx.signal is aborted within one claim interval and whatever it
+writes afterwards is refused. Exits 1 when the step is unknown or already completed, failed or cancelled.
+
+Options:
+  --json   print the body of POST /steps/:step_id/cancel
 
 ${EXIT_CODES}
 `,

@@ -16,7 +16,7 @@ import { StepRegistry } from '../steps/registry.js';
 import { withBuiltinSteps } from '../steps/load.js';
 import { openStore } from '../store/open.js';
 import { FLEET_Q_VERSION } from '../version.js';
-import { dlqCommand, migrateCommand, queueCommand, statusCommand } from './commands.js';
+import { cancelCommand, dlqCommand, migrateCommand, queueCommand, statusCommand } from './commands.js';
 import { UsageError, type CliIo, type CommandContext } from './context.js';
 import { COMMAND_HELP, COMMANDS, TOP_HELP, type CommandName } from './help.js';
 import { SUBMIT_OPTIONS, submitCommand } from './submit.js';
@@ -35,6 +35,7 @@ const OPTIONS_OF = {
   status: { history: { type: 'boolean' } },
   queue: {},
   dlq: { limit: { type: 'string' }, offset: { type: 'string' } },
+  cancel: {},
   migrate: {},
 } as const;
 
@@ -93,6 +94,8 @@ async function runCommand(ctx: CommandContext, command: CommandName, values: Rec
         return await queueCommand(ctx, positionals);
       case 'dlq':
         return await dlqCommand(ctx, values, positionals);
+      case 'cancel':
+        return await cancelCommand(ctx, positionals);
       case 'migrate':
         return await migrateCommand(ctx, positionals);
     }

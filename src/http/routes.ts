@@ -8,6 +8,7 @@ import type { Scope } from './auth.js';
 import {
   batchBodySchema,
   batchResultBodySchema,
+  cancelBodySchema,
   docsAssetParamsSchema,
   dlqBodySchema,
   dlqQuerySchema,
@@ -105,6 +106,17 @@ export const ROUTES: readonly RouteSpec[] = [
     params: stepIdParamsSchema,
     query: statusQuerySchema,
     responses: { 200: { description: 'the step', schema: stepBodySchema } },
+  },
+  {
+    method: 'POST',
+    url: '/steps/:step_id/cancel',
+    // The producer's own lever on its steps, as submit is: admin includes it.
+    access: 'submit',
+    tag: 'steps',
+    summary:
+      "Cancel a pending or running step (terminal status 'cancelled'; a running handler's signal is aborted and its later writes are refused); 409 when already terminal",
+    params: stepIdParamsSchema,
+    responses: { 200: { description: 'cancelled', schema: cancelBodySchema } },
   },
   {
     method: 'GET',

@@ -80,7 +80,7 @@ export const submitBodySchema = z.object({ step_id: z.string(), status: z.enum([
 
 export const batchResultBodySchema = z.object({ step_ids: z.array(z.string()) }).strict();
 
-const stepStatus = z.enum(['pending', 'claimed', 'completed', 'failed']);
+const stepStatus = z.enum(['pending', 'claimed', 'completed', 'failed', 'cancelled']);
 
 export const eventBodySchema = z
   .object({
@@ -110,6 +110,7 @@ export const stepBodySchema = z
     result: jsonValue(),
     depends_on: z.array(z.string()).optional().describe('workflow parents; present only for a step that has some'),
     deadline: time().nullable(),
+    progress: jsonValue(),
     history: z.array(eventBodySchema).optional(),
   })
   .strict();
@@ -183,6 +184,7 @@ export const queueBodySchema = z
     claimed_steps: z.int().min(0),
     completed_steps: z.int().min(0),
     failed_steps: z.int().min(0),
+    cancelled_steps: z.int().min(0),
     active_pods: z.int().min(0),
     current_leader: z.string().nullable(),
     queue_depth_by_priority: z.record(z.string(), z.int().min(0)),
@@ -222,6 +224,10 @@ export const dlqBodySchema = z
       z.object({ step_id: z.string(), type: z.string(), retry_count: z.int(), last_error: z.string().nullable(), last_update_ts: time() }).strict(),
     ),
   })
+  .strict();
+
+export const cancelBodySchema = z
+  .object({ step_id: z.string(), status: z.literal('cancelled'), previous_status: z.enum(['pending', 'claimed']), message: z.string() })
   .strict();
 
 export const replayBodySchema = z.object({ step_id: z.string(), status: stepStatus }).strict();

@@ -1,13 +1,13 @@
 /**
  * Producer routes (DESIGN §5): POST /submit, POST /submit/batch, GET /status/:step_id,
- * GET /workflow/:step_id and GET /idempotency/:step_id. Validation is `prepareSubmission`/`prepareBatch`, done completely before
+ * GET /workflow/:step_id, POST /steps/:step_id/cancel and GET /idempotency/:step_id. Validation is `prepareSubmission`/`prepareBatch`, done completely before
  * the store is called, so a refused submit writes nothing. Must not shape errors (errors.ts does) or
  * format bodies by hand (views.ts does).
  */
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { prepareBatch, prepareSubmission } from '../steps/submission.js';
-import { batchView, idempotencyView, stepView, submitView, workflowView } from './views.js';
+import { batchView, cancelView, idempotencyView, stepView, submitView, workflowView } from './views.js';
 import type { AppDeps } from './app.js';
 
 /** The one route that accepts large bodies: 10,000 steps of a few hundred bytes each. */
@@ -41,6 +41,11 @@ export function registerStepRoutes(app: FastifyInstance, deps: AppDeps): void {
     const graph = await store.workflowGraph({ stepId: request.params.step_id });
     if (graph === null) throw new NotFoundError(`Step ${request.params.step_id} not found`);
     return workflowView(request.params.step_id, graph);
+  });
+
+  // 404 unknown, 409 already terminal (the store's NotFoundError and ConflictError).
+  app.post<{ Params: { step_id: string } }>('/steps/:step_id/cancel', async (request) => {
+    return cancelView(await store.stepCancel({ stepId: request.params.step_id }));
   });
 
   app.get<{ Params: { step_id: string } }>('/idempotency/:step_id', async (request) => {

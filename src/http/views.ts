@@ -13,6 +13,7 @@ import type {
   MigrateResult,
   QueueAgeResult,
   QueueStats,
+  StepCancelResult,
   StepEvent,
   StepRow,
   StepStatus,
@@ -94,6 +95,8 @@ export interface StepView {
   readonly depends_on?: readonly string[];
   /** Within a priority, the earliest deadline is claimed first; null: none. */
   readonly deadline: string | null;
+  /** The handler's latest `ctx.progress(value)`; null until it reports one. */
+  readonly progress: Json | null;
   readonly history?: readonly EventView[];
 }
 
@@ -113,6 +116,7 @@ export function stepView(step: StepRow, history?: readonly StepEvent[]): StepVie
     result: step.result,
     ...(step.dependsOn.length === 0 ? {} : { depends_on: [...step.dependsOn] }),
     deadline: step.deadline === null ? null : isoTime(step.deadline),
+    progress: step.progress,
     ...(history === undefined ? {} : { history: history.map(eventView) }),
   };
 }
@@ -170,6 +174,8 @@ export interface QueueView {
   readonly claimed_steps: number;
   readonly completed_steps: number;
   readonly failed_steps: number;
+  /** Cancelled by an operator: terminal, not in the DLQ. */
+  readonly cancelled_steps: number;
   readonly active_pods: number;
   readonly current_leader: string | null;
   readonly queue_depth_by_priority: { readonly [priority: string]: number };
@@ -187,6 +193,7 @@ export function queueView(stats: QueueStats, age: QueueAgeResult): QueueView {
     claimed_steps: stats.claimed,
     completed_steps: stats.completed,
     failed_steps: stats.failed,
+    cancelled_steps: stats.cancelled,
     active_pods: stats.pods.length,
     current_leader: stats.leader,
     queue_depth_by_priority: { ...stats.pendingByPriority },
@@ -252,6 +259,23 @@ export function dlqView(result: DlqListResult): DlqView {
       last_update_ts: isoTime(s.lastUpdateTs),
     })),
   };
+}
+
+/** Body of POST /steps/:step_id/cancel. */
+export interface CancelView {
+  readonly step_id: string;
+  readonly status: 'cancelled';
+  readonly previous_status: 'pending' | 'claimed';
+  readonly message: string;
+}
+
+export function cancelView(result: StepCancelResult): CancelView {
+  const previous = result.previousStatus === 'claimed' ? 'claimed' : 'pending';
+  const message =
+    previous === 'claimed'
+      ? `Step ${result.step.stepId} cancelled while running on ${result.step.claimedBy ?? 'a pod'}; its handler is aborted and its later writes are refused`
+      : `Step ${result.step.stepId} cancelled before it ran`;
+  return { step_id: result.step.stepId, status: 'cancelled', previous_status: previous, message };
 }
 
 /** Body of POST /admin/dlq/:step_id/replay. */

@@ -44,9 +44,12 @@ const WALL_CLOCK: LifecycleClock = {
 /** A completed attempt's value as the slot reports it: the store serialises it, once, and refuses what it cannot hold. */
 const succeeded = (result: unknown): HandlerSettledEvent => ({ type: 'handler.succeeded', result });
 
+/** Why a step's work is aborted: the slot's reasons, its actor stopping, or an operator's cancel. */
+export type StepAbortReason = HandlerAbortReason | 'stopped' | 'cancelled';
+
 /** The `reason` of an aborted `ctx.signal`: an Error, so `throw signal.reason` gives a useful stack and message. */
 export class StepAbortedError extends Error {
-  constructor(readonly reason: HandlerAbortReason | 'stopped') {
+  constructor(readonly reason: StepAbortReason) {
     super(`step aborted: ${reason}`);
     this.name = 'AbortError';
   }
@@ -57,8 +60,17 @@ export interface StepWork {
   /** Settles exactly once, never rejects, always asynchronously. */
   readonly settled: Promise<HandlerSettledEvent>;
   /** Aborts `ctx.signal` with a `StepAbortedError` if the work is still running; later calls do nothing. */
-  abort(reason: HandlerAbortReason | 'stopped'): void;
+  abort(reason: StepAbortReason): void;
 }
+
+/** What a handler's `ctx.progress` and `ctx.extend` do: the step's actor supplies them (step-actor.ts). */
+export interface StepControls {
+  progress(value: Json): void;
+  extend(ms: number): void;
+}
+
+/** For work run outside a pod (contract checks): progress is dropped, extend only validated. */
+const NO_CONTROLS: StepControls = { progress: () => undefined, extend: () => undefined };
 
 /** A handler's `StepContext` whose signal and child logger exist only once the handler asks for them. */
 class LazyStepContext implements StepContext {
@@ -74,6 +86,7 @@ class LazyStepContext implements StepContext {
     readonly step: ClaimedStep,
     readonly podId: string,
     private readonly logger: Logger,
+    private readonly controls: StepControls,
   ) {
     this.stepId = step.stepId;
     this.attempt = step.attempt;
@@ -93,7 +106,15 @@ class LazyStepContext implements StepContext {
     return this.#log;
   }
 
-  abort(reason: HandlerAbortReason | 'stopped'): void {
+  progress(value: Json): void {
+    this.controls.progress(value);
+  }
+
+  extend(ms: number): void {
+    this.controls.extend(ms);
+  }
+
+  abort(reason: StepAbortReason): void {
     if (this.#abortedWith !== undefined) return;
     this.#abortedWith = new StepAbortedError(reason);
     this.#controller?.abort(this.#abortedWith);
@@ -111,8 +132,9 @@ export function startStepWork(
   logger: Logger,
   parent?: AnyActorRef,
   deps: ExecuteStepDeps = {},
+  controls: StepControls = NO_CONTROLS,
 ): StepWork {
-  const ctx = new LazyStepContext(step, podId, logger);
+  const ctx = new LazyStepContext(step, podId, logger, controls);
   let running = true;
   const settled: Promise<HandlerSettledEvent> = (
     definition === undefined

@@ -31,6 +31,7 @@ import { completionBatcher } from './completions.js';
 import { newPodId } from '../ids.js';
 import type { Logger } from '../log.js';
 import { stepActorLogic } from './step-actor.js';
+import { CancellationWatch } from './step-control.js';
 import type { PodTelemetry } from './telemetry.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { LeaderInfo, PodMeta, Store } from '../store/store.js';
@@ -42,7 +43,8 @@ import { FLEET_Q_VERSION } from '../version.js';
 export interface PodActorDeps {
   readonly store: Store;
   readonly registry: StepRegistry;
-  readonly config: Pick<FleetConfig, 'podId' | 'maxParallelism' | 'capacityThreshold'>;
+  /** Without `claimIntervalSeconds` (simulated pods) running steps hear of a cancel only through their progress writes. */
+  readonly config: Pick<FleetConfig, 'podId' | 'maxParallelism' | 'capacityThreshold'> & Partial<Pick<FleetConfig, 'claimIntervalSeconds'>>;
   /** Parent of every handler's `ctx.log`. */
   readonly logger: Logger;
   readonly telemetry: PodTelemetry;
@@ -83,6 +85,9 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
   let dbClockOffsetMs = 0;
   const tickMemory: TickMemory = new Map();
   const schedules = deps.schedules ?? [];
+  // Running steps hear of a cancel once per claim interval: the pod's own polling cadence.
+  const checkEvery = deps.config.claimIntervalSeconds;
+  const cancellations = checkEvery === undefined ? undefined : new CancellationWatch(store, Math.max(1, Math.round(checkEvery * 1000)), deps.logger);
   const meta = (): PodMeta => ({
     max_parallelism: deps.config.maxParallelism,
     capacity,
@@ -158,6 +163,14 @@ export function createPodActors(deps: PodActorDeps): PodActorImplementations {
           }),
         }),
 
-    runStep: stepActorLogic({ registry, store, completions, telemetry, logger: deps.logger, ...deps.lifecycles }),
+    runStep: stepActorLogic({
+      registry,
+      store,
+      completions,
+      telemetry,
+      logger: deps.logger,
+      ...(cancellations === undefined ? {} : { cancellations }),
+      ...deps.lifecycles,
+    }),
   };
 }

@@ -4,15 +4,21 @@
  * it on `handler.abort`, and makes each fenced write the slot asks for with `step.write`
  * (report-step.ts), answering `write.done | write.failed`. A success heard before the slot said
  * anything is completed here at once and reported as `success.written` (the protocol is in
- * machines/actors.ts). Stopped (the slot finished, or the pod
- * stops), it aborts work still running. It owns that plumbing only: no decisions, no SQL.
+ * machines/actors.ts). Stopped (the slot finished, or the pod stops), it aborts work still running.
+ * It also gives the handler its step controls: `ctx.progress` (step-progress.ts), `ctx.extend` (sent
+ * to the slot as `handler.extend`, which re-arms the timeout), and a cancel heard from the database
+ * (step-control.ts) aborts the work with reason `cancelled`. It owns that plumbing only: no
+ * decisions, no SQL.
  */
 import { fromCallback } from 'xstate';
 import { describeError, type ExecuteStepInput, type ReportStepOutput, type StepActorCommand, type StepReport } from '../../machines/index.js';
 import type { Logger } from '../log.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { Store } from '../store/store.js';
-import { startStepWork, type ExecuteStepDeps } from './execute-step.js';
+import { ValidationError } from '../errors.js';
+import { startStepWork, type ExecuteStepDeps, type StepControls } from './execute-step.js';
+import type { CancellationWatch } from './step-control.js';
+import { ProgressWriter } from './step-progress.js';
 import type { CompletionBatcher } from './completions.js';
 import { reportStep } from './report-step.js';
 import type { PodTelemetry } from './telemetry.js';
@@ -26,14 +32,32 @@ export interface StepActorDeps extends ExecuteStepDeps {
   readonly telemetry: PodTelemetry;
   /** Parent of every handler's `ctx.log`. */
   readonly logger: Logger;
+  /** Where running steps listen for their cancellation; without it a cancel is heard only through progress writes. */
+  readonly cancellations?: CancellationWatch;
 }
+
+/** `ctx.extend(ms)` accepts what `timeout_ms` accepts at submit. */
+export const MAX_EXTEND_MS = 7 * 24 * 3_600_000;
 
 /** The callback actor logic the slot machine invokes as `runStep`. */
 export function stepActorLogic(deps: StepActorDeps) {
   return fromCallback<StepActorCommand, ExecuteStepInput>(({ input, sendBack, receive, self }) => {
     const { step, podId } = input;
+    const cancelled = () => work.abort('cancelled');
+    // Made on the first ctx.progress only: most steps never report progress.
+    let progress: ProgressWriter | undefined;
+    const controls: StepControls = {
+      progress: (value) =>
+        (progress ??= new ProgressWriter(deps.store, { stepId: step.stepId, podId, attempt: step.attempt }, cancelled, deps.logger)).report(value),
+      extend: (ms) => {
+        if (!Number.isInteger(ms) || ms < 1 || ms > MAX_EXTEND_MS)
+          throw new ValidationError(`ctx.extend(ms) needs an integer from 1 to ${MAX_EXTEND_MS}, got ${String(ms)}`);
+        sendBack({ type: 'handler.extend', ms });
+      },
+    };
     const parentResults = (stepId: string) => deps.store.stepParentResults({ stepId });
-    const work = startStepWork(deps.registry.get(step.type), step, podId, deps.logger, self, { ...deps, parentResults });
+    const work = startStepWork(deps.registry.get(step.type), step, podId, deps.logger, self, { ...deps, parentResults }, controls);
+    const unwatch = deps.cancellations?.watch(podId, step.stepId, cancelled);
     const write = (report: StepReport): Promise<ReportStepOutput> =>
       reportStep(deps.store, deps.completions, deps.telemetry, { podId, stepId: step.stepId, attempt: step.attempt, report });
     /** The slot has sent a command: from then on it decides every write. */
@@ -45,6 +69,7 @@ export function stepActorLogic(deps: StepActorDeps) {
     // sendBack after this actor was stopped is dropped by xstate, so a late settlement or write
     // answer never reaches the slot's next step.
     void work.settled.then((settled) => {
+      progress?.close();
       if (heard || settled.type !== 'handler.succeeded') return sendBack(settled);
       ownComplete = write({ kind: 'complete', result: settled.result });
       ownComplete.then(
@@ -80,6 +105,10 @@ export function stepActorLogic(deps: StepActorDeps) {
         (err: unknown) => sendBack({ type: 'write.failed', error: describeError(err) }),
       );
     });
-    return () => work.abort('stopped');
+    return () => {
+      unwatch?.();
+      progress?.close();
+      work.abort('stopped');
+    };
   });
 }

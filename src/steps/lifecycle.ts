@@ -44,12 +44,16 @@ export interface LifecycleInput<Args = unknown> {
   /** The submitted idempotency key, else the step id: stable across attempts. */
   readonly idempotencyKey: string;
   readonly stepId: string;
-  /** Aborted at the timeout, at the end of the drain grace, and when the pod fences itself. */
+  /** Aborted at the timeout, at the end of the drain grace, when the pod fences itself, and on a cancel. */
   readonly signal: AbortSignal;
   readonly clock: LifecycleClock;
   readonly log: Logger;
   /** The results of the step's workflow parents, keyed by parent step id (`ctx.parents`). */
   readonly parents: Readonly<Record<string, Json | null>>;
+  /** `ctx.progress` of the handler's context: rate-limited, fenced progress shown by `/status`. */
+  readonly progress: (value: Json) => void;
+  /** `ctx.extend` of the handler's context: re-arms the attempt's timeout to end `ms` from now. */
+  readonly extend: (ms: number) => void;
   /** Runs the step type's `handler(args, ctx)` with this attempt's context; resolves its value. */
   readonly runHandler: () => Promise<unknown>;
 }

@@ -18,11 +18,25 @@ export interface StepContext {
   readonly attempt: number;
   /** The submitted idempotency key, else the step id: stable across attempts. */
   readonly idempotencyKey: string;
-  /** Aborted at the step's timeout, at the end of the drain grace, and when the pod fences itself. */
+  /**
+   * Aborted at the step's timeout, at the end of the drain grace, when the pod fences itself, and
+   * when an operator cancels the step (reason: an error whose message is `step aborted: cancelled`).
+   */
   readonly signal: AbortSignal;
   readonly log: Logger;
   /** The results of the step's workflow parents (`depends_on`), keyed by parent step id; `{}` for a step without parents. */
   readonly parents: Readonly<Record<string, Json | null>>;
+  /**
+   * Reports progress, shown as `progress` by `GET /status/:step_id`: JSON of at most 4 KiB serialised
+   * (else throws `ValidationError`). Written at most once per second per step, the latest value
+   * winning; values reported in the last second before the attempt ends may not be written.
+   */
+  progress(value: Json): void;
+  /**
+   * Re-arms this attempt's timeout to end `ms` from now (an integer, 1 ms to 7 days, as `timeout_ms`
+   * at submit; else throws `ValidationError`). Later attempts start again from the step's timeout_ms.
+   */
+  extend(ms: number): void;
 }
 
 /** A registered step type. Build one with `defineStep`. */

@@ -84,6 +84,8 @@ export function runStepLifecycle(p: RunLifecycleParams): Promise<HandlerSettledE
     clock: p.clock,
     log: ctx.log,
     parents: ctx.parents,
+    progress: (value) => ctx.progress(value),
+    extend: (ms) => ctx.extend(ms),
     runHandler,
   };
   return new Promise<HandlerSettledEvent>((resolve) => {

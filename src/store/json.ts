@@ -3,7 +3,7 @@
  * idempotency does not depend on key order, and the size limits of DESIGN §5.
  */
 import { ValidationError } from '../errors.js';
-import type { Json } from './store.js';
+import { MAX_PROGRESS_BYTES, type Json } from './store.js';
 
 /** Args + metadata serialised must fit in 64 KiB. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -56,5 +56,23 @@ export function serialiseResult(result: Json | undefined): string {
     );
   }
   if (containsNul(text)) throw new ValidationError('step result must not contain U+0000');
+  return text;
+}
+
+/**
+ * Serialises a handler's `ctx.progress(value)`: JSON only, at most `MAX_PROGRESS_BYTES`, no U+0000
+ * (the same rules as a result, with a limit sized for a status line so progress cannot bloat rows).
+ */
+export function serialiseProgress(progress: Json): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(progress ?? null);
+  } catch (err) {
+    throw new ValidationError(`step progress is not JSON-serialisable: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  text ??= 'null';
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_PROGRESS_BYTES) throw new ValidationError(`step progress is ${bytes} bytes serialised; the limit is ${MAX_PROGRESS_BYTES}`);
+  if (containsNul(text)) throw new ValidationError('step progress must not contain U+0000');
   return text;
 }

@@ -9,14 +9,17 @@
  * driver uses the database's clock (on SQLite: the host clock, since all pods of a file share a host).
  */
 
-export type StepStatus = 'pending' | 'claimed' | 'completed' | 'failed';
-export const STEP_STATUSES: readonly StepStatus[] = ['pending', 'claimed', 'completed', 'failed'];
+/** `failed` is the dead-letter queue; `cancelled` is an operator's stop, terminal and never replayed. */
+export type StepStatus = 'pending' | 'claimed' | 'completed' | 'failed' | 'cancelled';
+export const STEP_STATUSES: readonly StepStatus[] = ['pending', 'claimed', 'completed', 'failed', 'cancelled'];
+/** Statuses no transition leaves except an operator's replay (of `failed` only). */
+export const TERMINAL_STATUSES: readonly StepStatus[] = ['completed', 'failed', 'cancelled'];
 
 export type PodStatus = 'up' | 'down';
 
 /** The `kind` of a `step_events` row: exactly one per transition (DESIGN §2). */
 export type StepEventKind =
-  'submitted' | 'claimed' | 'completed' | 'retried' | 'recovered' | 'dead_lettered' | 'released' | 'replayed' | 'stale_write_rejected';
+  'submitted' | 'claimed' | 'completed' | 'retried' | 'recovered' | 'dead_lettered' | 'released' | 'replayed' | 'stale_write_rejected' | 'cancelled';
 
 export const STEP_EVENT_KINDS: readonly StepEventKind[] = [
   'submitted',
@@ -28,6 +31,7 @@ export const STEP_EVENT_KINDS: readonly StepEventKind[] = [
   'released',
   'replayed',
   'stale_write_rejected',
+  'cancelled',
 ];
 
 /** JSON values as stored in `args`, `metadata`, `result`, `detail`, `meta`. */
@@ -54,6 +58,8 @@ export interface StepRow {
   readonly idempotencyKey: string | null;
   readonly lastError: string | null;
   readonly result: Json | null;
+  /** The handler's latest `ctx.progress(value)` (rate-limited, fenced); null until it reports one. */
+  readonly progress: Json | null;
   readonly createdTs: number;
   readonly lastUpdateTs: number;
   /** Workflow parents (`depends_on`): the step is claimable only once every one of them completed. */
@@ -237,6 +243,37 @@ export interface StepReleaseParams extends ClaimRef {
   readonly reason?: string;
 }
 
+export interface StepCancelParams extends AtTime {
+  readonly stepId: string;
+}
+
+export interface StepCancelResult {
+  /** The row after the cancel (`cancelled`; `claimed_by` and `attempt` kept, so the holder's writes are stale). */
+  readonly step: StepRow;
+  /** `pending` or `claimed`: what was cancelled. */
+  readonly previousStatus: StepStatus;
+}
+
+export interface StepProgressParams extends ClaimRef {
+  /** Serialised ≤ `MAX_PROGRESS_BYTES`; larger values throw `ValidationError`, writing nothing. */
+  readonly progress: Json;
+}
+
+/** Largest serialised `progress` value: a status line, not a result channel. */
+export const MAX_PROGRESS_BYTES = 4096;
+
+/**
+ * `applied: false`: the fence matched nothing and a `stale_write_rejected` event was written;
+ * `status` is the row's status then (`cancelled` tells the holder to stop), null for an unknown step.
+ */
+export type StepProgressResult = { readonly applied: true } | { readonly applied: false; readonly status: StepStatus | null };
+
+export interface StepCancelledAmongParams {
+  readonly podId: string;
+  /** The steps this pod is running; only these are looked up (by primary key). */
+  readonly stepIds: readonly string[];
+}
+
 export interface StepReplayParams extends AtTime {
   readonly stepId: string;
 }
@@ -305,6 +342,8 @@ export interface QueueStats {
   readonly claimed: number;
   readonly completed: number;
   readonly failed: number;
+  /** Cancelled by an operator (terminal, not the DLQ). */
+  readonly cancelled: number;
   /** Pending count per priority. */
   readonly pendingByPriority: { readonly [priority: string]: number };
   /** Pending + claimed count per type. */
@@ -508,6 +547,27 @@ export interface Store {
 
   /** The workflow graph reachable from `stepId` (parents and children, transitively); null for an unknown id. Reads only. */
   workflowGraph(params: WorkflowGraphParams): Promise<WorkflowGraph | null>;
+
+  /**
+   * Operator cancel: `pending | claimed → cancelled`, event `cancelled` with the old status (and
+   * holder) in detail; `claimed_by` and `attempt` are kept, so the holder's fenced writes find no
+   * `claimed` row and are rejected as stale. `NotFoundError` for an unknown id, `ConflictError`
+   * when the step is already terminal. Cancelled is terminal: never claimed, recovered or replayed.
+   */
+  stepCancel(params: StepCancelParams): Promise<StepCancelResult>;
+
+  /**
+   * Fenced like `stepComplete`: stores the handler's latest progress value (no event: progress is
+   * not a transition). Stale: a `stale_write_rejected` event and the row's current status.
+   * Throws `ValidationError` (writing nothing) when the value is too large or holds U+0000.
+   */
+  stepProgress(params: StepProgressParams): Promise<StepProgressResult>;
+
+  /**
+   * Of `stepIds`, those that are `cancelled` while still naming `podId` as holder: how a running
+   * pod learns of a cancel through the database. One primary-key read; `[]` for no ids.
+   */
+  stepCancelledAmong(params: StepCancelledAmongParams): Promise<string[]>;
 
   /** Audit events in `event_id` order. Reads only. */
   eventList(params: EventListParams): Promise<StepEvent[]>;

@@ -64,7 +64,17 @@ export async function checkAbortScenario(definition: StepDefinition, args: reado
   const run = runStepLifecycle({
     definition: { ...definition, handler },
     args: args[scenario.args % args.length] ?? null,
-    ctx: { stepId, attempt: scenario.attempt, idempotencyKey: stepId, signal: controller.signal, log: pino({ level: 'silent' }), parents: {} },
+    ctx: {
+      stepId,
+      attempt: scenario.attempt,
+      idempotencyKey: stepId,
+      signal: controller.signal,
+      log: pino({ level: 'silent' }),
+      // Progress and extensions have no store or slot here; the contract does not depend on them.
+      progress: () => undefined,
+      extend: () => undefined,
+      parents: {},
+    },
     clock,
     retryable: retryClassifier(definition, isNonRetryable),
     toResult: resultEvent,

@@ -58,6 +58,8 @@ export function lifecycleReachability(lifecycle: StepLifecycle, argsExamples: re
     stepId: 'step_graph_check',
     signal: new AbortController().signal,
     clock: new SimulatedClock(),
+    progress: () => undefined,
+    extend: () => undefined,
     log: pino({ level: 'silent' }),
     parents: {},
     runHandler: async () => null,

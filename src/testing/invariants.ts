@@ -1,7 +1,7 @@
 /**
  * The audit-trail invariants of the reliability notes (§3), checked on `step_events` alone, with
  * DESIGN §2's names: legal transitions (I6), fenced writes (I3), one claim per attempt (I4), one
- * terminal event per episode (I5), retry accounting (I7), dead-letter only when earned (I8),
+ * terminal event per episode (I5; an operator's `cancelled` is one), retry accounting (I7), dead-letter only when earned (I8),
  * execution bound (I9), backoff (I10), no false death (I11), and the replay of the trail that must
  * reproduce each row (I13). An episode is the life of a step since its submit or its last `replayed`.
  * Legality (I6) is judged by the `lifecycle` machine (machines/lifecycle.machine.ts), the oracle every
@@ -161,6 +161,13 @@ function walkStep(stepId: string, events: readonly StepEvent[], ctx: TrailContex
         if (e.podId !== null) bad('replayed must have no pod');
         Object.assign(w, { status: 'pending', claimedBy: null, retryCount: 0, runAfter: e.ts });
         Object.assign(w, { episodeClaims: 0, episodeReleases: 0, episodeTerminals: 0 });
+        break;
+      case 'cancelled':
+        // An operator's cancel ends the episode for good (terminal, never replayed); the holder is kept.
+        if (e.podId !== null) bad('cancelled must have no pod');
+        if (e.detail.previous_status !== w.status) bad(`detail.previous_status ${String(e.detail.previous_status)}, expected ${w.status}`);
+        w.episodeTerminals += 1;
+        w.status = 'cancelled';
         break;
       case 'stale_write_rejected': {
         const seen = { status: e.detail.status, claimed_by: e.detail.claimed_by, attempt: e.detail.attempt };

@@ -1,7 +1,7 @@
 /**
  * Conformance: replaying `step_events` reproduces every row (DESIGN §2). A seeded random mix of every
  * operation (submits with colliding keys, claims by three pods, fenced writes with stale refs,
- * releases, replays, heartbeats, pods dying, sweeps) runs against the store; each operation must
+ * releases, replays, cancels, heartbeats, pods dying, sweeps) runs against the store; each operation must
  * append exactly the events its outcome implies, and at the end the audit replay (replay.ts) must
  * match `stepGet` for every step. Must not depend on a driver's SQL or tables.
  */
@@ -123,6 +123,20 @@ export function describeAuditReplay(factory: StoreFactory): void {
         } else if (roll < 0.76) {
           const ref = takeRef();
           if (ref) await checked(async () => fencedKinds(await store.stepRelease({ ...ref, reason: 'drain', now })));
+        } else if (roll < 0.785) {
+          // An operator cancels any step: pending or claimed → cancelled; terminal ones are refused.
+          const ids = [...stepIds];
+          if (ids.length > 0) {
+            await checked(async () => {
+              try {
+                await store.stepCancel({ stepId: pick(ids), now });
+                return ['cancelled'];
+              } catch (err) {
+                expect(err).toBeInstanceOf(ConflictError);
+                return [];
+              }
+            });
+          }
         } else if (roll < 0.82) {
           const { steps } = await store.dlqList({ limit: 20, offset: 0 });
           if (steps.length > 0) await checked(async () => (await store.stepReplay({ stepId: pick(steps).stepId, now }), ['replayed']));

@@ -24,6 +24,7 @@ import { describeRetention } from './retention.cases.js';
 import { describeRetries } from './retries.cases.js';
 import { describeSchedules } from './schedules.cases.js';
 import { describeStats } from './stats.cases.js';
+import { describeStepControl } from './step-control.cases.js';
 import { STORE_FACTORIES, requiredStores, type StoreFactory } from './stores.js';
 import { describeSubmit } from './submit.cases.js';
 import { describeWatch } from './watch.cases.js';
@@ -53,6 +54,7 @@ const AREAS: readonly ((factory: StoreFactory) => void)[] = [
   describeSchedules,
   describeWorkflow,
   describeFlow,
+  describeStepControl,
 ];
 
 const required = requiredStores();

@@ -101,6 +101,11 @@ function apply(state: ReplayedStep | undefined, event: StepEvent): ReplayedStep 
         throw new AuditReplayError(event, `detail.old_retry_count should be ${state.retryCount}`);
       }
       return { ...state, status: 'pending', claimedBy: null, retryCount: 0 };
+    case 'cancelled':
+      // An operator's cancel: from pending or claimed; the holder (kept on the row) is named in detail.
+      if (state.status !== 'pending' && state.status !== 'claimed') throw new AuditReplayError(event, `cancelled from ${state.status}`);
+      if (event.detail['previous_status'] !== state.status) throw new AuditReplayError(event, `detail.previous_status should be ${state.status}`);
+      return { ...state, status: 'cancelled' };
   }
 }
 

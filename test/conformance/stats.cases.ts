@@ -48,6 +48,7 @@ export function describeStats(factory: StoreFactory): void {
         claimed: 3,
         completed: 1,
         failed: 1,
+        cancelled: 0,
         pendingByPriority: { '0': 2, '2': 1, '5': 1 },
         activeByType: { echo: 4, sleep: 3 },
         pods: [
@@ -65,6 +66,7 @@ export function describeStats(factory: StoreFactory): void {
         claimed: 0,
         completed: 0,
         failed: 0,
+        cancelled: 0,
         pendingByPriority: {},
         activeByType: {},
         pods: [],

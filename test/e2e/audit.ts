@@ -74,12 +74,14 @@ export function completionOf(events: ReadonlyMap<string, readonly StepEvent[]>, 
 
 /** One line of the execution log (fixtures/steps.mjs). */
 export interface Execution {
-  readonly event: 'start' | 'done' | 'spinning' | 'spun';
+  readonly event: 'start' | 'done' | 'aborted' | 'spinning' | 'spun';
   readonly step_id: string;
   readonly attempt: number;
   readonly pod_id: string | null;
   readonly pid: number;
   readonly ts: number;
+  /** `aborted` only: the message of the signal's reason. */
+  readonly reason?: string;
 }
 
 /** The execution log, in file order. */

@@ -16,7 +16,7 @@ import { createLogger } from '../../src/log.js';
 import type { FleetMetrics } from '../../src/metrics.js';
 import { createPod, type Pod } from '../../src/pod/pod.js';
 import type { ScheduleDefinition } from '../../src/schedules/definition.js';
-import { defineStep, type AnyStepDefinition, type StepDefinition } from '../../src/steps/registry.js';
+import { defineStep, type AnyStepDefinition, type StepContext, type StepDefinition } from '../../src/steps/registry.js';
 import { openStore } from '../../src/store/open.js';
 import type { Json, StepEvent, StepSubmitParams, Store } from '../../src/store/store.js';
 import { waitFor } from '../support/wait.js';
@@ -163,13 +163,15 @@ export class PodWorld {
    * - `fatal` throws NonRetryableError; `picky` throws an error its `retryable` refuses;
    * - `hold` waits for the test's gate of its step id, ignoring its signal, then succeeds;
    * - `abortable` waits until its signal aborts on attempt 1, then fails; later attempts succeed;
-   * - `big` returns a result over 256 KiB.
+   * - `big` returns a result over 256 KiB;
+   * - `progressing { ticks, everyMs }` reports `{ tick }` progress every `everyMs`, then returns;
+   * - `extending { ms, extendMs }` calls `ctx.extend(extendMs)`, then works like `work { ms }`.
    */
   steps(pod: string): AnyStepDefinition[] {
     const run = <A>(
       type: string,
       args: z.ZodType<A>,
-      body: (args: A, exec: Execution, signal: AbortSignal) => Promise<unknown>,
+      body: (args: A, exec: Execution, signal: AbortSignal, ctx: StepContext) => Promise<unknown>,
       extra: Partial<StepDefinition<A>> = {},
     ) =>
       defineStep({
@@ -184,7 +186,7 @@ export class PodWorld {
             exec.abortReason = String((ctx.signal.reason as Error | undefined)?.message);
           });
           try {
-            return await body(parsed, exec, ctx.signal);
+            return await body(parsed, exec, ctx.signal, ctx);
           } finally {
             exec.endedAt = Date.now();
           }
@@ -219,6 +221,18 @@ export class PodWorld {
         throw new Error('aborted');
       }),
       run('big', z.object({}), async () => 'x'.repeat(300 * 1024)),
+      run('progressing', z.object({ ticks: z.number(), everyMs: z.number() }), async ({ ticks, everyMs }, _exec, signal, ctx) => {
+        for (let tick = 1; tick <= ticks; tick++) {
+          await sleep(everyMs, signal);
+          ctx.progress({ tick });
+        }
+        return { ticks };
+      }),
+      run('extending', z.object({ ms: z.number(), extendMs: z.number() }), async ({ ms, extendMs }, _exec, signal, ctx) => {
+        ctx.extend(extendMs);
+        await sleep(ms, signal);
+        return { ok: true };
+      }),
     ];
   }
 }

@@ -15,6 +15,7 @@ import {
   MarkDownCommand,
   RegisterCommand,
   ReplayCommand,
+  CancelCommand,
   ReportCommand,
   STEP_TYPES,
   SubmitCommand,
@@ -72,6 +73,7 @@ export function commandArbitraries(threshold: number): fc.Arbitrary<StoreCommand
   const replayTarget = fc.constantFrom<'failed' | 'any' | 'unknown'>('failed', 'failed', 'failed', 'failed', 'any', 'unknown');
   const replay = fc.tuple(pick, replayTarget).map(([p, target]) => new ReplayCommand(p, target));
   const drain = slot.map((s) => new DrainCommand(s));
+  const cancel = fc.tuple(pick, fc.constantFrom(false, false, false, true)).map(([p, unknown]) => new CancelCommand(p, unknown));
   return [
     ...times(2, submit),
     ...times(3, claim),
@@ -83,6 +85,7 @@ export function commandArbitraries(threshold: number): fc.Arbitrary<StoreCommand
     drain,
     ...times(3, sweep),
     ...times(3, replay),
+    cancel,
     ...times(4, advance),
   ];
 }

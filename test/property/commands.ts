@@ -270,6 +270,27 @@ export class ReplayCommand implements StoreCommand {
   toString = () => `replay(${this.target === 'unknown' ? 'unknown' : `#${this.pick},${this.target}`})`;
 }
 
+/** Operator cancel of any known step (pending and claimed ones are cancelled, terminal ones conflict) or of an unknown id. */
+export class CancelCommand implements StoreCommand {
+  constructor(
+    readonly pick: number,
+    readonly unknown: boolean,
+  ) {}
+  check = (w: Readonly<World>) => this.unknown || w.queue.steps.size > 0;
+  async run(w: World, store: Store): Promise<void> {
+    const q = w.queue;
+    const ids = [...q.steps.keys()];
+    const stepId = this.unknown ? 'step_0000000000ZZZZZZZZZZZZZZZZ' : ids[this.pick % ids.length]!;
+    const prediction = q.cancel(stepId);
+    const got = await settled(store.stepCancel({ stepId, now: q.clock }));
+    const expected = { not_found: NotFoundError, conflict: ConflictError, cancelled: null }[prediction.outcome];
+    if (expected !== null) expect(got.ok ? got.value : got.error, `cancel of a ${q.steps.get(stepId)?.status ?? 'unknown'} step`).toBeInstanceOf(expected);
+    else expect(rowView(valueOf(got).step), 'cancelled row').toEqual(rowView(q.steps.get(stepId)!));
+    await conclude(q, store, prediction);
+  }
+  toString = () => `cancel(${this.unknown ? 'unknown' : `#${this.pick}`})`;
+}
+
 export class RegisterCommand implements StoreCommand {
   constructor(
     readonly slot: number,

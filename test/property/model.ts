@@ -192,6 +192,16 @@ export class QueueModel {
     return { outcome: 'released', events: [this.event(step, 'released', ref.podId, { release_count: step.releaseCount })], holes: [] };
   }
 
+  /** Operator cancel: pending or claimed → cancelled, holder and attempt kept (their writes go stale). */
+  cancel(stepId: string): Prediction<'cancelled' | 'not_found' | 'conflict'> {
+    const step = this.steps.get(stepId);
+    if (step === undefined) return nothing('not_found');
+    if (step.status !== 'pending' && step.status !== 'claimed') return nothing('conflict');
+    const detail = { previous_status: step.status, claimed_by: step.status === 'claimed' ? step.claimedBy : null };
+    Object.assign(step, { status: 'cancelled' });
+    return { outcome: 'cancelled', events: [this.event(step, 'cancelled', null, detail)], holes: [] };
+  }
+
   replay(stepId: string): Prediction<'replayed' | 'not_found' | 'conflict'> {
     const step = this.steps.get(stepId);
     if (step === undefined) return nothing('not_found');

@@ -49,10 +49,10 @@ export async function checkAgreement(model: QueueModel, store: Store, final = fa
     const row = await store.stepGet({ stepId: step.stepId });
     expect(row, `I1 acknowledged step ${step.stepId} is missing`).not.toBeNull();
     expect(rowView(row!), `row ${step.stepId}`).toEqual(rowView(step));
-    if (final) expect(['completed', 'failed'], `I1 ${step.stepId} not terminal after settling`).toContain(row!.status);
+    if (final) expect(['completed', 'failed', 'cancelled'], `I1 ${step.stepId} not terminal after settling`).toContain(row!.status);
   }
 
-  const counts = { pending: 0, claimed: 0, completed: 0, failed: 0 };
+  const counts = { pending: 0, claimed: 0, completed: 0, failed: 0, cancelled: 0 };
   const byPriority: Record<string, number> = {};
   const byType: Record<string, number> = {};
   for (const s of model.steps.values()) {
@@ -61,8 +61,11 @@ export async function checkAgreement(model: QueueModel, store: Store, final = fa
     if (s.status === 'pending' || s.status === 'claimed') byType[s.type] = (byType[s.type] ?? 0) + 1;
   }
   const stats = await store.queueStats({ now });
-  expect({ pending: stats.pending, claimed: stats.claimed, completed: stats.completed, failed: stats.failed }, 'I14 counts by status').toEqual(counts);
-  expect(stats.pending + stats.claimed + stats.completed + stats.failed, 'I14 conservation').toBe(model.steps.size);
+  expect(
+    { pending: stats.pending, claimed: stats.claimed, completed: stats.completed, failed: stats.failed, cancelled: stats.cancelled },
+    'I14 counts by status',
+  ).toEqual(counts);
+  expect(stats.pending + stats.claimed + stats.completed + stats.failed + stats.cancelled, 'I14 conservation').toBe(model.steps.size);
   expect(dropZeros(stats.pendingByPriority), 'pending by priority').toEqual(byPriority);
   expect(dropZeros(stats.activeByType), 'active by type').toEqual(byType);
 

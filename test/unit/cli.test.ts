@@ -269,6 +269,23 @@ describe('fleet-q status, queue, dlq', () => {
     expect(await cli(['dlq', 'replay', 'step_NOPE'])).toMatchObject({ code: 1, stdout: '' });
   });
 
+  it('cancel: 0 for a running step (with its holder aborted later), 1 when already terminal or unknown, 2 without an id; status shows progress', async () => {
+    const id = (await cli(['submit', 'echo'])).stdout.trim();
+    const { store: s } = await httpApi();
+    await s.podRegister({ podId: 'p-1', name: 'p', meta: META });
+    await s.stepClaim({ podId: 'p-1', types: ['echo'], limit: 1 });
+    await s.stepProgress({ stepId: id, podId: 'p-1', attempt: 1, progress: { done: 2, of: 5 } });
+    expect((await cli(['status', id])).stdout).toMatch(/^progress: +\{"done":2,"of":5\}$/m);
+
+    const cancel = await cli(['cancel', id, '--json']);
+    expect(cancel.code).toBe(0);
+    expect(JSON.parse(cancel.stdout)).toMatchObject({ step_id: id, status: 'cancelled', previous_status: 'claimed' });
+    expect(await cli(['cancel', id])).toMatchObject({ code: 1, stdout: '' });
+    expect(await cli(['cancel', 'step_NOPE'])).toMatchObject({ code: 1, stdout: '' });
+    expect(await cli(['cancel'])).toMatchObject({ code: 2, stdout: '' });
+    expect((await s.stepGet({ stepId: id }))?.status).toBe('cancelled');
+  });
+
   it.each([[['dlq', '--limit', '501']], [['dlq', '--offset', '-1']], [['dlq', 'purge']], [['dlq', 'replay']], [['status']], [['queue', 'extra']]])(
     'exits 2 for %j',
     async (args) => {

@@ -81,6 +81,7 @@ describe('GET /admin/queue', () => {
       claimed_steps: 1,
       completed_steps: 0,
       failed_steps: 1,
+      cancelled_steps: 0,
       active_pods: 2,
       current_leader: `w-${then}`,
       queue_depth_by_priority: { '0': 1, '5': 2 },

@@ -139,6 +139,7 @@ describe('GET /status/:step_id', () => {
         'max_retries',
         'payload',
         'priority',
+        'progress',
         'result',
         'retry_count',
         'status',
@@ -323,5 +324,27 @@ describe('POST /submit/batch', () => {
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ error_type: 'payload_too_large', path: '/submit/batch' });
     expect((await counts(api.store)).events).toBe(0);
+  });
+});
+
+describe('POST /steps/:step_id/cancel', () => {
+  it('cancels a pending step (200), then refuses it as terminal (409) and an unknown id (404), writing nothing more', async () => {
+    const { step_id } = (await submit({ type: 'echo', args: {} })).json();
+    const res = await api.app.inject({ method: 'POST', url: `/steps/${step_id}/cancel` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ step_id, status: 'cancelled', previous_status: 'pending', message: expect.stringContaining(step_id) });
+    expect((await api.app.inject({ method: 'GET', url: `/status/${step_id}` })).json()).toMatchObject({ status: 'cancelled', progress: null });
+    const events = await api.store.eventList({ stepId: step_id });
+    expect(events.map((e) => e.kind)).toEqual(['submitted', 'cancelled']);
+
+    const again = await api.app.inject({ method: 'POST', url: `/steps/${step_id}/cancel` });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ error_type: 'conflict' });
+    const replay = await api.app.inject({ method: 'POST', url: `/admin/dlq/${step_id}/replay` });
+    expect(replay.statusCode).toBe(409);
+    const unknown = await api.app.inject({ method: 'POST', url: '/steps/step_nope/cancel' });
+    expect(unknown.statusCode).toBe(404);
+    expect(Object.keys(unknown.json()).sort()).toEqual(ERROR_KEYS);
+    expect(await api.store.eventList({ stepId: step_id })).toHaveLength(2);
   });
 });

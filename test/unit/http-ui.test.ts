@@ -138,7 +138,7 @@ describe('dashboard data', () => {
     api = await openTestApi();
     const graph = (await api.app.inject({ method: 'GET', url: '/ui/api/lifecycle' })).json();
     expect(graph.initial).toBe('unsubmitted');
-    expect(graph.states).toEqual(['unsubmitted', 'pending', 'claimed', 'completed', 'failed']);
+    expect(graph.states).toEqual(['unsubmitted', 'pending', 'claimed', 'completed', 'failed', 'cancelled']);
     const mmd = readFileSync(new URL('../../visualizations/lifecycle.mmd', import.meta.url), 'utf8');
     const drawn = [...mmd.matchAll(/lifecycle_(\w+) --> lifecycle_(\w+) : (\w+)/g)].map((m) => `${m[1]}>${m[2]}:${m[3]}`).sort();
     const moving = graph.edges
@@ -147,7 +147,7 @@ describe('dashboard data', () => {
       .sort();
     expect(moving).toEqual(drawn);
     expect(graph.edges.filter((e: { from: string; to: string; event: string }) => e.from === e.to).map((e: { event: string }) => e.event)).toEqual(
-      Array(4).fill('stale_write_rejected'),
+      Array(5).fill('stale_write_rejected'),
     );
   });
 });

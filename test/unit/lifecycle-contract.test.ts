@@ -53,7 +53,16 @@ describe('verdictOf', () => {
 });
 
 function ctx(signal: AbortSignal) {
-  return { stepId: 'step_1', attempt: 1, idempotencyKey: 'k', signal, log: pino({ level: 'silent' }), parents: {} };
+  return {
+    stepId: 'step_1',
+    attempt: 1,
+    idempotencyKey: 'k',
+    signal,
+    log: pino({ level: 'silent' }),
+    progress: () => undefined,
+    extend: () => undefined,
+    parents: {},
+  };
 }
 
 function step(lifecycle: StepDefinition['lifecycle'], handler: StepDefinition['handler'] = async () => 'ok'): StepDefinition {

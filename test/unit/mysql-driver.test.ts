@@ -55,6 +55,17 @@ describe.skipIf(!runHere)('mysql driver', () => {
     expect(rows).toEqual([{ version: LATEST_VERSION + 1 }]);
   });
 
+  it('re-applies the step-control migration (3) that stopped before recording its version, and cancels then work', async () => {
+    const db = await database();
+    const store = await db.open();
+    await store.migrate();
+    // As if the process died between version 3's ALTERs and the version record.
+    await withConnection(db.url, (c) => c.query('UPDATE schema_version SET version = 2 WHERE id = 1'));
+    expect(await store.migrate()).toEqual({ from: 2, to: LATEST_VERSION });
+    const { stepId } = await store.stepSubmit({ type: 'echo', args: {}, maxRetries: 0, timeoutMs: 1_000 });
+    expect((await store.stepCancel({ stepId })).step.status).toBe('cancelled');
+  });
+
   it('runs every session on UTC and READ COMMITTED (MariaDB: idle transactions time out), so the database clock is epoch ms whatever the server zone', async () => {
     const db = await database();
     const connections = new MysqlConnections({ url: db.url, poolSize: 1 });

@@ -117,6 +117,7 @@ describe('postgres driver', () => {
       claimed: 0,
       completed: 0,
       failed: 3,
+      cancelled: 0,
       pendingByPriority: { '7': 1 },
       activeByType: { sleep: 1 },
       pods: [{ podId: POD, claimed: 0, capacity: 4 }],

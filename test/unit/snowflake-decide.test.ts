@@ -27,6 +27,7 @@ const ROW: StepRow = {
   idempotencyKey: null,
   lastError: 'before',
   result: null,
+  progress: null,
   createdTs: NOW - 9_000,
   lastUpdateTs: NOW - 1_000,
   dependsOn: [],

@@ -92,6 +92,34 @@ describe('opening a file', () => {
     expect(claimed.map((r) => r.stepId)).toEqual([delayed.stepId, ready.stepId]);
   });
 
+  it("upgrades a version 3 file of an earlier build to allow 'cancelled', keeping rows, event ids and indexes", async () => {
+    const db = raw();
+    // Version 1 of earlier builds listed the statuses and event kinds without 'cancelled'.
+    const earlier = (ddl: string) => ddl.split(", 'cancelled')").join(')');
+    for (const m of SQLITE_MIGRATIONS.filter((m) => m.version <= 3)) db.exec(earlier(m.ddl(tableNames())));
+    db.prepare('INSERT INTO schema_version (id, version, updated_ts) VALUES (1, 3, 0)').run();
+    expect(() => db.prepare(`INSERT INTO step_events (step_id, ts, kind, attempt) VALUES ('step_x', 0, 'cancelled', 0)`).run()).toThrow(/CHECK/);
+    const store = await open();
+    const first = await store.stepSubmit({ type: 'echo', args: { n: 1 }, maxRetries: 1, timeoutMs: 1_000, now: 1_000 });
+    const second = await store.stepSubmit({ type: 'echo', args: { n: 2 }, maxRetries: 1, timeoutMs: 1_000, now: 1_001 });
+    // Pruned events leave the AUTOINCREMENT sequence ahead of the table's largest id.
+    db.prepare(`UPDATE sqlite_sequence SET seq = 40 WHERE name = 'step_events'`).run();
+    const indexesBefore = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`).pluck().all();
+    const eventsBefore = await store.eventList({});
+
+    expect(await store.migrate()).toEqual({ from: 3, to: SQLITE_SCHEMA_VERSION });
+    const indexesAfter = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`).pluck().all();
+    expect(indexesAfter).toEqual(indexesBefore);
+    expect(await store.eventList({})).toEqual(eventsBefore);
+    expect(await store.stepGet({ stepId: first.stepId })).toMatchObject({ status: 'pending', args: { n: 1 }, progress: null });
+    const cancelled = await store.stepCancel({ stepId: second.stepId, now: 2_000 });
+    expect(cancelled.step.status).toBe('cancelled');
+    const [event] = (await store.eventList({ stepId: second.stepId })).filter((e) => e.kind === 'cancelled');
+    expect(event!.eventId).toBe(41);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'step_tracker'`).pluck().get()).toMatch(/STRICT$/);
+  });
+
   it('close is idempotent and stops the store', async () => {
     const store = await open();
     await store.migrate();
@@ -131,6 +159,7 @@ describe('schema', () => {
       'waiting_on',
       'deadline',
       'claimed_ts',
+      'progress', // migration 6: step control
     ]);
     expect(columns('fq_step_dependencies')).toEqual(['step_id', 'parent_step_id']);
     expect(columns('fq_pod_health')).toEqual(['pod_id', 'name', 'birth_ts', 'last_heartbeat_ts', 'status', 'meta']);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { eventBodySchema, queueBodySchema, stepBodySchema } from '../schemas.js';
 
 const time = () => z.iso.datetime().describe('ISO-8601 UTC time');
-const stepStatus = z.enum(['pending', 'claimed', 'completed', 'failed']);
+const stepStatus = z.enum(['pending', 'claimed', 'completed', 'failed', 'cancelled']);
 
 /** The dashboard's static files. */
 export const UI_ASSET_FILES = ['app.js', 'app.css'] as const;

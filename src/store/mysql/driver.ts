@@ -10,7 +10,7 @@
  */
 import { ConflictError, NotFoundError } from '../../errors.js';
 import { WriteCoalescer } from '../coalesce.js';
-import { serialiseResult } from '../json.js';
+import { serialiseProgress, serialiseResult } from '../json.js';
 import { writeInRounds } from '../rounds.js';
 import type {
   Json,
@@ -44,6 +44,11 @@ import type {
   StepReleaseParams,
   StepReplayParams,
   StepRow,
+  StepCancelledAmongParams,
+  StepCancelParams,
+  StepCancelResult,
+  StepProgressParams,
+  StepProgressResult,
   StepSubmitBatchParams,
   StepSubmitBatchResult,
   StepSubmitParams,
@@ -58,6 +63,7 @@ import { inTransaction, MysqlConnections, run, runRead, write } from './connecti
 import { insertEvents, readClock, type MysqlContext, type NewEvent } from './context.js';
 import { limitedTypes } from '../flow.js';
 import { withFlowLocks } from './flow-locks.js';
+import { cancelLocked, progressLocked } from './control.js';
 import { claimSteps, completeLocked, failLocked } from './fenced.js';
 import { runMigrations } from './migrations.js';
 import { mysqlNames, type MysqlNames } from './names.js';
@@ -275,6 +281,21 @@ export class MysqlStore implements Store {
       edgesTouching: (ids) => readEdgesTouching(this.main, this.ctx, ids),
       rows: (ids) => readSteps(this.main, this.ctx, ids),
     });
+  }
+
+  async stepCancel(params: StepCancelParams): Promise<StepCancelResult> {
+    return inTransaction(this.main, (c) => cancelLocked(c, this.ctx, params.stepId, params.now));
+  }
+
+  async stepProgress(params: StepProgressParams): Promise<StepProgressResult> {
+    const progress = serialiseProgress(params.progress);
+    return inTransaction(this.main, (c) => progressLocked(c, this.ctx, params, progress));
+  }
+
+  async stepCancelledAmong(params: StepCancelledAmongParams): Promise<string[]> {
+    if (params.stepIds.length === 0) return [];
+    const rows = await runRead<{ step_id: string }>(this.main, this.ctx.sql.stepCancelledAmong, [[...params.stepIds], params.podId]);
+    return rows.map((r) => r.step_id);
   }
 
   async eventList(params: EventListParams): Promise<StepEvent[]> {

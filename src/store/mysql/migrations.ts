@@ -139,11 +139,26 @@ export const MIGRATIONS: readonly MysqlMigration[] = [
       `ALTER TABLE ${n.stepTracker} ADD INDEX ${n.index('st_deadline_ix')} (status, deadline)`,
     ],
   },
+  {
+    version: 5,
+    description: "step control: status and event 'cancelled', step_tracker.progress",
+    // One ALTER per table, so each table changes whole or not at all (MySQL DDL is not transactional).
+    statements: (n) => [
+      `ALTER TABLE ${n.stepTracker} DROP CONSTRAINT ${n.index('st_status_ck')},
+        ADD CONSTRAINT ${n.index('st_status_ck')} CHECK (status IN ('pending', 'claimed', 'completed', 'failed', 'cancelled')),
+        ADD COLUMN progress JSON NULL`,
+      `ALTER TABLE ${n.stepEvents} DROP CONSTRAINT ${n.index('se_kind_ck')},
+        ADD CONSTRAINT ${n.index('se_kind_ck')} CHECK (${KIND_CHECK.slice(0, -1)}, 'cancelled'))`,
+    ],
+  },
 ];
 
 /** ER_DUP_KEYNAME: the index exists, left by a migration that stopped before recording its version. */
 const DUPLICATE_KEY_NAME = 1061;
-/** ER_DUP_FIELDNAME: the column exists, for the same reason. */
+/**
+ * ER_DUP_FIELDNAME: the column exists, likewise. Version 5 adds its column in the same ALTER as its
+ * CHECK change, and one ALTER applies whole or not at all, so the column's presence means it all applied.
+ */
 const DUPLICATE_FIELD_NAME = 1060;
 
 /** The newest schema this build knows. */

@@ -40,6 +40,7 @@ export const STEP_COLUMNS = [
   'idempotency_key',
   'last_error',
   'result',
+  'progress',
   'created_ts',
   'last_update_ts',
   'depends_on',
@@ -154,6 +155,13 @@ export function mysqlQueries(n: MysqlNames) {
       SET status = ?, claimed_by = ?, retry_count = ?, release_count = ?, run_after = ?, last_error = ?, last_update_ts = ?
       WHERE step_id = ?`,
 
+    /** now, step id (locked by stepLock and found pending or claimed): claimed_by and attempt are kept. */
+    stepCancel: `UPDATE ${steps} SET status = 'cancelled', last_update_ts = ? WHERE step_id = ?`,
+    /** progress JSON, step id (locked and checked against the fence by the caller). */
+    stepProgress: `UPDATE ${steps} SET progress = ? WHERE step_id = ?`,
+    /** pod, step ids: primary-key probes. */
+    stepCancelledAmong: `SELECT step_id FROM ${steps} WHERE step_id IN (?) AND status = 'cancelled' AND claimed_by = ?`,
+
     /** step id. */
     stepGet: `SELECT ${STEP_COLUMNS} FROM ${steps} WHERE step_id = ?`,
     /** now, step id (locked by stepLock). */
@@ -236,13 +244,13 @@ export function mysqlQueries(n: MysqlNames) {
 
     /** cutoff, chunk: terminal steps last updated before the cutoff, oldest first, skipping locked rows. */
     pruneDoomed: `SELECT step_id FROM ${steps}
-      WHERE status IN ('completed', 'failed') AND last_update_ts < ?
+      WHERE status IN ('completed', 'failed', 'cancelled') AND last_update_ts < ?
       ORDER BY last_update_ts
       LIMIT ?
       FOR UPDATE SKIP LOCKED`,
     /** step ids. */
     pruneEvents: `DELETE FROM ${events} WHERE step_id IN (?)`,
-    pruneSteps: `DELETE FROM ${steps} WHERE step_id IN (?) AND status IN ('completed', 'failed')`,
+    pruneSteps: `DELETE FROM ${steps} WHERE step_id IN (?) AND status IN ('completed', 'failed', 'cancelled')`,
     /** cutoff: down pods silent since before it, holding no claim. */
     prunePods: `DELETE FROM ${pods}
       WHERE status = 'down' AND last_heartbeat_ts < ?

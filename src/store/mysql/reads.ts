@@ -53,6 +53,7 @@ export async function readQueueStats(pool: Queryable, ctx: MysqlContext, nowPara
     claimed: count('claimed'),
     completed: count('completed'),
     failed: count('failed'),
+    cancelled: count('cancelled'),
     pendingByPriority: Object.fromEntries(byPriority.map((r) => [String(r.priority), Number(r.n)])),
     activeByType: Object.fromEntries(byType.map((r) => [r.type, Number(r.n)])),
     // A pod whose meta lacks a numeric capacity (written by something else) counts as 0, not NaN.

@@ -26,6 +26,7 @@ export interface StepRecord {
   readonly idempotency_key: Buffer | string | null;
   readonly last_error: string | null;
   readonly result: string | null;
+  readonly progress: string | null;
   readonly created_ts: number | string;
   readonly last_update_ts: number | string;
   readonly depends_on: string | null;
@@ -90,6 +91,7 @@ export function toStepRow(r: StepRecord): StepRow {
     lastError: r.last_error,
     // A JSON `null` result and SQL NULL (no result yet) both read as null.
     result: parseJson(r.result) ?? null,
+    progress: parseJson(r.progress) ?? null,
     createdTs: Number(r.created_ts),
     lastUpdateTs: Number(r.last_update_ts),
     dependsOn: parseJson<string[]>(r.depends_on) ?? [],

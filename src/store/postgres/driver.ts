@@ -15,7 +15,7 @@ import { ConflictError, NotFoundError, PodFencedError } from '../../errors.js';
 import type { StoreError } from '../../errors.js';
 import { pruneInBatches } from '../batches.js';
 import { WriteCoalescer } from '../coalesce.js';
-import { serialiseResult } from '../json.js';
+import { serialiseProgress, serialiseResult } from '../json.js';
 import { writeInRounds } from '../rounds.js';
 import type {
   Json,
@@ -50,6 +50,12 @@ import type {
   StepReleaseParams,
   StepReplayParams,
   StepRow,
+  StepCancelledAmongParams,
+  StepCancelParams,
+  StepCancelResult,
+  StepProgressParams,
+  StepProgressResult,
+  StepStatus,
   StepSubmitBatchParams,
   StepSubmitBatchResult,
   StepSubmitParams,
@@ -64,6 +70,7 @@ import { PgConnections, runQuery } from './connection.js';
 import { runMigrations } from './migrations.js';
 import { pgNames, type PgNames } from './names.js';
 import * as browseSql from './queries.browse.js';
+import * as controlSql from './queries.control.js';
 import * as maintenanceSql from './queries.maintenance.js';
 import * as stepSql from './queries.js';
 import * as workflowSql from './workflow.js';
@@ -116,6 +123,9 @@ function statements(n: PgNames) {
     get: stepSql.stepGetSql(n),
     replay: stepSql.stepReplaySql(n),
     events: stepSql.eventListSql(n),
+    cancel: controlSql.stepCancelSql(n),
+    progress: controlSql.stepProgressSql(n),
+    cancelledAmong: controlSql.stepCancelledAmongSql(n),
     podRegister: maintenanceSql.podRegisterSql(n),
     podHeartbeat: maintenanceSql.podHeartbeatSql(n),
     podMarkDown: maintenanceSql.podMarkDownSql(n),
@@ -457,6 +467,39 @@ export class PostgresStore implements Store {
         return rows.map(toStepRow);
       },
     });
+  }
+
+  async stepCancel(params: StepCancelParams): Promise<StepCancelResult> {
+    const { rows } = await runQuery<StepRecord & { found_status: StepStatus | null }>(this.main, {
+      name: 'fleet_q_step_cancel',
+      text: this.sql.cancel,
+      values: [at(params), params.stepId],
+    });
+    const row = rows[0];
+    if (row === undefined || row.found_status === null) throw new NotFoundError(`step ${params.stepId} not found`);
+    if (row.step_id === null) throw new ConflictError(`step ${params.stepId} is ${row.found_status}; only pending or claimed steps can be cancelled`);
+    return { step: toStepRow(row), previousStatus: row.found_status };
+  }
+
+  async stepProgress(params: StepProgressParams): Promise<StepProgressResult> {
+    const progress = serialiseProgress(params.progress);
+    const { rows } = await runQuery<{ applied: boolean; status: StepStatus | null }>(this.main, {
+      name: 'fleet_q_step_progress',
+      text: this.sql.progress,
+      values: [at(params), params.stepId, params.podId, params.attempt, progress],
+    });
+    const row = rows[0]!;
+    return row.applied ? { applied: true } : { applied: false, status: row.status };
+  }
+
+  async stepCancelledAmong(params: StepCancelledAmongParams): Promise<string[]> {
+    if (params.stepIds.length === 0) return [];
+    const { rows } = await runQuery<{ step_id: string }>(
+      this.main,
+      { name: 'fleet_q_step_cancelled_among', text: this.sql.cancelledAmong, values: [params.stepIds, params.podId] },
+      { idempotent: true },
+    );
+    return rows.map((r) => r.step_id);
   }
 
   async eventList(params: EventListParams): Promise<StepEvent[]> {

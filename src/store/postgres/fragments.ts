@@ -56,6 +56,7 @@ export function stepColumns(s: string): string {
     `${s}.idempotency_key`,
     `${s}.last_error`,
     `${s}.result`,
+    `${s}.progress`,
     `${ms(`${s}.created_ts`)} AS created_ms`,
     `${ms(`${s}.last_update_ts`)} AS last_update_ms`,
     `${s}.depends_on`,

@@ -20,6 +20,9 @@ export interface PgMigration {
 }
 
 const STATUS_CHECK = "status IN ('pending', 'claimed', 'completed', 'failed')";
+const STATUS_CHECK_V4 = "status IN ('pending', 'claimed', 'completed', 'failed', 'cancelled')";
+const KIND_CHECK_V4 =
+  "kind IN ('submitted', 'claimed', 'completed', 'retried', 'recovered', 'dead_lettered', 'released', 'replayed', 'stale_write_rejected', 'cancelled')";
 const KIND_CHECK = "kind IN ('submitted', 'claimed', 'completed', 'retried', 'recovered', 'dead_lettered', 'released', 'replayed', 'stale_write_rejected')";
 
 /**
@@ -137,7 +140,34 @@ export const MIGRATIONS: readonly PgMigration[] = [
       `CREATE INDEX ${n.index('st_deadline_ix')} ON ${n.stepTracker} (deadline) WHERE status = 'pending' AND deadline IS NOT NULL`,
     ],
   },
+  {
+    version: 6,
+    description: "step control: status and event 'cancelled', step_tracker.progress",
+    // Version 1's CHECKs are unnamed, so their names are looked up (PostgreSQL names them after the
+    // table, truncated for long prefixes) and replaced by named ones that allow 'cancelled'.
+    statements: (n) => [
+      dropChecksMentioning(n.stepTracker, "'failed'"),
+      `ALTER TABLE ${n.stepTracker} ADD CONSTRAINT ${n.index('st_status_ck')} CHECK (${STATUS_CHECK_V4})`,
+      dropChecksMentioning(n.stepEvents, "'stale_write_rejected'"),
+      `ALTER TABLE ${n.stepEvents} ADD CONSTRAINT ${n.index('se_kind_ck')} CHECK (${KIND_CHECK_V4})`,
+      `ALTER TABLE ${n.stepTracker} ADD COLUMN progress jsonb`,
+      // Retention now deletes cancelled steps too; st_expired_ix covers only completed and failed.
+      `CREATE INDEX ${n.index('st_terminal_ix')} ON ${n.stepTracker} (last_update_ts) WHERE status IN ('completed', 'failed', 'cancelled')`,
+    ],
+  },
 ];
+
+/** Drops every CHECK constraint of `table` whose definition mentions `literal`. */
+function dropChecksMentioning(table: string, literal: string): string {
+  const pattern = `%${literal.replace(/'/g, "''")}%`;
+  return `DO $fleet_q$ DECLARE c record; BEGIN
+    FOR c IN SELECT conname FROM pg_constraint
+      WHERE conrelid = '${table.replace(/'/g, "''")}'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '${pattern}'
+    LOOP
+      EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', '${table.replace(/'/g, "''")}', c.conname);
+    END LOOP;
+  END $fleet_q$`;
+}
 
 /** The newest schema this build knows. */
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

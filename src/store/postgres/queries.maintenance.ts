@@ -164,14 +164,14 @@ export function retentionPruneSql(n: PgNames): string {
   cutoff AS (SELECT c.now - $2::float8 * interval '1 millisecond' AS ts FROM clock c),
   doomed AS MATERIALIZED (
     SELECT s.step_id FROM ${n.stepTracker} s CROSS JOIN cutoff k
-    WHERE s.status IN ('completed', 'failed') AND s.last_update_ts < k.ts
+    WHERE s.status IN ('completed', 'failed', 'cancelled') AND s.last_update_ts < k.ts
     ORDER BY s.last_update_ts
     LIMIT $3::int8
     FOR UPDATE OF s SKIP LOCKED
   ),
   old_steps AS (
     DELETE FROM ${n.stepTracker} s
-    WHERE s.step_id = ANY (ARRAY(SELECT step_id FROM doomed)) AND s.status IN ('completed', 'failed')
+    WHERE s.step_id = ANY (ARRAY(SELECT step_id FROM doomed)) AND s.status IN ('completed', 'failed', 'cancelled')
     RETURNING s.step_id
   ),
   old_events AS (DELETE FROM ${n.stepEvents} e WHERE e.step_id = ANY (ARRAY(SELECT step_id FROM old_steps)) RETURNING e.event_id),

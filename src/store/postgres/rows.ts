@@ -25,6 +25,7 @@ export interface StepRecord {
   readonly idempotency_key: string | null;
   readonly last_error: string | null;
   readonly result: Json | null;
+  readonly progress: Json | null;
   readonly created_ms: number;
   readonly last_update_ms: number;
   readonly depends_on: string[];
@@ -89,6 +90,7 @@ export function toStepRow(r: StepRecord): StepRow {
     lastError: r.last_error,
     // A JSON `null` result and SQL NULL (no result yet) both read as null.
     result: r.result ?? null,
+    progress: r.progress ?? null,
     createdTs: r.created_ms,
     lastUpdateTs: r.last_update_ms,
     dependsOn: r.depends_on,
@@ -144,6 +146,7 @@ export function toQueueStats(r: StatsRecord): QueueStats {
     claimed: r.by_status['claimed'] ?? 0,
     completed: r.by_status['completed'] ?? 0,
     failed: r.by_status['failed'] ?? 0,
+    cancelled: r.by_status['cancelled'] ?? 0,
     pendingByPriority: r.by_priority,
     activeByType: r.by_type,
     // A pod whose meta lacks a numeric capacity (written by something else) counts as 0, not NaN.

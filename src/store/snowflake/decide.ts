@@ -145,6 +145,23 @@ export function decideReplay(row: StepRow, now: number): RowChange {
   };
 }
 
+/** An operator's cancel of a pending or claimed row: the holder and counts are kept, so its fence fails. */
+export function decideCancel(row: StepRow, now: number): RowChange {
+  return {
+    ...expectOf(row, true),
+    now,
+    eventPod: null,
+    kind: 'cancelled',
+    status: 'cancelled',
+    claimedBy: row.claimedBy,
+    retryCount: row.retryCount,
+    releaseCount: row.releaseCount,
+    runAfter: row.runAfter,
+    lastError: row.lastError,
+    detail: detail({ previous_status: row.status, claimed_by: row.status === 'claimed' ? row.claimedBy : null }),
+  };
+}
+
 /** The row after a change was applied (what the statement wrote), without reading it again. */
 export function rowAfter(row: StepRow, change: RowChange): StepRow {
   return {

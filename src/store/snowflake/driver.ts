@@ -23,7 +23,7 @@ import { limitedTypes } from '../flow.js';
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, PodFencedError } from '../../errors.js';
 import { WriteCoalescer } from '../coalesce.js';
-import { serialiseResult } from '../json.js';
+import { serialiseProgress, serialiseResult } from '../json.js';
 import type {
   Json,
   WorkflowGraph,
@@ -56,6 +56,11 @@ import type {
   StepFailParams,
   StepReleaseParams,
   StepReplayParams,
+  StepCancelledAmongParams,
+  StepCancelParams,
+  StepCancelResult,
+  StepProgressParams,
+  StepProgressResult,
   StepRow,
   StepSubmitBatchParams,
   StepSubmitBatchResult,
@@ -67,6 +72,7 @@ import type {
 } from '../store.js';
 import { outcomeKnown } from './classify.js';
 import { SessionPool, type Answer, type RunOptions, type SessionSettings, type SnowflakeLogin, type Statement } from './connection.js';
+import { cancelledAmong, cancelStep, progressStep } from './control.js';
 import { decideFailure, decideReplay, rowAfter, type FailureAsk } from './decide.js';
 import * as w from './queries.workflow.js';
 import { cascadeChanges, readDescendants, revivalChanges } from './workflow.js';
@@ -370,6 +376,19 @@ export class SnowflakeStore implements Store {
     });
   }
 
+  async stepCancel(params: StepCancelParams): Promise<StepCancelResult> {
+    return cancelStep((st, o) => this.run(st, o), this.names, params.stepId, params.now);
+  }
+
+  async stepProgress(params: StepProgressParams): Promise<StepProgressResult> {
+    const progress = serialiseProgress(params.progress);
+    return progressStep((st, o) => this.run(st, o), this.names, params, progress);
+  }
+
+  async stepCancelledAmong(params: StepCancelledAmongParams): Promise<string[]> {
+    return cancelledAmong((st, o) => this.run(st, o), this.names, params.podId, params.stepIds);
+  }
+
   async eventList(params: EventListParams): Promise<StepEvent[]> {
     await this.flushOwedEvents();
     const { rows } = await this.run(q.eventListSql(this.names, params), { idempotent: true });
@@ -444,6 +463,7 @@ export class SnowflakeStore implements Store {
       claimed: status['claimed'] ?? 0,
       completed: status['completed'] ?? 0,
       failed: status['failed'] ?? 0,
+      cancelled: status['cancelled'] ?? 0,
       pendingByPriority: group('priority'),
       activeByType: group('type'),
       pods: live.map((p) => ({ podId: p.podId, claimed: claimed[p.podId] ?? 0, capacity: typeof p.meta.capacity === 'number' ? p.meta.capacity : 0 })),

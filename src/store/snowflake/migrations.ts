@@ -71,6 +71,12 @@ export const MIGRATIONS: readonly SfMigration[] = [
       `ALTER TABLE ${n.stepTracker} ADD COLUMN IF NOT EXISTS CLAIMED_TS TIMESTAMP_LTZ`,
     ],
   },
+  {
+    // Snowflake enforces no CHECK, so the `cancelled` status and event need no DDL.
+    version: 4,
+    description: "step control: STEP_TRACKER.PROGRESS (status and event 'cancelled' need no DDL)",
+    statements: (n) => [`ALTER TABLE ${n.stepTracker} ADD COLUMN IF NOT EXISTS PROGRESS VARIANT`],
+  },
 ];
 
 /** The newest schema this build knows. */

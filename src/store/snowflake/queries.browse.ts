@@ -9,7 +9,7 @@ import type { SfNames } from './names.js';
 import { binder, clock, ms, stepColumns } from './queries.js';
 import type { StepListParams } from '../store.js';
 
-const VISIBLE = `s.STATUS IN ('pending', 'claimed', 'completed', 'failed')`;
+const VISIBLE = `s.STATUS IN ('pending', 'claimed', 'completed', 'failed', 'cancelled')`;
 
 /** One page of steps matching every given filter, in the order the filter's status suggests (see Store.stepList). */
 export function stepListSql(n: SfNames, p: StepListParams): Statement {

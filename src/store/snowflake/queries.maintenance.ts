@@ -123,7 +123,7 @@ export function dlqCountSql(n: SfNames): Statement {
 
 /** Retention, in order: events of old terminal steps, the steps, then old `down` pods holding no claim. */
 export function pruneSql(n: SfNames, p: { cutoffMs: number }): { events: Statement; steps: Statement; pods: Statement } {
-  const old = `STATUS IN ('completed', 'failed') AND LAST_UPDATE_TS < TO_TIMESTAMP_LTZ(?, 3)`;
+  const old = `STATUS IN ('completed', 'failed', 'cancelled') AND LAST_UPDATE_TS < TO_TIMESTAMP_LTZ(?, 3)`;
   return {
     events: { sqlText: `DELETE FROM ${n.stepEvents} WHERE STEP_ID IN (SELECT STEP_ID FROM ${n.stepTracker} WHERE ${old})`, binds: [p.cutoffMs] },
     steps: { sqlText: `DELETE FROM ${n.stepTracker} WHERE ${old}`, binds: [p.cutoffMs] },

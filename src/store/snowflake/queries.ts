@@ -67,6 +67,7 @@ export function stepColumns(n: SfNames, s = 's'): string {
     'IDEMPOTENCY_KEY',
     'LAST_ERROR',
     'RESULT',
+    'PROGRESS',
     'WRITE_TOKEN',
     'DEPENDS_ON',
   ]
@@ -457,5 +458,21 @@ export function eventListSql(n: SfNames, p: { stepId?: string; afterEventId?: nu
   const limit = p.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(p.limit))}`;
   const sqlText = `SELECT EVENT_ID, STEP_ID, ${ms('TS')} AS TS_MS, KIND, POD_ID, ATTEMPT, DETAIL FROM ${n.stepEvents}
     WHERE ${where.join(' AND ')} ORDER BY EVENT_ID${limit}`;
+  return { sqlText, binds };
+}
+
+/** Fenced progress: one UPDATE of PROGRESS only (no outbox: progress is not a transition). */
+export function progressSql(n: SfNames, p: { stepId: string; podId: string; attempt: number; progress: string }): Statement {
+  const { v, binds } = binder();
+  const sqlText = `UPDATE ${n.stepTracker} SET PROGRESS = PARSE_JSON(${v(p.progress)})
+    WHERE STEP_ID = ${v(p.stepId)} AND CLAIMED_BY = ${v(p.podId)} AND ATTEMPT = ${v(p.attempt)} AND STATUS = 'claimed'`;
+  return { sqlText, binds };
+}
+
+/** Of `ids` (a pod's running steps), those cancelled while `podId` held them. */
+export function cancelledAmongSql(n: SfNames, podId: string, ids: readonly string[]): Statement {
+  const { v, binds } = binder();
+  const sqlText = `SELECT STEP_ID FROM ${n.stepTracker}
+    WHERE STEP_ID IN (${placeholders(v, ids)}) AND STATUS = 'cancelled' AND CLAIMED_BY = ${v(podId)}`;
   return { sqlText, binds };
 }

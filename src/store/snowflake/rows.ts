@@ -35,6 +35,7 @@ export function toStepRow(r: Raw): StepRow {
     idempotencyKey: str(r['IDEMPOTENCY_KEY']),
     lastError: str(r['LAST_ERROR']),
     result: json(r['RESULT']),
+    progress: json(r['PROGRESS']),
     createdTs: num(r['CREATED_MS']),
     lastUpdateTs: num(r['LAST_UPDATE_MS']),
     dependsOn: r['DEPENDS_ON'] === null || r['DEPENDS_ON'] === undefined ? [] : (JSON.parse(String(r['DEPENDS_ON'])) as string[]),

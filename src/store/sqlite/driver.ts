@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { ValidationError } from '../../errors.js';
 import { pruneInBatches, pruneInTimedBatches } from '../batches.js';
 import { WriteCoalescer } from '../coalesce.js';
-import { serialiseResult } from '../json.js';
+import { serialiseProgress, serialiseResult } from '../json.js';
 import { tableNames, type TableNames } from '../schema.js';
 import type {
   QueueActivity,
@@ -36,11 +36,16 @@ import type {
   RecoverySweepParams,
   RetentionPruneParams,
   RetentionPruneResult,
+  StepCancelledAmongParams,
+  StepCancelParams,
+  StepCancelResult,
   StepClaimParams,
   StepCompleteManyParams,
   StepCompleteParams,
   StepEvent,
   StepFailParams,
+  StepProgressParams,
+  StepProgressResult,
   StepReleaseParams,
   StepReplayParams,
   StepRow,
@@ -59,6 +64,7 @@ import { classifySqliteError } from './classify.js';
 import { StatementCache, type SqliteContext } from './context.js';
 import { claimSteps, completeStep, completeSteps, failStep, lookBeforeClaim, releaseStep, type Completion } from './fenced.js';
 import { IdleClaimMemo, type ChangeMarkers } from './idle-claims.js';
+import { cancelledAmong, cancelStep, progressStep } from './control.js';
 import { applyMigrations } from './migrations.js';
 import { heartbeatPod, listPods, markPodDown, readLeader, registerPod } from './pods.js';
 import { sqliteQueries, type SqliteQueries } from './queries.js';
@@ -250,6 +256,22 @@ export class SqliteStore implements Store {
       edgesTouching: (ids) => this.read(() => readEdgesTouching(this.ctx, ids)),
       rows: (ids) => this.read(() => readSteps(this.ctx, ids)),
     });
+  }
+
+  async stepCancel(params: StepCancelParams): Promise<StepCancelResult> {
+    const now = nowOf(params);
+    return this.write(() => cancelStep(this.ctx, params.stepId, now));
+  }
+
+  async stepProgress(params: StepProgressParams): Promise<StepProgressResult> {
+    const progressJson = serialiseProgress(params.progress);
+    const now = nowOf(params);
+    return this.write(() => progressStep(this.ctx, params, progressJson, now));
+  }
+
+  async stepCancelledAmong(params: StepCancelledAmongParams): Promise<string[]> {
+    if (params.stepIds.length === 0) return [];
+    return this.read(() => cancelledAmong(this.ctx, params.podId, params.stepIds));
   }
 
   async eventList(params: EventListParams): Promise<StepEvent[]> {

@@ -17,6 +17,8 @@ export interface SqliteMigration {
   readonly version: number;
   readonly description: string;
   readonly ddl: (t: TableNames) => string;
+  /** Work DDL text cannot express, run before `ddl` in the same transaction. */
+  readonly before?: (ctx: SqliteContext, t: TableNames) => void;
 }
 
 /** The sort key of a step without a deadline: after every real deadline (the largest INTEGER). */
@@ -166,8 +168,44 @@ const v5: SqliteMigration = {
   `,
 };
 
+/**
+ * Step control: the `cancelled` status and event, and the handler's `progress`. SQLite cannot alter
+ * a CHECK constraint, so `widenCheck` rebuilds each table from its own stored definition with the
+ * list widened (columns other migrations added come along unchanged); a database created by this
+ * build already allows `cancelled` and skips the rebuild.
+ */
+const v6: SqliteMigration = {
+  version: 6,
+  description: "step control: status and event 'cancelled', step_tracker.progress",
+  ddl: (t) => `ALTER TABLE ${t.stepTracker} ADD COLUMN progress TEXT;`,
+  before: (ctx, t) => {
+    widenCheck(ctx, t.stepTracker, "'failed')", "'failed', 'cancelled')");
+    widenCheck(ctx, t.stepEvents, "'stale_write_rejected')", "'stale_write_rejected', 'cancelled')");
+  },
+};
+
 /** Every migration this build knows, in order; append only. */
-export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [v1, v2, v3, v4, v5];
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [v1, v2, v3, v4, v5, v6];
+
+/**
+ * Rebuilds `table` with `from` replaced by `to` in its CHECK text (the procedure of SQLite's
+ * "ALTER TABLE" page: new table, copy, drop, rename, indexes re-created from their stored SQL).
+ * A no-op when the definition already holds `to`. Keeps an AUTOINCREMENT table's sequence, so
+ * event ids are never reused.
+ */
+function widenCheck(ctx: SqliteContext, table: string, from: string, to: string): void {
+  const def = ctx.statement('catalogTableSql').pluck().get({ name: table }) as string | undefined;
+  if (def === undefined || def.includes(to) || !def.includes(from)) return;
+  const indexes = ctx.statement('catalogIndexSql').pluck().all({ name: table }) as string[];
+  // sqlite_sequence exists from version 1 on (step_events is AUTOINCREMENT).
+  const seq = ctx.statement('sequenceRead').pluck().get({ name: table }) as number | undefined;
+  const scratch = `${table}_v6_rebuild`;
+  const head = /^CREATE TABLE\s+(?:IF NOT EXISTS\s+)?("?)[A-Za-z0-9_]+\1/i;
+  ctx.db.exec(def.replace(head, `CREATE TABLE ${scratch}`).split(from).join(to));
+  ctx.db.exec(`INSERT INTO ${scratch} SELECT * FROM ${table}; DROP TABLE ${table}; ALTER TABLE ${scratch} RENAME TO ${table};`);
+  for (const sql of indexes) ctx.db.exec(sql);
+  if (seq !== undefined) ctx.statement('sequenceRaise').run({ name: table, seq });
+}
 
 /** The newest schema version this build knows. */
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;
@@ -189,7 +227,10 @@ export function applyMigrations(ctx: SqliteContext, names: TableNames, now: numb
   if (from > SQLITE_SCHEMA_VERSION) throw new SchemaTooNewError(from, SQLITE_SCHEMA_VERSION);
   if (from === SQLITE_SCHEMA_VERSION) return { from, to: from };
   for (const migration of SQLITE_MIGRATIONS) {
-    if (migration.version > from) ctx.db.exec(migration.ddl(names));
+    if (migration.version > from) {
+      migration.before?.(ctx, names);
+      ctx.db.exec(migration.ddl(names));
+    }
   }
   ctx.statement('schemaVersionWrite').run({ version: SQLITE_SCHEMA_VERSION, now });
   return { from, to: SQLITE_SCHEMA_VERSION };

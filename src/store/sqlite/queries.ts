@@ -93,6 +93,12 @@ export function sqliteQueries(t: TableNames) {
     schemaVersionWrite: `INSERT INTO ${version} (id, version, updated_ts) VALUES (1, @version, @now)
       ON CONFLICT (id) DO UPDATE SET version = excluded.version, updated_ts = excluded.updated_ts`,
 
+    /** Migration 4 rebuilds tables from their stored definitions (migrations.ts says why). */
+    catalogTableSql: `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = @name`,
+    catalogIndexSql: `SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = @name AND sql IS NOT NULL`,
+    sequenceRead: `SELECT seq FROM sqlite_sequence WHERE name = @name`,
+    sequenceRaise: `UPDATE sqlite_sequence SET seq = MAX(seq, @seq) WHERE name = @name`,
+
     stepInsert: `INSERT INTO ${steps} (step_id, type, args, metadata, priority, status, claimed_by, claim_token,
         attempt, retry_count, max_retries, release_count, run_after, timeout_ms, idempotency_key,
         last_error, result, created_ts, last_update_ts, deadline)
@@ -210,6 +216,15 @@ export function sqliteQueries(t: TableNames) {
       WHERE step_id = @stepId AND status = 'failed'
       RETURNING *`,
 
+    /** Step control (control.ts): a cancel keeps claimed_by and attempt, so the holder's fence finds nothing. */
+    stepCancel: `UPDATE ${steps} SET status = 'cancelled', last_update_ts = @now
+      WHERE step_id = @stepId AND status IN ('pending', 'claimed')
+      RETURNING *`,
+    stepProgress: `UPDATE ${steps} SET progress = @progress WHERE ${FENCE} RETURNING step_id`,
+    /** `@ids` is a JSON array of the pod's running steps; each is a primary-key lookup. */
+    stepCancelledAmong: `SELECT step_id FROM ${steps}
+      WHERE step_id IN (SELECT value FROM json_each(@ids)) AND status = 'cancelled' AND claimed_by = @podId`,
+
     eventList: `SELECT * FROM ${events}
       WHERE (@stepId IS NULL OR step_id = @stepId) AND event_id > @afterEventId
       ORDER BY event_id
@@ -287,11 +302,11 @@ export function sqliteQueries(t: TableNames) {
 
     /** One retention batch: up to `@limit` expired terminal steps, through updated_idx. */
     pruneBatchPick: `SELECT step_id FROM ${steps}
-      WHERE status IN ('completed', 'failed') AND last_update_ts < @cutoff LIMIT @limit`,
+      WHERE status IN ('completed', 'failed', 'cancelled') AND last_update_ts < @cutoff LIMIT @limit`,
     /** `@ids` is the JSON array pruneBatchPick returned, so one prepared statement serves any batch. */
     pruneEvents: `DELETE FROM ${events} WHERE step_id IN (SELECT value FROM json_each(@ids))`,
     pruneSteps: `DELETE FROM ${steps} WHERE step_id IN (SELECT value FROM json_each(@ids))
-      AND status IN ('completed', 'failed') AND last_update_ts < @cutoff`,
+      AND status IN ('completed', 'failed', 'cancelled') AND last_update_ts < @cutoff`,
     prunePods: `DELETE FROM ${pods}
       WHERE status = 'down' AND last_heartbeat_ts < @cutoff
         AND NOT EXISTS (SELECT 1 FROM ${steps} s WHERE s.status = 'claimed' AND s.claimed_by = ${pods}.pod_id)`,

@@ -38,6 +38,7 @@ export function readQueueStats(ctx: SqliteContext, now: number): QueueStats {
     claimed: byStatus.get('claimed') ?? 0,
     completed: byStatus.get('completed') ?? 0,
     failed: byStatus.get('failed') ?? 0,
+    cancelled: byStatus.get('cancelled') ?? 0,
     pendingByPriority,
     activeByType,
     pods: leader.livePods.map((p) => ({ podId: p.podId, claimed: claimedByPod.get(p.podId) ?? 0, capacity: p.meta.capacity })),

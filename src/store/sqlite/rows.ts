@@ -24,6 +24,8 @@ export interface StepRecord {
   readonly idempotency_key: string | null;
   readonly last_error: string | null;
   readonly result: string | null;
+  /** Added by migration 4. */
+  readonly progress: string | null;
   readonly created_ts: number;
   readonly last_update_ts: number;
   readonly depends_on: string;
@@ -72,6 +74,7 @@ export function toStepRow(r: StepRecord): StepRow {
     idempotencyKey: r.idempotency_key,
     lastError: r.last_error,
     result: r.result === null ? null : (JSON.parse(r.result) as Json),
+    progress: r.progress === null ? null : (JSON.parse(r.progress) as Json),
     createdTs: r.created_ts,
     lastUpdateTs: r.last_update_ts,
     dependsOn: JSON.parse(r.depends_on) as string[],

@@ -190,7 +190,7 @@ describe('machine graphs', () => {
     expect(canReach(g, (s) => s.status === 'done').size).toBe(g.nodes.size);
   });
 
-  it('lifecycle: every status reachable; completed or failed reachable from every status', () => {
+  it('lifecycle: every status reachable; a terminal status (completed, failed, cancelled) reachable from every status', () => {
     // Fenced writes name the current claim, read from the snapshot; attempt is left out of the
     // state key because replays let it grow without bound.
     const fence = (s: AnyMachineSnapshot) => ({ podId: s.context.claimedBy, attempt: s.context.attempt });
@@ -209,10 +209,11 @@ describe('machine graphs', () => {
         released: (s) => [fence(s)],
         recovered: [{ error: 'e' }],
         stale_write_rejected: [{ podId: 'q', attempt: -1 }],
+        cancelled: [{}],
       },
       (s) => [s.context.retryCount, s.context.releaseCount],
     );
     expect(reachedLeaves(g)).toEqual(new Set(stableLeaves(lifecycleMachine)));
-    expect(canReach(g, (s) => s.value === 'completed' || s.value === 'failed').size).toBe(g.nodes.size);
+    expect(canReach(g, (s) => s.value === 'completed' || s.value === 'failed' || s.value === 'cancelled').size).toBe(g.nodes.size);
   });
 });

@@ -74,6 +74,8 @@ export interface HandlerRun {
   stopped: boolean;
   /** Sends the work's settlement, or `success.written` as the runtime's actor does for a success it completed itself. */
   settle(event: HandlerSettledEvent | SuccessWrittenEvent): void;
+  /** The handler calls `ctx.extend(ms)`. */
+  extend(ms: number): void;
 }
 
 /**
@@ -92,7 +94,13 @@ export function stepActors(write?: (input: ReportStepInput) => ReportStepOutput)
     },
   };
   const logic = fromCallback<StepActorCommand, ExecuteStepInput>(({ input, sendBack, receive }) => {
-    const run: HandlerRun = { input, aborts: [], stopped: false, settle: (event) => sendBack(event) };
+    const run: HandlerRun = {
+      input,
+      aborts: [],
+      stopped: false,
+      settle: (event) => sendBack(event),
+      extend: (ms) => sendBack({ type: 'handler.extend', ms }),
+    };
     runs.push(run);
     receive((command) => {
       if (command.type === 'handler.abort') return void run.aborts.push(command.reason);

@@ -169,7 +169,7 @@ describe('lifecycle machine (the oracle)', () => {
         if (state === 'claimed') expect(ctx.claimedBy).not.toBeNull();
         if (state === 'pending') expect(ctx.claimedBy).toBeNull();
         if (replays === 0) expect(ctx.attempt).toBeLessThanOrEqual(ctx.maxRetries + 1 + ctx.releaseCount);
-        if (state === 'completed') {
+        if (state === 'completed' || state === 'cancelled') {
           for (const kind of STEP_KINDS.filter((k) => k !== 'stale_write_rejected')) {
             expect(snapshot.can(toEvent(kind, { podId: ctx.claimedBy ?? 'p1', attempt: ctx.attempt }, 'p1', 'error', maxRetries))).toBe(false);
           }
@@ -202,6 +202,8 @@ function toEvent(kind: string, fence: { podId: string; attempt: number }, pod: s
       return { type: 'released', ...fence };
     case 'replayed':
       return { type: 'replayed' };
+    case 'cancelled':
+      return { type: 'cancelled' };
     default:
       return { type: 'stale_write_rejected', ...fence };
   }

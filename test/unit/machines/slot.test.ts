@@ -141,6 +141,36 @@ describe('slot machine', () => {
     expect(s.reports.calls).toHaveLength(1); // the late result is never written
   });
 
+  it('handler.extend re-arms the timeout to end ms from then, as often as the handler asks; later states ignore it', async () => {
+    const s = start();
+    s.assign();
+    s.clock.increment(4_000);
+    s.run().extend(3_000); // now ends at 7,000 instead of 5,000
+    s.clock.increment(2_999);
+    expect(s.reports.calls).toHaveLength(0);
+    s.run().extend(10_000); // now ends at 16,999
+    s.clock.increment(9_999);
+    expect(s.reports.calls).toHaveLength(0);
+    expect(s.value()).toEqual({ busy: 'executing' });
+    s.clock.increment(1);
+    expect(s.run().aborts).toEqual(['timeout']);
+    expect(s.reports.last().input.report).toMatchObject({
+      kind: 'fail',
+      reason: 'timeout',
+      error: 'step timed out 10000 ms after its handler last extended the timeout',
+    });
+    s.run().extend(60_000); // too late: the timeout is already reported
+    await s.answer('retried');
+    s.run().settle({ type: 'handler.failed', error: 'aborted', retryable: true });
+    await flush();
+    expect(s.facts()).toEqual([freed('retried')]);
+    // The next step starts from its own timeout again.
+    s.assign(claimedStep('step_2', { timeoutMs: 5_000 }));
+    expect(s.child.getSnapshot().context.extendedMs).toBeNull();
+    s.clock.increment(5_000);
+    expect(s.steps.of('step_2').aborts).toEqual(['timeout']);
+  });
+
   it('on timeout, work that settles while the report is in flight ends the step with the report', async () => {
     const s = start();
     s.assign();

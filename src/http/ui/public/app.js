@@ -425,7 +425,7 @@ async function stepsPage(params) {
       h(
         'select',
         { name: 'status' },
-        ['', 'pending', 'claimed', 'completed', 'failed'].map((st) =>
+        ['', 'pending', 'claimed', 'completed', 'failed', 'cancelled'].map((st) =>
           h('option', { value: st, selected: params.get('status') === st || (!params.get('status') && st === '') }, st || 'any'),
         ),
       ),
