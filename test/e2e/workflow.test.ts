@@ -91,7 +91,12 @@ async function scenario(queue: QueueDatabase): Promise<void> {
   expect(await postJson(b!.baseUrl, `/admin/dlq/${mid}/replay`, {})).toEqual({ status: 200, body: { step_id: mid, status: 'pending' } });
   await waitFor('the whole DAG completed', async () => Object.values(await graph()).every((s) => s === 'completed'), { timeoutMs: SETTLE_MS });
 
+  // On Snowflake a completion's event is copied to the trail by its writer's next statement (or
+  // poll), so the trail may lag the rows briefly: wait for it, then check it exactly.
   for (const id of [leaf1!, leaf2!, deep!]) {
+    await waitFor(`${id}'s completed event`, async () => (await reader.eventList({ stepId: id })).some((e) => e.kind === 'completed'), {
+      timeoutMs: SETTLE_MS,
+    });
     expect((await reader.eventList({ stepId: id })).map((e) => e.kind)).toEqual(['submitted', 'dead_lettered', 'replayed', 'claimed', 'completed']);
   }
   const deepStatus = await getJson(base, `/status/${deep}`);

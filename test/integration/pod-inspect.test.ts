@@ -64,7 +64,11 @@ it('a step actor and its lifecycle appear, transition and stop in the inspection
     () => messages.some((m) => m.sessionId === stepActor.sessionId && m.type === '@xstate.snapshot' && m.snapshot?.status === 'stopped'),
     10_000,
   );
-  const slotValues = messages.filter((m) => m.sessionId === stepActor.parentId && m.type === '@xstate.snapshot').map((m) => JSON.stringify(m.snapshot?.value));
+  const slotSnapshots = () =>
+    messages.filter((m) => m.sessionId === stepActor.parentId && m.type === '@xstate.snapshot').map((m) => JSON.stringify(m.snapshot?.value));
+  // The child's stop and the slot's own next snapshot are separate messages: wait for the slot's.
+  await waitFor('the slot idle again', () => slotSnapshots().at(-1) === JSON.stringify('idle'), 10_000);
+  const slotValues = slotSnapshots();
   // A success the step's actor completed itself: executing → idle on its one success.written.
   expect(slotValues).toEqual(expect.arrayContaining([JSON.stringify({ busy: 'executing' })]));
   expect(slotValues).not.toContain(JSON.stringify({ busy: 'reporting' }));

@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import {
   AdvanceCommand,
+  CancelCommand,
   ClaimCommand,
   KillCommand,
   podIdOf,
@@ -141,6 +142,15 @@ const SCENARIOS: StoreCommand[][] = [
     new ReportCommand(0, 'holder', { kind: 'complete' }),
     new ReportCommand(1, 'holder', { kind: 'fail', retryable: true, reason: 'error' }),
     new ReportCommand(0, 'holder', { kind: 'release' }),
+  ],
+  // A claimed step cancelled: its holder's completion is then stale; a pending one cancelled too.
+  [
+    submitOne(1),
+    submitOne(1),
+    new ClaimCommand(0, 1, STEP_TYPES),
+    new CancelCommand(0, false),
+    new CancelCommand(1, false),
+    new ReportCommand(0, 'holder', { kind: 'complete' }),
   ],
 ];
 
