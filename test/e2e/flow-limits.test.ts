@@ -42,8 +42,7 @@ async function limitScenario(queue: QueueDatabase, holdMs: number, timeoutMs: nu
   // Snowflake: event ids are not commit order (completions' events are copied later), so the trail
   // is replayed by time, allowing the emulator's stamping of a claim at its transaction's start
   // (flow-trail.ts); the handlers' log below is the strict real-time check on every store.
-  const heldInTrail =
-    queue.kind === 'snowflake' ? maxConcurrentByTime(events, new Set(ids), EMULATOR_CLAIM_LAG_MS) : maxConcurrent(events, new Set(ids));
+  const heldInTrail = queue.kind === 'snowflake' ? maxConcurrentByTime(events, new Set(ids), EMULATOR_CLAIM_LAG_MS) : maxConcurrent(events, new Set(ids));
 
   // Handler runs with both a start and a done line, in file order (real time across processes). An
   // attempt aborted mid-run (a timeout, a fenced pod) logs no done; its claim still counts in the trail.
