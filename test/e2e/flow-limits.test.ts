@@ -3,8 +3,9 @@
  * backlog of 16 steps of a type declared with `concurrency: 3`. All complete, and never more than 3
  * run at once: neither in the audit trail (claims held at once) nor in the handlers' own execution
  * log (real time, one file all pods append to), and the limit is reached. On SQLite, PostgreSQL and
- * the Snowflake emulator, where the limited claims pass the store's gate (src/store/snowflake/gate.ts):
- * without it the emulator let four pods hold 6 of a limit of 3 (README, "What the emulator tests prove").
+ * the Snowflake emulator, where the limited claims pass the store's gate (src/store/snowflake/gate.ts;
+ * test/integration/snowflake-gate.test.ts is the race that fails without it; README, "What the
+ * emulator tests prove").
  */
 import { describe, expect, it } from 'vitest';
 import { maxConcurrent, maxConcurrentByTime } from '../support/flow-trail.js';
