@@ -10,12 +10,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { requiredStores } from '../conformance/stores.js';
 import { openSnowflakeStore, type SnowflakeStore } from '../../src/store/snowflake/driver.js';
 import type { TypeFlowLimit } from '../../src/store/store.js';
+import { StatementCounter } from '../bench/statement-counter.js';
+import { countSnowflakeStatements } from '../bench/statements.snowflake.js';
 import { dropSnowflakeSchema, emulatorLogin, emulatorUnavailableReason, emulatorUrl, freshSnowflakeSchema } from '../support/snowflake.js';
 
 const url = emulatorUrl();
 const POLICY = { baseDelayMs: 1_000, maxDelayMs: 8_000, deadPodThresholdMs: 60_000, maxReleases: 3 };
 const META = { max_parallelism: 10, capacity: 10, in_flight: 0, version: 'test', host: 'test' };
 const STORES = 4;
+const counter = new StatementCounter();
+countSnowflakeStatements(counter);
 
 const opened: SnowflakeStore[] = [];
 const schemas: string[] = [];
@@ -101,6 +105,29 @@ if (url === undefined && !requiredStores().has('snowflake')) {
       const again = await Promise.all(stores.map((store, i) => store.stepClaim({ podId: `pod-${i}`, types: ['rated'], limit: 2, limits })));
       expect(again.flat()).toHaveLength(0);
       expect(await claimedOf(stores[0]!, 'rated')).toBe(2);
+    });
+
+    it('only limited claims and keyed submits pay the gate: 3 statements more each, plain claims and submits unchanged', async () => {
+      const { stores } = await fleet(1);
+      const store = stores[0]!;
+      const limits: TypeFlowLimit[] = [{ type: 'limited', concurrency: 5 }];
+      const step = (type: string, key?: string) => ({
+        type,
+        args: { key },
+        maxRetries: 0,
+        timeoutMs: 60_000,
+        ...(key === undefined ? {} : { idempotencyKey: key }),
+      });
+      const measure = async (work: () => Promise<unknown>) => {
+        counter.reset();
+        await work();
+        const { total, byLabel } = counter.snapshot();
+        return { total, gate: byLabel['gate'] ?? 0 };
+      };
+      expect(await measure(() => store.stepSubmit(step('plain')))).toEqual({ total: 2, gate: 0 });
+      expect(await measure(() => store.stepSubmit(step('limited', 'k1')))).toEqual({ total: 7, gate: 3 });
+      expect(await measure(() => store.stepClaim({ podId: 'pod-0', types: ['plain'], limit: 5 }))).toEqual({ total: 3, gate: 0 });
+      expect(await measure(() => store.stepClaim({ podId: 'pod-0', types: ['limited'], limit: 5, limits }))).toEqual({ total: 6, gate: 3 });
     });
 
     it('a gated claim whose UPDATE fails is rolled back: nothing is claimed and the next gated claim and keyed submit go through', async () => {
