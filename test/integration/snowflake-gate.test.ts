@@ -113,7 +113,7 @@ if (url === undefined && !requiredStores().has('snowflake')) {
       const limits: TypeFlowLimit[] = [{ type: 'limited', concurrency: 5 }];
       const step = (type: string, key?: string) => ({
         type,
-        args: { key },
+        args: { key: key ?? null },
         maxRetries: 0,
         timeoutMs: 60_000,
         ...(key === undefined ? {} : { idempotencyKey: key }),
