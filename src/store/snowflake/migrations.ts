@@ -26,7 +26,7 @@ export interface SfMigration {
 
 /**
  * Version 1. No PRIMARY KEY or UNIQUE: Snowflake standard tables do not enforce them, and the store
- * never relies on them (idempotency keys are kept unique by a MERGE, see queries.ts). The
+ * never relies on them (idempotency keys are kept unique through the gate, see gate.ts). The
  * `WRITE_TOKEN`/`EVENT_*` columns are the per-row outbox of the audit event a write owes. EVENT_ID
  * is an ORDER identity, so event ids grow in commit order as the audit replay needs.
  */
