@@ -36,6 +36,8 @@ export function countSnowflakeStatements(counter: StatementCounter): void {
 /** Patterns in the order they are tried; the first that matches names the statement. */
 const PATTERNS: readonly (readonly [RegExp, string])[] = [
   [/^ALTER SESSION/i, 'session_setup'],
+  [/^(BEGIN|COMMIT|ROLLBACK)$/, 'gate'],
+  [/^UPDATE \S*STEP_GATE /, 'gate'],
   [/^UPDATE \S*STEP_TRACKER SET STATUS = 'claimed'/, 'claim'],
   [/CLAIM_TOKEN = \? ORDER BY/, 'claim'],
   [/^UPDATE \S*STEP_TRACKER t SET STATUS = 'completed'/, 'complete'],

@@ -57,5 +57,29 @@ if (login === undefined) {
       expect(events.filter((e) => e.kind === 'completed')).toHaveLength(60);
       expect((await a.queueStats()).completed).toBe(60);
     });
+
+    // The gate (src/store/snowflake/gate.ts) waits on STEP_GATE's table lock here instead of
+    // conflicting as on the emulator: the same races must give the same answers.
+    it('through the gate: same-key submits from two pods make one step, racing limited claims never exceed the limit', async () => {
+      const a = await open();
+      const b = await open();
+      await Promise.all([a.migrate(), b.migrate()]);
+      await a.podRegister({ podId: 'live-a-0000000a', name: 'live-a', meta: META });
+      await b.podRegister({ podId: 'live-b-0000000b', name: 'live-b', meta: META });
+      for (let round = 0; round < 5; round++) {
+        const submit = (store: SnowflakeStore) =>
+          store.stepSubmit({ type: 'keyed', args: { round }, idempotencyKey: `live-${round}`, maxRetries: 0, timeoutMs: 60_000 });
+        const [ra, rb] = await Promise.all([submit(a), submit(b)]);
+        expect([ra.outcome, rb.outcome].sort()).toEqual(['duplicate', 'submitted']);
+        expect(ra.stepId).toBe(rb.stepId);
+      }
+      const limits = [{ type: 'limited', concurrency: 3 }];
+      await a.stepSubmitBatch({ steps: Array.from({ length: 8 }, (_, i) => ({ type: 'limited', args: { i }, maxRetries: 0, timeoutMs: 60_000 })) });
+      const [ca, cb] = await Promise.all([
+        a.stepClaim({ podId: 'live-a-0000000a', types: ['limited'], limit: 3, limits }),
+        b.stepClaim({ podId: 'live-b-0000000b', types: ['limited'], limit: 3, limits }),
+      ]);
+      expect(ca.length + cb.length).toBe(3);
+    });
   });
 }

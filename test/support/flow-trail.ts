@@ -18,6 +18,23 @@ export function maxConcurrent(events: readonly StepEvent[], limitedIds: Readonly
   return max;
 }
 
+/**
+ * `maxConcurrent` replaying the trail in time order (a release before a claim of the same instant),
+ * for stores whose event ids are not commit order: the Snowflake store copies a completion's event
+ * with its next write, so its id may come after a later claim's, while its `ts` is the completion's.
+ * `claimLagMs`: how much earlier than the read of its counts a claim may be stamped. The emulator
+ * (DuckDB) stamps a gated claim with its transaction's start, taken before the gate is passed, so a
+ * completion committed a few ms later, which the claim did see, has a later `ts` than the claim.
+ */
+export function maxConcurrentByTime(events: readonly StepEvent[], limitedIds: ReadonlySet<string>, claimLagMs = 0): number {
+  const at = (e: StepEvent) => (e.kind === 'claimed' ? e.ts + claimLagMs : e.ts);
+  const releaseFirst = (e: StepEvent) => (e.kind === 'claimed' ? 1 : 0);
+  return maxConcurrent(
+    [...events].sort((a, b) => at(a) - at(b) || releaseFirst(a) - releaseFirst(b) || a.eventId - b.eventId),
+    limitedIds,
+  );
+}
+
 /** The largest number of limited claims whose start times lie in one window `(t − intervalMs, t]`. */
 export function maxStartsInWindow(events: readonly StepEvent[], limitedIds: ReadonlySet<string>, intervalMs: number): number {
   const starts = events

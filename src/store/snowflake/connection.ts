@@ -77,14 +77,17 @@ class Session {
     private readonly settings: SessionSettings,
   ) {}
 
-  /** Runs `statement` after the session's previous one has finished. */
-  run(statement: Statement): Promise<Answer> {
-    const result = this.tail.then(() => this.execute(statement));
+  /**
+   * Runs `statement` after the session's previous one has finished. `inTransaction`: a failure
+   * keeps the connection, so the caller's ROLLBACK ends the transaction on the session that holds it.
+   */
+  run(statement: Statement, inTransaction = false): Promise<Answer> {
+    const result = this.tail.then(() => this.execute(statement, inTransaction));
     this.tail = result.catch(() => undefined);
     return result;
   }
 
-  private async execute(statement: Statement): Promise<Answer> {
+  private async execute(statement: Statement, inTransaction = false): Promise<Answer> {
     const connection = await this.open();
     try {
       return await new Promise<Answer>((resolve, reject) => {
@@ -100,7 +103,7 @@ class Session {
     } catch (err) {
       const classified = classifySnowflakeError(err);
       // A session the server no longer knows, or a broken socket: open a new one next time.
-      if (!outcomeKnown(classified) || /^39011[1-4]$/.test((classified as StoreError).driverCode ?? '')) this.discard();
+      if (!inTransaction && (!outcomeKnown(classified) || /^39011[1-4]$/.test((classified as StoreError).driverCode ?? ''))) this.discard();
       throw classified;
     }
   }
@@ -207,13 +210,45 @@ export class SessionPool {
 export interface RunOptions {
   /** A second run is harmless (a read, or a write whose conditions match nothing once applied): network failures are retried too. */
   readonly idempotent?: boolean;
+  /**
+   * The statement is part of an explicit transaction: it is never re-run alone (the emulator aborts
+   * the whole transaction on a conflict; the caller retries the transaction) and a failure keeps the
+   * session, so the caller's ROLLBACK reaches the transaction (see `inTransaction`).
+   */
+  readonly inTransaction?: boolean;
+  /** Drop the session when this statement fails (a ROLLBACK that failed: closing the session ends the transaction). */
+  readonly dropSessionOnFailure?: boolean;
+}
+
+type Run = (statement: Statement, options?: RunOptions) => Promise<Answer>;
+
+/**
+ * Runs `work` between BEGIN and COMMIT on the one session of `run` (from `SessionPool.with`);
+ * `work`'s statements must go through the `run` it is given. On any failure the transaction is
+ * rolled back before the error is rethrown, and a session whose ROLLBACK fails is dropped, so no
+ * transaction is ever left open holding locks (Snowflake keeps a detached transaction's locks for
+ * minutes). Not retried here: the caller decides whether the whole transaction runs again.
+ */
+export async function inTransaction<T>(run: Run, work: (run: Run) => Promise<T>): Promise<T> {
+  const inside: Run = (statement, options) => run(statement, { ...options, inTransaction: true });
+  try {
+    await inside({ sqlText: 'BEGIN', binds: [] });
+    const result = await work(inside);
+    await inside({ sqlText: 'COMMIT', binds: [] });
+    return result;
+  } catch (err) {
+    await run({ sqlText: 'ROLLBACK', binds: [] }, { inTransaction: true, dropSessionOnFailure: true }).catch(() => undefined);
+    throw err;
+  }
 }
 
 async function runWithRetries(session: Session, statement: Statement, options: RunOptions = {}): Promise<Answer> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await session.run(statement);
+      return await session.run(statement, options.inTransaction === true);
     } catch (err) {
+      if (options.dropSessionOnFailure === true) session.discard();
+      if (options.inTransaction === true) throw err;
       const retryable = err instanceof StoreError && err.errorClass === 'retryable' && (outcomeKnown(err) || options.idempotent === true);
       if (!retryable || attempt >= RETRY_ATTEMPTS) throw err;
       const ceiling = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);

@@ -1,7 +1,8 @@
 /**
  * The Snowflake `Store` (DESIGN §3), designed for standard tables: every write is one autocommit
  * statement, so a pod that dies mid-call never leaves a transaction holding a table lock (Snowflake
- * keeps a detached transaction's locks for minutes). Claims are one conditional UPDATE stamping a
+ * keeps a detached transaction's locks for minutes), except the two gated writes (a flow-limited
+ * claim, a keyed submit's promotion), whose short transactions gate.ts explains. Claims are one conditional UPDATE stamping a
  * fresh token, then a read by that token on the same session; fenced writes are batched UPDATEs;
  * decisions that PostgreSQL makes inside a statement are made in decide.ts and written back under
  * conditions on the values read. Each write owes its audit events: it stamps them into the rows'
@@ -12,12 +13,14 @@
  * the trail through this store, the change watcher's next quiet poll, or the close or mark-down of
  * the pod. The recovery sweep copies what a dead writer still owed (queries.ts). So another pod may
  * see a live pod's `completed` events about a poll interval after the rows. Owns the mapping from
- * Store calls to statements; must not hold SQL text or open explicit transactions.
+ * Store calls to statements; must not hold SQL text, nor open explicit transactions other than
+ * through the gate (gate.ts).
  *
  * Statements, not milliseconds, are what a Snowflake queue pays for (each one keeps the warehouse
  * awake): a claim of N steps is 3 statements (its copy carries the previous completions' events),
  * a batch of completions 2 (+1 when one is stale), so a claim-and-complete cycle is 5 whatever N;
- * an idle pod's empty claim 2, a heartbeat 1.
+ * an idle pod's empty claim 2, a heartbeat 1. A flow-limited claim and a keyed submit each pay 3
+ * more (BEGIN, the gate UPDATE, COMMIT: gate.ts), the only explicit transactions of this store.
  */
 import { limitedTypes } from '../flow.js';
 import { randomUUID } from 'node:crypto';
@@ -78,6 +81,7 @@ import * as w from './queries.workflow.js';
 import { cascadeChanges, readDescendants, revivalChanges } from './workflow.js';
 import { walkWorkflow } from '../workflow.js';
 import { runMigrations } from './migrations.js';
+import { throughGate, typeSlots } from './gate.js';
 import { sfNames, type SfNames } from './names.js';
 import * as q from './queries.js';
 import * as b from './queries.browse.js';
@@ -237,11 +241,16 @@ export class SnowflakeStore implements Store {
     }
     const token = randomUUID();
     this.watcher.noteClaim();
+    const limits = limitedTypes(params);
+    const claim = q.claimSql(this.names, { podId: params.podId, token, types: params.types, limit, now: at(params), limits });
     const rows = await this.main.with(async (run) => {
       let updated: number;
       try {
-        updated = (await run(q.claimSql(this.names, { podId: params.podId, token, types: params.types, limit, now: at(params), limits: limitedTypes(params) })))
-          .updated;
+        // A limited claim's counts must hold until it commits: it passes the gate (gate.ts).
+        updated =
+          limits.length === 0
+            ? (await run(claim)).updated
+            : await throughGate(run, this.names, typeSlots(limits.map((l) => l.type)), token, async (tx) => (await tx(claim)).updated);
       } catch (err) {
         if (outcomeKnown(err)) throw err;
         updated = -1;

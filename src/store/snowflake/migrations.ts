@@ -15,6 +15,7 @@ import { SchemaTooNewError } from '../../errors.js';
 import type { MigrateResult } from '../store.js';
 import type { Answer, RunOptions, Statement } from './connection.js';
 import type { SfNames } from './names.js';
+import { GATE_SLOTS } from './queries.gate.js';
 
 /** One migration: its version and its statements (run in order). */
 export interface SfMigration {
@@ -25,7 +26,7 @@ export interface SfMigration {
 
 /**
  * Version 1. No PRIMARY KEY or UNIQUE: Snowflake standard tables do not enforce them, and the store
- * never relies on them (idempotency keys are kept unique by a MERGE, see queries.ts). The
+ * never relies on them (idempotency keys are kept unique through the gate, see gate.ts). The
  * `WRITE_TOKEN`/`EVENT_*` columns are the per-row outbox of the audit event a write owes. EVENT_ID
  * is an ORDER identity, so event ids grow in commit order as the audit replay needs.
  */
@@ -76,6 +77,19 @@ export const MIGRATIONS: readonly SfMigration[] = [
     version: 4,
     description: "step control: STEP_TRACKER.PROGRESS (status and event 'cancelled' need no DDL)",
     statements: (n) => [`ALTER TABLE ${n.stepTracker} ADD COLUMN IF NOT EXISTS PROGRESS VARIANT`],
+  },
+  {
+    // The gate's slots are made here, once, and never inserted at run time: two pods inserting a
+    // missing slot at once could make two rows of it (nothing unique is enforced), and two
+    // transactions each updating a different copy would not exclude each other (gate.ts).
+    version: 5,
+    description: `STEP_GATE: ${GATE_SLOTS} slots serializing flow-limited claims and keyed submits`,
+    statements: (n) => [
+      `CREATE TABLE IF NOT EXISTS ${n.stepGate} (SLOT NUMBER(10, 0) NOT NULL, GATE_TOKEN VARCHAR)`,
+      `INSERT INTO ${n.stepGate} (SLOT, GATE_TOKEN)
+        SELECT column1, NULL FROM VALUES ${Array.from({ length: GATE_SLOTS }, (_, i) => `(${i})`).join(', ')}
+        WHERE NOT EXISTS (SELECT 1 FROM ${n.stepGate})`,
+    ],
   },
 ];
 

@@ -14,6 +14,8 @@ export interface SfNames {
   readonly stepEvents: string;
   readonly schemaVersion: string;
   readonly stepDependencies: string;
+  /** Snowflake only: the serialization gate of flow-limited claims and keyed submits (gate.ts). */
+  readonly stepGate: string;
 }
 
 /** Names for a validated schema and prefix; `ValidationError` otherwise. */
@@ -29,5 +31,6 @@ export function sfNames(schema = 'PUBLIC', prefix = ''): SfNames {
     stepEvents: q(t.stepEvents),
     schemaVersion: q(t.schemaVersion),
     stepDependencies: q(t.stepDependencies),
+    stepGate: q(`${prefix}step_gate`),
   };
 }

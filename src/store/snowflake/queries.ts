@@ -4,7 +4,8 @@
  * decisions, no row mapping.
  *
  * Designed for Snowflake's standard tables (no SKIP LOCKED, no RETURNING, no enforced unique keys,
- * UPDATE/DELETE/MERGE serialized per table): every write is one autocommit statement. A write
+ * UPDATE/DELETE/MERGE serialized per table): every write is one autocommit statement, except that a
+ * flow-limited claim and a keyed promotion run inside the gate's transaction (gate.ts). A write
  * stamps the rows it changed with a fresh `WRITE_TOKEN` and the audit event they owe (`EVENT_KIND`,
  * `EVENT_POD`, `EVENT_DETAIL`: an outbox of one event per row); `eventsFromWrite` then copies those
  * into STEP_EVENTS, at most once per token. Writes that depend on a row's current values carry

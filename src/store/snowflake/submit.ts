@@ -2,8 +2,9 @@
  * Submits on Snowflake: checks, idempotency answers and the insert, all or none. Keys are unique per
  * type without a unique index: existing keys are read first (duplicate or ConflictError, writing
  * nothing); keyed steps are then inserted `staged` and promoted by one UPDATE that refuses them all
- * if any key was taken meanwhile (UPDATEs serialize on the table lock), in which case they are
- * removed and the submit starts over, now answered by the step that won. Steps without keys are
+ * if any key was taken meanwhile, in which case they are removed and the submit starts over, now
+ * answered by the step that won. The promotion passes the gate of its keys (gate.ts), so two
+ * submits of one key never both see it free, on Snowflake and on the emulator alike. Steps without keys are
  * inserted `pending` directly. Owns that flow; the SQL is in queries.ts.
  */
 import { randomUUID } from 'node:crypto';
@@ -17,6 +18,8 @@ import type { SfNames } from './names.js';
 import { eventsFromWriteSql, keysTakenSql, promoteSql, submitSql, unstageSql, type SubmitItem } from './queries.js';
 import { checkDependencies, parentIds } from '../workflow.js';
 import { checkParents, insertEdges } from './workflow.js';
+import { outcomeKnown } from './classify.js';
+import { keySlots, throughGate } from './gate.js';
 
 type Submission = Omit<StepSubmitParams, 'now'>;
 type Run = (statement: Statement, options?: RunOptions) => Promise<Answer>;
@@ -128,7 +131,17 @@ export async function submitSteps(run: Run, n: SfNames, steps: readonly Submissi
     const keyed = fresh.some((i) => i.idempotencyKey !== null);
     for (let i = 0; i < fresh.length; i += CHUNK) await run(submitSql(n, fresh.slice(i, i + CHUNK), token, now ?? null, keyed));
     if (keyed) {
-      const promoted = (await run(promoteSql(n, token), { idempotent: true })).updated;
+      const slots = keySlots(fresh.filter((i) => i.idempotencyKey !== null).map((i) => [i.type, i.idempotencyKey!] as const));
+      let promoted: number;
+      try {
+        promoted = await throughGate(run, n, slots, token, async (tx) => (await tx(promoteSql(n, token))).updated);
+      } catch (err) {
+        // Rolled back, or its COMMIT's answer was lost: the steps are either still staged (removed
+        // here, so the caller's retry starts clean) or promoted (their events are copied here).
+        await run(unstageSql(n, token), { idempotent: true }).catch(() => undefined);
+        if (!outcomeKnown(err)) await run(eventsFromWriteSql(n, token), { idempotent: true }).catch(() => undefined);
+        throw err;
+      }
       if (promoted === 0) {
         await run(unstageSql(n, token), { idempotent: true });
         if (round >= KEY_RACE_ROUNDS) throw new ConflictError('idempotency keys kept being taken by concurrent submits; try again');
