@@ -10,7 +10,10 @@ import type { StepSubmitParams } from './store.js';
 type Submission = Omit<StepSubmitParams, 'now'>;
 
 const INT32_MAX = 2 ** 31 - 1;
-const MAX_DEADLINE_MS = Date.UTC(9999, 11, 31);
+/** A time zone offset is at most 14 h: a deadline written in 1970 or 9999 may lie that far outside. */
+const OFFSET_MS = 14 * 3_600_000;
+const MIN_DEADLINE_MS = -OFFSET_MS;
+const MAX_DEADLINE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999) + OFFSET_MS;
 
 /** What is wrong with one submission, given its serialised args and metadata; empty when nothing. */
 export function submissionProblems(s: Submission, argsJson: string, metadataJson: string): FleetErrorItem[] {
@@ -25,8 +28,9 @@ export function submissionProblems(s: Submission, argsJson: string, metadataJson
   const delayMs = s.delayMs ?? 0;
   if (!Number.isSafeInteger(delayMs) || delayMs < 0) problems.push({ loc: 'delayMs', msg: 'must be a non-negative integer' });
   const deadline = s.deadline ?? null;
-  // Year 1970 to 9999: every store's time type holds it, and no real deadline lies outside.
-  if (deadline !== null && (!Number.isSafeInteger(deadline) || deadline < 0 || deadline > MAX_DEADLINE_MS)) {
+  // Years 1970 to 9999 as written, with up to 14 h of offset either side: every store's time type
+  // holds them, and no real deadline lies outside.
+  if (deadline !== null && (!Number.isSafeInteger(deadline) || deadline < MIN_DEADLINE_MS || deadline > MAX_DEADLINE_MS)) {
     problems.push({ loc: 'deadline', msg: 'must be a time between 1970 and 9999 (epoch ms) or null' });
   }
   const key = s.idempotencyKey ?? null;

@@ -15,13 +15,17 @@ export const uiAssetParamsSchema = z.object({ file: z.enum(UI_ASSET_FILES) });
 
 export const STEP_PAGE_MAX = 200;
 
+/** A filter string: U+0000 fits no PostgreSQL text value, so it is refused (400) rather than sent. */
+// eslint-disable-next-line no-control-regex
+const noNul = z.string().regex(/^[^\u0000]*$/, { error: 'must not contain U+0000' });
+
 /** Query of GET /ui/api/steps: every filter optional; `step_id` matches a prefix. */
 export const uiStepsQuerySchema = z
   .object({
     status: stepStatus.optional(),
-    type: z.string().min(1).max(64).optional(),
-    step_id: z.string().min(1).max(128).optional().describe('a step id or a prefix of one'),
-    idempotency_key: z.string().min(1).max(512).optional(),
+    type: noNul.min(1).max(64).optional(),
+    step_id: noNul.min(1).max(128).optional().describe('a step id or a prefix of one'),
+    idempotency_key: noNul.min(1).max(512).optional(),
     limit: z.int().min(1).max(STEP_PAGE_MAX).optional().describe('page size, default 50'),
     offset: z.int().min(0).max(1_000_000).optional().describe('steps to skip, default 0'),
   })
