@@ -92,12 +92,18 @@ async function scenario(queue: QueueDatabase): Promise<void> {
   await waitFor('the whole DAG completed', async () => Object.values(await graph()).every((s) => s === 'completed'), { timeoutMs: SETTLE_MS });
 
   // On Snowflake a completion's event is copied to the trail by its writer's next statement (or
-  // poll), so the trail may lag the rows briefly: wait for it, then check it exactly.
+  // poll), so the trail may lag the rows briefly: wait for it. A revived step then ran once to
+  // completion; on a loaded machine the emulator's slow statements may get its pod judged dead
+  // mid-step, so a recovery and a second claim are allowed between, never a second completion.
   for (const id of [leaf1!, leaf2!, deep!]) {
     await waitFor(`${id}'s completed event`, async () => (await reader.eventList({ stepId: id })).some((e) => e.kind === 'completed'), {
       timeoutMs: SETTLE_MS,
     });
-    expect((await reader.eventList({ stepId: id })).map((e) => e.kind)).toEqual(['submitted', 'dead_lettered', 'replayed', 'claimed', 'completed']);
+    const kinds = (await reader.eventList({ stepId: id })).map((e) => e.kind);
+    expect(kinds.slice(0, 4)).toEqual(['submitted', 'dead_lettered', 'replayed', 'claimed']);
+    expect(kinds.at(-1)).toBe('completed');
+    expect(kinds.filter((k) => k === 'completed')).toHaveLength(1);
+    expect(kinds.slice(4, -1).every((k) => k === 'recovered' || k === 'claimed')).toBe(true);
   }
   const deepStatus = await getJson(base, `/status/${deep}`);
   expect(deepStatus.body).toMatchObject({
