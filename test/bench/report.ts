@@ -64,7 +64,10 @@ export interface TreeResult {
 
 /** A pod process's memory, idle and holding many sleeping steps. */
 export interface MemoryResult {
+  /** 20 s after registering: what an idle pod holds once V8's memory reducer has run. */
   readonly idleRssMb: number;
+  /** 3 s after registering: start-up's young generation still held. */
+  readonly idleEarlyRssMb: number;
   readonly sleepingSteps: number;
   readonly busyRssMb: number;
   readonly busyPeakMb: number;
@@ -207,7 +210,11 @@ export function checkTargets(f: BenchFigures): TargetCheck[] {
     }
   }
   if (f.memory !== null) {
-    checks.push({ target: 'idle pod process RSS ≤ 80 MB', value: `${fixed(f.memory.idleRssMb, 1)} MB`, met: f.memory.idleRssMb <= 80 });
+    checks.push({
+      target: 'idle pod process RSS ≤ 80 MB (20 s after registering)',
+      value: `${fixed(f.memory.idleRssMb, 1)} MB`,
+      met: f.memory.idleRssMb <= 80,
+    });
     checks.push({
       target: `pod process, P=${f.memory.sleepingSteps}, ${f.memory.sleepingSteps} sleeping steps: RSS ≤ 200 MB`,
       value: `${fixed(f.memory.busyRssMb, 1)} MB (peak ${fixed(f.memory.busyPeakMb, 1)})`,
@@ -358,7 +365,8 @@ export function formatReport(f: BenchFigures): string {
       table(
         ['pod process memory (fleet-q start)', 'RSS MB', 'peak RSS MB'],
         [
-          ['idle, empty queue', fixed(m.idleRssMb, 1), ''],
+          ['idle, empty queue, 3 s after registering', fixed(m.idleEarlyRssMb, 1), ''],
+          ['idle, empty queue, 20 s after registering', fixed(m.idleRssMb, 1), ''],
           [`P=${m.sleepingSteps}, threshold 1, ${m.sleepingSteps} sleeping steps`, fixed(m.busyRssMb, 1), fixed(m.busyPeakMb, 1)],
         ],
       ),
