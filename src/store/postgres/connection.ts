@@ -95,6 +95,66 @@ export class PgConnections {
     }
   }
 
+  /**
+   * Runs `work` on a client of the main pool checked out for a session of its own (the migration
+   * under its advisory lock). A checked-out client has no pool listener, so its 'error' events are
+   * reported here: unheard, a dropped connection would crash the process. After a failure the
+   * session state is unknown (aborted transaction, broken socket), so the client is discarded
+   * instead of returned. Errors come out classified (FleetErrors as they are).
+   */
+  async withSession<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.checkedOut(async (client, discard) => {
+      try {
+        return await work(client);
+      } catch (err) {
+        discard();
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Runs `work` in one transaction on a client of the main pool (a claim under flow locks, a submit
+   * with workflow edges): BEGIN, `work`, COMMIT, or ROLLBACK when anything fails. The client goes
+   * back to the pool after a clean rollback (a refused submit is a normal outcome) and is discarded
+   * only when the rollback itself failed. Errors come out classified, as `withSession`'s.
+   */
+  async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.checkedOut(async (client, discard) => {
+      try {
+        await client.query('BEGIN');
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(discard);
+        throw err;
+      }
+    });
+  }
+
+  private async checkedOut<T>(work: (client: pg.PoolClient, discard: () => void) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.main.connect();
+    } catch (err) {
+      throw classifyPgError(err);
+    }
+    const onError = (err: Error) => this.report(err);
+    client.on('error', onError);
+    let discarded = false;
+    try {
+      return await work(client, () => {
+        discarded = true;
+      });
+    } catch (err) {
+      throw classifyPgError(err);
+    } finally {
+      client.removeListener('error', onError);
+      client.release(discarded);
+    }
+  }
+
   /** Ends both pools; idempotent. */
   async end(): Promise<void> {
     await Promise.all([this.main, this.control].map((pool) => (pool.ended ? undefined : pool.end())));

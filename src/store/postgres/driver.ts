@@ -65,7 +65,6 @@ import type {
   StorePolicy,
   AtTime,
 } from '../store.js';
-import { classifyPgError } from './classify.js';
 import { PgConnections, runQuery } from './connection.js';
 import { runMigrations } from './migrations.js';
 import { pgNames, type PgNames } from './names.js';
@@ -218,27 +217,7 @@ export class PostgresStore implements Store {
   }
 
   async migrate(): Promise<MigrateResult> {
-    let client;
-    try {
-      client = await this.main.connect();
-    } catch (err) {
-      throw classifyPgError(err);
-    }
-    // A checked-out client has no pool listener: without this, a dropped connection would be an
-    // unhandled 'error' event, which crashes the process.
-    const onError = (err: Error) => this.connections.report(err);
-    client.on('error', onError);
-    let failed = false;
-    try {
-      return await runMigrations(client, this.names);
-    } catch (err) {
-      failed = true;
-      throw classifyPgError(err);
-    } finally {
-      client.removeListener('error', onError);
-      // After a failure the session state is unknown (aborted transaction, broken socket): discard it.
-      client.release(failed);
-    }
+    return this.connections.withSession((client) => runMigrations(client, this.names));
   }
 
   /** Checks that the database answers; a classified `StoreError` otherwise. */
@@ -256,13 +235,13 @@ export class PostgresStore implements Store {
 
   async stepSubmit(params: StepSubmitParams): Promise<StepSubmitResult> {
     const { now, ...step } = params;
-    const [result] = await submitSteps(this.main, this.names, this.sql.submit, [step], now, false);
+    const [result] = await submitSteps(this.connections, this.names, this.sql.submit, [step], now, false);
     this.refreshStatistics(result!.outcome === 'submitted' ? 1 : 0);
     return result!;
   }
 
   async stepSubmitBatch(params: StepSubmitBatchParams): Promise<StepSubmitBatchResult> {
-    const results = await submitSteps(this.main, this.names, this.sql.submit, params.steps, params.now);
+    const results = await submitSteps(this.connections, this.names, this.sql.submit, params.steps, params.now);
     this.refreshStatistics(results.filter((r) => r.outcome === 'submitted').length);
     return { results };
   }
@@ -312,17 +291,7 @@ export class PostgresStore implements Store {
    * with what is left of `limit`. Rolled back as a whole on any error.
    */
   private async claimWithinLimits(params: StepClaimParams, limited: readonly TypeFlowLimit[], limit: number): Promise<StepRow[]> {
-    let client;
-    try {
-      client = await this.main.connect();
-    } catch (err) {
-      throw classifyPgError(err);
-    }
-    const onError = (err: Error) => this.connections.report(err);
-    client.on('error', onError);
-    let failed = false;
-    try {
-      await client.query('BEGIN');
+    return this.connections.inTransaction(async (client) => {
       await client.query({ text: this.sql.flowLock, values: [limited.map((l) => `${this.names.migrationLockText}:flow:${l.type}`)] });
       const claimed: StepRow[] = [];
       let left = limit;
@@ -344,16 +313,8 @@ export class PostgresStore implements Store {
       }
       const free = params.types.filter((t) => !limited.some((l) => l.type === t));
       if (left > 0 && free.length > 0) await run(this.sql.claim, 'fleet_q_step_claim', free, []);
-      await client.query('COMMIT');
       return claimed.sort(byClaimOrder);
-    } catch (err) {
-      failed = true;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err instanceof PodFencedError ? err : classifyPgError(err);
-    } finally {
-      client.removeListener('error', onError);
-      client.release(failed);
-    }
+    });
   }
 
   async stepComplete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>> {

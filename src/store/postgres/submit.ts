@@ -4,14 +4,13 @@
  * `submitted` event, so 10,000 steps cost one round trip. Owns the idempotency outcome of each item;
  * must not decide defaults (callers resolve maxRetries and timeoutMs) or args schemas.
  */
-import type pg from 'pg';
-import { ConflictError, FleetError, StoreError, ValidationError, type FleetErrorItem } from '../../errors.js';
+import { ConflictError, StoreError, ValidationError, type FleetErrorItem } from '../../errors.js';
 import { newStepId } from '../../ids.js';
 import { assertNoDuplicateKeys, submissionProblems } from '../submission-checks.js';
 import type { StepSubmitParams, StepSubmitResult } from '../store.js';
 import { checkDependencies, gateOf, parentIds, type ResolvedParent } from '../workflow.js';
-import { classifyPgError, constraintOf } from './classify.js';
-import { runQuery } from './connection.js';
+import { constraintOf } from './classify.js';
+import { runQuery, type PgConnections } from './connection.js';
 import type { PgNames } from './names.js';
 import { edgesInsertSql, gateSetSql, parentStatusSql } from './workflow.js';
 
@@ -74,7 +73,7 @@ function parameters(steps: readonly Submission[], now: number | undefined): unkn
  * (writing nothing) when an item's key is taken by a step with different args.
  */
 export async function submitSteps(
-  pool: pg.Pool,
+  connections: PgConnections,
   names: PgNames,
   sql: string,
   steps: readonly Submission[],
@@ -88,8 +87,8 @@ export async function submitSteps(
   for (let run = 1; ; run++) {
     let rows: SubmitRow[];
     try {
-      if (resolved.some((parents) => parents.length > 0)) return await submitWithParents(pool, names, sql, values, steps, resolved, inBatch);
-      rows = (await runQuery<SubmitRow>(pool, { name: 'fleet_q_step_submit', text: sql, values })).rows;
+      if (resolved.some((parents) => parents.length > 0)) return await submitWithParents(connections, names, sql, values, steps, resolved, inBatch);
+      rows = (await runQuery<SubmitRow>(connections.main, { name: 'fleet_q_step_submit', text: sql, values })).rows;
     } catch (err) {
       const keyRace = err instanceof StoreError && err.driverCode === '23505' && constraintOf(err) === `${names.prefix}st_idem_ux`;
       if (keyRace && run < KEY_RACE_RUNS) continue;
@@ -105,7 +104,7 @@ export async function submitSteps(
  * `edgesInsertSql`), then each item's declared parents and gate. Any refusal rolls everything back.
  */
 async function submitWithParents(
-  pool: pg.Pool,
+  connections: PgConnections,
   names: PgNames,
   sql: string,
   values: unknown[],
@@ -113,15 +112,7 @@ async function submitWithParents(
   resolved: readonly ResolvedParent[][],
   inBatch: boolean,
 ): Promise<StepSubmitResult[]> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (err) {
-    throw classifyPgError(err);
-  }
-  let broken = false;
-  try {
-    await client.query('BEGIN');
+  return connections.inTransaction(async (client) => {
     const rows = (await client.query<SubmitRow>({ name: 'fleet_q_step_submit', text: sql, values })).rows;
     const results = outcomes(rows, values[1] as string[], steps);
     const earlier: string[] = [];
@@ -140,18 +131,8 @@ async function submitWithParents(
       const gates = gated.map((item) => gateOf(item.parents, statuses, inBatch ? item.index : null));
       await client.query(gateSetSql(names), [gated.map((g) => g.stepId), gated.map((g) => JSON.stringify(g.parents)), gates]);
     }
-    await client.query('COMMIT');
     return results;
-  } catch (err) {
-    try {
-      await client.query('ROLLBACK');
-    } catch {
-      broken = true;
-    }
-    throw err instanceof FleetError ? err : classifyPgError(err);
-  } finally {
-    client.release(broken);
-  }
+  });
 }
 
 function outcomes(rows: readonly SubmitRow[], ids: readonly string[], steps: readonly Submission[]): StepSubmitResult[] {
