@@ -8,7 +8,7 @@
 import type { Json, StepRow, WorkflowEdge } from '../store.js';
 import { parentFailedError } from '../workflow.js';
 import { run, runRead, write, type Connection, type Queryable } from './connection.js';
-import { insertEvents, type MysqlContext } from './context.js';
+import { insertEvents, type MysqlContext, type NewEvent } from './context.js';
 import { parseJson, toStepRow, type StepRecord } from './rows.js';
 
 /**
@@ -43,46 +43,64 @@ async function descendantsOf(connection: Connection, ctx: MysqlContext, rootId: 
   return (await run<{ step_id: string }>(connection, ctx.sql.descendants, [[rootId]])).map((r) => r.step_id);
 }
 
-/** Fails every pending descendant of the dead-lettered `rootId`, one `dead_lettered` event each. */
-export async function cascadeFailure(connection: Connection, ctx: MysqlContext, rootId: string, podId: string | null, now: number): Promise<void> {
+/**
+ * What both cascades do: lock the descendants of `rootId` that `lockSql` selects (the state the
+ * cascade moves them out of), move them with the statement `update` gives for their ids, and record
+ * one event each.
+ */
+async function cascade(
+  connection: Connection,
+  ctx: MysqlContext,
+  rootId: string,
+  lockSql: string,
+  update: (ids: string[]) => readonly [string, unknown[]],
+  event: (row: StepRecord) => NewEvent,
+): Promise<void> {
   const ids = await descendantsOf(connection, ctx, rootId);
   if (ids.length === 0) return;
-  const locked = await run<StepRecord>(connection, ctx.sql.lockPending, [ids]);
+  const locked = await run<StepRecord>(connection, lockSql, [ids]);
   if (locked.length === 0) return;
+  const [sql, params] = update(locked.map((r) => r.step_id));
+  await write(connection, sql, params);
+  await insertEvents(connection, ctx, locked.map(event));
+}
+
+/** Fails every pending descendant of the dead-lettered `rootId`, one `dead_lettered` event each. */
+export async function cascadeFailure(connection: Connection, ctx: MysqlContext, rootId: string, podId: string | null, now: number): Promise<void> {
   const error = parentFailedError(rootId);
-  await write(connection, ctx.sql.cascadeFail, [error, now, locked.map((r) => r.step_id)]);
-  await insertEvents(
+  await cascade(
     connection,
     ctx,
-    locked.map((r) => ({
+    rootId,
+    ctx.sql.lockPending,
+    (ids) => [ctx.sql.cascadeFail, [error, now, ids]],
+    (r) => ({
       stepId: r.step_id,
       ts: now,
-      kind: 'dead_lettered' as const,
+      kind: 'dead_lettered',
       podId,
       attempt: r.attempt,
       detail: { reason: 'parent_failed', parent_step_id: rootId, error, retry_count: r.retry_count },
-    })),
+    }),
   );
 }
 
 /** Revives the descendants the dead-lettering of the replayed `rootId` failed, one `replayed` event each. */
 export async function cascadeRevival(connection: Connection, ctx: MysqlContext, rootId: string, now: number): Promise<void> {
-  const ids = await descendantsOf(connection, ctx, rootId);
-  if (ids.length === 0) return;
-  const locked = await run<StepRecord>(connection, ctx.sql.lockCascaded, [ids]);
-  if (locked.length === 0) return;
-  await write(connection, ctx.sql.cascadeRevive, [now, now, locked.map((r) => r.step_id)]);
-  await insertEvents(
+  await cascade(
     connection,
     ctx,
-    locked.map((r) => ({
+    rootId,
+    ctx.sql.lockCascaded,
+    (ids) => [ctx.sql.cascadeRevive, [now, now, ids]],
+    (r) => ({
       stepId: r.step_id,
       ts: now,
-      kind: 'replayed' as const,
+      kind: 'replayed',
       podId: null,
       attempt: r.attempt,
       detail: { reason: 'parent_replayed', parent_step_id: rootId, old_retry_count: r.retry_count },
-    })),
+    }),
   );
 }
 
