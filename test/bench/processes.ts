@@ -1,9 +1,12 @@
 /**
  * Burn-down by pod PROCESSES: K real `fleet-q start` processes (the compiled CLI of this build, API
- * on a free port, FLEET_Q_HANDLERS = the benchmark's no-op steps) register first; then the queue is
- * filled with steps that become claimable together a little later, so every pod starts from the same
- * line. Throughput comes from the audit trail; CPU per step is the children's /proc CPU time over the
- * burn-down. Statements are not counted: they run in the children.
+ * on a free port, FLEET_Q_HANDLERS = the benchmark's no-op steps) register first, then the queue is
+ * filled: every pod is already waiting (LISTEN, or SQLite's change check), so all start claiming with
+ * the first batch, and the fill (~10× faster than the burn-down) stays ahead of them. The steps are
+ * due at once, like the in-process runs' (steps delayed to one start line would measure the claims'
+ * slow path instead: run.ts measures that on its own). Throughput comes from the audit trail; CPU per
+ * step is the children's /proc CPU time over the burn-down. Statements are not counted: they run in
+ * the children.
  * Owns the children's lives (spawn, SIGTERM drain, exit) and nothing else.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,8 +28,6 @@ export interface ProcessesRun {
   readonly pods: number;
   readonly parallelism: number;
   readonly batchSize: number;
-  /** Enqueue rate measured earlier in this run, to place the start line after the fill. */
-  readonly enqueuePerSecond: number;
   readonly handlers: string;
   readonly counter: StatementCounter;
 }
@@ -78,10 +79,8 @@ export async function processWithPodProcesses(queue: BenchQueue, run: ProcessesR
       if ((await queue.podsUp().catch(() => 0)) >= run.pods) break;
       await sleep(100);
     }
-    // Twice the measured fill time, plus a margin for the pods to arm their wake-up timers.
-    const claimableAt = Date.now() + (2 * run.steps * 1000) / run.enqueuePerSecond + 500;
-    await fillQueue(queue, { steps: run.steps, batchSize: run.batchSize, handlers: run.handlers, counter: run.counter, claimableAt });
     const cpuBefore = await childrenCpu(children);
+    await fillQueue(queue, { steps: run.steps, batchSize: run.batchSize, handlers: run.handlers, counter: run.counter });
     await waitForCompletion(queue, run.steps, 30_000, () => deadChild(children));
     const cpuAfter = await childrenCpu(children);
     cpuMicros = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
@@ -103,7 +102,6 @@ export async function processWithPodProcesses(queue: BenchQueue, run: ProcessesR
     statementsPerStep: null,
     statements: null,
     baselineConcurrency: run.pods * run.parallelism,
-    // The children idle (heartbeats, change checks) until the start line: a few µs per step at most.
     cpuMicrosPerStep: cpuMicros === null ? null : cpuMicros / run.steps,
     profile: null,
   };

@@ -24,6 +24,7 @@ import { processInProcess } from './processing.js';
 import { measureScale } from './scale.js';
 import { formatScaleJsonLine, formatScaleReport } from './scale-report.js';
 import {
+  DUE_TOGETHER_LABEL,
   formatJsonLine,
   formatReport,
   type BenchFigures,
@@ -108,11 +109,31 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
       }),
     );
   }
+  if (db.kind !== 'snowflake') {
+    // The same burn-down when every step was submitted with a delay that ends at one instant (a
+    // backlog of retries after an outage, a bulk submit scheduled for later): claims then take due
+    // steps from the delayed steps' index, sorting every due one per claim.
+    const queue = await db.queue(`p${fullP}due`);
+    const dueAt = Date.now() + (2 * options.steps * 1000) / Math.min(...enqueue.map((e) => e.perSecond)) + 500;
+    progress(`bulk enqueue of ${options.steps} steps into ${queue.name}, all due together`);
+    await fillQueue(queue, { ...fill, claimableAt: dueAt });
+    progress(`one in-process pod, P=${fullP}, threshold 0.8: processing ${options.steps} steps that fall due together`);
+    processing.push(
+      await processInProcess(queue, {
+        label: DUE_TOGETHER_LABEL,
+        steps: options.steps,
+        parallelism: fullP,
+        capacityThreshold: 0.8,
+        handlers: HANDLERS,
+        counter,
+        profile: options.profile,
+      }),
+    );
+  }
   if (options.pods > 0) {
     const queue = await db.queue('procs');
     progress(`${options.pods} pod processes, P=${options.podParallelism} each: processing ${options.steps} steps`);
-    const enqueuePerSecond = Math.min(...enqueue.map((e) => e.perSecond));
-    processing.push(await processWithPodProcesses(queue, { ...fill, pods: options.pods, parallelism: options.podParallelism, enqueuePerSecond }));
+    processing.push(await processWithPodProcesses(queue, { ...fill, pods: options.pods, parallelism: options.podParallelism }));
   }
   let pickup: PickupResult | null = null;
   if (options.pickupSteps > 0) {

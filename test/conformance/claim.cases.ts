@@ -97,6 +97,35 @@ export function describeClaim(factory: StoreFactory): void {
       expect((await claimAll(store, POD_A, T0 + 5_000)).map((r) => r.stepId)).toEqual([stepId]);
     });
 
+    it('claims a burst of more than a thousand delayed steps falling due together in claim order', async () => {
+      const { store } = await open();
+      await registerPod(store, POD_A);
+      const ready = await submit(store, { now: T0 - 1 });
+      const BURST = 1_200;
+      const { results } = await store.stepSubmitBatch({
+        now: T0,
+        steps: Array.from({ length: BURST }, (_, i) => ({
+          type: TYPE,
+          args: { i },
+          maxRetries: 0,
+          timeoutMs: 1_000,
+          delayMs: 1_000,
+          ...(i === 1_100 || i === 1_150 ? { priority: 5 } : {}),
+          ...(i === 1_199 ? { deadline: T0 + 5_000 } : {}),
+        })),
+      });
+      const ids = results.map((r) => r.stepId);
+      expect(await store.stepClaim({ podId: POD_A, types: [TYPE], limit: 3, now: T0 + 999 })).toHaveLength(1);
+      const first = await store.stepClaim({ podId: POD_A, types: [TYPE], limit: 3, now: T0 + 1_000 });
+      // Priority first, then the deadline, then created_ts (one for the whole burst), then step_id.
+      const special = [1_100, 1_150, 1_199];
+      expect(first.map((r) => r.stepId)).toEqual([...[ids[1_100], ids[1_150]].sort(), ids[1_199]]);
+      const next = await store.stepClaim({ podId: POD_A, types: [TYPE], limit: 2, now: T0 + 1_000 });
+      const plain = ids.filter((_, i) => !special.includes(i)).sort();
+      expect(next.map((r) => r.stepId)).toEqual(plain.slice(0, 2));
+      expect((await mustGet(store, ready)).status).toBe('claimed');
+    });
+
     it('refuses a pod with no pod_health row with PodFencedError, claiming nothing', async () => {
       const { store } = await open();
       const stepId = await submit(store);
