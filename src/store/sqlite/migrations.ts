@@ -184,8 +184,23 @@ const v6: SqliteMigration = {
   },
 };
 
+/**
+ * Delayed pending steps in claim order, carrying what the claim's filter reads, like
+ * ready_deadline_idx: when thousands of delayed steps fall due together, a claim walks this index
+ * and stops at the first due ones instead of sorting every due step (queries.ts, claimSql).
+ */
+const v7: SqliteMigration = {
+  version: 7,
+  description: 'delayed pending steps in claim order',
+  ddl: (t) => `
+    CREATE INDEX IF NOT EXISTS ${t.stepTracker}_delayed_order_idx
+      ON ${t.stepTracker} (priority DESC, COALESCE(deadline, ${NO_DEADLINE}), created_ts, step_id, run_after, type, deadline, waiting_on)
+      WHERE status = 'pending' AND run_after > created_ts;
+  `,
+};
+
 /** Every migration this build knows, in order; append only. */
-export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [v1, v2, v3, v4, v5, v6];
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [v1, v2, v3, v4, v5, v6, v7];
 
 /**
  * Rebuilds `table` with `from` replaced by `to` in its CHECK text (the procedure of SQLite's

@@ -27,6 +27,9 @@ const LIVE_POD = `status = 'up' AND @now - last_heartbeat_ts < @deadPodThreshold
 /** The fence of DESIGN §3: a write on behalf of a claim matches the exact claim or nothing. */
 const FENCE = `step_id = @stepId AND status = 'claimed' AND claimed_by = @podId AND attempt = @attempt`;
 
+/** Above this many due delayed steps, a claim walks them in claim order instead of sorting them all (migration 7). */
+const DUE_SORT_MAX = 1_000;
+
 /** Claim order within a priority: earliest deadline first, none last (migration 4's index key). */
 const DEADLINE_KEY = `COALESCE(deadline, ${NO_DEADLINE})`;
 
@@ -37,8 +40,16 @@ const DEADLINE_KEY = `COALESCE(deadline, ${NO_DEADLINE})`;
  * (migration 2 says why); both hold ungated steps only (`waiting_on = 0`, migration 4: read from the
  * index for the first list, from the row for the second). INDEXED BY: without statistics the planner may prefer claim_idx and
  * sort every due row (see migrations.ts for the numbers). `extra` narrows both lists.
+ *
+ * Sorting the due delayed steps is cheap while they are few; when more than `DUE_SORT_MAX` fall due
+ * together (a bulk submit with one delay, a retry backlog) the second list comes instead from
+ * delayed_order_idx (migration 7) walked in claim order, stopping at the first `@limit` due: one
+ * pod's burn-down of 20,000 such steps went from 2,700 to 4,600 steps/s. The count is a table-free
+ * WHERE term, evaluated once before the loops, so only one of the two runs; both take the same steps.
  */
 function claimSql(steps: string, extra: string): string {
+  const MANY_DUE = `(SELECT count(*) > ${DUE_SORT_MAX} FROM (SELECT 1 FROM ${steps} INDEXED BY ${steps}_delayed_idx
+      WHERE status = 'pending' AND run_after > created_ts AND run_after <= @now LIMIT ${DUE_SORT_MAX + 1}))`;
   return `UPDATE ${steps}
       SET status = 'claimed', claimed_by = @podId, attempt = attempt + 1, last_update_ts = @now, claimed_ts = @now
       WHERE step_id IN (
@@ -52,7 +63,14 @@ function claimSql(steps: string, extra: string): string {
           UNION ALL
           SELECT * FROM (
             SELECT step_id, priority, ${DEADLINE_KEY} AS deadline_key, created_ts FROM ${steps} INDEXED BY ${steps}_delayed_idx
-            WHERE status = 'pending' AND run_after > created_ts AND waiting_on = 0
+            WHERE NOT ${MANY_DUE} AND status = 'pending' AND run_after > created_ts AND waiting_on = 0
+              AND run_after <= @now AND type IN (SELECT value FROM json_each(@types)) ${extra}
+            ORDER BY priority DESC, ${DEADLINE_KEY}, created_ts, step_id
+            LIMIT @limit)
+          UNION ALL
+          SELECT * FROM (
+            SELECT step_id, priority, ${DEADLINE_KEY} AS deadline_key, created_ts FROM ${steps} INDEXED BY ${steps}_delayed_order_idx
+            WHERE ${MANY_DUE} AND status = 'pending' AND run_after > created_ts AND waiting_on = 0
               AND run_after <= @now AND type IN (SELECT value FROM json_each(@types)) ${extra}
             ORDER BY priority DESC, ${DEADLINE_KEY}, created_ts, step_id
             LIMIT @limit))
