@@ -44,8 +44,10 @@ const DEADLINE_KEY = `COALESCE(deadline, ${NO_DEADLINE})`;
  * Sorting the due delayed steps is cheap while they are few; when more than `DUE_SORT_MAX` fall due
  * together (a bulk submit with one delay, a retry backlog) the second list comes instead from
  * delayed_order_idx (migration 7) walked in claim order, stopping at the first `@limit` due: one
- * pod's burn-down of 20,000 such steps went from 2,700 to 4,600 steps/s. The count is a table-free
- * WHERE term, evaluated once before the loops, so only one of the two runs; both take the same steps.
+ * pod's burn-down of 20,000 such steps went from 2,700 to 5,216 steps/s. The count sets each list's
+ * LIMIT (0 for the one not wanted), which SQLite checks before it starts a loop, so only one of the
+ * two runs (as a WHERE term the count did not stop the walk: a claim beside 100,000 steps delayed to
+ * tomorrow went from 0.8 to 3.2 ms); both take the same steps.
  */
 function claimSql(steps: string, extra: string): string {
   const MANY_DUE = `(SELECT count(*) > ${DUE_SORT_MAX} FROM (SELECT 1 FROM ${steps} INDEXED BY ${steps}_delayed_idx
@@ -63,17 +65,17 @@ function claimSql(steps: string, extra: string): string {
           UNION ALL
           SELECT * FROM (
             SELECT step_id, priority, ${DEADLINE_KEY} AS deadline_key, created_ts FROM ${steps} INDEXED BY ${steps}_delayed_idx
-            WHERE NOT ${MANY_DUE} AND status = 'pending' AND run_after > created_ts AND waiting_on = 0
+            WHERE status = 'pending' AND run_after > created_ts AND waiting_on = 0
               AND run_after <= @now AND type IN (SELECT value FROM json_each(@types)) ${extra}
             ORDER BY priority DESC, ${DEADLINE_KEY}, created_ts, step_id
-            LIMIT @limit)
+            LIMIT CASE WHEN ${MANY_DUE} THEN 0 ELSE @limit END)
           UNION ALL
           SELECT * FROM (
             SELECT step_id, priority, ${DEADLINE_KEY} AS deadline_key, created_ts FROM ${steps} INDEXED BY ${steps}_delayed_order_idx
-            WHERE ${MANY_DUE} AND status = 'pending' AND run_after > created_ts AND waiting_on = 0
+            WHERE status = 'pending' AND run_after > created_ts AND waiting_on = 0
               AND run_after <= @now AND type IN (SELECT value FROM json_each(@types)) ${extra}
             ORDER BY priority DESC, ${DEADLINE_KEY}, created_ts, step_id
-            LIMIT @limit))
+            LIMIT CASE WHEN ${MANY_DUE} THEN @limit ELSE 0 END))
         ORDER BY priority DESC, deadline_key, created_ts, step_id
         LIMIT @limit)
       RETURNING *`;
