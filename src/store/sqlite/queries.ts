@@ -52,30 +52,22 @@ const DEADLINE_KEY = `COALESCE(deadline, ${NO_DEADLINE})`;
 function claimSql(steps: string, extra: string): string {
   const MANY_DUE = `(SELECT count(*) > ${DUE_SORT_MAX} FROM (SELECT 1 FROM ${steps} INDEXED BY ${steps}_delayed_idx
       WHERE status = 'pending' AND run_after > created_ts AND run_after <= @now LIMIT ${DUE_SORT_MAX + 1}))`;
+  /** One list: the due ungated steps of `@types` that `index` holds (`delayed` says which half), in claim order. */
+  const list = (index: string, delayed: string, limit: string) => `SELECT * FROM (
+            SELECT step_id, priority, ${DEADLINE_KEY} AS deadline_key, created_ts FROM ${steps} INDEXED BY ${steps}_${index}
+            WHERE status = 'pending' AND ${delayed} AND waiting_on = 0
+              AND run_after <= @now AND type IN (SELECT value FROM json_each(@types)) ${extra}
+            ORDER BY priority DESC, ${DEADLINE_KEY}, created_ts, step_id
+            LIMIT ${limit})`;
   return `UPDATE ${steps}
       SET status = 'claimed', claimed_by = @podId, attempt = attempt + 1, last_update_ts = @now, claimed_ts = @now
       WHERE step_id IN (
         SELECT step_id FROM (
-          SELECT * FROM (
-            SELECT step_id, priority, ${DEADLINE_KEY} AS deadline_key, created_ts FROM ${steps} INDEXED BY ${steps}_ready_deadline_idx
-            WHERE status = 'pending' AND run_after <= created_ts AND waiting_on = 0
-              AND run_after <= @now AND type IN (SELECT value FROM json_each(@types)) ${extra}
-            ORDER BY priority DESC, ${DEADLINE_KEY}, created_ts, step_id
-            LIMIT @limit)
+          ${list('ready_deadline_idx', 'run_after <= created_ts', '@limit')}
           UNION ALL
-          SELECT * FROM (
-            SELECT step_id, priority, ${DEADLINE_KEY} AS deadline_key, created_ts FROM ${steps} INDEXED BY ${steps}_delayed_idx
-            WHERE status = 'pending' AND run_after > created_ts AND waiting_on = 0
-              AND run_after <= @now AND type IN (SELECT value FROM json_each(@types)) ${extra}
-            ORDER BY priority DESC, ${DEADLINE_KEY}, created_ts, step_id
-            LIMIT CASE WHEN ${MANY_DUE} THEN 0 ELSE @limit END)
+          ${list('delayed_idx', 'run_after > created_ts', `CASE WHEN ${MANY_DUE} THEN 0 ELSE @limit END`)}
           UNION ALL
-          SELECT * FROM (
-            SELECT step_id, priority, ${DEADLINE_KEY} AS deadline_key, created_ts FROM ${steps} INDEXED BY ${steps}_delayed_order_idx
-            WHERE status = 'pending' AND run_after > created_ts AND waiting_on = 0
-              AND run_after <= @now AND type IN (SELECT value FROM json_each(@types)) ${extra}
-            ORDER BY priority DESC, ${DEADLINE_KEY}, created_ts, step_id
-            LIMIT CASE WHEN ${MANY_DUE} THEN @limit ELSE 0 END))
+          ${list('delayed_order_idx', 'run_after > created_ts', `CASE WHEN ${MANY_DUE} THEN @limit ELSE 0 END`)})
         ORDER BY priority DESC, deadline_key, created_ts, step_id
         LIMIT @limit)
       RETURNING *`;
