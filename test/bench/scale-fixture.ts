@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { pgNames } from '../../src/store/postgres/names.js';
-import { stepClaimSql } from '../../src/store/postgres/queries.js';
+import { claimListLimit, stepClaimSql } from '../../src/store/postgres/queries.js';
 import { retentionPruneSql } from '../../src/store/postgres/queries.maintenance.js';
 import { sqliteQueries } from '../../src/store/sqlite/queries.js';
 import { tableNames } from '../../src/store/schema.js';
@@ -37,8 +37,8 @@ async function openPg(env: Readonly<Record<string, string>>): Promise<ScaleFixtu
   await client.connect();
   const n = pgNames(env['FLEET_Q_DB_SCHEMA'], env['FLEET_Q_TABLE_PREFIX']);
   /**
-   * The plan a pod's prepared statement runs after its fifth execution: PostgreSQL then switches to
-   * a generic plan (no parameter values) when that looks no dearer, so that is the plan to show.
+   * The generic plan (no parameter values): the one a pod's claim session always runs (connection.ts),
+   * and the one a prepared retention batch settles on after five executions if it looks no dearer.
    * ANALYZE runs the statement; inside a rolled-back transaction it changes nothing.
    */
   const explain = async (sql: string, values: readonly unknown[]) => {
@@ -79,7 +79,7 @@ async function openPg(env: Readonly<Record<string, string>>): Promise<ScaleFixtu
       await client.query(`VACUUM ANALYZE ${n.stepEvents}`);
     },
     async claimPlan(podId, types) {
-      return explain(stepClaimSql(n), [null, podId, types, 10]);
+      return explain(stepClaimSql(n, claimListLimit(10)), [null, podId, types, 10]);
     },
     async prunePlan() {
       return explain(retentionPruneSql(n), [null, 30 * 86_400_000, 5_000]);

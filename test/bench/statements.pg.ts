@@ -39,7 +39,8 @@ export function pgStatementLabels(schema: string, prefix: string): [string, stri
   const n = pgNames(schema, prefix);
   return [
     [stepSql.stepSubmitSql(n), 'submit'],
-    [stepSql.stepClaimSql(n), 'claim'],
+    // One text per list limit: 0, then the powers of two up to a capacity of 1,000.
+    ...[0, ...Array.from({ length: 11 }, (_, i) => 2 ** i)].map((l): [string, string] => [stepSql.stepClaimSql(n, l), 'claim']),
     [stepSql.stepCompleteSql(n), 'complete'],
     [stepSql.stepCompleteBatchSql(n), 'complete_batch'],
     [stepSql.stepFailSql(n), 'fail/release'],

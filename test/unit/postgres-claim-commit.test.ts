@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { pgNames } from '../../src/store/postgres/names.js';
-import { stepClaimSql, stepCompleteBatchSql, stepCompleteSql } from '../../src/store/postgres/queries.js';
+import { claimListLimit, stepClaimSql, stepCompleteBatchSql, stepCompleteSql } from '../../src/store/postgres/queries.js';
 import { withClient } from '../support/postgres.js';
 import { SUBMIT, pgTestDatabases } from './postgres-fixture.js';
 
@@ -20,7 +20,7 @@ describe('postgres claim commit', () => {
     await store.migrate();
     await store.stepSubmit(SUBMIT);
     await store.podRegister({ podId: POD, name: 'alpha', meta: META });
-    const claim = stepClaimSql(pgNames(db.schema));
+    const claim = stepClaimSql(pgNames(db.schema), claimListLimit(1));
     await withClient(db.url, async (client) => {
       const show = async () => (await client.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]!.synchronous_commit;
       // The test server runs with synchronous_commit off for speed; a production session has it on.

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { pgNames } from '../../src/store/postgres/names.js';
-import { stepClaimSql } from '../../src/store/postgres/queries.js';
+import { claimListLimit, stepClaimSql } from '../../src/store/postgres/queries.js';
 import { withClient } from '../support/postgres.js';
 import { SUBMIT, pgTestDatabases } from './postgres-fixture.js';
 
@@ -39,7 +39,7 @@ describe('postgres statistics', () => {
     await store.podRegister({ podId: POD, name: 'alpha', meta: META });
     // EXPLAIN without ANALYZE plans the driver's own claim statement and runs nothing.
     const plan = await withClient(db.url, async (client) => {
-      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${stepClaimSql(pgNames(db.schema))}`, [null, POD, ['echo'], 8]);
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${stepClaimSql(pgNames(db.schema), claimListLimit(8))}`, [null, POD, ['echo'], 8]);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     });
     expect(plan).toMatch(/Index Scan using st_ready_deadline_ix/);

@@ -1,7 +1,8 @@
 /**
  * The connections of one PostgreSQL store: a main pool for steps, reads and sweeps, a separate small
  * pool reserved for heartbeats and leadership (so a burst of claims and completions can never make a
- * live pod miss its heartbeat), and the client settings the LISTEN connection shares. Owns
+ * live pod miss its heartbeat), one connection for claims (`CLAIM_SESSION` says why), and the client
+ * settings the LISTEN connection shares. Owns
  * connection settings, error reporting and the query runner; must not hold SQL of the queue.
  *
  * Nothing here may crash the process: an idle client that loses its server emits `error` on its
@@ -33,12 +34,25 @@ export interface PgConnectionOptions {
  */
 const LIMITS = {
   main: { statementTimeoutMs: 30_000, queryTimeoutMs: 35_000 },
+  claim: { statementTimeoutMs: 30_000, queryTimeoutMs: 35_000 },
   control: { statementTimeoutMs: 10_000, queryTimeoutMs: 15_000 },
   listen: { statementTimeoutMs: 10_000, queryTimeoutMs: 15_000 },
 } as const;
 
 /** Heartbeat + leader check may overlap; two connections are enough for both. */
 const CONTROL_POOL_SIZE = 2;
+
+/**
+ * The claim's session always runs its prepared statement's generic plan, planned once per text
+ * (`claimListLimit`) and again only when the table's statistics change. Its LIMITs are constants
+ * and its other parameters (pod, types) move no estimate that matters, so that plan is the one a
+ * custom plan would be, without planning each claim: about 1 ms of the server's CPU beside a large
+ * history. Left to choose, PostgreSQL kept planning afresh once a queue that had been idle filled
+ * up (it compares against the costs of its first five plans): a claim beside a million rows with
+ * 10,000 due took 2.1 ms p50 where the generic plan takes 1.0 (`npm run bench -- --scale`). One
+ * connection: the supervisor has at most one claim in flight.
+ */
+export const CLAIM_SESSION = { size: 1, options: '-c plan_cache_mode=force_generic_plan' } as const;
 const DEFAULT_POOL_SIZE = 10;
 
 export type ConnectionRole = keyof typeof LIMITS;
@@ -47,6 +61,8 @@ export type ConnectionRole = keyof typeof LIMITS;
 export class PgConnections {
   readonly main: pg.Pool;
   readonly control: pg.Pool;
+  /** The claims outside a transaction (`CLAIM_SESSION`). */
+  readonly claim: pg.Pool;
   private readonly options: PgConnectionOptions;
 
   constructor(options: PgConnectionOptions) {
@@ -64,7 +80,14 @@ export class PgConnections {
       idleTimeoutMillis: 0,
       allowExitOnIdle: true,
     });
-    for (const pool of [this.main, this.control]) pool.on('error', (err) => this.report(err));
+    this.claim = new pg.Pool({
+      ...this.clientConfig('claim'),
+      options: CLAIM_SESSION.options,
+      max: CLAIM_SESSION.size,
+      idleTimeoutMillis: 30_000,
+      allowExitOnIdle: true,
+    });
+    for (const pool of this.pools()) pool.on('error', (err) => this.report(err));
   }
 
   /** Settings for one client of `role`; the LISTEN client is made from these too. */
@@ -155,9 +178,13 @@ export class PgConnections {
     }
   }
 
-  /** Ends both pools; idempotent. */
+  /** Ends every pool; idempotent. */
   async end(): Promise<void> {
-    await Promise.all([this.main, this.control].map((pool) => (pool.ended ? undefined : pool.end())));
+    await Promise.all(this.pools().map((pool) => (pool.ended ? undefined : pool.end())));
+  }
+
+  private pools(): pg.Pool[] {
+    return [this.main, this.control, this.claim];
   }
 }
 

@@ -1,11 +1,13 @@
 /**
  * The PostgreSQL `Store` (DESIGN §3): each method is one statement of queries.ts or
  * queries.maintenance.ts, hence one round trip and one transaction, run on the main pool; heartbeats
- * and leadership run on the reserved control pool (connection.ts); migrations take one dedicated
- * connection. Two deliberate exceptions: retention prunes a large backlog in chunks, each its own
- * transaction (see `retentionPrune`), and completions arriving together share one statement (see
- * `completions`; each keeps its own fence and outcome). Owns the mapping from Store calls to statements and results;
- * must not hold SQL text, open transactions across calls, or hold a connection while a step runs.
+ * and leadership run on the reserved control pool, claims on a connection of their own that runs
+ * the claim's generic plan (connection.ts); migrations take one dedicated connection. Two
+ * deliberate exceptions: retention prunes a large backlog in chunks, each its own transaction (see
+ * `retentionPrune`), and completions arriving together share one statement (see `completions`;
+ * each keeps its own fence and outcome). Owns the mapping from Store calls to statements and
+ * results; must not hold SQL text, open transactions across calls, or hold a connection while a
+ * step runs.
  *
  * Hot paths (submit, claim, complete, fail/release, heartbeat) are named prepared statements, so
  * each connection parses and plans them once.
@@ -109,11 +111,25 @@ export interface PostgresStoreOptions {
   readonly onError?: (err: StoreError) => void;
 }
 
+/** The claim statement of each list limit (`claimListLimit`), built on first use: a dozen at most. */
+function claimStatements(n: PgNames): (limit: number) => { readonly name: string; readonly text: string } {
+  const built = new Map<number, { readonly name: string; readonly text: string }>();
+  return (limit) => {
+    const listLimit = stepSql.claimListLimit(limit);
+    let statement = built.get(listLimit);
+    if (statement === undefined) {
+      statement = { name: `fleet_q_step_claim_${listLimit}`, text: stepSql.stepClaimSql(n, listLimit) };
+      built.set(listLimit, statement);
+    }
+    return statement;
+  };
+}
+
 /** The statements of one store, built once from its table names. */
 function statements(n: PgNames) {
   return {
     submit: stepSql.stepSubmitSql(n),
-    claim: stepSql.stepClaimSql(n),
+    claim: claimStatements(n),
     claimLimited: stepSql.stepClaimLimitedSql(n),
     flowLock: stepSql.flowLockSql(),
     complete: stepSql.stepCompleteSql(n),
@@ -273,9 +289,8 @@ export class PostgresStore implements Store {
     const limit = Math.max(0, Math.floor(params.limit));
     const limited = limitedTypes(params);
     if (limited.length > 0) return this.claimWithinLimits(params, limited, limit);
-    const { rows } = await runQuery<StepRecord & { pod_up: number }>(this.main, {
-      name: 'fleet_q_step_claim',
-      text: this.sql.claim,
+    const { rows } = await runQuery<StepRecord & { pod_up: number }>(this.connections.claim, {
+      ...this.sql.claim(limit),
       values: [at(params), params.podId, [...params.types], limit],
     });
     if (rows[0]?.pod_up !== 1) throw new PodFencedError(params.podId);
@@ -312,7 +327,10 @@ export class PostgresStore implements Store {
         );
       }
       const free = params.types.filter((t) => !limited.some((l) => l.type === t));
-      if (left > 0 && free.length > 0) await run(this.sql.claim, 'fleet_q_step_claim', free, []);
+      if (left > 0 && free.length > 0) {
+        const claim = this.sql.claim(left);
+        await run(claim.text, claim.name, free, []);
+      }
       return claimed.sort(byClaimOrder);
     });
   }

@@ -105,8 +105,22 @@ export function stepSubmitSql(n: PgNames): string {
  * first n due (3,730 steps/s on the same burst). Each branch is gated by the count as a one-time
  * filter, so only one runs; both give the same steps, in the same order.
  */
-export function stepClaimSql(n: PgNames): string {
-  return claimSql(n, '$4::int8', '');
+export function stepClaimSql(n: PgNames, listLimit: number): string {
+  return claimSql(n, '$4::int8', String(listLimit), '');
+}
+
+/**
+ * The LIMIT of each list of a claim of `limit` steps: the next power of two (0 for 0). A constant,
+ * because a generic plan knows no parameter's value: given `LIMIT $4` it guessed a tenth of each
+ * list and priced itself a hundred times above the plan made for n, so PostgreSQL planned every
+ * claim afresh (about 1 ms of the server's CPU beside a million rows), and a forced generic plan
+ * passed jit_above_cost and was JIT-compiled at every execution (about 60 ms). With the LIMIT in the
+ * text the generic plan is the plan made for n, and the claim's session runs it (connection.ts).
+ * Powers of two keep the texts to a dozen, each list locking at most twice the rows asked for;
+ * `picked` still takes exactly n.
+ */
+export function claimListLimit(limit: number): number {
+  return limit <= 0 ? 0 : 2 ** Math.ceil(Math.log2(limit));
 }
 
 /**
@@ -122,7 +136,7 @@ export function stepClaimLimitedSql(n: PgNames): string {
   const allow = `(SELECT greatest(0, least($4::int8,
         coalesce($5::int8 - (SELECT count(*) FROM ${n.stepTracker} f WHERE f.type = ($3::text[])[1] AND f.status = 'claimed'), $4::int8),
         coalesce($6::int8 - (SELECT count(*) FROM ${n.stepTracker} f WHERE f.type = ($3::text[])[1] AND f.claimed_ts > ${window}), $4::int8))))`;
-  return claimSql(n, allow, `AND ($7::float8 IS NULL OR s.claimed_ts IS NULL OR s.claimed_ts <= ${window})`);
+  return claimSql(n, allow, allow, `AND ($7::float8 IS NULL OR s.claimed_ts IS NULL OR s.claimed_ts <= ${window})`);
 }
 
 /** Serializes the claims of flow-limited types (`$1` the types' lock keys, taken in sorted order so two claimers never deadlock). */
@@ -133,7 +147,8 @@ export function flowLockSql(): string {
 /** Above this many due delayed steps, a claim walks them in claim order instead of sorting them all (migration 7). */
 const DUE_SORT_MAX = 1_000;
 
-function claimSql(n: PgNames, limit: string, extra: string): string {
+/** `limit` caps the claim, `listLimit` each of its three lists (at least `limit`). */
+function claimSql(n: PgNames, limit: string, listLimit: string, extra: string): string {
   return `WITH ${clockCte()},
   pod AS (SELECT pod_id FROM ${n.podHealth} WHERE pod_id = $2::text AND status = 'up' FOR SHARE),
   ready AS MATERIALIZED (
@@ -142,7 +157,7 @@ function claimSql(n: PgNames, limit: string, extra: string): string {
       AND s.type = ANY($3::text[]) AND s.run_after <= c.now AND EXISTS (SELECT 1 FROM pod) ${extra}
       AND ${gateOpen(n, 's')}
     ORDER BY s.priority DESC, s.deadline, s.created_ts, s.step_id
-    LIMIT ${limit}
+    LIMIT ${listLimit}
     FOR UPDATE OF s SKIP LOCKED
   ),
   many_due AS (
@@ -159,7 +174,7 @@ function claimSql(n: PgNames, limit: string, extra: string): string {
           AND d.run_after <= (SELECT now FROM clock) AND d.type = ANY($3::text[]) AND EXISTS (SELECT 1 FROM pod)))
       AND s.status = 'pending' AND ${gateOpen(n, 's')} ${extra}
     ORDER BY s.priority DESC, s.deadline, s.created_ts, s.step_id
-    LIMIT ${limit}
+    LIMIT ${listLimit}
     FOR UPDATE OF s SKIP LOCKED
   ),
   due_many AS MATERIALIZED (
@@ -168,7 +183,7 @@ function claimSql(n: PgNames, limit: string, extra: string): string {
       AND s.type = ANY($3::text[]) AND s.run_after <= c.now AND EXISTS (SELECT 1 FROM pod) ${extra}
       AND ${gateOpen(n, 's')}
     ORDER BY s.priority DESC, s.deadline, s.created_ts, s.step_id
-    LIMIT ${limit}
+    LIMIT ${listLimit}
     FOR UPDATE OF s SKIP LOCKED
   ),
   picked AS (
