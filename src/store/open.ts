@@ -35,8 +35,9 @@ async function openDriver(config: FleetConfig): Promise<Store> {
         schema: config.dbSchema,
         tablePrefix: config.tablePrefix,
         policy,
-        // Steps hold no connection while they run, so a pool of capacity + 2 covers claims,
-        // completions finishing together and the API; heartbeats have their own reserved client.
+        // Steps hold no connection while they run, so a pool of capacity + 2 covers completions
+        // finishing together, flow-limited claims and the API; other claims and heartbeats have
+        // connections of their own (connection.ts).
         poolSize: capacityOf(config) + 2,
         ssl: sslOptions(config),
       });
