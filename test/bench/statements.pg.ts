@@ -39,8 +39,11 @@ export function pgStatementLabels(schema: string, prefix: string): [string, stri
   const n = pgNames(schema, prefix);
   return [
     [stepSql.stepSubmitSql(n), 'submit'],
-    // One text per list limit: 0, then the powers of two up to a capacity of 1,000.
-    ...[0, ...Array.from({ length: 11 }, (_, i) => 2 ** i)].map((l): [string, string] => [stepSql.stepClaimSql(n, l), 'claim']),
+    // One text per list limit a claim of up to 1,000 steps (the largest capacity) can use.
+    ...[...new Set(Array.from({ length: 1_001 }, (_, limit) => stepSql.claimListLimit(limit)))].map((l): [string, string] => [
+      stepSql.stepClaimSql(n, l),
+      'claim',
+    ]),
     [stepSql.stepCompleteSql(n), 'complete'],
     [stepSql.stepCompleteBatchSql(n), 'complete_batch'],
     [stepSql.stepFailSql(n), 'fail/release'],

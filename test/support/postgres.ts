@@ -50,9 +50,9 @@ export async function requireTestDatabaseUrl(): Promise<string> {
   return url;
 }
 
-/** Runs `statements` on a short-lived client of `url`. */
-export async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, application_name: 'fleet-q tests' });
+/** Runs `statements` on a short-lived client of `url`; `config` adds session settings (e.g. startup `options`). */
+export async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>, config: pg.ClientConfig = {}): Promise<T> {
+  const client = new pg.Client({ connectionString: url, application_name: 'fleet-q tests', ...config });
   client.on('error', () => undefined);
   await client.connect();
   try {

@@ -4,7 +4,6 @@
  * st_delayed_ix, so steps waiting for a later run_after are never walked; and the claim order across
  * the two lists is the one DESIGN §3 defines. The timing itself is `npm run bench -- --scale`.
  */
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { CLAIM_SESSION } from '../../src/store/postgres/connection.js';
 import { pgNames } from '../../src/store/postgres/names.js';
@@ -18,16 +17,24 @@ const META = { max_parallelism: 8, capacity: 8, in_flight: 0, version: 't', host
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
 
+/**
+ * A migrated queue whose 20,000 steps delayed to tomorrow were submitted before `ready` due ones
+ * (so they sort first in claim order: the case that made the version 1 claim walk all of them), and
+ * a registered pod.
+ */
+async function readyBehindDelayed(ready: number) {
+  const db = await database();
+  const store = await db.open();
+  await store.migrate();
+  await store.stepSubmitBatch({ steps: Array.from({ length: 20_000 }, () => ({ ...SUBMIT, delayMs: 24 * HOUR })), now: T0 });
+  await store.stepSubmitBatch({ steps: Array.from({ length: ready }, () => SUBMIT), now: T0 + 1 });
+  await store.podRegister({ podId: POD, name: 'alpha', meta: META, now: T0 });
+  return { db, store };
+}
+
 describe('postgres claim plan', () => {
   it('plans the claim on the ready and delayed indexes, never walking the delayed steps in claim order', async () => {
-    const db = await database();
-    const store = await db.open();
-    await store.migrate();
-    // Delayed steps submitted first sort before every due one in claim order: the case that made
-    // the version 1 claim walk all of them.
-    await store.stepSubmitBatch({ steps: Array.from({ length: 20_000 }, () => ({ ...SUBMIT, delayMs: 24 * HOUR })), now: T0 });
-    await store.stepSubmitBatch({ steps: Array.from({ length: 50 }, () => SUBMIT), now: T0 + 1 });
-    await store.podRegister({ podId: POD, name: 'alpha', meta: META, now: T0 });
+    const { db, store } = await readyBehindDelayed(50);
     const plan = await withClient(db.url, async (client) => {
       await client.query(`ANALYZE ${db.schema}.step_tracker`);
       const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${stepClaimSql(pgNames(db.schema), claimListLimit(8))}`, [
@@ -45,48 +52,43 @@ describe('postgres claim plan', () => {
   });
 
   it("runs the claim's generic plan, planned once per session and priced as the plan made for its values", async () => {
-    const db = await database();
-    const store = await db.open();
-    await store.migrate();
-    await store.stepSubmitBatch({ steps: Array.from({ length: 20_000 }, () => ({ ...SUBMIT, delayMs: 24 * HOUR })), now: T0 });
-    await store.stepSubmitBatch({ steps: Array.from({ length: 2_000 }, () => SUBMIT), now: T0 + 1 });
-    await store.podRegister({ podId: POD, name: 'alpha', meta: META, now: T0 });
+    const { db } = await readyBehindDelayed(2_000);
     const text = stepClaimSql(pgNames(db.schema), claimListLimit(5));
     // A session as the driver opens for its claims.
-    const client = new pg.Client({ connectionString: db.url, options: CLAIM_SESSION.options });
-    await client.connect();
-    try {
-      await client.query(`ANALYZE ${db.schema}.step_tracker`);
-      const name = 'claim_plan_test';
-      // Claims of 5 steps, rolled back so the queue stays as it is.
-      for (let i = 0; i < 10; i++) {
-        await client.query('BEGIN');
-        const { rows } = await client.query({ name, text, values: [T0 + 2, POD, ['echo'], 5] });
-        expect(rows).toHaveLength(5);
-        await client.query('ROLLBACK');
-      }
-      const { rows: counts } = await client.query<{ generic_plans: string; custom_plans: string }>(
-        'SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = $1',
-        [name],
-      );
-      expect(counts[0]).toEqual({ generic_plans: '10', custom_plans: '0' });
-      // The generic plan knows no parameter value: with a LIMIT parameter it guessed a tenth of each
-      // list and priced itself a hundred times above the plan made for the values; beside a million
-      // rows that passed jit_above_cost, and every claim was JIT-compiled (about 60 ms).
-      await client.query(`PREPARE generic_claim AS ${text}`);
-      const cost = async () => {
-        const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: { 'Total Cost': number } }] }>(
-          `EXPLAIN (FORMAT JSON) EXECUTE generic_claim(${T0 + 2}, '${POD}', ARRAY['echo'], 5)`,
+    await withClient(
+      db.url,
+      async (client) => {
+        await client.query(`ANALYZE ${db.schema}.step_tracker`);
+        const name = 'claim_plan_test';
+        // Claims of 5 steps, rolled back so the queue stays as it is.
+        for (let i = 0; i < 10; i++) {
+          await client.query('BEGIN');
+          const { rows } = await client.query({ name, text, values: [T0 + 2, POD, ['echo'], 5] });
+          expect(rows).toHaveLength(5);
+          await client.query('ROLLBACK');
+        }
+        const { rows: counts } = await client.query<{ generic_plans: string; custom_plans: string }>(
+          'SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = $1',
+          [name],
         );
-        return rows[0]!['QUERY PLAN'][0].Plan['Total Cost'];
-      };
-      const generic = await cost();
-      await client.query('SET plan_cache_mode = force_custom_plan');
-      const custom = await cost();
-      expect(generic).toBeLessThan(2 * custom);
-    } finally {
-      await client.end();
-    }
+        expect(counts[0]).toEqual({ generic_plans: '10', custom_plans: '0' });
+        // The generic plan knows no parameter value: with a LIMIT parameter it guessed a tenth of each
+        // list and priced itself a hundred times above the plan made for the values; beside a million
+        // rows that passed jit_above_cost, and every claim was JIT-compiled (about 60 ms).
+        await client.query(`PREPARE generic_claim AS ${text}`);
+        const cost = async () => {
+          const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: { 'Total Cost': number } }] }>(
+            `EXPLAIN (FORMAT JSON) EXECUTE generic_claim(${T0 + 2}, '${POD}', ARRAY['echo'], 5)`,
+          );
+          return rows[0]!['QUERY PLAN'][0].Plan['Total Cost'];
+        };
+        const generic = await cost();
+        await client.query('SET plan_cache_mode = force_custom_plan');
+        const custom = await cost();
+        expect(generic).toBeLessThan(2 * custom);
+      },
+      { options: CLAIM_SESSION.options },
+    );
   });
 
   it('merges due delayed steps and never-delayed steps in priority, then age order', async () => {
