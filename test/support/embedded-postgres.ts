@@ -91,7 +91,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     persistent: true,
     createPostgresUser: asRoot,
     // The package asks initdb for en_US.UTF-8 messages, a locale many minimal machines lack; C is everywhere.
-    initdbFlags: ['--locale=C', '--lc-messages=C', '--encoding=UTF8'],
+    // Trust, as the server CI runs against: a URL's password is then free to be a canary (secrets.test.ts).
+    // It follows the package's own --auth, and initdb takes the last one given.
+    initdbFlags: ['--locale=C', '--lc-messages=C', '--encoding=UTF8', '--auth=trust'],
     // Loopback TCP only: no socket directory to own.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', `max_connections=${options.maxConnections}`, ...fast],
     onLog: keep,
