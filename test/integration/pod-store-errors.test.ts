@@ -35,7 +35,9 @@ describe('a pod whose database fails', () => {
       const lockedAt = Date.now();
       locker.exec('BEGIN EXCLUSIVE');
       try {
-        await waitFor('missed heartbeats', () => world.logged('heartbeat.missed').length >= 2, 5_000);
+        // One miss, not two: each miss waits out the 150 ms busy deadline, so under load the 0.55 s fence
+        // window can close after the first, and a fenced pod beats no more (a Node 24 CI run waited 5 s).
+        await waitFor('a missed heartbeat', () => world.logged('heartbeat.missed').length >= 1, 5_000);
         expect(world.logged('heartbeat.missed')[0]).toMatchObject({ level: 'warn', pod_id: oldId, error: expect.stringContaining('sqlite') });
         await waitFor('the fence', () => world.logged('pod.fenced').length === 1, 5_000);
         // Missed beats alone do not fence: only the window (0.55 s after the last confirmed beat, ≤ 0.1 s before the lock) does.
