@@ -22,12 +22,17 @@ export function maxConcurrent(events: readonly StepEvent[], limitedIds: Readonly
  * `maxConcurrent` replaying the trail in time order (a release before a claim of the same instant),
  * for stores whose event ids are not commit order: the Snowflake store copies a completion's event
  * with its next write, so its id may come after a later claim's, while its `ts` is the completion's.
- * `claimLagMs`: how much earlier than the read of its counts a claim may be stamped. The emulator
- * (DuckDB) stamps a gated claim with its transaction's start, taken before the gate is passed, so a
- * completion committed a few ms later, which the claim did see, has a later `ts` than the claim.
+ * `claimedAt`: the moment a claim is replayed at, by default its `ts`. A store whose claim is stamped
+ * before the claim read its counts (the emulator stamps a gated claim with its transaction's start,
+ * and under load seconds may pass before the transaction's first read) needs a later moment that
+ * is still no earlier than that read, such as when the claimed attempt's handler started.
  */
-export function maxConcurrentByTime(events: readonly StepEvent[], limitedIds: ReadonlySet<string>, claimLagMs = 0): number {
-  const at = (e: StepEvent) => (e.kind === 'claimed' ? e.ts + claimLagMs : e.ts);
+export function maxConcurrentByTime(
+  events: readonly StepEvent[],
+  limitedIds: ReadonlySet<string>,
+  claimedAt: (claim: StepEvent) => number = (claim) => claim.ts,
+): number {
+  const at = (e: StepEvent) => (e.kind === 'claimed' ? claimedAt(e) : e.ts);
   const releaseFirst = (e: StepEvent) => (e.kind === 'claimed' ? 1 : 0);
   return maxConcurrent(
     [...events].sort((a, b) => at(a) - at(b) || releaseFirst(a) - releaseFirst(b) || a.eventId - b.eventId),
