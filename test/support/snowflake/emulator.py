@@ -35,6 +35,7 @@ import threading
 from collections import OrderedDict
 
 import pyarrow as pa
+import sqlglot
 import uvicorn
 
 import duckdb
@@ -94,6 +95,35 @@ def transform_memoized(self, expression, params):
 
 FakeSnowflakeCursor.execute = execute_remembering_text
 FakeSnowflakeCursor._transform = transform_memoized
+
+# Parsing (sqlglot, pure Python) is the rest of that time: once for the statement and once more for
+# the DESCRIBE of each query's result. A parse depends on the text and dialect only, so the trees are
+# kept by both (the most recent few thousand: texts vary with the number of rows bound) and each
+# caller gets its own copy, as transforms may change a tree in place.
+_parse_one = sqlglot.parse_one
+_parsed: OrderedDict = OrderedDict()
+_PARSED_KEPT = 4000
+_parsed_lock = threading.Lock()
+
+
+def parse_one_memoized(sql, read=None, dialect=None, **opts):
+    if opts or dialect is not None or not isinstance(read, str):
+        return _parse_one(sql, read=read, dialect=dialect, **opts)
+    key = (sql, read)
+    with _parsed_lock:
+        found = _parsed.get(key)
+        if found is not None:
+            _parsed.move_to_end(key)
+    if found is None:
+        found = _parse_one(sql, read=read)
+        with _parsed_lock:
+            _parsed[key] = found
+            while len(_parsed) > _PARSED_KEPT:
+                _parsed.popitem(last=False)
+    return found.copy()
+
+
+sqlglot.parse_one = parse_one_memoized
 
 
 def encode(value, kind: str):
