@@ -214,6 +214,9 @@ describe('fleet-q submit', () => {
   });
 });
 
+const AGES = 'oldest_pending_age_seconds_by_priority';
+type QueueBody = Record<string, unknown> & { [AGES]: Record<string, number> };
+
 describe('fleet-q status, queue, dlq', () => {
   it('--json prints exactly the HTTP bodies of GET /status, /admin/queue and /admin/dlq', async () => {
     const id = (await cli(['submit', 'echo', '--args', '{"x":[1,2]}', '--priority', '2'])).stdout.trim();
@@ -226,7 +229,17 @@ describe('fleet-q status, queue, dlq', () => {
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toEqual(await get(`/status/${id}`));
     expect(JSON.parse((await cli(['--json', 'status', id, '--history'])).stdout)).toEqual(await get(`/status/${id}?history=true`));
-    expect(JSON.parse((await cli(['queue', '--json'])).stdout)).toEqual(await get('/admin/queue'));
+    // Pending ages are whole seconds at the moment of each read: the CLI's lie between the two
+    // HTTP reads' around it, and everything else is equal.
+    const before = (await get('/admin/queue')) as QueueBody;
+    const printed = JSON.parse((await cli(['queue', '--json'])).stdout) as QueueBody;
+    const after = (await get('/admin/queue')) as QueueBody;
+    expect({ ...printed, [AGES]: after[AGES] }).toEqual(after);
+    expect(Object.keys(printed[AGES]).sort()).toEqual(Object.keys(after[AGES]).sort());
+    for (const [priority, age] of Object.entries(printed[AGES])) {
+      expect(age).toBeGreaterThanOrEqual(before[AGES][priority]!);
+      expect(age).toBeLessThanOrEqual(after[AGES][priority]!);
+    }
     expect(JSON.parse((await cli(['dlq', '--json'])).stdout)).toEqual(await get('/admin/dlq'));
   });
 
