@@ -42,6 +42,7 @@ import duckdb
 import snowflake.connector.errors
 from fakesnow.cursor import FakeSnowflakeCursor
 from fakesnow.server import app as fakesnow_app
+from sqlglot import exp
 
 # Session settings a production session sets that fakesnow cannot run; answered as no-ops.
 NOP_REGEXES = [r"^\s*ALTER\s+SESSION\s+SET\s+(LOCK_TIMEOUT|STATEMENT_TIMEOUT_IN_SECONDS|TIMEZONE|QUERY_TAG)\b.*"]
@@ -67,11 +68,70 @@ FakeSnowflakeCursor.execute = execute_reporting_conflicts
 
 # fakesnow re-translates every statement (sqlglot), which is most of its time per statement; the
 # store sends the same few statement texts over and over. Translations of plain DML and queries are
-# memoized by text, database and schema (DDL and anything that may read the binds are not).
+# memoized by text, database and schema (DDL and anything that may read the binds are not), and so
+# are parses (the statement's, and the DESCRIBE of each query's result) by text and dialect. Each
+# caller gets its own copy of a kept tree, as transforms may change a tree in place.
+#
+# Most tests work in a schema of their own (FQ_TEST_ and 12 hex digits: test/support/snowflake.ts),
+# so one statement arrives under hundreds of schema names. A text naming exactly one such schema is
+# kept under the text with that name replaced by a placeholder of the same shape, and the caller's
+# copy gets its own name back in every identifier and string. A kept tree that still holds the
+# name somewhere else is not kept that way (checked once per text).
 _transform = FakeSnowflakeCursor._transform
-_memo: dict = {}
+_parse_one = sqlglot.parse_one
 _current = threading.local()
 _CACHEABLE = re.compile(r"^\s*(SELECT|UPDATE|INSERT|DELETE)\b", re.IGNORECASE)
+_TEST_SCHEMA = re.compile(r"FQ_TEST_[0-9A-F]{12}")
+_PLACEHOLDER = "FQ_TEST_MEMOSCHEMA00"
+_KEPT = 4000
+_UNKEPT = object()
+
+
+class Memo:
+    """The most recent `_KEPT` trees by key, shared by the server's worker threads."""
+
+    def __init__(self):
+        self.trees: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            found = self.trees.get(key)
+            if found is not None:
+                self.trees.move_to_end(key)
+            return found
+
+    def put(self, key, tree) -> None:
+        with self.lock:
+            self.trees[key] = tree
+            while len(self.trees) > _KEPT:
+                self.trees.popitem(last=False)
+
+
+_translations = Memo()
+_parses = Memo()
+
+
+def test_schema_of(text: str):
+    names = set(_TEST_SCHEMA.findall(text))
+    return names.pop() if len(names) == 1 else None
+
+
+def renamed(tree, old: str | None, new: str | None):
+    """A copy of `tree` with `old` replaced by `new` in every identifier and string literal."""
+    tree = tree.copy()
+    if old is None or new is None:
+        return tree
+    for node in tree.walk():
+        if isinstance(node, (exp.Identifier, exp.Literal)) and isinstance(node.this, str) and old in node.this:
+            node.set("this", node.this.replace(old, new))
+    return tree
+
+
+def keep_generic(memo: Memo, key, tree, name: str | None, dialect: str) -> None:
+    """Keeps `tree` with `name` replaced by the placeholder, or marks `key` as not kept that way."""
+    generic = renamed(tree, name, _PLACEHOLDER)
+    memo.put(key, _UNKEPT if name is not None and name in generic.sql(dialect=dialect) else generic)
 
 
 def execute_remembering_text(self, command, *args, **kwargs):
@@ -86,43 +146,36 @@ def transform_memoized(self, expression, params):
     command = getattr(_current, "command", None)
     if command is None or not _CACHEABLE.match(command) or "IDENTIFIER(" in command.upper():
         return _transform(self, expression, params)
-    key = (command, self._conn.database, self._conn.schema)
-    found = _memo.get(key)
-    if found is None:
-        found = _memo[key] = _transform(self, expression, params)
-    return found
-
-
-FakeSnowflakeCursor.execute = execute_remembering_text
-FakeSnowflakeCursor._transform = transform_memoized
-
-# Parsing (sqlglot, pure Python) is the rest of that time: once for the statement and once more for
-# the DESCRIBE of each query's result. A parse depends on the text and dialect only, so the trees are
-# kept by both (the most recent few thousand: texts vary with the number of rows bound) and each
-# caller gets its own copy, as transforms may change a tree in place.
-_parse_one = sqlglot.parse_one
-_parsed: OrderedDict = OrderedDict()
-_PARSED_KEPT = 4000
-_parsed_lock = threading.Lock()
+    name = test_schema_of(command)
+    generic = (lambda text: text) if name is None else (lambda text: text.replace(name, _PLACEHOLDER) if text else text)
+    key = (generic(command), generic(self._conn.database), generic(self._conn.schema))
+    found = _translations.get(key)
+    if found is _UNKEPT:
+        return _transform(self, expression, params)
+    if found is not None:
+        return renamed(found, _PLACEHOLDER, name)
+    result = _transform(self, expression, params)
+    keep_generic(_translations, key, result, name, "duckdb")
+    return result
 
 
 def parse_one_memoized(sql, read=None, dialect=None, **opts):
     if opts or dialect is not None or not isinstance(read, str):
         return _parse_one(sql, read=read, dialect=dialect, **opts)
-    key = (sql, read)
-    with _parsed_lock:
-        found = _parsed.get(key)
-        if found is not None:
-            _parsed.move_to_end(key)
-    if found is None:
-        found = _parse_one(sql, read=read)
-        with _parsed_lock:
-            _parsed[key] = found
-            while len(_parsed) > _PARSED_KEPT:
-                _parsed.popitem(last=False)
-    return found.copy()
+    name = test_schema_of(sql)
+    key = (sql if name is None else sql.replace(name, _PLACEHOLDER), read)
+    found = _parses.get(key)
+    if found is _UNKEPT:
+        return _parse_one(sql, read=read)
+    if found is not None:
+        return renamed(found, _PLACEHOLDER, name)
+    tree = _parse_one(sql, read=read)
+    keep_generic(_parses, key, tree, name, read)
+    return tree
 
 
+FakeSnowflakeCursor.execute = execute_remembering_text
+FakeSnowflakeCursor._transform = transform_memoized
 sqlglot.parse_one = parse_one_memoized
 
 
