@@ -112,9 +112,15 @@ _translations = Memo()
 _parses = Memo()
 
 
-def test_schema_of(text: str):
+def schema_named_in(text: str):
+    """The one test schema `text` names, or None (none, or several)."""
     names = set(_TEST_SCHEMA.findall(text))
     return names.pop() if len(names) == 1 else None
+
+
+def generic_text(text, name: str | None):
+    """`text` with the test schema `name` replaced by the placeholder; as it is without a name."""
+    return text.replace(name, _PLACEHOLDER) if name is not None and text else text
 
 
 def renamed(tree, old: str | None, new: str | None):
@@ -146,9 +152,8 @@ def transform_memoized(self, expression, params):
     command = getattr(_current, "command", None)
     if command is None or not _CACHEABLE.match(command) or "IDENTIFIER(" in command.upper():
         return _transform(self, expression, params)
-    name = test_schema_of(command)
-    generic = (lambda text: text) if name is None else (lambda text: text.replace(name, _PLACEHOLDER) if text else text)
-    key = (generic(command), generic(self._conn.database), generic(self._conn.schema))
+    name = schema_named_in(command)
+    key = (generic_text(command, name), generic_text(self._conn.database, name), generic_text(self._conn.schema, name))
     found = _translations.get(key)
     if found is _UNKEPT:
         return _transform(self, expression, params)
@@ -162,8 +167,8 @@ def transform_memoized(self, expression, params):
 def parse_one_memoized(sql, read=None, dialect=None, **opts):
     if opts or dialect is not None or not isinstance(read, str):
         return _parse_one(sql, read=read, dialect=dialect, **opts)
-    name = test_schema_of(sql)
-    key = (sql if name is None else sql.replace(name, _PLACEHOLDER), read)
+    name = schema_named_in(sql)
+    key = (generic_text(sql, name), read)
     found = _parses.get(key)
     if found is _UNKEPT:
         return _parse_one(sql, read=read)
