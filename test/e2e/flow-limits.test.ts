@@ -56,7 +56,17 @@ async function limitScenario(queue: QueueDatabase, holdMs: number, timeoutMs: nu
   ).catch((err: unknown) => {
     throw new Error(`${String(err)}\n${pods.map((p) => `--- ${p.name}\n${p.output.slice(-3_000)}`).join('\n')}`);
   });
-  const events = (await allEvents(reader)).filter((e) => ids.includes(e.stepId));
+  // Snowflake: a pod copies its completions' events to the trail with its next claim or its
+  // watcher's next quiet poll, so the trail may lag the rows; a completion missing from it would
+  // replay as a claim held to the end.
+  const events = await waitFor(
+    `the ${STEPS} completed events in the trail`,
+    async () => {
+      const trail = (await allEvents(reader)).filter((e) => ids.includes(e.stepId));
+      return trail.filter((e) => e.kind === 'completed').length >= STEPS ? trail : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
   // Handler runs with both a start and a done line, in file order (real time across processes). An
   // attempt aborted mid-run (a timeout, a fenced pod) logs no done; its claim still counts in the trail.
   const lines = readExecutions(queue.executionLog).filter((l) => ids.includes(l.step_id));

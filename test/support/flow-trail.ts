@@ -5,6 +5,9 @@
  */
 import type { StepEvent } from '../../src/store/store.js';
 
+/** Event kinds that end a claim. */
+const RELEASES: readonly string[] = ['completed', 'retried', 'released', 'dead_lettered', 'recovered'];
+
 /** The largest number of the steps claimed at once, replaying the trail in event_id order (commit order for claims of one limited type). */
 export function maxConcurrent(events: readonly StepEvent[], limitedIds: ReadonlySet<string>): number {
   const held = new Set<string>();
@@ -12,7 +15,7 @@ export function maxConcurrent(events: readonly StepEvent[], limitedIds: Readonly
   for (const e of events) {
     if (!limitedIds.has(e.stepId)) continue;
     if (e.kind === 'claimed') held.add(e.stepId);
-    else if (['completed', 'retried', 'released', 'dead_lettered', 'recovered'].includes(e.kind)) held.delete(e.stepId);
+    else if (RELEASES.includes(e.kind)) held.delete(e.stepId);
     max = Math.max(max, held.size);
   }
   return max;
@@ -25,14 +28,22 @@ export function maxConcurrent(events: readonly StepEvent[], limitedIds: Readonly
  * `claimedAt`: the moment a claim is replayed at, by default its `ts`. A store whose claim is stamped
  * before the claim read its counts (the emulator stamps a gated claim with its transaction's start,
  * and under load seconds may pass before the transaction's first read) needs a later moment that
- * is still no earlier than that read, such as when the claimed attempt's handler started.
+ * is still no earlier than that read, such as when the claimed attempt's handler started. A claim is
+ * never replayed after the event that ended it (a pod that fenced itself before starting the
+ * handler, its claim recovered soon after): just before it, so it still counts while it was held.
  */
 export function maxConcurrentByTime(
   events: readonly StepEvent[],
   limitedIds: ReadonlySet<string>,
   claimedAt: (claim: StepEvent) => number = (claim) => claim.ts,
 ): number {
-  const at = (e: StepEvent) => (e.kind === 'claimed' ? claimedAt(e) : e.ts);
+  const attemptOf = (e: StepEvent) => `${e.stepId}:${e.attempt}`;
+  const endedAt = new Map<string, number>();
+  for (const e of events) {
+    if (RELEASES.includes(e.kind)) endedAt.set(attemptOf(e), Math.min(endedAt.get(attemptOf(e)) ?? Infinity, e.ts));
+  }
+  // Event times are whole milliseconds: half of one puts the claim after every earlier event and before its end.
+  const at = (e: StepEvent) => (e.kind === 'claimed' ? Math.min(claimedAt(e), (endedAt.get(attemptOf(e)) ?? Infinity) - 0.5) : e.ts);
   const releaseFirst = (e: StepEvent) => (e.kind === 'claimed' ? 1 : 0);
   return maxConcurrent(
     [...events].sort((a, b) => at(a) - at(b) || releaseFirst(a) - releaseFirst(b) || a.eventId - b.eventId),
