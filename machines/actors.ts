@@ -96,10 +96,14 @@ export interface HandlerFailedEvent {
   readonly error: string;
   readonly retryable: boolean;
 }
-/** The handler called `ctx.extend(ms)`: its attempt's timeout should now end `ms` from now. */
-export interface HandlerExtendEvent {
-  readonly type: 'handler.extend';
+/**
+ * The attempt's timeout elapsed while its work ran: `ms` after the actor started (the step's
+ * `timeoutMs`), or, when `extended`, `ms` after the handler's last `ctx.extend(ms)`.
+ */
+export interface HandlerTimedOutEvent {
+  readonly type: 'handler.timedOut';
   readonly ms: number;
+  readonly extended: boolean;
 }
 /** What the step's actor sends back about its work, exactly once. */
 export type HandlerSettledEvent = HandlerSucceededEvent | HandlerFailedEvent;
@@ -140,7 +144,7 @@ export interface SuccessWrittenEvent {
 /** Slot → step actor. */
 export type StepActorCommand = HandlerAbortEvent | StepWriteEvent;
 /** Step actor → slot. */
-export type StepActorFact = HandlerSettledEvent | HandlerExtendEvent | WriteDoneEvent | WriteFailedEvent | SuccessWrittenEvent;
+export type StepActorFact = HandlerSettledEvent | HandlerTimedOutEvent | WriteDoneEvent | WriteFailedEvent | SuccessWrittenEvent;
 
 /** One fenced write about one attempt, as the runtime makes it for a `step.write`. */
 export interface ReportStepInput {
@@ -191,6 +195,11 @@ export const placeholders = {
    * complete is answered with that complete's outcome, after `handler.succeeded`). Stopping it aborts work still
    * running. One actor for both halves because a child actor costs ~30 µs of CPU per step and an
    * event on a live one ~2 µs (xstate 5.33, measured for issue 11).
+   *
+   * It also owns the attempt's timeout: a timer on the actor system's clock, armed at start for
+   * `step.timeoutMs` and re-armed `ms` from then by each `ctx.extend(ms)`. If it fires before the work
+   * settles (and before any `handler.abort`), the actor sends `handler.timedOut` once and leaves every
+   * write to the slot (why not as the slot's `after` delay: see slot.machine.ts).
    */
   runStep: fromCallback<StepActorCommand, ExecuteStepInput>(() => notProvided('runStep')),
 };

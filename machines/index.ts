@@ -1,8 +1,9 @@
 /**
  * The pure XState v5 machines of a FLEET-Q pod (DESIGN §4), by name. Everything here imports only
  * `xstate` and siblings, does no I/O and reads no clock: time passes only through named `after`
- * delays (values from input), and every effect is a named placeholder actor that src/ provides,
- * most simply with `providePodActors(impls)`. This file lists exports; it must not add behaviour.
+ * delays (values from input) and the step actor's `handler.timedOut`, and every effect is a named
+ * placeholder actor that src/ provides, most simply with `providePodActors(impls)`. This file lists
+ * exports; it must not add behaviour.
  *
  * Placeholder actors (`placeholders` in actors.ts; types there) and what src/ must make each do:
  * - `register` (supervisor) — input `{ incarnation, previousPodId }`; make a fresh pod id (`newPodId`) and
@@ -29,7 +30,10 @@
  *   `success.written { outcome }` instead of `handler.succeeded` (on a database error it sends
  *   `handler.succeeded` and the slot asks for the write); a `step.write` arriving during that complete
  *   is answered, after `handler.succeeded`, with the complete's outcome (the attempt is recorded once).
- *   The cleanup function aborts work still running.
+ *   It times the attempt itself, on the actor system's clock: `step.timeoutMs` from its start, or `ms`
+ *   from the handler's last `ctx.extend(ms)`; if that passes before the work settles and before any
+ *   `handler.abort`, it sends `handler.timedOut { ms, extended }` once and leaves every write to the slot.
+ *   The cleanup function clears that timer and aborts work still running.
  *
  * Talking to a running pod: send the supervisor `drain`, `work.available` (from `store.watchWork`)
  * and `recovery.run { requestId, force, dryRun }` (answered by a `recovery.*` fact with that
@@ -55,8 +59,8 @@ export {
   type HandlerAbortEvent,
   type HandlerFailedEvent,
   type HandlerSettledEvent,
-  type HandlerExtendEvent,
   type HandlerSucceededEvent,
+  type HandlerTimedOutEvent,
   type HeartbeatOutput,
   type PodActorImplementations,
   type PodInput,

@@ -5,7 +5,7 @@
  * has settled; then `idle` again, telling the supervisor `slot.freed` with the outcome. It owns the
  * one-step-at-a-time rule and what to write about the step and when; it must not claim, choose steps,
  * decide a row's new status (the store does: a write answers with the applied outcome, or `stale`)
- * nor read a clock (the timeout is an `after` delay).
+ * nor read a clock (the step's actor times the attempt and tells it `handler.timedOut`).
  *
  * Each claimed step is its own actor: `busy` invokes `runStep` (id `step`), which runs the step's
  * work and makes the fenced writes this machine asks for (`step.write` → `write.done | write.failed`).
@@ -14,8 +14,8 @@
  * `success.written` with the outcome: `executing` → `idle` in one event, where the ask-and-answer
  * (`handler.succeeded`, `step.write`, `write.done`) took three events and two transitions per step.
  * The step still goes executing → reporting → outcome (DESIGN §4); on this path its report is made
- * by its actor while the slot waits in `executing` (the step timeout still runs: a timeout then is
- * answered with the complete's outcome).
+ * by its actor while the slot waits in `executing` (work that settled is no longer timed, so no
+ * timeout interrupts that complete).
  * Leaving `busy` stops it, so no finished step lingers in `snapshot.children`. Why not a step machine
  * per claim with its own handler and report children, as before: every child actor costs ~30 µs of
  * CPU where an event on a live actor costs ~2 µs (xstate 5.33); the review's prototype of this shape
@@ -24,9 +24,13 @@
  * Inside `busy`: `executing` → `idle` on `success.written`; otherwise `executing` → `reporting`
  * (→ `retryingReport` → `reporting` on a database error) → (`reported` →) (`settling` →) `idle`,
  * telling the supervisor `slot.freed` on the way out.
- * - Timeout: report the failure (reason `timeout`) at once and send `handler.abort`, but stay busy
- *   until the work settles, so parallelism is never exceeded. A result that arrives after the
- *   timeout was reported is dropped.
+ * - Timeout (`handler.timedOut` while executing): report the failure (reason `timeout`) at once and
+ *   send `handler.abort`, but stay busy until the work settles, so parallelism is never exceeded. A
+ *   result that arrives after the timeout was reported is dropped. Later states ignore a
+ *   `handler.timedOut` that raced another event. The step's actor owns the timer (`ctx.extend(ms)`
+ *   re-arms it there), not an `after` delay here: XState schedules and cancels a delay through the
+ *   system's scheduler on every step, and every actor that stops makes it scan all the system's
+ *   scheduled events (one per busy slot), so each step cost more the more slots a pod had.
  * - A failed write (database error) is retried every `reportRetryDelay` until it commits: giving up
  *   would leave the row claimed by a live pod, which nothing recovers.
  * - `step.abort` with mode `release` (drain grace over): while executing, abort the work and report
@@ -36,8 +40,6 @@
  *   failed one (outcome `stale`: the sweep recovers the row once the pod is down or dead).
  * - An idle slot ignores `step.abort` (the supervisor tells every slot when it aborts all), and so
  *   does a stopped step's actor: a late settlement never reaches the slot's next step.
- * - `handler.extend` (the handler called `ctx.extend(ms)`) while executing: the timeout is re-armed to
- *   end `ms` from now (re-entering `executing` restarts its `after` delay); later states ignore it.
  * - The step's actor crashed (a bug in the runtime): nothing can write for it any more; the slot
  *   frees itself with outcome `stale` and the error, and the sweep recovers the row once the pod ends.
  */
@@ -79,8 +81,6 @@ export interface SlotMachineContext extends SlotMachineInput {
   readonly reportFailures: number;
   /** Set when the step's actor crashed. */
   readonly crash: string | null;
-  /** The timeout the handler asked for last with `ctx.extend(ms)`, counted from that moment; null: the step's own. */
-  readonly extendedMs: number | null;
   /** Steps this slot has finished. */
   readonly finished: number;
 }
@@ -90,7 +90,7 @@ function outcomeOf(context: SlotMachineContext, event: SlotMachineEvent): StepOu
   return event.type === 'write.done' || event.type === 'success.written' ? event.outcome : context.outcome;
 }
 
-const STEP_RESET = { report: null, outcome: null, handlerSettled: false, abortMode: null, reportFailures: 0, crash: null, extendedMs: null } as const;
+const STEP_RESET = { report: null, outcome: null, handlerSettled: false, abortMode: null, reportFailures: 0, crash: null } as const;
 
 export const slotMachine = setup({
   types: {
@@ -100,7 +100,6 @@ export const slotMachine = setup({
   },
   actors: { runStep: placeholders.runStep },
   delays: {
-    stepTimeout: ({ context }) => context.extendedMs ?? context.step?.timeoutMs ?? 0,
     reportRetryDelay: ({ context }) => context.reportRetryDelayMs,
   },
   guards: {
@@ -117,21 +116,13 @@ export const slotMachine = setup({
       }
       return {};
     }),
-    recordTimeout: assign({
-      report: ({ context }) =>
-        ({
-          kind: 'fail',
-          error:
-            context.extendedMs === null
-              ? `step timed out after ${context.step?.timeoutMs ?? 0} ms`
-              : `step timed out ${context.extendedMs} ms after its handler last extended the timeout`,
-          retryable: true,
-          reason: 'timeout',
-        }) as const,
+    recordTimeout: assign(({ event }) => {
+      if (event.type !== 'handler.timedOut') return {};
+      const error = event.extended ? `step timed out ${event.ms} ms after its handler last extended the timeout` : `step timed out after ${event.ms} ms`;
+      return { report: { kind: 'fail', error, retryable: true, reason: 'timeout' } as const };
     }),
     recordAbort: assign({ abortMode: ({ context, event }) => (event.type === 'step.abort' ? event.mode : context.abortMode) }),
     recordRelease: assign({ report: { kind: 'release' } as const }),
-    recordExtend: assign({ extendedMs: ({ context, event }) => (event.type === 'handler.extend' ? event.ms : context.extendedMs) }),
     markSettled: assign({ handlerSettled: true }),
     recordOutcome: assign({ outcome: ({ context, event }) => outcomeOf(context, event) }),
     recordReportFailure: assign({ reportFailures: ({ context }) => context.reportFailures + 1 }),
@@ -169,12 +160,11 @@ export const slotMachine = setup({
       initial: 'executing',
       states: {
         executing: {
-          after: { stepTimeout: { target: 'reporting', actions: ['recordTimeout', { type: 'abortHandler', params: { reason: 'timeout' } }] } },
           on: {
             'success.written': { target: '#slot.idle', actions: ['tellFreed', 'clearStep'] },
             'handler.succeeded': { target: 'reporting', actions: 'recordHandlerResult' },
             'handler.failed': { target: 'reporting', actions: 'recordHandlerResult' },
-            'handler.extend': { target: 'executing', reenter: true, actions: 'recordExtend' },
+            'handler.timedOut': { target: 'reporting', actions: ['recordTimeout', { type: 'abortHandler', params: { reason: 'timeout' } }] },
             'step.abort': [
               { guard: 'isRelease', target: 'reporting', actions: ['recordAbort', 'recordRelease', { type: 'abortHandler', params: { reason: 'drain' } }] },
               { target: 'settling', actions: ['recordAbort', 'giveUpClaim', { type: 'abortHandler', params: { reason: 'fenced' } }] },

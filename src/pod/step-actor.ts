@@ -5,8 +5,9 @@
  * (report-step.ts), answering `write.done | write.failed`. A success heard before the slot said
  * anything is completed here at once and reported as `success.written` (the protocol is in
  * machines/actors.ts). Stopped (the slot finished, or the pod stops), it aborts work still running.
- * It also gives the handler its step controls: `ctx.progress` (step-progress.ts), `ctx.extend` (sent
- * to the slot as `handler.extend`, which re-arms the timeout), and a cancel heard from the database
+ * It times the attempt and tells the slot `handler.timedOut` when the timeout passes first (the slot
+ * decides what that means). It also gives the handler its step controls: `ctx.progress`
+ * (step-progress.ts), `ctx.extend` (re-arms that timer), and a cancel heard from the database
  * (step-control.ts) aborts the work with reason `cancelled`. It owns that plumbing only: no
  * decisions, no SQL.
  */
@@ -41,8 +42,36 @@ export const MAX_EXTEND_MS = 7 * 24 * 3_600_000;
 
 /** The callback actor logic the slot machine invokes as `runStep`. */
 export function stepActorLogic(deps: StepActorDeps) {
-  return fromCallback<StepActorCommand, ExecuteStepInput>(({ input, sendBack, receive, self }) => {
+  return fromCallback<StepActorCommand, ExecuteStepInput>(({ input, sendBack, receive, self, system }) => {
     const { step, podId } = input;
+    /** The slot has sent a command, or the timeout passed: from then on the slot decides every write. */
+    let heard = false;
+    /** A `step.write` arrived while this actor's own complete was in flight. */
+    let asked = false;
+    /** This actor's own complete of a success heard before any command. */
+    let ownComplete: Promise<ReportStepOutput> | undefined;
+
+    // The actor system's clock, not setTimeout: it is the clock the pod's machines run on, so a
+    // simulated pod (tests, the fleet-q/testing kit) times its steps in simulated time, and a frozen
+    // one never times them out; in production it is real time.
+    const clock = system._clock;
+    /** The attempt's timer; undefined once it fired or was cleared (an extend then changes nothing). */
+    let timer: { readonly id: unknown } | undefined;
+    const arm = (ms: number, extended: boolean) => {
+      timer = {
+        id: clock.setTimeout(() => {
+          timer = undefined;
+          heard = true;
+          sendBack({ type: 'handler.timedOut', ms, extended });
+        }, ms),
+      };
+    };
+    const disarm = () => {
+      if (timer !== undefined) clock.clearTimeout(timer.id);
+      timer = undefined;
+    };
+    arm(step.timeoutMs, false);
+
     const cancelled = () => work.abort('cancelled');
     // Made on the first ctx.progress only: most steps never report progress.
     let progress: ProgressWriter | undefined;
@@ -52,7 +81,9 @@ export function stepActorLogic(deps: StepActorDeps) {
       extend: (ms) => {
         if (!Number.isInteger(ms) || ms < 1 || ms > MAX_EXTEND_MS)
           throw new ValidationError(`ctx.extend(ms) needs an integer from 1 to ${MAX_EXTEND_MS}, got ${String(ms)}`);
-        sendBack({ type: 'handler.extend', ms });
+        if (timer === undefined) return;
+        disarm();
+        arm(ms, true);
       },
     };
     const parentResults = (stepId: string) => deps.store.stepParentResults({ stepId });
@@ -60,20 +91,16 @@ export function stepActorLogic(deps: StepActorDeps) {
     const unwatch = deps.cancellations?.watch(podId, step.stepId, cancelled);
     const write = (report: StepReport): Promise<ReportStepOutput> =>
       reportStep(deps.store, deps.completions, deps.telemetry, { podId, stepId: step.stepId, attempt: step.attempt, report });
-    /** The slot has sent a command: from then on it decides every write. */
-    let heard = false;
-    /** A `step.write` arrived while this actor's own complete was in flight. */
-    let asked = false;
-    /** This actor's own complete of a success heard before any command. */
-    let ownComplete: Promise<ReportStepOutput> | undefined;
     // sendBack after this actor was stopped is dropped by xstate, so a late settlement or write
     // answer never reaches the slot's next step.
     void work.settled.then((settled) => {
+      // Work that settled in time did not time out, even while its own complete is in flight.
+      disarm();
       progress?.close();
       if (heard || settled.type !== 'handler.succeeded') return sendBack(settled);
       ownComplete = write({ kind: 'complete', result: settled.result });
       ownComplete.then(
-        // Asked meanwhile (timeout, release): the slot hears the settlement first, then its answer.
+        // Asked meanwhile (a drain's release): the slot hears the settlement first, then its answer.
         (written) => sendBack(asked ? settled : { type: 'success.written', outcome: written.outcome }),
         // A database error (counted by reportStep): the slot asks for the write and retries it.
         () => sendBack(settled),
@@ -82,6 +109,8 @@ export function stepActorLogic(deps: StepActorDeps) {
     receive((command) => {
       if (command.type === 'handler.abort') {
         heard = true;
+        // The slot has left `executing`: a timeout would change nothing now.
+        disarm();
         return work.abort(command.reason);
       }
       // A custom lifecycle runs as this actor's child, so its own done and error events arrive here
@@ -106,6 +135,7 @@ export function stepActorLogic(deps: StepActorDeps) {
       );
     });
     return () => {
+      disarm();
       unwatch?.();
       progress?.close();
       work.abort('stopped');

@@ -145,6 +145,7 @@ describe('machine graphs', () => {
         'error:runStep': [{ error: new Error('crash') }],
         'handler.succeeded': [{ result: 1 }],
         'handler.failed': [{ error: 'e', retryable: true }],
+        'handler.timedOut': [{ ms: 1_000, extended: false }],
         'step.abort': [{ mode: 'release' }, { mode: 'fenced' }],
       },
       (s) => [s.context.handlerSettled, s.context.abortMode, s.context.outcome, s.context.crash],

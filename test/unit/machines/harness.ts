@@ -74,14 +74,15 @@ export interface HandlerRun {
   stopped: boolean;
   /** Sends the work's settlement, or `success.written` as the runtime's actor does for a success it completed itself. */
   settle(event: HandlerSettledEvent | SuccessWrittenEvent): void;
-  /** The handler calls `ctx.extend(ms)`. */
-  extend(ms: number): void;
+  /** The attempt's timeout passes (the runtime's actor times it): `ms` defaults to the step's `timeoutMs`. */
+  timeOut(ms?: number, extended?: boolean): void;
 }
 
 /**
  * A stub `runStep` callback actor (the step's own actor): records aborts and stops, settles its work
- * when the test says, and hands each `step.write` to `write` (held by the test, or answered at once)
- * before answering `write.done | write.failed` as the runtime's actor does.
+ * or times it out when the test says (it arms no timer of its own), and hands each `step.write` to
+ * `write` (held by the test, or answered at once) before answering `write.done | write.failed` as the
+ * runtime's actor does.
  */
 export function stepActors(write?: (input: ReportStepInput) => ReportStepOutput) {
   const runs: HandlerRun[] = [];
@@ -99,7 +100,7 @@ export function stepActors(write?: (input: ReportStepInput) => ReportStepOutput)
       aborts: [],
       stopped: false,
       settle: (event) => sendBack(event),
-      extend: (ms) => sendBack({ type: 'handler.extend', ms }),
+      timeOut: (ms = input.step.timeoutMs, extended = false) => sendBack({ type: 'handler.timedOut', ms, extended }),
     };
     runs.push(run);
     receive((command) => {
@@ -130,6 +131,8 @@ export function stepActors(write?: (input: ReportStepInput) => ReportStepOutput)
   };
 }
 
+const STOP_CHILD = 'harness.stopChild';
+
 /**
  * Runs `logic` as the invoked child `child` of a parent that records every event it receives,
  * as the supervisor would. Errors are collected instead of crashing the test process.
@@ -139,7 +142,12 @@ export function underParent<T extends AnyActorLogic>(logic: T, input: InputFrom<
   const received: AnyEventObject[] = [];
   const errors: unknown[] = [];
   const parent = createMachine({
-    invoke: { id: 'child', src: logic, input },
+    initial: 'running',
+    states: {
+      running: { invoke: { id: 'child', src: logic, input }, on: { [STOP_CHILD]: 'stopped' } },
+      // The parent lives on, as a slot does after its step's actor stopped.
+      stopped: {},
+    },
     on: { '*': { actions: ({ event }) => void received.push(event) } },
   });
   const actor = createActor(parent, { clock });
@@ -152,6 +160,10 @@ export function underParent<T extends AnyActorLogic>(logic: T, input: InputFrom<
     child,
     errors,
     received,
+    /** Stops the child the way a parent does: by leaving the state that invokes it. */
+    stopChild(): void {
+      actor.send({ type: STOP_CHILD });
+    },
     /** Events received from the child of the given types (or all non-xstate ones). */
     facts(...types: string[]): AnyEventObject[] {
       return received.filter((e) => (types.length ? types.includes(e.type) : !e.type.startsWith('xstate.')));

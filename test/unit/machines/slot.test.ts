@@ -1,6 +1,7 @@
 /**
  * The slot machine: a long-lived unit of capacity whose `busy` state is the statechart of the one
- * step it runs. Driven with a stub step actor and a recording parent on a simulated clock.
+ * step it runs. Driven with a stub step actor and a recording parent on a simulated clock; the stub
+ * times out only when a test says so (the runtime's actor owns the timer, see step-actor.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { fromCallback } from 'xstate';
@@ -56,9 +57,10 @@ describe('slot machine', () => {
     expect(s.reports.calls).toHaveLength(0);
     expect(s.run().stopped).toBe(true);
     expect(s.child.getSnapshot().context).toMatchObject({ finished: 1, outcome: 'completed', step: null });
-    // The timeout was cancelled with the step: nothing more is written or told.
-    s.clock.increment(10_000);
+    // A timeout of the stopped step's actor never reaches the slot: nothing more is written or told.
+    s.run().timeOut();
     await flush();
+    expect(s.value()).toBe('idle');
     expect(s.reports.calls).toHaveLength(0);
     expect(s.facts()).toEqual([freed('completed')]);
 
@@ -79,12 +81,12 @@ describe('slot machine', () => {
     expect(s.reports.calls).toHaveLength(0);
   });
 
-  it("on timeout during the step actor's own complete: the settlement, then the answer of that complete, end the step", async () => {
+  it("released during the step actor's own complete: the settlement, then the answer of that complete, end the step", async () => {
     const s = start();
     s.assign();
-    s.clock.increment(5_000);
+    s.child.send({ type: 'step.abort', mode: 'release' });
     expect(s.value()).toEqual({ busy: 'reporting' });
-    expect(s.run().aborts).toEqual(['timeout']);
+    expect(s.run().aborts).toEqual(['drain']);
     // The actor answers the asked write with its own complete's outcome, after its settlement.
     s.run().settle({ type: 'handler.succeeded', result: 1 });
     await s.answer('completed');
@@ -125,9 +127,12 @@ describe('slot machine', () => {
   it('on timeout: reports the failure and aborts the work, but stays busy until the work settles', async () => {
     const s = start();
     s.assign();
-    s.clock.increment(4_999);
+    // The slot reads no clock: only its step's actor says the attempt timed out.
+    s.clock.increment(60_000);
+    expect(s.value()).toEqual({ busy: 'executing' });
     expect(s.reports.calls).toHaveLength(0);
-    s.clock.increment(1);
+    s.run().timeOut(5_000);
+    expect(s.value()).toEqual({ busy: 'reporting' });
     expect(s.run().aborts).toEqual(['timeout']);
     expect(s.reports.last().input.report).toEqual({ kind: 'fail', error: 'step timed out after 5000 ms', retryable: true, reason: 'timeout' });
     await s.answer('retried');
@@ -141,40 +146,64 @@ describe('slot machine', () => {
     expect(s.reports.calls).toHaveLength(1); // the late result is never written
   });
 
-  it('handler.extend re-arms the timeout to end ms from then, as often as the handler asks; later states ignore it', async () => {
+  it('a timeout after the handler extended it says how long after the last extension it passed', async () => {
     const s = start();
     s.assign();
-    s.clock.increment(4_000);
-    s.run().extend(3_000); // now ends at 7,000 instead of 5,000
-    s.clock.increment(2_999);
-    expect(s.reports.calls).toHaveLength(0);
-    s.run().extend(10_000); // now ends at 16,999
-    s.clock.increment(9_999);
-    expect(s.reports.calls).toHaveLength(0);
-    expect(s.value()).toEqual({ busy: 'executing' });
-    s.clock.increment(1);
+    s.run().timeOut(10_000, true);
     expect(s.run().aborts).toEqual(['timeout']);
-    expect(s.reports.last().input.report).toMatchObject({
+    expect(s.reports.last().input.report).toEqual({
       kind: 'fail',
-      reason: 'timeout',
       error: 'step timed out 10000 ms after its handler last extended the timeout',
+      retryable: true,
+      reason: 'timeout',
     });
-    s.run().extend(60_000); // too late: the timeout is already reported
     await s.answer('retried');
     s.run().settle({ type: 'handler.failed', error: 'aborted', retryable: true });
     await flush();
     expect(s.facts()).toEqual([freed('retried')]);
-    // The next step starts from its own timeout again.
-    s.assign(claimedStep('step_2', { timeoutMs: 5_000 }));
-    expect(s.child.getSnapshot().context.extendedMs).toBeNull();
-    s.clock.increment(5_000);
-    expect(s.steps.of('step_2').aborts).toEqual(['timeout']);
+    // The next step's timeout is told as its own.
+    s.assign(claimedStep('step_2', { timeoutMs: 7_000 }));
+    s.steps.of('step_2').timeOut();
+    expect(s.reports.last().input.report).toMatchObject({ error: 'step timed out after 7000 ms', reason: 'timeout' });
+  });
+
+  it('ignores a handler.timedOut that raced another event out of executing', async () => {
+    // Reporting a handler error: the report stands and nothing is aborted.
+    const reporting = start();
+    reporting.assign();
+    reporting.run().settle({ type: 'handler.failed', error: 'boom', retryable: true });
+    reporting.run().timeOut();
+    expect(reporting.value()).toEqual({ busy: 'reporting' });
+    expect(reporting.run().aborts).toEqual([]);
+    expect(reporting.reports.calls).toHaveLength(1);
+    await reporting.answer('retried');
+    expect(reporting.facts()).toEqual([freed('retried')]);
+    expect(reporting.reports.last().input.report).toMatchObject({ error: 'boom', reason: 'error' });
+
+    // Waiting to retry a failed write.
+    const retrying = start();
+    retrying.assign();
+    retrying.run().settle({ type: 'handler.succeeded', result: 1 });
+    retrying.reports.last().reject(new Error('SQLITE_BUSY'));
+    await flush();
+    retrying.run().timeOut();
+    expect(retrying.value()).toEqual({ busy: 'retryingReport' });
+    expect(retrying.run().aborts).toEqual([]);
+    retrying.clock.increment(500);
+    expect(retrying.reports.last().input.report).toEqual({ kind: 'complete', result: 1 });
+
+    // (Settling: see the fenced abort below.) Idle:
+    const idle = start();
+    idle.child.send({ type: 'handler.timedOut', ms: 1_000, extended: false });
+    expect(idle.value()).toBe('idle');
+    expect(idle.facts()).toEqual([]);
+    expect([reporting, retrying, idle].flatMap((x) => x.errors)).toEqual([]);
   });
 
   it('on timeout, work that settles while the report is in flight ends the step with the report', async () => {
     const s = start();
     s.assign();
-    s.clock.increment(5_000);
+    s.run().timeOut();
     s.run().settle({ type: 'handler.failed', error: 'aborted', retryable: true });
     await flush();
     expect(s.value()).toEqual({ busy: 'reporting' });
@@ -217,7 +246,9 @@ describe('slot machine', () => {
     s.child.send({ type: 'step.abort', mode: 'fenced' });
     expect(s.run().aborts).toEqual(['fenced']);
     expect(s.value()).toEqual({ busy: 'settling' });
-    s.clock.increment(10_000); // no timeout report either
+    s.run().timeOut(); // a timeout racing the abort: no timeout report either
+    expect(s.value()).toEqual({ busy: 'settling' });
+    expect(s.run().aborts).toEqual(['fenced']);
     expect(s.reports.calls).toHaveLength(0);
     s.run().settle({ type: 'handler.failed', error: 'aborted', retryable: true });
     await flush();
@@ -247,7 +278,7 @@ describe('slot machine', () => {
   it('a drain abort ends a step that is only waiting for its timed-out work', async () => {
     const s = start();
     s.assign();
-    s.clock.increment(5_000);
+    s.run().timeOut();
     await s.answer('retried');
     s.child.send({ type: 'step.abort', mode: 'fenced' });
     expect(s.value()).toEqual({ busy: 'settling' });
