@@ -55,20 +55,22 @@ export function stepActorLogic(deps: StepActorDeps) {
     // simulated pod (tests, the fleet-q/testing kit) times its steps in simulated time, and a frozen
     // one never times them out; in production it is real time.
     const clock = system._clock;
-    /** The attempt's timer; undefined once it fired or was cleared (an extend then changes nothing). */
-    let timer: { readonly id: unknown } | undefined;
+    /** Whether the attempt is still timed: false once its timer fired or was cleared (an extend then changes nothing). */
+    let timing = false;
+    let timerId: unknown;
+    /** (Re)starts the attempt's timer to end `ms` from now. */
     const arm = (ms: number, extended: boolean) => {
-      timer = {
-        id: clock.setTimeout(() => {
-          timer = undefined;
-          heard = true;
-          sendBack({ type: 'handler.timedOut', ms, extended });
-        }, ms),
-      };
+      if (timing) clock.clearTimeout(timerId);
+      timing = true;
+      timerId = clock.setTimeout(() => {
+        timing = false;
+        heard = true;
+        sendBack({ type: 'handler.timedOut', ms, extended });
+      }, ms);
     };
     const disarm = () => {
-      if (timer !== undefined) clock.clearTimeout(timer.id);
-      timer = undefined;
+      if (timing) clock.clearTimeout(timerId);
+      timing = false;
     };
     arm(step.timeoutMs, false);
 
@@ -81,9 +83,7 @@ export function stepActorLogic(deps: StepActorDeps) {
       extend: (ms) => {
         if (!Number.isInteger(ms) || ms < 1 || ms > MAX_EXTEND_MS)
           throw new ValidationError(`ctx.extend(ms) needs an integer from 1 to ${MAX_EXTEND_MS}, got ${String(ms)}`);
-        if (timer === undefined) return;
-        disarm();
-        arm(ms, true);
+        if (timing) arm(ms, true);
       },
     };
     const parentResults = (stepId: string) => deps.store.stepParentResults({ stepId });
