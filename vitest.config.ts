@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { LongestFirstSequencer } from './test/support/longest-first.sequencer.js';
 
 // Every test file but the end-to-end ones runs on all cores; the end-to-end files then run one at a
 // time. They start real pod processes whose heartbeats, dead-pod thresholds and recovery bounds are
 // real time, and a second file beside them would take the CPU those bounds assume; the rest use
-// their own schemas, databases and files, so they may share the machine.
+// their own schemas, databases and files, so they may share the machine. (The e2e harness also
+// takes a lock per file, test/e2e/harness.ts, for runs that give the e2e files more workers.)
 const ISOLATED = ['test/e2e/**/*.test.ts'];
 const TIMEOUTS = { testTimeout: 30_000, hookTimeout: 60_000 } as const;
 
@@ -22,7 +23,7 @@ export default defineConfig({
         test: {
           name: 'shared',
           include: ['test/**/*.test.ts'],
-          exclude: ISOLATED,
+          exclude: [...configDefaults.exclude, ...ISOLATED],
           ...TIMEOUTS,
           maxWorkers: Math.max(2, availableParallelism()),
           sequence: { groupOrder: 0, sequencer: LongestFirstSequencer },

@@ -13,6 +13,8 @@ function event(kind: StepEventKind, stepId: string, ts: number, attempt = 1): St
 
 describe('maxConcurrentByTime', () => {
   const ids = new Set(['a', 'b', 'c', 'x']);
+  /** x's handler never started, so the caller replays its claim a second after its stamp; the others' at their stamps. */
+  const xStartsLate = (claim: StepEvent) => (claim.stepId === 'x' ? claim.ts + 1_000 : claim.ts);
 
   it('replays a claim no later than the event that ended it', () => {
     // x's pod fenced itself before starting the handler; x was recovered 300 ms after its stamp,
@@ -27,8 +29,7 @@ describe('maxConcurrentByTime', () => {
       event('completed', 'b', 2_500),
       event('completed', 'c', 2_500),
     ];
-    const late = (claim: StepEvent) => (claim.stepId === 'x' ? claim.ts + 1_000 : claim.ts);
-    expect(maxConcurrentByTime(trail, ids, late)).toBe(3);
+    expect(maxConcurrentByTime(trail, ids, xStartsLate)).toBe(3);
   });
 
   it('still counts that claim while it was held', () => {
@@ -40,8 +41,7 @@ describe('maxConcurrentByTime', () => {
       event('completed', 'a', 2_000),
       event('completed', 'b', 2_000),
     ];
-    const late = (claim: StepEvent) => (claim.stepId === 'x' ? claim.ts + 1_000 : claim.ts);
-    expect(maxConcurrentByTime(trail, ids, late)).toBe(3);
+    expect(maxConcurrentByTime(trail, ids, xStartsLate)).toBe(3);
   });
 
   it('ends only the attempt the event names: a later attempt of the step is held until its own end', () => {
