@@ -16,11 +16,14 @@
  * pod waits for a slot to free instead of polling; and only while the store does not push every
  * change (`work.watch { listening: false }`, the start) or the last claim failed: an idle PostgreSQL
  * pod with LISTEN up runs no claim polls, and polls again from the moment its listener drops). Frees or wake-ups during a claim cause exactly one
- * follow-up claim right after it, if a slot is still idle. With `claimMinBatch` > 1, a free or a
- * wake-up claims only once that many slots are idle or nothing is running (a poll still claims for
- * any idle slot, so a pod whose long steps hold its slots keeps filling them), and waits for the
- * end of the event-loop turn, so slots freed together are claimed together. A `drain` during a claim waits for it and
- * runs what it claimed (a stopped claim could commit unseen, costing those steps a retry).
+ * follow-up claim right after it, if a slot is still idle. A free claims at the end of the
+ * event-loop turn (`gathering`, a 0 ms delay), not at once: the steps of one completion batch free
+ * their slots in one turn, one event each, and a claim started by the first would ask for 1 slot and
+ * leave the rest to a follow-up, so a pod of capacity C would pay about three claims per C steps
+ * instead of one. With `claimMinBatch` > 1, a free or a wake-up claims only once that many slots are
+ * idle or nothing is running (a poll still claims for any idle slot, so a pod whose long steps hold
+ * its slots keeps filling them). A `drain` during a claim waits for it and runs what it claimed (a
+ * stopped claim could commit unseen, costing those steps a retry).
  *
  * Drain: stop claiming, let slots finish for `shutdownGrace`, then abort busy steps with `release`,
  * then `markDown` (its failure is published; the pod stops anyway) and reach `stopped` (final).
@@ -164,8 +167,6 @@ export const supervisorMachine = setup({
     claimWorthwhile: ({ context }) => claimWorthwhile(context.idleCount, context.inFlight, context.claimMinBatch),
     // Guards run before markSlotIdle: count the slot being freed.
     claimWorthwhileAfterFree: ({ context }) => claimWorthwhile(context.idleCount + 1, context.inFlight - 1, context.claimMinBatch),
-    // Only batched claims wait for the end of the turn; a claim per freed slot starts at once.
-    gatherBatchAfterFree: ({ context }) => context.claimMinBatch > 1 && claimWorthwhile(context.idleCount + 1, context.inFlight - 1, context.claimMinBatch),
     // Polls only fill a gap in the wake-ups: when they are not pushed, or the last claim failed.
     pollDue: ({ context }) => context.idleCount > 0 && (!context.watchListening || context.claimFailed),
     listenerLost: ({ context, event }) => event.type === 'work.watch' && !event.listening && context.idleCount > 0,
@@ -369,14 +370,14 @@ export const supervisorMachine = setup({
                 // Changes may have been missed while the listener was down: catch up, then poll again.
                 'work.watch': [{ guard: 'listenerLost', target: 'claiming', actions: 'recordWatch' }, { actions: 'recordWatch' }],
                 'slot.freed': [
-                  { guard: 'gatherBatchAfterFree', target: 'gathering', actions: ['markSlotIdle', 'publish'] },
-                  { guard: 'claimWorthwhileAfterFree', target: 'claiming', actions: ['markSlotIdle', 'publish'] },
+                  { guard: 'claimWorthwhileAfterFree', target: 'gathering', actions: ['markSlotIdle', 'publish'] },
                   { actions: ['markSlotIdle', 'publish'] },
                 ],
               },
             },
-            // Batched claims only: steps that finished together free their slots in one event-loop
-            // turn, one event each; the claim waits for the turn to end so it asks for all of them.
+            // Steps that finished together free their slots in one event-loop turn, one event each;
+            // the claim waits for the turn to end so it asks for all of them. A pod's clock runs a
+            // 0 ms delay at the end of the turn (src/pod/turn-clock.ts), not 1 ms later.
             gathering: {
               after: { 0: 'claiming' },
               on: { 'slot.freed': { actions: ['markSlotIdle', 'publish'] } },

@@ -29,6 +29,7 @@ import { fenceWindowMs, livenessTimingOf } from '../config/liveness.js';
 import { ConflictError, FleetError } from '../errors.js';
 import { createPodActors } from './implementations.js';
 import { createPodInspector, type PodInspector } from './inspect.js';
+import { TURN_END_CLOCK } from './turn-clock.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, registerPodMetrics, type FleetMetrics } from '../metrics.js';
 import type { PodControl, PodHealthView, RecoveryRun } from './control.js';
@@ -193,6 +194,7 @@ class FleetPod implements Pod {
     });
     const actor = createActor(providePodActors(actors), {
       input: supervisorInputOf(this.config),
+      clock: TURN_END_CLOCK,
       ...(this.#inspector === undefined ? {} : { inspect: this.#inspector.inspect }),
     });
     this.#actor = actor;

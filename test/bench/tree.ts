@@ -23,6 +23,7 @@ import {
   type PodInput,
   type StepActorCommand,
 } from '../../machines/index.js';
+import { TURN_END_CLOCK } from '../../src/pod/turn-clock.js';
 import { cpuMeter } from './cpu.js';
 import type { TreeResult } from './report.js';
 
@@ -76,7 +77,8 @@ export async function measureTree(steps: number, capacity: number): Promise<Tree
       });
     }),
   });
-  const actor = createActor(machine, { input: { ...SETTINGS, capacity } });
+  // The pod's clock: a claim after a free waits for the end of the turn, as in a pod.
+  const actor = createActor(machine, { input: { ...SETTINGS, capacity }, clock: TURN_END_CLOCK });
   actor.on('*', (fact) => {
     if (fact.type === 'slot.freed' && ++finished === steps) done();
   });

@@ -111,6 +111,11 @@ function startPod(overrides: Partial<typeof input> & { claimMinBatch?: number } 
       handler.of(stepId).settle({ type: 'handler.succeeded', result: stepId });
       await flush();
     },
+    /** Ends the event-loop turn: a claim that waits for the slots freed in it starts now. */
+    async endTurn() {
+      clock.increment(0);
+      await flush();
+    },
     /** Lets `ms` pass in 1 s ticks, so every beat due is answered on time. */
     async advance(ms: number) {
       for (let t = 0; t < ms; t += 1_000) {
@@ -149,7 +154,9 @@ describe('supervisor machine', () => {
     const pod = startPod();
     await pod.registerAs('pod-a');
     await pod.claimed('s1', 's2', 's3');
-    await pod.finish('s1'); // frees slot-0: a claim for 1 starts
+    await pod.finish('s1'); // frees slot-0: at the end of the turn, a claim for 1 starts
+    expect(pod.claims.calls).toHaveLength(1);
+    await pod.endTurn();
     expect(pod.claims.calls).toHaveLength(2);
     expect(pod.claims.last().input.limit).toBe(1);
 
@@ -179,12 +186,33 @@ describe('supervisor machine', () => {
     }
     expect(pod.claims.calls).toHaveLength(1);
     await pod.finish('s2');
+    await pod.endTurn();
     expect(pod.claims.last().input).toEqual({ podId: 'pod-a', limit: 1 });
     await pod.claimed('s4');
     expect(pod.busy()).toEqual({ 'slot-0': 's1', 'slot-2': 's3', 'slot-1': 's4' });
     expect(pod.context()).toMatchObject({ idleCount: 0, inFlight: 3, idleSlots: null });
     const limits = pod.claims.calls.map((c) => c.input.limit);
     expect(limits).toEqual([3, 1]);
+  });
+
+  it('slots freed in one turn are claimed together, by one claim at the end of the turn', async () => {
+    const pod = startPod();
+    await pod.registerAs('pod-a');
+    await pod.claimed('s1', 's2', 's3');
+    // One completion batch answers s1 and s2 together: each frees its slot with its own event.
+    pod.handler.of('s1').settle({ type: 'handler.succeeded', result: 's1' });
+    pod.handler.of('s2').settle({ type: 'handler.succeeded', result: 's2' });
+    await flush();
+    expect(pod.context()).toMatchObject({ idleCount: 2, inFlight: 1 });
+    expect(pod.value()).toEqual({ registered: { running: 'gathering' } });
+    expect(pod.claims.calls).toHaveLength(1);
+    await pod.endTurn();
+    expect(pod.claims.calls).toHaveLength(2);
+    expect(pod.claims.last().input).toEqual({ podId: 'pod-a', limit: 2 });
+    await pod.claimed('s4', 's5');
+    expect(pod.claims.calls).toHaveLength(2); // no follow-up: nothing freed during the claim
+    expect(pod.busy()).toEqual({ 'slot-1': 's4', 'slot-0': 's5', 'slot-2': 's3' });
+    expect(pod.errors).toEqual([]);
   });
 
   it('batched claims: a busy pod claims once claimMinBatch slots are idle, asking for every slot freed in that turn', async () => {
