@@ -287,6 +287,8 @@ class FleetPod implements Pod {
   #publish(fact: PodFact): void {
     if (fact.type === 'pod.registered' || fact.type === 'heartbeat.confirmed') this.#lastLivenessProof = Date.now();
     this.#telemetry.fact(fact);
+    // Every finished step is a fact: most pods have no listener, so no copy of the set is made then.
+    if (this.#listeners.size === 0) return;
     for (const listener of [...this.#listeners]) {
       try {
         listener(fact);

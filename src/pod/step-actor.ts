@@ -42,6 +42,8 @@ export const MAX_EXTEND_MS = 7 * 24 * 3_600_000;
 
 /** The callback actor logic the slot machine invokes as `runStep`. */
 export function stepActorLogic(deps: StepActorDeps) {
+  // Built once, not per step: every step's work runs with the same store, clock and observer.
+  const workDeps: ExecuteStepDeps = { ...deps, parentResults: (stepId) => deps.store.stepParentResults({ stepId }) };
   return fromCallback<StepActorCommand, ExecuteStepInput>(({ input, sendBack, receive, self, system }) => {
     const { step, podId } = input;
     /** The slot has sent a command, or the timeout passed: from then on the slot decides every write. */
@@ -86,8 +88,7 @@ export function stepActorLogic(deps: StepActorDeps) {
         if (timing) arm(ms, true);
       },
     };
-    const parentResults = (stepId: string) => deps.store.stepParentResults({ stepId });
-    const work = startStepWork(deps.registry.get(step.type), step, podId, deps.logger, self, { ...deps, parentResults }, controls);
+    const work = startStepWork(deps.registry.get(step.type), step, podId, deps.logger, self, workDeps, controls);
     const unwatch = deps.cancellations?.watch(podId, step.stepId, cancelled);
     const write = (report: StepReport): Promise<ReportStepOutput> =>
       reportStep(deps.store, deps.completions, deps.telemetry, { podId, stepId: step.stepId, attempt: step.attempt, report });
