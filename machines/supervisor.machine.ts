@@ -47,8 +47,9 @@ export interface SupervisorMachineInput {
   readonly claimIntervalMs: number;
   /**
    * While steps are running, a claim waits until at least this many slots are idle (a pod with
-   * nothing running claims for any idle slot); 1 claims for every freed slot. Where each statement
-   * costs (Snowflake), fewer, larger claims pay for the same steps. Default 1.
+   * nothing running claims for any idle slot); 1 claims at the end of every turn in which a slot
+   * freed. Where each statement costs (Snowflake), fewer, larger claims pay for the same steps.
+   * Default 1.
    */
   readonly claimMinBatch?: number;
   readonly leaderCheckIntervalMs: number;

@@ -26,7 +26,7 @@ export function pruneIntervalMs(retentionMs: number, recoveryIntervalMs: number)
 
 /**
  * Idle slots a busy pod waits for before it claims again: on Snowflake, where every statement keeps
- * the warehouse awake, the batch share of the capacity; elsewhere 1 (a claim per freed slot is cheap).
+ * the warehouse awake, the batch share of the capacity; elsewhere 1 (a claim for whatever freed in the turn is cheap).
  */
 export function claimMinBatchOf(config: FleetConfig): number {
   if (config.storageMode !== 'snowflake') return 1;
