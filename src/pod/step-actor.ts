@@ -60,19 +60,19 @@ export function stepActorLogic(deps: StepActorDeps) {
     /** Whether the attempt is still timed: false once its timer fired or was cleared (an extend then changes nothing). */
     let timing = false;
     let timerId: unknown;
+    const disarm = () => {
+      if (timing) clock.clearTimeout(timerId);
+      timing = false;
+    };
     /** (Re)starts the attempt's timer to end `ms` from now. */
     const arm = (ms: number, extended: boolean) => {
-      if (timing) clock.clearTimeout(timerId);
+      disarm();
       timing = true;
       timerId = clock.setTimeout(() => {
         timing = false;
         heard = true;
         sendBack({ type: 'handler.timedOut', ms, extended });
       }, ms);
-    };
-    const disarm = () => {
-      if (timing) clock.clearTimeout(timerId);
-      timing = false;
     };
     arm(step.timeoutMs, false);
 

@@ -6,12 +6,10 @@
  * claim, and 1 ms each time would idle its slots. Owns the mapping only; simulated pods use
  * xstate's `SimulatedClock` instead.
  */
+import type { ActorOptions, AnyActorLogic } from 'xstate';
 
-/** What xstate's `clock` option takes. */
-export interface ActorClock {
-  setTimeout(fn: (...args: unknown[]) => void, ms: number): unknown;
-  clearTimeout(id: unknown): void;
-}
+/** What xstate's `clock` option takes (xstate does not export its `Clock` type by name). */
+type ActorClock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
 
 /** A 0 ms delay's handle: an immediate, which `clearTimeout` cannot cancel. */
 class TurnEnd {
