@@ -75,6 +75,7 @@ import { replayStep } from './replay.js';
 import { DEFAULT_BUSY_RETRY, withBusyRetry, type BusyRetryPolicy } from './retry.js';
 import { insertSubmission, serialiseBatch, serialiseSubmission } from './submit.js';
 import { WorkWatcher } from './watch.js';
+import { databaseFileChanges } from './file-changes.js';
 import { readEdgesTouching, readParentResults, readSteps } from './workflow.js';
 import { checkDependencies, parentIds, walkWorkflow } from '../workflow.js';
 
@@ -153,7 +154,11 @@ export class SqliteStore implements Store {
       writeOne: (c) => this.write(() => completeStep(this.ctx, c.ref, c.resultJson, c.now)),
       key: (item) => item.ref.stepId,
     });
-    this.watcher = new WorkWatcher(() => ({ dataVersion: watchCache.get('pragmaDataVersion'), probe: watchCache.get('watchProbe') }));
+    this.watcher = new WorkWatcher(
+      () => ({ dataVersion: watchCache.get('pragmaDataVersion'), probe: watchCache.get('watchProbe') }),
+      // An in-memory database has no files, and only this connection writes it.
+      { fileChanges: watchDb === db ? undefined : databaseFileChanges(db.name) },
+    );
   }
 
   async migrate(): Promise<MigrateResult> {
