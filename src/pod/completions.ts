@@ -10,18 +10,18 @@
  * again item by item, so each caller gets its own outcome or error.
  */
 import { WriteCoalescer } from '../store/coalesce.js';
-import type { FencedWriteResult, StepCompleteParams, Store } from '../store/store.js';
+import type { FencedWriteOutcome, StepCompleteParams, Store } from '../store/store.js';
 
 /** Completions of one pod, batched per event-loop turn. */
 export interface CompletionBatcher {
-  complete(params: StepCompleteParams): Promise<FencedWriteResult<'completed'>>;
+  complete(params: StepCompleteParams): Promise<FencedWriteOutcome<'completed'>>;
 }
 
 /** Steps per `stepCompleteMany` call at most. */
 const MAX_BATCH = 500;
 
 export function completionBatcher(store: Store): CompletionBatcher {
-  const coalescer = new WriteCoalescer<StepCompleteParams, FencedWriteResult<'completed'>>({
+  const coalescer = new WriteCoalescer<StepCompleteParams, FencedWriteOutcome<'completed'>>({
     writeBatch: (items) => store.stepCompleteMany({ items }),
     writeOne: (item) => store.stepComplete(item),
     key: (item) => item.stepId,

@@ -9,9 +9,9 @@ import type { ReportStepInput, ReportStepOutput } from '../../machines/index.js'
 import { FleetError } from '../errors.js';
 import type { CompletionBatcher } from './completions.js';
 import type { PodTelemetry } from './telemetry.js';
-import type { FencedWriteResult, Json, Store } from '../store/store.js';
+import type { FencedWriteOutcome, Json, Store } from '../store/store.js';
 
-type AnyFencedWrite = FencedWriteResult<'completed' | 'retried' | 'dead_lettered' | 'released'>;
+type AnyFencedWrite = FencedWriteOutcome<'completed' | 'retried' | 'dead_lettered' | 'released'>;
 
 /** Makes the write `input.report` asks for; rejects on a database error (counted first). */
 export async function reportStep(store: Store, completions: CompletionBatcher, telemetry: PodTelemetry, input: ReportStepInput): Promise<ReportStepOutput> {

@@ -41,6 +41,6 @@ describe('postgres claim commit', () => {
 
   it('leaves the completions durable', () => {
     const n = pgNames('public');
-    for (const sql of [stepCompleteSql(n), stepCompleteBatchSql(n)]) expect(sql).not.toContain('synchronous_commit');
+    for (const sql of [stepCompleteSql(n), stepCompleteBatchSql(n, true), stepCompleteBatchSql(n, false)]) expect(sql).not.toContain('synchronous_commit');
   });
 });

@@ -25,6 +25,7 @@ import type {
   DlqListParams,
   DlqListResult,
   EventListParams,
+  FencedWriteOutcome,
   FencedWriteResult,
   LeaderInfo,
   MigrateResult,
@@ -57,6 +58,7 @@ import type {
   StoreCapabilities,
   StorePolicy,
 } from '../store.js';
+import { outcomeOf } from '../store.js';
 import type { StoreError } from '../../errors.js';
 import { classifyMysqlError } from './classify.js';
 import { inTransaction, MysqlConnections, run, runRead, write } from './connection.js';
@@ -196,14 +198,15 @@ export class MysqlStore implements Store {
   }
 
   /** Many completions, one transaction per round of distinct steps (rounds.ts); results in order. */
-  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
+  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteOutcome<'completed'>[]> {
     // Every result is serialised first, so one the store refuses writes nothing.
     const items = params.items.map((p) => ({ params: p, result: serialiseResult(p.result) }));
-    return writeInRounds(
+    const written = await writeInRounds(
       items,
       (item) => item.params.stepId,
       (round) => this.completeMany(round),
     );
+    return written.map(outcomeOf);
   }
 
   /** Fenced completes of distinct steps in one transaction; rows locked in primary-key order. */

@@ -29,6 +29,7 @@ import type {
   DlqListParams,
   DlqListResult,
   EventListParams,
+  FencedWriteOutcome,
   FencedWriteResult,
   LeaderInfo,
   MigrateResult,
@@ -67,7 +68,9 @@ import type {
   StorePolicy,
   AtTime,
 } from '../store.js';
+import { outcomeOf } from '../store.js';
 import { PgConnections, runQuery } from './connection.js';
+import type { QueryResultRow } from 'pg';
 import { runMigrations } from './migrations.js';
 import { pgNames, type PgNames } from './names.js';
 import * as browseSql from './queries.browse.js';
@@ -133,7 +136,8 @@ function statements(n: PgNames) {
     claimLimited: stepSql.stepClaimLimitedSql(n),
     flowLock: stepSql.flowLockSql(),
     complete: stepSql.stepCompleteSql(n),
-    completeBatch: stepSql.stepCompleteBatchSql(n),
+    completeBatch: stepSql.stepCompleteBatchSql(n, true),
+    completeBatchOutcomes: stepSql.stepCompleteBatchSql(n, false),
     fail: stepSql.stepFailSql(n),
     get: stepSql.stepGetSql(n),
     replay: stepSql.stepReplaySql(n),
@@ -343,13 +347,13 @@ export class PostgresStore implements Store {
    * One statement per round of distinct steps (`stepCompleteBatchSql`); a step named again goes to a
    * later round, so it is judged after the earlier write committed.
    */
-  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
+  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteOutcome<'completed'>[]> {
     // Every result is serialised first, so one the store refuses writes nothing.
     const items = params.items.map((p) => ({ params: p, result: serialiseResult(p.result) }));
     return writeInRounds(
       items,
       (item) => item.params.stepId,
-      (round) => (round.length === 1 ? this.completeOne(round[0]!).then((r) => [r]) : this.completeBatch(round)),
+      (round) => (round.length === 1 ? this.completeOne(round[0]!).then((r) => [outcomeOf(r)]) : this.completeBatchOutcomes(round)),
     );
   }
 
@@ -364,9 +368,22 @@ export class PostgresStore implements Store {
   }
 
   private async completeBatch(items: readonly PendingCompletion[]): Promise<FencedWriteResult<'completed'>[]> {
-    const { rows } = await runQuery<StepRecord | { [column: string]: null }>(this.main, {
-      name: 'fleet_q_step_complete_batch',
-      text: this.sql.completeBatch,
+    const rows = await this.runCompleteBatch<StepRecord | { [column: string]: null }>('fleet_q_step_complete_batch', this.sql.completeBatch, items);
+    return rows.map((row) =>
+      row.step_id === null ? { applied: false, outcome: 'stale' } : { applied: true, outcome: 'completed', step: toStepRow(row as StepRecord) },
+    );
+  }
+
+  private async completeBatchOutcomes(items: readonly PendingCompletion[]): Promise<FencedWriteOutcome<'completed'>[]> {
+    const rows = await this.runCompleteBatch<{ step_id: string | null }>('fleet_q_step_complete_batch_outcomes', this.sql.completeBatchOutcomes, items);
+    return rows.map((row) => (row.step_id === null ? { applied: false, outcome: 'stale' } : { applied: true, outcome: 'completed' }));
+  }
+
+  /** One row per item, in input order (`stepCompleteBatchSql`). */
+  private async runCompleteBatch<R extends QueryResultRow>(name: string, text: string, items: readonly PendingCompletion[]): Promise<R[]> {
+    const { rows } = await runQuery<R>(this.main, {
+      name,
+      text,
       values: [
         items.map((i) => at(i.params)),
         items.map((i) => i.params.stepId),
@@ -375,9 +392,7 @@ export class PostgresStore implements Store {
         items.map((i) => i.result),
       ],
     });
-    return rows.map((row) =>
-      row.step_id === null ? { applied: false, outcome: 'stale' } : { applied: true, outcome: 'completed', step: toStepRow(row as StepRecord) },
-    );
+    return rows;
   }
 
   async stepFail(params: StepFailParams): Promise<FencedWriteResult<'retried' | 'dead_lettered'>> {

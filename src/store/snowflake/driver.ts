@@ -40,6 +40,7 @@ import type {
   DlqListParams,
   DlqListResult,
   EventListParams,
+  FencedWriteOutcome,
   FencedWriteResult,
   LeaderInfo,
   MigrateResult,
@@ -73,6 +74,7 @@ import type {
   StoreCapabilities,
   StorePolicy,
 } from '../store.js';
+import { outcomeOf } from '../store.js';
 import { outcomeKnown } from './classify.js';
 import { SessionPool, type Answer, type RunOptions, type SessionSettings, type SnowflakeLogin, type Statement } from './connection.js';
 import { cancelledAmong, cancelStep, progressStep } from './control.js';
@@ -137,8 +139,8 @@ export class SnowflakeStore implements Store {
   private owedGenerationAtPoll = -1;
   private flushing: Promise<void> = Promise.resolve();
   private readonly completions = new WriteCoalescer<StepCompleteParams, FencedWriteResult<'completed'>>({
-    writeBatch: (items) => this.stepCompleteMany({ items }),
-    writeOne: async (item) => (await this.stepCompleteMany({ items: [item] }))[0]!,
+    writeBatch: (items) => this.completeMany(items),
+    writeOne: async (item) => (await this.completeMany([item]))[0]!,
     key: (item) => item.stepId,
     maxBatch: BATCH,
   });
@@ -286,9 +288,13 @@ export class SnowflakeStore implements Store {
     return this.completions.submit(params);
   }
 
-  /** See complete.ts. */
-  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
-    return completeMany((st, o) => this.run(st, o), this.names, params.items, {
+  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteOutcome<'completed'>[]> {
+    return (await this.completeMany(params.items)).map(outcomeOf);
+  }
+
+  /** See complete.ts: each completed item with its row (`stepComplete` answers with it). */
+  private async completeMany(items: readonly StepCompleteParams[]): Promise<FencedWriteResult<'completed'>[]> {
+    return completeMany((st, o) => this.run(st, o), this.names, items, {
       flushRewritable: () => this.flushRewritable(),
       flushAll: () => this.flushOwedEvents(),
       oweFinal: (token) => this.owe(token, false),

@@ -23,6 +23,7 @@ import type {
   DlqListParams,
   DlqListResult,
   EventListParams,
+  FencedWriteOutcome,
   FencedWriteResult,
   LeaderInfo,
   MigrateResult,
@@ -62,7 +63,7 @@ import type {
 } from '../store.js';
 import { classifySqliteError } from './classify.js';
 import { StatementCache, type SqliteContext } from './context.js';
-import { claimSteps, completeStep, completeSteps, failStep, lookBeforeClaim, releaseStep, type Completion } from './fenced.js';
+import { claimSteps, completeStep, completeStepOutcomes, completeSteps, failStep, lookBeforeClaim, releaseStep, type Completion } from './fenced.js';
 import { IdleClaimMemo, type ChangeMarkers } from './idle-claims.js';
 import { cancelledAmong, cancelStep, progressStep } from './control.js';
 import { applyMigrations } from './migrations.js';
@@ -221,10 +222,10 @@ export class SqliteStore implements Store {
   }
 
   /** All items in one `BEGIN IMMEDIATE` transaction, in order (a repeated step sees its earlier write). */
-  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteResult<'completed'>[]> {
+  async stepCompleteMany(params: StepCompleteManyParams): Promise<FencedWriteOutcome<'completed'>[]> {
     const items = params.items.map((p) => ({ ref: p, resultJson: serialiseResult(p.result), now: nowOf(p) }));
     if (items.length === 0) return [];
-    return this.write(() => completeSteps(this.ctx, items));
+    return this.write(() => completeStepOutcomes(this.ctx, items));
   }
 
   async stepFail(params: StepFailParams): Promise<FencedWriteResult<'retried' | 'dead_lettered'>> {

@@ -7,7 +7,8 @@
  */
 import { PodFencedError } from '../../errors.js';
 import { allowance, limitedTypes, windowStart, type FlowUsage } from '../flow.js';
-import type { ClaimRef, FencedWriteResult, Json, StepClaimParams, StepFailParams, StepReleaseParams, StepRow } from '../store.js';
+import type { ClaimRef, FencedWriteOutcome, FencedWriteResult, Json, StepClaimParams, StepFailParams, StepReleaseParams, StepRow } from '../store.js';
+import { outcomeOf } from '../store.js';
 import { insertEvent, insertPlainEvents, policyParams, type SqliteContext } from './context.js';
 import { byClaimOrder, toStepRow, type StepRecord } from './rows.js';
 import { cascadeFailure, openGates, openGatesOfMany } from './workflow.js';
@@ -83,6 +84,26 @@ export interface Completion {
   readonly now: number;
 }
 
+/** What a batch answers for each completed item: its row (`stepComplete`), or the outcome only (`stepCompleteMany`). */
+interface CompletedAnswer<R> {
+  readonly statement: 'stepCompleteBatch' | 'stepCompleteBatchOutcomes';
+  readonly applied: (row: StepRecord) => R;
+  readonly alone: (result: FencedWriteResult<'completed'>) => R | FencedWriteOutcome<'completed'>;
+}
+
+const WITH_ROWS: CompletedAnswer<FencedWriteResult<'completed'>> = {
+  statement: 'stepCompleteBatch',
+  applied: (row) => ({ applied: true, outcome: 'completed', step: toStepRow(row) }),
+  alone: (result) => result,
+};
+
+// The outcomes' statement returns `step_id` and `attempt` only: the row is not read back for nothing.
+const OUTCOMES_ONLY: CompletedAnswer<FencedWriteOutcome<'completed'>> = {
+  statement: 'stepCompleteBatchOutcomes',
+  applied: () => ({ applied: true, outcome: 'completed' }),
+  alone: outcomeOf,
+};
+
 /**
  * Completes `items` in order, as `completeStep` one after another would (results in item order).
  * Distinct steps, the common case, take two statements for the whole batch: one fenced UPDATE and
@@ -90,11 +111,24 @@ export interface Completion {
  * its events one by one so their order and the second write's staleness stay exactly sequential.
  */
 export function completeSteps(ctx: SqliteContext, items: readonly Completion[]): FencedWriteResult<'completed'>[] {
+  return completeInBatch(ctx, items, WITH_ROWS) as FencedWriteResult<'completed'>[];
+}
+
+/** `completeSteps` answering outcomes only. */
+export function completeStepOutcomes(ctx: SqliteContext, items: readonly Completion[]): FencedWriteOutcome<'completed'>[] {
+  return completeInBatch(ctx, items, OUTCOMES_ONLY);
+}
+
+function completeInBatch<R extends FencedWriteOutcome<'completed'>>(
+  ctx: SqliteContext,
+  items: readonly Completion[],
+  answer: CompletedAnswer<R>,
+): (R | FencedWriteOutcome<'completed'>)[] {
   if (items.length < 2 || new Set(items.map((c) => c.ref.stepId)).size !== items.length) {
-    return items.map((c) => completeStep(ctx, c.ref, c.resultJson, c.now));
+    return items.map((c) => answer.alone(completeStep(ctx, c.ref, c.resultJson, c.now)));
   }
   const bound = items.map((c) => [c.ref.stepId, c.ref.podId, c.ref.attempt, c.resultJson, c.now]);
-  const rows = ctx.statement('stepCompleteBatch').all({ items: JSON.stringify(bound) }) as StepRecord[];
+  const rows = ctx.statement(answer.statement).all({ items: JSON.stringify(bound) }) as StepRecord[];
   const byStep = new Map(rows.map((r) => [r.step_id, r]));
   openGatesOfMany(
     ctx,
@@ -106,13 +140,13 @@ export function completeSteps(ctx: SqliteContext, items: readonly Completion[]):
       'completed',
       items.map((c) => ({ stepId: c.ref.stepId, ts: c.now, podId: c.ref.podId, attempt: c.ref.attempt })),
     );
-    return items.map((c) => ({ applied: true, outcome: 'completed', step: toStepRow(byStep.get(c.ref.stepId)!) }));
+    return items.map((c) => answer.applied(byStep.get(c.ref.stepId)!));
   }
   return items.map((c) => {
     const row = byStep.get(c.ref.stepId);
     if (row === undefined) return rejectStale(ctx, c.ref, 'complete', c.now);
     insertEvent(ctx, { stepId: row.step_id, ts: c.now, kind: 'completed', podId: c.ref.podId, attempt: row.attempt, detail: {} });
-    return { applied: true, outcome: 'completed', step: toStepRow(row) };
+    return answer.applied(row);
   });
 }
 

@@ -93,6 +93,12 @@ export function sqliteQueries(t: TableNames) {
         SELECT step_id FROM ${deps} WHERE parent_step_id IN (SELECT value FROM json_each(@ids))
         UNION SELECT d.step_id FROM ${deps} d JOIN descendants x ON d.parent_step_id = x.step_id)`;
   const retryLeft = `@retryable = 1 AND retry_count < max_retries`;
+  /** Fenced completes of the claims in the JSON array `@items` of `[step, pod, attempt, result, now]`. */
+  const completeBatch = `UPDATE ${steps}
+      SET status = 'completed', result = c.value ->> 3, last_update_ts = c.value ->> 4
+      FROM json_each(@items) AS c
+      WHERE ${steps}.step_id = c.value ->> 0 AND +${steps}.status = 'claimed'
+        AND +${steps}.claimed_by = c.value ->> 1 AND ${steps}.attempt = c.value ->> 2`;
 
   return {
     pragmaJournalModeWal: `PRAGMA journal_mode = WAL`,
@@ -201,12 +207,8 @@ export function sqliteQueries(t: TableNames) {
      * keeps the planner off the status and claimed_by indexes, so each item is one primary-key
      * lookup instead of a scan of every claimed row per item.
      */
-    stepCompleteBatch: `UPDATE ${steps}
-      SET status = 'completed', result = c.value ->> 3, last_update_ts = c.value ->> 4
-      FROM json_each(@items) AS c
-      WHERE ${steps}.step_id = c.value ->> 0 AND +${steps}.status = 'claimed'
-        AND +${steps}.claimed_by = c.value ->> 1 AND ${steps}.attempt = c.value ->> 2
-      RETURNING *`,
+    stepCompleteBatch: `${completeBatch} RETURNING *`,
+    stepCompleteBatchOutcomes: `${completeBatch} RETURNING step_id, attempt`,
     /** Retry (pending with backoff) or dead-letter, decided per row from its own counters. */
     stepFail: `UPDATE ${steps}
       SET status = CASE WHEN ${retryLeft} THEN 'pending' ELSE 'failed' END,
