@@ -70,7 +70,10 @@ describe('postgres watchWork', () => {
       await waitFor(`a wake after ${what}`, () => wakes.length > before, 2_000);
     };
     const first = (await worker.stepClaim({ podId: pod, types: ['echo'], limit: 1 }))[0]!;
-    await wakeAfter('a retry', () => worker.stepFail({ stepId, podId: pod, attempt: first.attempt, error: 'e', retryable: true, reason: 'error' }));
+    // The retry is recorded an hour ahead: its backoff (0.5-1 s here) must not end during the test,
+    // or the listener's timer for that run_after would wake it, rightly, while the dead-letter is watched.
+    const later = Date.now() + 3_600_000;
+    await wakeAfter('a retry', () => worker.stepFail({ stepId, podId: pod, attempt: first.attempt, error: 'e', retryable: true, reason: 'error', now: later }));
     const { runAfter } = (await worker.stepGet({ stepId }))!;
     const second = (await worker.stepClaim({ podId: pod, types: ['echo'], limit: 1, now: runAfter }))[0]!;
     await new Promise((resolve) => setTimeout(resolve, 50));
