@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PodFencedError } from '../../src/errors.js';
+import { CLAIMED_STEP_FIELDS, claimedStepOf } from '../../src/store/store.js';
 import { POD_A, T0, TYPE, claimAll, eventsOf, freshStores, kindsOf, mustGet, registerPod, submit } from './fixtures.js';
 import type { StoreFactory } from './stores.js';
 
@@ -19,11 +20,49 @@ export function describeClaim(factory: StoreFactory): void {
       const stepId = await submit(store);
       const rows = await store.stepClaim({ podId: POD_A, types: [TYPE], limit: 5, now: T0 + 10 });
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ stepId, status: 'claimed', claimedBy: POD_A, attempt: 1, retryCount: 0, lastUpdateTs: T0 + 10 });
-      expect(await mustGet(store, stepId)).toEqual(rows[0]);
+      const row = await mustGet(store, stepId);
+      expect(row).toMatchObject({ stepId, status: 'claimed', claimedBy: POD_A, attempt: 1, retryCount: 0, lastUpdateTs: T0 + 10 });
+      expect(rows[0]).toEqual(claimedStepOf(row));
       const events = await eventsOf(store, stepId);
       expect(events.map((e) => e.kind)).toEqual(['submitted', 'claimed']);
       expect(events[1]).toMatchObject({ kind: 'claimed', podId: POD_A, attempt: 1, ts: T0 + 10 });
+    });
+
+    it("answers each step's claim fields and nothing else, as the claim left them", async () => {
+      const { store } = await open();
+      await registerPod(store, POD_A);
+      const parent = await submit(store, { now: T0 - 5 });
+      await claimAll(store, POD_A, T0 - 4);
+      await store.stepComplete({ stepId: parent, podId: POD_A, attempt: 1, result: 1, now: T0 - 3 });
+      const full = await submit(store, {
+        args: { n: [1, 'two', null], s: 'x"y' },
+        metadata: { team: 'a' },
+        priority: 7,
+        timeoutMs: 12_345,
+        idempotencyKey: 'k-1',
+        deadline: T0 + 60_000,
+        dependsOn: [parent],
+      });
+      const plain = await submit(store, { now: T0 + 1 });
+      const rows = await claimAll(store, POD_A, T0 + 10);
+      expect(rows.map((r) => r.stepId)).toEqual([full, plain]);
+      for (const row of rows) {
+        expect(Object.keys(row).sort()).toEqual([...CLAIMED_STEP_FIELDS].sort());
+        expect(row).toEqual(claimedStepOf(await mustGet(store, row.stepId)));
+      }
+      expect(rows[0]).toEqual({
+        stepId: full,
+        type: TYPE,
+        args: { n: [1, 'two', null], s: 'x"y' },
+        priority: 7,
+        attempt: 1,
+        timeoutMs: 12_345,
+        idempotencyKey: 'k-1',
+        createdTs: T0,
+        dependsOn: [parent],
+        deadline: T0 + 60_000,
+      });
+      expect(rows[1]).toMatchObject({ priority: 0, idempotencyKey: null, dependsOn: [], deadline: null, createdTs: T0 + 1 });
     });
 
     it('claims at most limit steps per call, and nothing once the queue is empty', async () => {

@@ -4,7 +4,7 @@
  * Must not depend on a driver's SQL or tables.
  */
 import { describe, expect, it } from 'vitest';
-import type { Store, StepRow } from '../../src/store/store.js';
+import type { ClaimedStepRow, Store } from '../../src/store/store.js';
 import { POD_A, POD_B, POD_C, POLICY, T0, TYPE, allEvents, freshStores, mustGet, registerPod } from './fixtures.js';
 import type { StoreFactory } from './stores.js';
 
@@ -30,11 +30,8 @@ export function describeConcurrency(factory: StoreFactory): void {
       await registerPod(peer, POD_B);
       const ids = await submitMany(store, STEPS);
       const claims = new Map<string, string[]>();
-      const record = (podId: string, rows: StepRow[]) => {
-        for (const row of rows) {
-          expect(row.claimedBy).toBe(podId);
-          claims.set(row.stepId, [...(claims.get(row.stepId) ?? []), podId]);
-        }
+      const record = (podId: string, rows: readonly ClaimedStepRow[]) => {
+        for (const row of rows) claims.set(row.stepId, [...(claims.get(row.stepId) ?? []), podId]);
         return rows.length;
       };
       for (let round = 0; round < STEPS; round++) {

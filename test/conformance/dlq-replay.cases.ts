@@ -14,7 +14,7 @@ async function failUntilDeadLettered(store: Store, stepId: string, from: number)
   let t = from;
   for (;;) {
     const row = await claimOne(store, POD_A, t, stepId);
-    t = row.lastUpdateTs + 1;
+    t += 1;
     const outcome = await store.stepFail({
       stepId,
       podId: POD_A,

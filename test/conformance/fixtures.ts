@@ -4,7 +4,7 @@
  * the expectations live in the `*.cases.ts` files, next to the rule they guard.
  */
 import { afterEach, expect } from 'vitest';
-import type { PodMeta, PodRow, Store, StepEvent, StepEventKind, StepRow, StepSubmitParams, StorePolicy } from '../../src/store/store.js';
+import type { ClaimedStepRow, PodMeta, PodRow, Store, StepEvent, StepEventKind, StepRow, StepSubmitParams, StorePolicy } from '../../src/store/store.js';
 import type { OpenedStore, OpenOptions, StoreFactory } from './stores.js';
 
 /** Every case starts its clock here (2023-11-14T22:13:20Z) and moves it forward explicitly. */
@@ -70,12 +70,12 @@ export function registerPod(store: Store, podId: string, now = T0, capacity = 4)
 }
 
 /** Claims everything claimable of `types` at `now` (limit 1000). */
-export function claimAll(store: Store, podId: string, now: number, types: readonly string[] = [TYPE]): Promise<StepRow[]> {
+export function claimAll(store: Store, podId: string, now: number, types: readonly string[] = [TYPE]): Promise<ClaimedStepRow[]> {
   return store.stepClaim({ podId, types, limit: 1_000, now });
 }
 
 /** Claims exactly one step and checks it is `stepId`. */
-export async function claimOne(store: Store, podId: string, now: number, stepId: string): Promise<StepRow> {
+export async function claimOne(store: Store, podId: string, now: number, stepId: string): Promise<ClaimedStepRow> {
   const rows = await store.stepClaim({ podId, types: [TYPE], limit: 1, now });
   expect(rows.map((r) => r.stepId)).toEqual([stepId]);
   return rows[0]!;

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConflictError, ValidationError } from '../../src/errors.js';
-import type { DependencyRef, Store, StepRow } from '../../src/store/store.js';
+import type { ClaimedStepRow, DependencyRef, Store } from '../../src/store/store.js';
 import { POD_A, POD_B, POLICY, T0, allEvents, claimAll, freshStores, lastEvent, mustGet, registerPod, submit } from './fixtures.js';
 import type { StoreFactory } from './stores.js';
 
@@ -21,13 +21,13 @@ async function batch(store: Store, deps: readonly (readonly DependencyRef[])[], 
 }
 
 /** Claims exactly `ids` (in any order) at `now`. */
-async function claimExactly(store: Store, now: number, ids: readonly string[]): Promise<StepRow[]> {
+async function claimExactly(store: Store, now: number, ids: readonly string[]): Promise<ClaimedStepRow[]> {
   const rows = await claimAll(store, POD_A, now);
   expect(rows.map((r) => r.stepId).sort()).toEqual([...ids].sort());
   return rows;
 }
 
-async function completeAll(store: Store, rows: readonly StepRow[], now: number): Promise<void> {
+async function completeAll(store: Store, rows: readonly ClaimedStepRow[], now: number): Promise<void> {
   for (const r of rows) {
     const out = await store.stepComplete({ stepId: r.stepId, podId: POD_A, attempt: r.attempt, result: { done: r.stepId }, now });
     expect(out.applied).toBe(true);

@@ -10,7 +10,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Store, StepEvent, StepRow, TypeFlowLimit } from '../../src/store/store.js';
+import type { ClaimedStepRow, Store, StepEvent, TypeFlowLimit } from '../../src/store/store.js';
 import { POD_A, POD_B, POD_C, POLICY, registerPod } from '../conformance/fixtures.js';
 import { STORE_FACTORIES, type StoreFactory } from '../conformance/stores.js';
 import { failureReport, testSeed } from './harness.js';
@@ -50,7 +50,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function pod(store: Store, podId: string, setup: Setup, limits: readonly TypeFlowLimit[], until: number, counter: { n: number }): Promise<void> {
   const running: Promise<void>[] = [];
   while (Date.now() < until) {
-    const claimed: StepRow[] = await store.stepClaim({ podId, types: [LIMITED, FREE], limit: setup.claimLimit, limits });
+    const claimed: ClaimedStepRow[] = await store.stepClaim({ podId, types: [LIMITED, FREE], limit: setup.claimLimit, limits });
     for (const step of claimed) {
       const i = counter.n++ % setup.outcomes.length;
       running.push(

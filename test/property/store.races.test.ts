@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import type { PodMeta, Store, StepRow } from '../../src/store/store.js';
+import type { ClaimedStepRow, PodMeta, Store, StepRow } from '../../src/store/store.js';
 import { checkProperty, openTempStore, PROPERTY_POLICY, START_TS } from './harness.js';
 import { checkTrail } from '../../src/testing/invariants.js';
 import type { PodLogEntry } from './model.js';
@@ -107,7 +107,7 @@ const raceProperty = fc.asyncProperty(fc.scheduler(), setupArbitrary, async (s, 
       ]),
     );
 
-    const ids = (rows: readonly StepRow[]) => rows.map((r) => r.stepId);
+    const ids = (rows: readonly ClaimedStepRow[]) => rows.map((r) => r.stepId);
     expect(
       ids(claimedB).filter((id) => ids(claimedC).includes(id)),
       'steps claimed by both workers',

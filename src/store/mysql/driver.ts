@@ -25,6 +25,7 @@ import type {
   DlqListParams,
   DlqListResult,
   EventListParams,
+  ClaimedStepRow,
   FencedWriteOutcome,
   FencedWriteResult,
   LeaderInfo,
@@ -187,7 +188,7 @@ export class MysqlStore implements Store {
     }
   }
 
-  async stepClaim(params: StepClaimParams): Promise<StepRow[]> {
+  async stepClaim(params: StepClaimParams): Promise<ClaimedStepRow[]> {
     const limited = limitedTypes(params).map((l) => l.type);
     if (limited.length > 0) return withFlowLocks(this.main, this.ctx, this.names.migrationLockSuffix, limited, (c) => claimSteps(c, this.ctx, params));
     return inTransaction(this.main, (c) => claimSteps(c, this.ctx, params));

@@ -7,7 +7,8 @@
  */
 import { PodFencedError } from '../../errors.js';
 import { allowance, limitedTypes, windowStart } from '../flow.js';
-import type { ClaimRef, FencedWriteResult, Json, StepClaimParams, StepRow } from '../store.js';
+import type { ClaimedStepRow, ClaimRef, FencedWriteResult, Json, StepClaimParams, StepRow } from '../store.js';
+import { claimedStepOf } from '../store.js';
 import { run, write, type Connection } from './connection.js';
 import { backoffMs, insertEvents, readClock, type MysqlContext, type NewEvent } from './context.js';
 import { byClaimOrder, toStepRow, type LockedStepRecord, type StepRecord } from './rows.js';
@@ -17,7 +18,7 @@ import { cascadeFailure } from './workflow.js';
  * Claims up to `limit` steps; refuses (claiming nothing) when the pod is not registered as up. With
  * flow limits, run it while holding the named locks of the limited types (`withFlowLocks`).
  */
-export async function claimSteps(connection: Connection, ctx: MysqlContext, params: StepClaimParams): Promise<StepRow[]> {
+export async function claimSteps(connection: Connection, ctx: MysqlContext, params: StepClaimParams): Promise<ClaimedStepRow[]> {
   const [start] = await run<{ now_ms: number | string; pod_status: string | null }>(connection, ctx.sql.claimStart, [params.now ?? null, params.podId]);
   if (start?.pod_status !== 'up') throw new PodFencedError(params.podId);
   const now = Number(start.now_ms);
@@ -39,9 +40,7 @@ export async function claimSteps(connection: Connection, ctx: MysqlContext, para
   if (left > 0 && free.length > 0) picked.push(...(await run<StepRecord>(connection, ctx.sql.claimPick, [free, now, left])));
   if (picked.length === 0) return [];
   await write(connection, ctx.sql.claimMark, [params.podId, now, now, picked.map((r) => r.step_id)]);
-  const claimed = picked
-    .map((r): StepRow => ({ ...toStepRow(r), status: 'claimed', claimedBy: params.podId, attempt: r.attempt + 1, lastUpdateTs: now }))
-    .sort(byClaimOrder);
+  const claimed = picked.map((r): ClaimedStepRow => ({ ...claimedStepOf(toStepRow(r)), attempt: r.attempt + 1 })).sort(byClaimOrder);
   await insertEvents(
     connection,
     ctx,

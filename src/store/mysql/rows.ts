@@ -5,7 +5,7 @@
  * BIGINT times arrive as numbers (epoch ms fit a double exactly).
  */
 import { compareClaimOrder } from '../flow.js';
-import type { Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
+import type { ClaimedStepRow, Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
 
 /** One `step_tracker` row as read by `STEP_COLUMNS`. */
 export interface StepRecord {
@@ -125,6 +125,6 @@ export function toStepEvent(r: EventRecord): StepEvent {
 }
 
 /** Orders claimed rows as they were picked. */
-export function byClaimOrder(a: StepRow, b: StepRow): number {
+export function byClaimOrder(a: ClaimedStepRow, b: ClaimedStepRow): number {
   return compareClaimOrder(a, b);
 }

@@ -29,6 +29,7 @@ import type {
   DlqListParams,
   DlqListResult,
   EventListParams,
+  ClaimedStepRow,
   FencedWriteOutcome,
   FencedWriteResult,
   LeaderInfo,
@@ -85,7 +86,9 @@ import {
   toQueueStats,
   toRecoverySummary,
   toStepEvent,
+  toClaimedStepRow,
   toStepRow,
+  type ClaimedRecord,
   type EventRecord,
   type PodRecord,
   type StatsRecord,
@@ -289,18 +292,18 @@ export class PostgresStore implements Store {
       });
   }
 
-  async stepClaim(params: StepClaimParams): Promise<StepRow[]> {
+  async stepClaim(params: StepClaimParams): Promise<ClaimedStepRow[]> {
     const limit = Math.max(0, Math.floor(params.limit));
     const limited = limitedTypes(params);
     if (limited.length > 0) return this.claimWithinLimits(params, limited, limit);
-    const { rows } = await runQuery<StepRecord & { pod_up: number }>(this.connections.claim, {
+    const { rows } = await runQuery<ClaimedRecord & { pod_up: number }>(this.connections.claim, {
       ...this.sql.claim(limit),
       values: [at(params), params.podId, [...params.types], limit],
     });
     if (rows[0]?.pod_up !== 1) throw new PodFencedError(params.podId);
     return rows
       .filter((r) => r.step_id !== null)
-      .map(toStepRow)
+      .map(toClaimedStepRow)
       .sort(byClaimOrder);
   }
 
@@ -309,15 +312,19 @@ export class PostgresStore implements Store {
    * across pods, while other types stay unlocked), one limited claim per type, then the other types
    * with what is left of `limit`. Rolled back as a whole on any error.
    */
-  private async claimWithinLimits(params: StepClaimParams, limited: readonly TypeFlowLimit[], limit: number): Promise<StepRow[]> {
+  private async claimWithinLimits(params: StepClaimParams, limited: readonly TypeFlowLimit[], limit: number): Promise<ClaimedStepRow[]> {
     return this.connections.inTransaction(async (client) => {
       await client.query({ text: this.sql.flowLock, values: [limited.map((l) => `${this.names.migrationLockText}:flow:${l.type}`)] });
-      const claimed: StepRow[] = [];
+      const claimed: ClaimedStepRow[] = [];
       let left = limit;
       const run = async (text: string, name: string, types: readonly string[], values: unknown[]): Promise<void> => {
-        const { rows } = await client.query<StepRecord & { pod_up: number }>({ name, text, values: [at(params), params.podId, [...types], left, ...values] });
+        const { rows } = await client.query<ClaimedRecord & { pod_up: number }>({
+          name,
+          text,
+          values: [at(params), params.podId, [...types], left, ...values],
+        });
         if (rows[0]?.pod_up !== 1) throw new PodFencedError(params.podId);
-        const got = rows.filter((r) => r.step_id !== null).map(toStepRow);
+        const got = rows.filter((r) => r.step_id !== null).map(toClaimedStepRow);
         claimed.push(...got);
         left -= got.length;
       };

@@ -65,6 +65,22 @@ export function stepColumns(s: string): string {
   ].join(', ');
 }
 
+/** The claim's columns of a `step_tracker` row (`CLAIMED_STEP_FIELDS`), for alias `s`. */
+export function claimedColumns(s: string): string {
+  return [
+    `${s}.step_id`,
+    `${s}.type`,
+    `${s}.args`,
+    `${s}.priority`,
+    `${s}.attempt`,
+    `${s}.timeout_ms`,
+    `${s}.idempotency_key`,
+    `${ms(`${s}.created_ts`)} AS created_ms`,
+    `${s}.depends_on`,
+    `${ms(`${s}.deadline`)} AS deadline_ms`,
+  ].join(', ');
+}
+
 /** A `pod_health` row as `rows.ts` reads it, with liveness judged at `now`. */
 export function podColumns(p: string, now: string, thresholdParam: string): string {
   return [

@@ -10,7 +10,7 @@
  * lock their target row first (`FOR UPDATE`), so the outcome is decided on the row version that is
  * then written, even when another writer committed in between.
  */
-import { backoff, cascadeFailCtes, clockCte, EVENT_COLUMNS, gateOpen, gateOpenCte, ms, stepColumns, wakeCte } from './fragments.js';
+import { backoff, cascadeFailCtes, claimedColumns, clockCte, EVENT_COLUMNS, gateOpen, gateOpenCte, ms, stepColumns, wakeCte } from './fragments.js';
 import type { PgNames } from './names.js';
 
 /**
@@ -195,7 +195,7 @@ function claimSql(n: PgNames, limit: string, listLimit: string, extra: string): 
     UPDATE ${n.stepTracker} s SET status = 'claimed', claimed_by = $2::text, attempt = s.attempt + 1, last_update_ts = c.now, claimed_ts = c.now
     FROM picked p CROSS JOIN clock c
     WHERE s.step_id = p.step_id AND s.status = 'pending'
-    RETURNING ${stepColumns('s')}
+    RETURNING ${claimedColumns('s')}
   ),
   ev AS (
     INSERT INTO ${n.stepEvents} ${EVENT_COLUMNS}

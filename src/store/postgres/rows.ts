@@ -4,7 +4,7 @@
  * hands int8 over as strings (it cannot know the value fits a double), so those go through Number().
  */
 import { compareClaimOrder } from '../flow.js';
-import type { Json, PodMeta, PodRow, PodStatus, QueueStats, RecoverySummary, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
+import type { ClaimedStepRow, Json, PodMeta, PodRow, PodStatus, QueueStats, RecoverySummary, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
 
 /** The columns of `stepColumns()` in queries.ts. */
 export interface StepRecord {
@@ -32,6 +32,12 @@ export interface StepRecord {
   readonly waiting_on: number;
   readonly deadline_ms: number | null;
 }
+
+/** The columns of `claimedColumns()` in fragments.ts. */
+export type ClaimedRecord = Pick<
+  StepRecord,
+  'step_id' | 'type' | 'args' | 'priority' | 'attempt' | 'timeout_ms' | 'idempotency_key' | 'created_ms' | 'depends_on' | 'deadline_ms'
+>;
 
 /** The columns of `podColumns()` in queries.ts. */
 export interface PodRecord {
@@ -99,6 +105,21 @@ export function toStepRow(r: StepRecord): StepRow {
   };
 }
 
+export function toClaimedStepRow(r: ClaimedRecord): ClaimedStepRow {
+  return {
+    stepId: r.step_id,
+    type: r.type,
+    args: r.args,
+    priority: r.priority,
+    attempt: r.attempt,
+    timeoutMs: Number(r.timeout_ms),
+    idempotencyKey: r.idempotency_key,
+    createdTs: r.created_ms,
+    dependsOn: r.depends_on,
+    deadline: r.deadline_ms,
+  };
+}
+
 export function toPodRow(r: PodRecord): PodRow {
   return {
     podId: r.pod_id,
@@ -124,7 +145,7 @@ export function toStepEvent(r: EventRecord): StepEvent {
 }
 
 /** Orders claimed rows as they were picked: `RETURNING` promises no order. */
-export function byClaimOrder(a: StepRow, b: StepRow): number {
+export function byClaimOrder(a: ClaimedStepRow, b: ClaimedStepRow): number {
   return compareClaimOrder(a, b);
 }
 

@@ -40,6 +40,7 @@ import type {
   DlqListParams,
   DlqListResult,
   EventListParams,
+  ClaimedStepRow,
   FencedWriteOutcome,
   FencedWriteResult,
   LeaderInfo,
@@ -74,7 +75,7 @@ import type {
   StoreCapabilities,
   StorePolicy,
 } from '../store.js';
-import { outcomeOf } from '../store.js';
+import { claimedStepOf, outcomeOf } from '../store.js';
 import { outcomeKnown } from './classify.js';
 import { SessionPool, type Answer, type RunOptions, type SessionSettings, type SnowflakeLogin, type Statement } from './connection.js';
 import { cancelledAmong, cancelStep, progressStep } from './control.js';
@@ -235,7 +236,7 @@ export class SnowflakeStore implements Store {
    * only within a session). When the UPDATE's answer is lost (network), it is not run again (a
    * second run would claim more steps under the same token); the read by token says what it did.
    */
-  async stepClaim(params: StepClaimParams): Promise<StepRow[]> {
+  async stepClaim(params: StepClaimParams): Promise<ClaimedStepRow[]> {
     const limit = Math.max(0, Math.floor(params.limit));
     if (limit === 0 || params.types.length === 0) {
       await this.assertPodUp(params.podId, []);
@@ -258,7 +259,7 @@ export class SnowflakeStore implements Store {
         updated = -1;
       }
       if (updated === 0) return [];
-      return (await run(q.claimedRowsSql(this.names, token), { idempotent: true })).rows.map(toStepRow);
+      return (await run(q.claimedRowsSql(this.names, token), { idempotent: true })).rows.map((r) => claimedStepOf(toStepRow(r)));
     });
     if (rows.length === 0) {
       await this.assertPodUp(params.podId, params.types);

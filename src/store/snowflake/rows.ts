@@ -3,7 +3,7 @@
  * the driver) and their mapping to the Store's types. Owns result-set column names only.
  */
 import { compareClaimOrder } from '../flow.js';
-import type { Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
+import type { ClaimedStepRow, Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
 
 type Raw = Record<string, unknown>;
 
@@ -69,6 +69,6 @@ export function toStepEvent(r: Raw): StepEvent {
 }
 
 /** Claim order: priority DESC, deadline (nulls last), created_ts, step_id. */
-export function byClaimOrder(a: StepRow, b: StepRow): number {
+export function byClaimOrder(a: ClaimedStepRow, b: ClaimedStepRow): number {
   return compareClaimOrder(a, b);
 }

@@ -23,6 +23,7 @@ import type {
   DlqListParams,
   DlqListResult,
   EventListParams,
+  ClaimedStepRow,
   FencedWriteOutcome,
   FencedWriteResult,
   LeaderInfo,
@@ -201,7 +202,7 @@ export class SqliteStore implements Store {
     return { results };
   }
 
-  async stepClaim(params: StepClaimParams): Promise<StepRow[]> {
+  async stepClaim(params: StepClaimParams): Promise<ClaimedStepRow[]> {
     const now = nowOf(params);
     const types = JSON.stringify(params.types);
     if (this.idleClaims.nothingDue(params.podId, types, now, () => this.changeMarkers())) return [];

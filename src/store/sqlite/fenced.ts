@@ -7,10 +7,10 @@
  */
 import { PodFencedError } from '../../errors.js';
 import { allowance, limitedTypes, windowStart, type FlowUsage } from '../flow.js';
-import type { ClaimRef, FencedWriteOutcome, FencedWriteResult, Json, StepClaimParams, StepFailParams, StepReleaseParams, StepRow } from '../store.js';
+import type { ClaimedStepRow, ClaimRef, FencedWriteOutcome, FencedWriteResult, Json, StepClaimParams, StepFailParams, StepReleaseParams } from '../store.js';
 import { outcomeOf } from '../store.js';
 import { insertEvent, insertPlainEvents, policyParams, type SqliteContext } from './context.js';
-import { byClaimOrder, toStepRow, type StepRecord } from './rows.js';
+import { byClaimOrder, toClaimedStepRow, toStepRow, type ClaimedRecord, type StepRecord } from './rows.js';
 import { cascadeFailure, openGates, openGatesOfMany } from './workflow.js';
 
 /** What the look before a claim saw. */
@@ -37,12 +37,12 @@ export function lookBeforeClaim(ctx: SqliteContext, podId: string, types: string
  * every claim of the file, so the count cannot go stale before the claim), then the other types
  * fill what is left; within each, claim order holds.
  */
-export function claimSteps(ctx: SqliteContext, params: StepClaimParams, now: number): StepRow[] {
+export function claimSteps(ctx: SqliteContext, params: StepClaimParams, now: number): ClaimedStepRow[] {
   const pod = ctx.statement('podStatusGet').get({ podId: params.podId }) as { status: string } | undefined;
   if (pod === undefined || pod.status !== 'up') throw new PodFencedError(params.podId);
   let left = Math.max(0, Math.floor(params.limit));
   if (left === 0 || params.types.length === 0) return [];
-  const claimed: StepRecord[] = [];
+  const claimed: ClaimedRecord[] = [];
   const limited = limitedTypes(params);
   for (const limit of limited) {
     const start = windowStart(limit, now);
@@ -51,13 +51,13 @@ export function claimSteps(ctx: SqliteContext, params: StepClaimParams, now: num
     if (n === 0) continue;
     const got = ctx
       .statement('stepClaimLimited')
-      .all({ podId: params.podId, types: JSON.stringify([limit.type]), limit: n, now, windowStart: start }) as StepRecord[];
+      .all({ podId: params.podId, types: JSON.stringify([limit.type]), limit: n, now, windowStart: start }) as ClaimedRecord[];
     claimed.push(...got);
     left -= got.length;
   }
   const free = params.types.filter((t) => !limited.some((l) => l.type === t));
   if (left > 0 && free.length > 0) {
-    claimed.push(...(ctx.statement('stepClaim').all({ podId: params.podId, types: JSON.stringify(free), limit: left, now }) as StepRecord[]));
+    claimed.push(...(ctx.statement('stepClaim').all({ podId: params.podId, types: JSON.stringify(free), limit: left, now }) as ClaimedRecord[]));
   }
   claimed.sort(byClaimOrder);
   insertPlainEvents(
@@ -65,7 +65,7 @@ export function claimSteps(ctx: SqliteContext, params: StepClaimParams, now: num
     'claimed',
     claimed.map((r) => ({ stepId: r.step_id, ts: now, podId: params.podId, attempt: r.attempt })),
   );
-  return claimed.map(toStepRow);
+  return claimed.map(toClaimedStepRow);
 }
 
 /** `claimed → completed` with the serialised result, or the stale record. */

@@ -50,6 +50,9 @@ const DEADLINE_KEY = `COALESCE(deadline, ${NO_DEADLINE})`;
  * tomorrow went from 0.8 to 3.2 ms); both take the same steps. The count is a materialized CTE, so
  * it runs once per claim, not once per list.
  */
+/** The claim's columns (`CLAIMED_STEP_FIELDS`), as `ClaimedRecord` in rows.ts reads them. */
+const CLAIMED_COLUMNS = 'step_id, type, args, priority, attempt, timeout_ms, idempotency_key, created_ts, depends_on, deadline';
+
 function claimSql(steps: string, extra: string): string {
   const MANY_DUE = '(SELECT yes FROM many_due)';
   /** One list: the due ungated steps of `@types` that `index` holds (`delayed` says which half), in claim order. */
@@ -72,7 +75,7 @@ function claimSql(steps: string, extra: string): string {
           ${list('delayed_order_idx', 'run_after > created_ts', `CASE WHEN ${MANY_DUE} THEN @limit ELSE 0 END`)})
         ORDER BY priority DESC, deadline_key, created_ts, step_id
         LIMIT @limit)
-      RETURNING *`;
+      RETURNING ${CLAIMED_COLUMNS}`;
 }
 
 /** The SQL of one store, keyed by the statement's purpose. */

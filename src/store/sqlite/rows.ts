@@ -3,7 +3,7 @@
  * their mapping to the `Store` types. Owns decoding only: no SQL, no decisions.
  */
 import { compareClaimOrder } from '../flow.js';
-import type { Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
+import type { ClaimedStepRow, Json, PodMeta, PodRow, PodStatus, StepEvent, StepEventKind, StepRow, StepStatus } from '../store.js';
 
 /** One `step_tracker` row as stored. */
 export interface StepRecord {
@@ -107,8 +107,29 @@ export function toStepEvent(r: EventRecord): StepEvent {
   };
 }
 
+/** The columns a claim returns (`CLAIMED_COLUMNS` in queries.ts). */
+export type ClaimedRecord = Pick<
+  StepRecord,
+  'step_id' | 'type' | 'args' | 'priority' | 'attempt' | 'timeout_ms' | 'idempotency_key' | 'created_ts' | 'depends_on' | 'deadline'
+>;
+
+export function toClaimedStepRow(r: ClaimedRecord): ClaimedStepRow {
+  return {
+    stepId: r.step_id,
+    type: r.type,
+    args: JSON.parse(r.args) as Json,
+    priority: r.priority,
+    attempt: r.attempt,
+    timeoutMs: r.timeout_ms,
+    idempotencyKey: r.idempotency_key,
+    createdTs: r.created_ts,
+    dependsOn: JSON.parse(r.depends_on) as string[],
+    deadline: r.deadline,
+  };
+}
+
 /** The claim order (flow.ts), since RETURNING promises no order. */
-export function byClaimOrder(a: StepRecord, b: StepRecord): number {
-  const key = (r: StepRecord) => ({ priority: r.priority, deadline: r.deadline, createdTs: r.created_ts, stepId: r.step_id });
+export function byClaimOrder(a: ClaimedRecord, b: ClaimedRecord): number {
+  const key = (r: ClaimedRecord) => ({ priority: r.priority, deadline: r.deadline, createdTs: r.created_ts, stepId: r.step_id });
   return compareClaimOrder(key(a), key(b));
 }
