@@ -170,7 +170,17 @@ describe('runPodCommand', () => {
       expect(submit.status).toBe(503);
       expect(submit.headers.get('retry-after')).not.toBeNull();
       expect(await json(submit)).toMatchObject({ error_type: 'database_error', path: '/submit' });
-      relay = createServer((socket) => socket.pipe(connect(target)).pipe(socket)).listen(port, '127.0.0.1');
+      relay = createServer((client) => {
+        const server = connect(target);
+        // One side hanging up or failing ends the other: a write after it hung up must not throw (EPIPE).
+        const end = () => {
+          client.destroy();
+          server.destroy();
+        };
+        client.on('error', end).on('close', end);
+        server.on('error', end).on('close', end);
+        client.pipe(server).pipe(client);
+      }).listen(port, '127.0.0.1');
       await healthy(base);
       expect((await fetch(`${base}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"echo"}' })).status).toBe(201);
       pod.signals.emit('SIGTERM', 'SIGTERM');
