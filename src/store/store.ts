@@ -97,18 +97,7 @@ export type ClaimedStepRow = Pick<StepRow, (typeof CLAIMED_STEP_FIELDS)[number]>
 
 /** The claim's fields of a whole row, for drivers that read it anyway. */
 export function claimedStepOf(row: StepRow): ClaimedStepRow {
-  return {
-    stepId: row.stepId,
-    type: row.type,
-    args: row.args,
-    priority: row.priority,
-    attempt: row.attempt,
-    timeoutMs: row.timeoutMs,
-    idempotencyKey: row.idempotencyKey,
-    createdTs: row.createdTs,
-    dependsOn: row.dependsOn,
-    deadline: row.deadline,
-  };
+  return Object.fromEntries(CLAIMED_STEP_FIELDS.map((field) => [field, row[field]])) as ClaimedStepRow;
 }
 
 /** One edge of a workflow: `stepId` depends on `parentStepId`. */

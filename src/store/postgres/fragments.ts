@@ -36,32 +36,23 @@ export function backoff(now: string, retryCountBefore: string, baseParam: string
   return `${now} + ceil(least(${baseParam}::float8 * power(2::float8, ${retryCountBefore}), ${maxParam}::float8) * (0.5 + random() * 0.5)) * interval '1 millisecond'`;
 }
 
-/** A `step_tracker` row as `rows.ts` reads it, for alias `s`. */
+/** A `step_tracker` row as `rows.ts` reads it, for alias `s`: the claim's columns, then the rest. */
 export function stepColumns(s: string): string {
   return [
-    `${s}.step_id`,
-    `${s}.type`,
-    `${s}.args`,
+    claimedColumns(s),
     `${s}.metadata`,
-    `${s}.priority`,
     `${s}.status`,
     `${s}.claimed_by`,
     `${s}.claim_token`,
-    `${s}.attempt`,
     `${s}.retry_count`,
     `${s}.max_retries`,
     `${s}.release_count`,
     `${ms(`${s}.run_after`)} AS run_after_ms`,
-    `${s}.timeout_ms`,
-    `${s}.idempotency_key`,
     `${s}.last_error`,
     `${s}.result`,
     `${s}.progress`,
-    `${ms(`${s}.created_ts`)} AS created_ms`,
     `${ms(`${s}.last_update_ts`)} AS last_update_ms`,
-    `${s}.depends_on`,
     `${s}.waiting_on`,
-    `${ms(`${s}.deadline`)} AS deadline_ms`,
   ].join(', ');
 }
 

@@ -78,30 +78,21 @@ export interface StatsRecord {
 
 export function toStepRow(r: StepRecord): StepRow {
   return {
-    stepId: r.step_id,
-    type: r.type,
-    args: r.args,
+    ...toClaimedStepRow(r),
     metadata: r.metadata,
-    priority: r.priority,
     status: r.status,
     claimedBy: r.claimed_by,
     claimToken: r.claim_token,
-    attempt: r.attempt,
     retryCount: r.retry_count,
     maxRetries: r.max_retries,
     releaseCount: r.release_count,
     runAfter: r.run_after_ms,
-    timeoutMs: Number(r.timeout_ms),
-    idempotencyKey: r.idempotency_key,
     lastError: r.last_error,
     // A JSON `null` result and SQL NULL (no result yet) both read as null.
     result: r.result ?? null,
     progress: r.progress ?? null,
-    createdTs: r.created_ms,
     lastUpdateTs: r.last_update_ms,
-    dependsOn: r.depends_on,
     waitingOn: r.waiting_on,
-    deadline: r.deadline_ms,
   };
 }
 

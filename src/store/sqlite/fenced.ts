@@ -84,11 +84,13 @@ export interface Completion {
   readonly now: number;
 }
 
+type StaleOutcome = { readonly applied: false; readonly outcome: 'stale' };
+
 /** What a batch answers for each completed item: its row (`stepComplete`), or the outcome only (`stepCompleteMany`). */
 interface CompletedAnswer<R> {
   readonly statement: 'stepCompleteBatch' | 'stepCompleteBatchOutcomes';
   readonly applied: (row: StepRecord) => R;
-  readonly alone: (result: FencedWriteResult<'completed'>) => R | FencedWriteOutcome<'completed'>;
+  readonly alone: (result: FencedWriteResult<'completed'>) => R;
 }
 
 const WITH_ROWS: CompletedAnswer<FencedWriteResult<'completed'>> = {
@@ -111,7 +113,7 @@ const OUTCOMES_ONLY: CompletedAnswer<FencedWriteOutcome<'completed'>> = {
  * its events one by one so their order and the second write's staleness stay exactly sequential.
  */
 export function completeSteps(ctx: SqliteContext, items: readonly Completion[]): FencedWriteResult<'completed'>[] {
-  return completeInBatch(ctx, items, WITH_ROWS) as FencedWriteResult<'completed'>[];
+  return completeInBatch(ctx, items, WITH_ROWS);
 }
 
 /** `completeSteps` answering outcomes only. */
@@ -123,7 +125,7 @@ function completeInBatch<R extends FencedWriteOutcome<'completed'>>(
   ctx: SqliteContext,
   items: readonly Completion[],
   answer: CompletedAnswer<R>,
-): (R | FencedWriteOutcome<'completed'>)[] {
+): (R | StaleOutcome)[] {
   if (items.length < 2 || new Set(items.map((c) => c.ref.stepId)).size !== items.length) {
     return items.map((c) => answer.alone(completeStep(ctx, c.ref, c.resultJson, c.now)));
   }
@@ -212,7 +214,7 @@ function failOrReject(ctx: SqliteContext, ref: ClaimRef, failure: Failure, now: 
 }
 
 /** Records that a write lost its claim; the row is left exactly as it is. */
-function rejectStale(ctx: SqliteContext, ref: ClaimRef, write: 'complete' | 'fail' | 'release', now: number): { applied: false; outcome: 'stale' } {
+function rejectStale(ctx: SqliteContext, ref: ClaimRef, write: 'complete' | 'fail' | 'release', now: number): StaleOutcome {
   const current = ctx.statement('stepGet').get({ stepId: ref.stepId }) as StepRecord | undefined;
   const detail: { [key: string]: Json } = {
     write,

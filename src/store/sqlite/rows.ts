@@ -57,29 +57,20 @@ export interface EventRecord {
 
 export function toStepRow(r: StepRecord): StepRow {
   return {
-    stepId: r.step_id,
-    type: r.type,
-    args: JSON.parse(r.args) as Json,
+    ...toClaimedStepRow(r),
     metadata: JSON.parse(r.metadata) as { [key: string]: Json },
-    priority: r.priority,
     status: r.status,
     claimedBy: r.claimed_by,
     claimToken: r.claim_token,
-    attempt: r.attempt,
     retryCount: r.retry_count,
     maxRetries: r.max_retries,
     releaseCount: r.release_count,
     runAfter: r.run_after,
-    timeoutMs: r.timeout_ms,
-    idempotencyKey: r.idempotency_key,
     lastError: r.last_error,
     result: r.result === null ? null : (JSON.parse(r.result) as Json),
     progress: r.progress === null ? null : (JSON.parse(r.progress) as Json),
-    createdTs: r.created_ts,
     lastUpdateTs: r.last_update_ts,
-    dependsOn: JSON.parse(r.depends_on) as string[],
     waitingOn: r.waiting_on,
-    deadline: r.deadline,
   };
 }
 

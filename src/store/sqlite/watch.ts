@@ -160,8 +160,6 @@ export class WorkWatcher {
     this.stopListening();
     if (this.readNow !== undefined) clearImmediate(this.readNow);
     this.readNow = undefined;
-    clearTimeout(this.dueTimer);
-    this.dueTimer = undefined;
   }
 
   /** Starts listening for file events; false when they cannot be had (the caller polls). */
@@ -185,9 +183,12 @@ export class WorkWatcher {
     return true;
   }
 
+  /** Stops the file events and the due timer that goes with them. */
   private stopListening(): void {
     this.stopFileChanges?.();
     this.stopFileChanges = undefined;
+    clearTimeout(this.dueTimer);
+    this.dueTimer = undefined;
   }
 
   /** Reads every `WATCH_INTERVAL_MS`, and listens again after `QUIET_READS` quiet reads when events may be used. */
@@ -236,11 +237,11 @@ export class WorkWatcher {
     }).unref();
   }
 
-  /** While events may be used, a timer reads the marker when the earliest delayed step falls due (a polling watcher would see it anyway). */
+  /** While listening, a timer reads the marker when the earliest delayed step falls due (the short poll sees it anyway). */
   private armDue(): void {
     clearTimeout(this.dueTimer);
     this.dueTimer = undefined;
-    if (!this.eventsUsable || this.nextDue === null || this.pollTimer === undefined) return;
+    if (!this.listening || this.nextDue === null) return;
     const wait = this.nextDue - Date.now();
     this.dueTimer = setTimeout(
       () => {
