@@ -49,7 +49,7 @@ afterEach(async () => {
 describe('opening a file', () => {
   it('sets WAL, synchronous=NORMAL and the short busy timeout, and reports its capabilities', async () => {
     const store = await open({ busyTimeoutMs: 25 });
-    expect(store.connectionSettings()).toEqual({ journalMode: 'wal', synchronous: 1, busyTimeoutMs: 25 });
+    expect(store.connectionSettings()).toEqual({ journalMode: 'wal', synchronous: 1, busyTimeoutMs: 25, walAutocheckpointPages: 1000 });
     expect(store.capabilities).toEqual({ kind: 'sqlite', pushNotifications: false });
     // WAL is a property of the file: a fresh connection sees it too.
     expect(raw().pragma('journal_mode', { simple: true })).toBe('wal');

@@ -77,6 +77,7 @@ import { replayStep } from './replay.js';
 import { DEFAULT_BUSY_RETRY, withBusyRetry, type BusyRetryPolicy } from './retry.js';
 import { insertSubmission, serialiseBatch, serialiseSubmission } from './submit.js';
 import { WorkWatcher } from './watch.js';
+import { WalCheckpointer } from './checkpointer.js';
 import { databaseFileChanges } from './file-changes.js';
 import { readEdgesTouching, readParentResults, readSteps } from './workflow.js';
 import { checkDependencies, parentIds, walkWorkflow } from '../workflow.js';
@@ -122,6 +123,8 @@ export class SqliteStore implements Store {
   private readonly immediate: Run;
   private readonly deferred: Run;
   private readonly watcher: WorkWatcher;
+  /** Background WAL checkpoints (checkpointer.ts); none for an in-memory database. */
+  private readonly checkpointer: WalCheckpointer | undefined;
   /**
    * Completions requested in one event-loop turn share one transaction (coalesce.ts): a commit
    * appends every page it touched to the WAL, and the steps of one claim touch the same index pages.
@@ -156,6 +159,15 @@ export class SqliteStore implements Store {
       writeOne: (c) => this.write(() => completeStep(this.ctx, c.ref, c.resultJson, c.now)),
       key: (item) => item.ref.stepId,
     });
+    this.checkpointer =
+      watchDb === db
+        ? undefined
+        : new WalCheckpointer(db.name, queries.pragmaWalCheckpointPassive, {
+            started: () => this.ctx.statement('pragmaWalAutocheckpointFallback').get(),
+            stopped: () => {
+              if (!this.closed) this.ctx.statement('pragmaWalAutocheckpointDefault').get();
+            },
+          });
     this.watcher = new WorkWatcher(
       () => ({ dataVersion: watchCache.get('pragmaDataVersion'), probe: watchCache.get('watchProbe') }),
       // An in-memory database has no files, and only this connection writes it.
@@ -171,6 +183,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.closed = true;
     this.watcher.close();
+    await this.checkpointer?.close();
     if (this.watchDb !== this.db) this.watchDb.close();
     this.db.close();
   }
@@ -364,13 +377,20 @@ export class SqliteStore implements Store {
   }
 
   /** The connection settings in force on the write connection (diagnostics and tests). */
-  connectionSettings(): { journalMode: string; synchronous: number; busyTimeoutMs: number } {
-    const read = (name: 'pragmaJournalModeRead' | 'pragmaSynchronousRead' | 'pragmaBusyTimeoutRead'): unknown => this.ctx.statement(name).pluck().get();
+  connectionSettings(): { journalMode: string; synchronous: number; busyTimeoutMs: number; walAutocheckpointPages: number } {
+    const read = (name: 'pragmaJournalModeRead' | 'pragmaSynchronousRead' | 'pragmaBusyTimeoutRead' | 'pragmaWalAutocheckpointRead'): unknown =>
+      this.ctx.statement(name).pluck().get();
     return {
       journalMode: String(read('pragmaJournalModeRead')),
       synchronous: Number(read('pragmaSynchronousRead')),
       busyTimeoutMs: Number(read('pragmaBusyTimeoutRead')),
+      walAutocheckpointPages: Number(read('pragmaWalAutocheckpointRead')),
     };
+  }
+
+  /** Whether WAL checkpoints run on the background worker now (checkpointer.ts; diagnostics and tests). */
+  get backgroundCheckpoints(): boolean {
+    return this.checkpointer?.running ?? false;
   }
 
   watchWork(onWork: () => void): () => void {
@@ -388,6 +408,7 @@ export class SqliteStore implements Store {
     return withBusyRetry(
       () => {
         this.ownWrites++;
+        this.checkpointer?.noteWrite();
         return this.immediate(operation);
       },
       classifySqliteError,

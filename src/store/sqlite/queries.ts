@@ -7,6 +7,7 @@
  * Liveness, backoff and fencing are judged inside the statements so each write is a single
  * conditional statement (DESIGN §3), harmless when two processes run it one after the other.
  */
+import { DEFAULT_AUTOCHECKPOINT_PAGES, FALLBACK_AUTOCHECKPOINT_PAGES } from './checkpointer.js';
 import type { TableNames } from '../schema.js';
 import { NO_DEADLINE } from './migrations.js';
 
@@ -110,6 +111,13 @@ export function sqliteQueries(t: TableNames) {
     pragmaJournalModeRead: `PRAGMA journal_mode`,
     pragmaSynchronousRead: `PRAGMA synchronous`,
     pragmaBusyTimeoutRead: `PRAGMA busy_timeout`,
+    /** The write connection's own automatic checkpoint while the background checkpointer runs (checkpointer.ts). */
+    pragmaWalAutocheckpointFallback: `PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`,
+    /** SQLite's default, back once the background checkpointer stopped. */
+    pragmaWalAutocheckpointDefault: `PRAGMA wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`,
+    pragmaWalAutocheckpointRead: `PRAGMA wal_autocheckpoint`,
+    /** The background checkpointer's one statement, on its own connection: never waits, never blocks a writer. */
+    pragmaWalCheckpointPassive: `PRAGMA wal_checkpoint(PASSIVE)`,
 
     schemaVersionTableExists: `SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = @name`,
     schemaVersionRead: `SELECT version FROM ${version} WHERE id = 1`,
