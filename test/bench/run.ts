@@ -59,6 +59,9 @@ function idleSettleMs(kind: BenchDatabase['kind']): number {
 /** More connections than this would exhaust a default server (max_connections = 100) with the pods' own. */
 const MAX_BASELINE_CONNECTIONS = 50;
 
+/** Steps of the unreported warm-up burn-down before the measured ones. */
+const POD_WARMUP_STEPS = 5_000;
+
 /** Commit-loop concurrencies this run compares with: 1 (enqueue), each P, and the processes' total. */
 function baselineConcurrencies(options: BenchOptions): number[] {
   const wanted = [1, ...options.parallelism, ...(options.pods > 0 ? [options.pods * options.podParallelism] : [])];
@@ -95,6 +98,16 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
   ];
   // One batch into a throw-away queue first, so the reported fills run on warm (JIT-compiled) code.
   await fillQueue(await db.queue('warmup'), { ...fill, steps: options.batchSize });
+  if (db.kind !== 'snowflake') {
+    // Likewise one unreported burn-down, so the first reported run measures a pod's steady state,
+    // not V8 compiling the step path (about 10 % more CPU per step in a cold P=10 run). Not on
+    // Snowflake, whose statements are slow and billed.
+    const steps = Math.min(options.steps, POD_WARMUP_STEPS);
+    const queue = await db.queue('podwarmup');
+    progress(`warm-up: one in-process pod processes ${steps} steps (not reported)`);
+    await fillQueue(queue, { ...fill, steps });
+    await processInProcess(queue, { label: 'warm-up', steps, parallelism: 50, capacityThreshold: 0.8, handlers: HANDLERS, counter, profile: false });
+  }
   for (const run of runs) {
     const queue = await db.queue(run.name);
     if (run.dueTogether) {
