@@ -94,5 +94,9 @@ describe('background WAL checkpoints', () => {
     expect(checkpointer.running).toBe(true);
     await waitFor('the worker to stop', () => !checkpointer.running, 5_000);
     expect(told).toEqual(['started', expect.stringMatching(/^stopped: .*(unable to open|directory does not exist)/)]);
+    // And it does not start one again with every later burst of writes.
+    for (let i = 0; i < 4 * STEADY_WRITES; i++) checkpointer.noteWrite();
+    expect(checkpointer.running).toBe(false);
+    expect(told).toHaveLength(2);
   });
 });

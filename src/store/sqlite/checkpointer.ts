@@ -74,6 +74,8 @@ export class WalCheckpointer {
   #writes = 0;
   #markMs = Date.now();
   #closed = false;
+  /** A worker failed: the store keeps SQLite's own checkpoints from then on rather than start one again and again. */
+  #failed = false;
 
   constructor(
     private readonly path: string,
@@ -89,7 +91,7 @@ export class WalCheckpointer {
 
   /** Counts one write transaction of the store; starts the worker once writes are steady. */
   noteWrite(): void {
-    if (++this.#writes % STEADY_WRITES !== 0 || this.#worker !== undefined || this.#closed) return;
+    if (++this.#writes % STEADY_WRITES !== 0 || this.#worker !== undefined || this.#closed || this.#failed) return;
     const now = Date.now();
     if (now - this.#markMs <= STEADY_WINDOW_MS) this.start();
     this.#markMs = now;
@@ -118,8 +120,9 @@ export class WalCheckpointer {
     worker.on('error', (err) => {
       failure = err;
     });
-    worker.once('exit', () => {
+    worker.once('exit', (code) => {
       if (this.#worker === worker) this.#worker = undefined;
+      if (failure !== undefined || (code !== 0 && !this.#closed)) this.#failed = true;
       this.hooks.stopped(failure);
     });
     this.hooks.started();
