@@ -7,8 +7,10 @@
  * and the store raises its own automatic checkpoint to `FALLBACK_AUTOCHECKPOINT_PAGES`, a safety net
  * for a worker that falls behind or dies (then the store's own default comes back). A passive
  * checkpoint never waits for a lock and never blocks a writer or reader, so the worker cannot slow
- * the store down; when it catches up between two write transactions, the next one starts the WAL
- * over from the beginning. Owns the worker's life; it must not write rows.
+ * the store down; when it catches up between two write transactions, the next one usually starts
+ * the WAL over from the beginning (not while another connection still reads an older snapshot, so
+ * the WAL file can grow past 1,000 pages, up to the fallback). Owns the worker's life; it must not
+ * write rows.
  *
  * Started lazily: a worker thread costs ~10 MB of RSS, which an idle pod should not pay.
  */
@@ -43,12 +45,17 @@ const Database = require(workerData.module);
 const db = new Database(workerData.path, { fileMustExist: true, timeout: 0 });
 const checkpoint = db.prepare(workerData.checkpointSql);
 let lastFrames = -1;
+let lastCopied = -1;
 let quietTicks = 0;
 let timer;
 const tick = () => {
   const result = checkpoint.get();
   const grew = result.log !== lastFrames || result.busy !== 0;
+  if (result.log !== lastFrames || result.checkpointed !== lastCopied) {
+    parentPort.postMessage({ frames: result.log, copied: result.checkpointed });
+  }
   lastFrames = result.log;
+  lastCopied = result.checkpointed;
   quietTicks = grew ? 0 : quietTicks + 1;
   timer = setTimeout(tick, quietTicks < workerData.quietTicks ? workerData.busyMs : workerData.idleMs);
 };
@@ -68,8 +75,18 @@ export interface CheckpointerHooks {
   readonly stopped: (error?: Error) => void;
 }
 
+/** What the worker's latest checkpoint found: frames in the WAL, and how many of them are in the database file. */
+export interface CheckpointProgress {
+  readonly frames: number;
+  readonly copied: number;
+  /** Checkpoints that changed anything so far, this one included. */
+  readonly count: number;
+}
+
 /** Background checkpoints for one database file; see the file header. */
 export class WalCheckpointer {
+  /** The latest checkpoint that changed anything (diagnostics and tests); undefined before the first. */
+  lastCheckpoint: CheckpointProgress | undefined;
   #worker: Worker | undefined;
   #writes = 0;
   #markMs = Date.now();
@@ -117,6 +134,9 @@ export class WalCheckpointer {
     worker.unref();
     this.#worker = worker;
     let failure: Error | undefined;
+    worker.on('message', (progress: { frames: number; copied: number }) => {
+      this.lastCheckpoint = { ...progress, count: (this.lastCheckpoint?.count ?? 0) + 1 };
+    });
     worker.on('error', (err) => {
       failure = err;
     });

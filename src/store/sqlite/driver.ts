@@ -77,7 +77,7 @@ import { replayStep } from './replay.js';
 import { DEFAULT_BUSY_RETRY, withBusyRetry, type BusyRetryPolicy } from './retry.js';
 import { insertSubmission, serialiseBatch, serialiseSubmission } from './submit.js';
 import { WorkWatcher } from './watch.js';
-import { WalCheckpointer } from './checkpointer.js';
+import { WalCheckpointer, type CheckpointProgress } from './checkpointer.js';
 import { databaseFileChanges } from './file-changes.js';
 import { readEdgesTouching, readParentResults, readSteps } from './workflow.js';
 import { checkDependencies, parentIds, walkWorkflow } from '../workflow.js';
@@ -391,6 +391,11 @@ export class SqliteStore implements Store {
   /** Whether WAL checkpoints run on the background worker now (checkpointer.ts; diagnostics and tests). */
   get backgroundCheckpoints(): boolean {
     return this.checkpointer?.running ?? false;
+  }
+
+  /** The background worker's latest checkpoint that changed anything; undefined before one. */
+  get lastBackgroundCheckpoint(): CheckpointProgress | undefined {
+    return this.checkpointer?.lastCheckpoint;
   }
 
   watchWork(onWork: () => void): () => void {
