@@ -1,7 +1,7 @@
 /**
- * Identifiers: time-ordered step ids (`step_` + 10 chars of milliseconds + 16 random chars, Crockford
- * base32 like ULID, so lexical order is creation order across processes to the millisecond) and
- * pod ids (`<name>-<8 hex>`, a new suffix per process start).
+ * Identifiers: time-ordered step ids (`step_` + 10 chars of milliseconds + 16 chars, Crockford
+ * base32 like ULID, so lexical order is creation order across processes to the millisecond, and
+ * within a millisecond in one process) and pod ids (`<name>-<8 hex>`, a new suffix per process start).
  */
 import { randomBytes } from 'node:crypto';
 
@@ -26,20 +26,41 @@ const RANDOM_BLOCK_BYTES = 4096;
 let randomBlock = randomBytes(RANDOM_BLOCK_BYTES);
 let randomOffset = 0;
 
-function encodeRandom(length: number): string {
-  if (randomOffset + length > RANDOM_BLOCK_BYTES) {
-    randomBlock = randomBytes(RANDOM_BLOCK_BYTES);
-    randomOffset = 0;
+/** The last id's millisecond and its 16 random digits (0–31), the base of the next id in that millisecond. */
+let lastMs = Number.NaN;
+const lastDigits = new Uint8Array(16);
+
+/**
+ * A new step id; ids made in a later millisecond sort after earlier ones, and ids this process makes
+ * in one millisecond sort in the order made (the previous id's random part plus one, as ULID's
+ * monotonic mode). A batch submitted at once shares a millisecond: with a fresh random part per id
+ * its steps were claimed in random order, and a claim of 40 SQLite steps touched about 40 table
+ * pages instead of 2, so each claim and completion wrote 93 WAL pages instead of about 10.
+ */
+export function newStepId(now: number = Date.now()): string {
+  const ms = Math.floor(now);
+  if (ms !== lastMs || !incrementDigits(lastDigits)) {
+    lastMs = ms;
+    if (randomOffset + lastDigits.length > RANDOM_BLOCK_BYTES) {
+      randomBlock = randomBytes(RANDOM_BLOCK_BYTES);
+      randomOffset = 0;
+    }
+    for (let i = 0; i < lastDigits.length; i++) lastDigits[i] = randomBlock[randomOffset + i]! % 32;
+    randomOffset += lastDigits.length;
   }
-  let out = '';
-  for (let i = randomOffset; i < randomOffset + length; i++) out += CROCKFORD[randomBlock[i]! % 32]!;
-  randomOffset += length;
-  return out;
+  let random = '';
+  for (const digit of lastDigits) random += CROCKFORD[digit]!;
+  return `step_${encodeTime(ms)}${random}`;
 }
 
-/** A new step id; ids made in a later millisecond sort after earlier ones. */
-export function newStepId(now: number = Date.now()): string {
-  return `step_${encodeTime(now)}${encodeRandom(16)}`;
+/** Adds one to a base-32 number held as digits; false (digits unchanged) when it would overflow. */
+function incrementDigits(digits: Uint8Array): boolean {
+  let i = digits.length - 1;
+  while (i >= 0 && digits[i] === 31) i--;
+  if (i < 0) return false;
+  digits[i]!++;
+  digits.fill(0, i + 1);
+  return true;
 }
 
 /** `<name>-<8 hex>`: a fresh incarnation id for a pod process. */

@@ -102,11 +102,13 @@ export function describeClaim(factory: StoreFactory): void {
       const highOld = await submit(store, { priority: 5, now: T0 + 1 });
       const highNew = await submit(store, { priority: 5, now: T0 + 2 });
       const negative = await submit(store, { priority: -1, now: T0 });
+      // Equal priority and created_ts: step_id, which one process makes in submission order.
       const midTies = [
         await submit(store, { priority: 3, now: T0 + 3 }),
         await submit(store, { priority: 3, now: T0 + 3 }),
         await submit(store, { priority: 3, now: T0 + 3 }),
-      ].sort();
+      ];
+      expect([...midTies].sort()).toEqual(midTies);
       const expected = [highOld, highNew, ...midTies, low, negative];
       const order: string[] = [];
       for (;;) {
@@ -115,6 +117,22 @@ export function describeClaim(factory: StoreFactory): void {
         order.push(rows[0]!.stepId);
       }
       expect(order).toEqual(expected);
+    });
+
+    it("claims a batch's steps in the order they were submitted", async () => {
+      const { store } = await open();
+      await registerPod(store, POD_A);
+      const { results } = await store.stepSubmitBatch({
+        now: T0,
+        steps: Array.from({ length: 300 }, (_, i) => ({ type: TYPE, args: { i }, maxRetries: 0, timeoutMs: 1_000 })),
+      });
+      const claimed: string[] = [];
+      for (;;) {
+        const rows = await store.stepClaim({ podId: POD_A, types: [TYPE], limit: 40, now: T0 + 1 });
+        if (rows.length === 0) break;
+        claimed.push(...rows.map((r) => r.stepId).sort());
+      }
+      expect(claimed).toEqual(results.map((r) => r.stepId));
     });
 
     it('takes the best steps into a batch, leaving the rest pending', async () => {
@@ -158,9 +176,9 @@ export function describeClaim(factory: StoreFactory): void {
       const first = await store.stepClaim({ podId: POD_A, types: [TYPE], limit: 3, now: T0 + 1_000 });
       // Priority first, then the deadline, then created_ts (one for the whole burst), then step_id.
       const special = [1_100, 1_150, 1_199];
-      expect(first.map((r) => r.stepId)).toEqual([...[ids[1_100], ids[1_150]].sort(), ids[1_199]]);
+      expect(first.map((r) => r.stepId)).toEqual([ids[1_100], ids[1_150], ids[1_199]]);
       const next = await store.stepClaim({ podId: POD_A, types: [TYPE], limit: 2, now: T0 + 1_000 });
-      const plain = ids.filter((_, i) => !special.includes(i)).sort();
+      const plain = ids.filter((_, i) => !special.includes(i));
       expect(next.map((r) => r.stepId)).toEqual(plain.slice(0, 2));
       expect((await mustGet(store, ready)).status).toBe('claimed');
     });

@@ -103,9 +103,7 @@ export async function insertItems(
   });
   if (conflicts.length > 0) throw new ConflictError(conflicts.join('; '));
   const fresh = items.map((_, i) => i).filter((i) => results[i] === undefined);
-  // Ids made in one millisecond sort randomly; sorted, they keep the batch's order for equal
-  // priority and created_ts, so a batch is claimed in the order it was submitted.
-  const ids = fresh.map(() => newStepId(now)).sort();
+  const ids = fresh.map(() => newStepId(now));
   fresh.forEach((i, k) => (results[i] = { stepId: ids[k]!, outcome: 'submitted' }));
   // Parents by id, once every item has one; the gate of each new item counts its parents not completed.
   const earlier: string[] = [];

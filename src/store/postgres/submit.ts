@@ -61,9 +61,7 @@ function parameters(steps: readonly Submission[], now: number | undefined): unkn
   });
   if (problems.length > 0) throw new ValidationError('invalid steps', problems);
   assertNoDuplicateKeys(steps);
-  // Ids made in one millisecond sort randomly; sorted, they keep the batch's order for equal
-  // priority and created_ts, so a batch is claimed in the order it was submitted.
-  arrays.ids = steps.map(() => newStepId(now ?? Date.now())).sort();
+  arrays.ids = steps.map(() => newStepId(now ?? Date.now()));
   const a = arrays;
   return [now ?? null, a.ids, a.types, a.args, a.metadata, a.priorities, a.maxRetries, a.timeouts, a.keys, a.delays, a.deadlines];
 }

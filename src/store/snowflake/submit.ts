@@ -30,8 +30,7 @@ const CHUNK = 500;
 function prepare(steps: readonly Submission[], now: number | undefined): SubmitItem[] {
   const problems: { loc: string; msg: string }[] = [];
   const items: SubmitItem[] = [];
-  // Ids made in one millisecond sort randomly; sorted, they keep the batch's order for equal priority.
-  const ids = steps.map(() => newStepId(now ?? Date.now())).sort();
+  const ids = steps.map(() => newStepId(now ?? Date.now()));
   steps.forEach((s, i) => {
     const args = JSON.stringify(s.args ?? null);
     const metadata = JSON.stringify(s.metadata ?? {});
