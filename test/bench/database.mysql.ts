@@ -67,14 +67,16 @@ export async function openMysqlBench(counter: StatementCounter): Promise<BenchDa
           const of = (status: string) => Number((rows as { status: string; n: number }[]).find((r) => r.status === status)?.n ?? 0);
           return { pending: of('pending'), claimed: of('claimed'), completed: of('completed'), failed: of('failed') };
         },
-        async window(): Promise<ProcessingWindow> {
-          const row = await one<{ first_ms: number | null; last_ms: number | null; n: number | string }>(
-            `SELECT (SELECT MIN(ts) FROM ${table(prefix, 'step_events')} WHERE kind = 'claimed') AS first_ms,
-                    (SELECT MAX(ts) FROM ${table(prefix, 'step_events')} WHERE kind = 'completed') AS last_ms,
-                    (SELECT COUNT(*) FROM ${table(prefix, 'step_events')} WHERE kind = 'completed') AS n`,
+        async window(afterEventId = 0): Promise<ProcessingWindow> {
+          const events = `${table(prefix, 'step_events')} WHERE event_id > ${Number(afterEventId)}`;
+          const row = await one<{ first_ms: number | null; last_ms: number | null; n: number | string; last_id: number | string | null }>(
+            `SELECT (SELECT MIN(ts) FROM ${events} AND kind = 'claimed') AS first_ms,
+                    (SELECT MAX(ts) FROM ${events} AND kind = 'completed') AS last_ms,
+                    (SELECT COUNT(*) FROM ${events} AND kind = 'completed') AS n,
+                    (SELECT MAX(event_id) FROM ${events}) AS last_id`,
           );
           const num = (v: number | string | null) => (v === null ? null : Number(v));
-          return { firstClaimMs: num(row.first_ms), lastCompleteMs: num(row.last_ms), completedEvents: Number(row.n) };
+          return { firstClaimMs: num(row.first_ms), lastCompleteMs: num(row.last_ms), completedEvents: Number(row.n), lastEventId: num(row.last_id) ?? afterEventId };
         },
         async podsUp() {
           return Number((await one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table(prefix, 'pod_health')} WHERE status = 'up'`)).n);

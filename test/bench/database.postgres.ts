@@ -55,14 +55,16 @@ export async function openPostgresBench(counter: StatementCounter): Promise<Benc
           const of = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
           return { pending: of('pending'), claimed: of('claimed'), completed: of('completed'), failed: of('failed') };
         },
-        async window(): Promise<ProcessingWindow> {
-          const { rows } = await admin.query<{ first_ms: number | null; last_ms: number | null; n: number }>(
+        async window(afterEventId = 0): Promise<ProcessingWindow> {
+          const { rows } = await admin.query<{ first_ms: number | null; last_ms: number | null; n: number; last_id: string | null }>(
             `SELECT (extract(epoch FROM min(ts) FILTER (WHERE kind = 'claimed')) * 1000)::float8 AS first_ms,
                     (extract(epoch FROM max(ts) FILTER (WHERE kind = 'completed')) * 1000)::float8 AS last_ms,
-                    (count(*) FILTER (WHERE kind = 'completed'))::int AS n
-             FROM ${table(prefix, 'step_events')}`,
+                    (count(*) FILTER (WHERE kind = 'completed'))::int AS n, max(event_id) AS last_id
+             FROM ${table(prefix, 'step_events')} WHERE event_id > $1`,
+            [afterEventId],
           );
-          return { firstClaimMs: rows[0]!.first_ms, lastCompleteMs: rows[0]!.last_ms, completedEvents: rows[0]!.n };
+          const row = rows[0]!;
+          return { firstClaimMs: row.first_ms, lastCompleteMs: row.last_ms, completedEvents: row.n, lastEventId: Number(row.last_id ?? afterEventId) };
         },
         async podsUp() {
           const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table(prefix, 'pod_health')} WHERE status = 'up'`);

@@ -80,13 +80,19 @@ export async function openSnowflakeBench(): Promise<BenchDatabase> {
           const of = (status: string) => Number(rows.find((r) => r['STATUS'] === status)?.['N'] ?? 0);
           return { pending: of('pending'), claimed: of('claimed'), completed: of('completed'), failed: of('failed') };
         },
-        async window(): Promise<ProcessingWindow> {
+        async window(afterEventId = 0): Promise<ProcessingWindow> {
           const [row] = await own.run(
             `SELECT DATE_PART(epoch_millisecond, MIN(CASE WHEN KIND = 'claimed' THEN TS END)) AS FIRST_MS,
                     DATE_PART(epoch_millisecond, MAX(CASE WHEN KIND = 'completed' THEN TS END)) AS LAST_MS,
-                    SUM(CASE WHEN KIND = 'completed' THEN 1 ELSE 0 END) AS N FROM ${t('STEP_EVENTS')}`,
+                    SUM(CASE WHEN KIND = 'completed' THEN 1 ELSE 0 END) AS N, MAX(EVENT_ID) AS LAST_ID
+             FROM ${t('STEP_EVENTS')} WHERE EVENT_ID > ${Number(afterEventId)}`,
           );
-          return { firstClaimMs: num(row?.['FIRST_MS']), lastCompleteMs: num(row?.['LAST_MS']), completedEvents: Number(row?.['N'] ?? 0) };
+          return {
+            firstClaimMs: num(row?.['FIRST_MS']),
+            lastCompleteMs: num(row?.['LAST_MS']),
+            completedEvents: Number(row?.['N'] ?? 0),
+            lastEventId: num(row?.['LAST_ID']) ?? afterEventId,
+          };
         },
         async podsUp() {
           const [row] = await own.run(`SELECT COUNT(*) AS N FROM ${t('POD_HEALTH')} WHERE STATUS = 'up'`);

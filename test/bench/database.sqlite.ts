@@ -46,14 +46,14 @@ export async function openSqliteBench(counter: StatementCounter): Promise<BenchD
           const of = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
           return { pending: of('pending'), claimed: of('claimed'), completed: of('completed'), failed: of('failed') };
         },
-        async window(): Promise<ProcessingWindow> {
+        async window(afterEventId = 0): Promise<ProcessingWindow> {
           const row = reader()
             .prepare(
               `SELECT min(CASE WHEN kind = 'claimed' THEN ts END) AS first_ms, max(CASE WHEN kind = 'completed' THEN ts END) AS last_ms,
-                      sum(kind = 'completed') AS n FROM step_events`,
+                      sum(kind = 'completed') AS n, max(event_id) AS last_id FROM step_events WHERE event_id > ?`,
             )
-            .get() as { first_ms: number | null; last_ms: number | null; n: number | null };
-          return { firstClaimMs: row.first_ms, lastCompleteMs: row.last_ms, completedEvents: row.n ?? 0 };
+            .get(afterEventId) as { first_ms: number | null; last_ms: number | null; n: number | null; last_id: number | null };
+          return { firstClaimMs: row.first_ms, lastCompleteMs: row.last_ms, completedEvents: row.n ?? 0, lastEventId: row.last_id ?? afterEventId };
         },
         async podsUp() {
           return Number(reader().prepare(`SELECT count(*) FROM pod_health WHERE status = 'up'`).pluck().get());

@@ -17,6 +17,8 @@ export interface ProcessingWindow {
   readonly firstClaimMs: number | null;
   readonly lastCompleteMs: number | null;
   readonly completedEvents: number;
+  /** The newest event's id (0: none), so a later window can leave out everything up to it. */
+  readonly lastEventId: number;
 }
 
 /** One queue (its own tables) in the benchmark database. */
@@ -25,7 +27,8 @@ export interface BenchQueue {
   /** The FLEET_Q_* variables that select this queue (a pod process gets exactly these, plus its own). */
   readonly env: Readonly<Record<string, string>>;
   counts(): Promise<QueueCounts>;
-  window(): Promise<ProcessingWindow>;
+  /** The window of the events after event `afterEventId` (default 0: all of them). */
+  window(afterEventId?: number): Promise<ProcessingWindow>;
   /** Pods registered `up` in this queue. */
   podsUp(): Promise<number>;
 }

@@ -4,9 +4,11 @@
  * filled: every pod is already waiting (LISTEN, or SQLite's change check), so all start claiming with
  * the first batch, and the fill (~10× faster than the burn-down) stays ahead of them. The steps are
  * due at once, like the in-process runs' (steps delayed to one start line would measure the claims'
- * slow path instead: run.ts measures that on its own). Throughput comes from the audit trail; CPU per
- * step is the children's /proc CPU time over the burn-down. Statements are not counted: they run in
- * the children.
+ * slow path instead: run.ts measures that on its own). First the pods burn down an unreported
+ * warm-up fill, as the in-process pods' runs follow one: fresh processes would otherwise spend the
+ * measured steps compiling the step path. Throughput comes from the audit trail after the warm-up's
+ * last event; CPU per step is the children's /proc CPU time over the measured burn-down. Statements
+ * are not counted: they run in the children.
  * Owns the children's lives (spawn, SIGTERM drain, exit) and nothing else.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,6 +27,8 @@ const KEPT_LINES = 20;
 
 export interface ProcessesRun {
   readonly steps: number;
+  /** Steps the pods burn down, unreported, before the measured fill (0: none). */
+  readonly warmupSteps: number;
   readonly pods: number;
   readonly parallelism: number;
   readonly batchSize: number;
@@ -70,6 +74,7 @@ export function deadChild(children: readonly Child[]): string | null {
 export async function processWithPodProcesses(queue: BenchQueue, run: ProcessesRun): Promise<ProcessingResult> {
   const children = Array.from({ length: run.pods }, (_, i) => spawnPod(queue, run, i));
   let cpuMicros: number | null;
+  let warmupEvents = 0;
   try {
     // A pod process migrates the tables as it starts; reads before that would find none.
     for (let waited = 0; ; waited += 100) {
@@ -79,15 +84,21 @@ export async function processWithPodProcesses(queue: BenchQueue, run: ProcessesR
       if ((await queue.podsUp().catch(() => 0)) >= run.pods) break;
       await sleep(100);
     }
+    const fill = { batchSize: run.batchSize, handlers: run.handlers, counter: run.counter };
+    if (run.warmupSteps > 0) {
+      await fillQueue(queue, { ...fill, steps: run.warmupSteps });
+      await waitForCompletion(queue, run.warmupSteps, 30_000, () => deadChild(children));
+    }
+    warmupEvents = (await queue.window()).lastEventId;
     const cpuBefore = await childrenCpu(children);
-    await fillQueue(queue, { steps: run.steps, batchSize: run.batchSize, handlers: run.handlers, counter: run.counter });
-    await waitForCompletion(queue, run.steps, 30_000, () => deadChild(children));
+    await fillQueue(queue, { ...fill, steps: run.steps });
+    await waitForCompletion(queue, run.warmupSteps + run.steps, 30_000, () => deadChild(children));
     const cpuAfter = await childrenCpu(children);
     cpuMicros = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
   } finally {
     await Promise.all(children.map((c) => stopChild(c)));
   }
-  const window = await queue.window();
+  const window = await queue.window(warmupEvents);
   const seconds = ((window.lastCompleteMs ?? Number.NaN) - (window.firstClaimMs ?? Number.NaN)) / 1000;
   return {
     label: 'pod processes (fleet-q start)',

@@ -138,8 +138,10 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
   }
   if (options.pods > 0) {
     const queue = await db.queue('procs');
-    progress(`${options.pods} pod processes, P=${options.podParallelism} each: processing ${options.steps} steps`);
-    processing.push(await processWithPodProcesses(queue, { ...fill, pods: options.pods, parallelism: options.podParallelism }));
+    // The processes warm up like the in-process pod: about POD_WARMUP_STEPS steps each (not on Snowflake).
+    const warmupSteps = db.kind === 'snowflake' ? 0 : Math.min(options.steps, POD_WARMUP_STEPS) * options.pods;
+    progress(`${options.pods} pod processes, P=${options.podParallelism} each: ${warmupSteps} steps to warm up (not reported), then ${options.steps} steps`);
+    processing.push(await processWithPodProcesses(queue, { ...fill, warmupSteps, pods: options.pods, parallelism: options.podParallelism }));
   }
   let pickup: PickupResult | null = null;
   if (options.pickupSteps > 0) {
