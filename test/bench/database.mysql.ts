@@ -76,7 +76,12 @@ export async function openMysqlBench(counter: StatementCounter): Promise<BenchDa
                     (SELECT MAX(event_id) FROM ${events}) AS last_id`,
           );
           const num = (v: number | string | null) => (v === null ? null : Number(v));
-          return { firstClaimMs: num(row.first_ms), lastCompleteMs: num(row.last_ms), completedEvents: Number(row.n), lastEventId: num(row.last_id) ?? afterEventId };
+          return {
+            firstClaimMs: num(row.first_ms),
+            lastCompleteMs: num(row.last_ms),
+            completedEvents: Number(row.n),
+            lastEventId: num(row.last_id) ?? afterEventId,
+          };
         },
         async podsUp() {
           return Number((await one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table(prefix, 'pod_health')} WHERE status = 'up'`)).n);

@@ -74,7 +74,7 @@ export function deadChild(children: readonly Child[]): string | null {
 export async function processWithPodProcesses(queue: BenchQueue, run: ProcessesRun): Promise<ProcessingResult> {
   const children = Array.from({ length: run.pods }, (_, i) => spawnPod(queue, run, i));
   let cpuMicros: number | null;
-  let warmupEvents = 0;
+  let warmupEvents: number;
   try {
     // A pod process migrates the tables as it starts; reads before that would find none.
     for (let waited = 0; ; waited += 100) {
