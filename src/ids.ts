@@ -34,8 +34,9 @@ const lastDigits = new Uint8Array(16);
  * A new step id; ids made in a later millisecond sort after earlier ones, and ids this process makes
  * in one millisecond sort in the order made (the previous id's random part plus one, as ULID's
  * monotonic mode). A batch submitted at once shares a millisecond: with a fresh random part per id
- * its steps were claimed in random order, and a claim of 40 SQLite steps touched about 40 table
- * pages instead of 2, so each claim and completion wrote 93 WAL pages instead of about 10.
+ * its steps were claimed in random order, and a claim of 40 SQLite steps updated 40 rows scattered
+ * over the batch instead of 40 neighbours (84 WAL pages written per claim instead of 31, in a trial
+ * on a file of 20,000 steps).
  */
 export function newStepId(now: number = Date.now()): string {
   const ms = Math.floor(now);

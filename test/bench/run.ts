@@ -98,15 +98,23 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
   ];
   // One batch into a throw-away queue first, so the reported fills run on warm (JIT-compiled) code.
   await fillQueue(await db.queue('warmup'), { ...fill, steps: options.batchSize });
-  if (db.kind !== 'snowflake') {
-    // Likewise one unreported burn-down, so the first reported run measures a pod's steady state,
-    // not V8 compiling the step path (about 10 % more CPU per step in a cold P=10 run). Not on
-    // Snowflake, whose statements are slow and billed.
-    const steps = Math.min(options.steps, POD_WARMUP_STEPS);
+  // Likewise an unreported burn-down for each pod, in process and in the pod processes, so every
+  // reported run measures a pod's steady state, not V8 compiling the step path (about 10 % more CPU
+  // per step in a cold P=10 run). Not on Snowflake, whose statements are slow and billed.
+  const warmupStepsPerPod = db.kind === 'snowflake' ? 0 : Math.min(options.steps, POD_WARMUP_STEPS);
+  if (warmupStepsPerPod > 0) {
     const queue = await db.queue('podwarmup');
-    progress(`warm-up: one in-process pod processes ${steps} steps (not reported)`);
-    await fillQueue(queue, { ...fill, steps });
-    await processInProcess(queue, { label: 'warm-up', steps, parallelism: 50, capacityThreshold: 0.8, handlers: HANDLERS, counter, profile: false });
+    progress(`warm-up: one in-process pod processes ${warmupStepsPerPod} steps (not reported)`);
+    await fillQueue(queue, { ...fill, steps: warmupStepsPerPod });
+    await processInProcess(queue, {
+      label: 'warm-up',
+      steps: warmupStepsPerPod,
+      parallelism: 50,
+      capacityThreshold: 0.8,
+      handlers: HANDLERS,
+      counter,
+      profile: false,
+    });
   }
   for (const run of runs) {
     const queue = await db.queue(run.name);
@@ -138,8 +146,7 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
   }
   if (options.pods > 0) {
     const queue = await db.queue('procs');
-    // The processes warm up like the in-process pod: about POD_WARMUP_STEPS steps each (not on Snowflake).
-    const warmupSteps = db.kind === 'snowflake' ? 0 : Math.min(options.steps, POD_WARMUP_STEPS) * options.pods;
+    const warmupSteps = warmupStepsPerPod * options.pods;
     progress(`${options.pods} pod processes, P=${options.podParallelism} each: ${warmupSteps} steps to warm up (not reported), then ${options.steps} steps`);
     processing.push(await processWithPodProcesses(queue, { ...fill, warmupSteps, pods: options.pods, parallelism: options.podParallelism }));
   }
