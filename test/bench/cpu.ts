@@ -106,11 +106,15 @@ function topFunctions(profile: CpuProfile, limit: number): ProfileEntry[] {
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every Linux this runs on). */
 const USER_HZ = 100;
 
-/** CPU µs (user + system) another process has spent so far, from /proc (Linux); null elsewhere. */
-export async function processCpuMicros(pid: number): Promise<number | null> {
+/**
+ * CPU µs (user + system) another process has spent so far, from /proc (Linux); null elsewhere, or
+ * when `command` is given and the process runs another one.
+ */
+export async function processCpuMicros(pid: number, command?: string): Promise<number | null> {
   const { readFile } = await import('node:fs/promises');
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    if (command !== undefined && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== command) return null;
     // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / USER_HZ;

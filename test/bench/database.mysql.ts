@@ -110,6 +110,7 @@ export async function openMysqlBench(counter: StatementCounter): Promise<BenchDa
       await Promise.all(connections.map((c) => c.end()));
       return { concurrency, commits, seconds: elapsed, perSecond: commits / elapsed };
     },
+    serverCpu: async () => null,
     async close({ keep }) {
       if (!keep) await admin.query(`DROP DATABASE ${database}`).catch(() => undefined);
       await admin.end();

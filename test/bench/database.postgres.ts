@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { BenchDatabase, BenchQueue, CommitRate, ProcessingWindow, QueueCounts } from './database.js';
+import { processCpuMicros } from './cpu.js';
+import type { BenchDatabase, BenchQueue, CommitRate, ProcessingWindow, QueueCounts, ServerCpuMeter } from './database.js';
 import type { StatementCounter } from './statement-counter.js';
 import { pgStatementLabels } from './statements.pg.js';
 import { startThrowawayPostgres } from './throwaway-postgres.js';
@@ -94,6 +95,23 @@ export async function openPostgresBench(counter: StatementCounter): Promise<Benc
       const elapsed = (performance.now() - started) / 1000;
       await Promise.all(clients.map((c) => c.end()));
       return { concurrency, commits, seconds: elapsed, perSecond: commits / elapsed };
+    },
+    async serverCpu(): Promise<ServerCpuMeter | null> {
+      // Every process of the server (backends and background workers) that this machine can see;
+      // connections opened meanwhile count from their start. One that ends meanwhile is lost, but the
+      // pods' pooled connections outlive a run.
+      const readAll = async (): Promise<Map<number, number>> => {
+        const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity');
+        const times = await Promise.all(rows.map(async ({ pid }) => [pid, await processCpuMicros(pid, 'postgres')] as const));
+        return new Map(times.filter((t): t is readonly [number, number] => t[1] !== null));
+      };
+      const before = await readAll();
+      if (before.size === 0) return null;
+      return async () => {
+        let micros = 0;
+        for (const [pid, now] of await readAll()) micros += now - (before.get(pid) ?? 0);
+        return micros;
+      };
     },
     async close({ keep }) {
       if (!keep) await admin.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);

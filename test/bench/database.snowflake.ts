@@ -118,6 +118,7 @@ export async function openSnowflakeBench(): Promise<BenchDatabase> {
       const elapsed = (performance.now() - started) / 1000;
       return { concurrency: Math.min(concurrency, 1), commits, seconds: elapsed, perSecond: commits / elapsed };
     },
+    serverCpu: async () => null,
     async close({ keep }) {
       if (!keep) for (const schema of schemas) await own.run(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
       await own.close();

@@ -82,6 +82,7 @@ export async function openSqliteBench(counter: StatementCounter): Promise<BenchD
       const elapsed = (performance.now() - started) / 1000;
       return { concurrency: Math.min(concurrency, 1), commits, seconds: elapsed, perSecond: commits / elapsed };
     },
+    serverCpu: async () => null,
     async close({ keep }) {
       for (const db of connections) db.close();
       if (!keep) rmSync(dir, { recursive: true, force: true });

@@ -41,6 +41,9 @@ export interface CommitRate {
   readonly perSecond: number;
 }
 
+/** CPU µs the database server's processes spent since the meter started. */
+export type ServerCpuMeter = () => Promise<number>;
+
 /** The database a benchmark run measures. */
 export interface BenchDatabase {
   readonly kind: 'postgres' | 'sqlite' | 'mysql' | 'snowflake';
@@ -57,6 +60,12 @@ export interface BenchDatabase {
    * COMMIT` on a row of its own, for `seconds`.
    */
   commitLoop(concurrency: number, seconds: number): Promise<CommitRate>;
+  /**
+   * Starts counting the CPU the database server spends, where its processes run on this machine and
+   * are its own (PostgreSQL); null where it cannot be told apart: a remote server, SQLite (its work is
+   * the pod's own CPU), a server shared with other work.
+   */
+  serverCpu(): Promise<ServerCpuMeter | null>;
   /** Drops what the run created (unless kept) and stops a throw-away server. */
   close(options: { readonly keep: boolean }): Promise<void>;
 }

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { capacityOf } from '../../src/config/config.js';
 import { processCpuMicros } from './cpu.js';
-import type { BenchQueue } from './database.js';
+import type { BenchQueue, ServerCpuMeter } from './database.js';
 import { fillQueue } from './enqueue.js';
 import type { ProcessingResult } from './report.js';
 import type { StatementCounter } from './statement-counter.js';
@@ -34,6 +34,8 @@ export interface ProcessesRun {
   readonly batchSize: number;
   readonly handlers: string;
   readonly counter: StatementCounter;
+  /** Starts counting the database server's CPU (BenchDatabase.serverCpu). */
+  readonly serverCpu: () => Promise<ServerCpuMeter | null>;
 }
 
 export interface Child {
@@ -74,6 +76,7 @@ export function deadChild(children: readonly Child[]): string | null {
 export async function processWithPodProcesses(queue: BenchQueue, run: ProcessesRun): Promise<ProcessingResult> {
   const children = Array.from({ length: run.pods }, (_, i) => spawnPod(queue, run, i));
   let cpuMicros: number | null;
+  let dbCpuMicros: number | null;
   let warmupEvents: number;
   try {
     // A pod process migrates the tables as it starts; reads before that would find none.
@@ -91,9 +94,12 @@ export async function processWithPodProcesses(queue: BenchQueue, run: ProcessesR
     }
     warmupEvents = (await queue.window()).lastEventId;
     const cpuBefore = await childrenCpu(children);
+    const serverCpu = await run.serverCpu();
     await fillQueue(queue, { ...fill, steps: run.steps });
     await waitForCompletion(queue, run.warmupSteps + run.steps, 30_000, () => deadChild(children));
     const cpuAfter = await childrenCpu(children);
+    // The fill's inserts are counted too, as in the processes' own CPU: they claim while it runs.
+    dbCpuMicros = serverCpu === null ? null : await serverCpu();
     cpuMicros = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
   } finally {
     await Promise.all(children.map((c) => stopChild(c)));
@@ -114,6 +120,7 @@ export async function processWithPodProcesses(queue: BenchQueue, run: ProcessesR
     statements: null,
     baselineConcurrency: run.pods * run.parallelism,
     cpuMicrosPerStep: cpuMicros === null ? null : cpuMicros / run.steps,
+    dbCpuMicrosPerStep: dbCpuMicros === null ? null : dbCpuMicros / run.steps,
     profile: null,
   };
 }

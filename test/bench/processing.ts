@@ -9,7 +9,7 @@
 import { capacityOf, loadConfig } from '../../src/config/config.js';
 import { createPod } from '../../src/pod/pod.js';
 import { cpuMeter, startProfiler, type Profiler } from './cpu.js';
-import type { BenchQueue } from './database.js';
+import type { BenchQueue, ServerCpuMeter } from './database.js';
 import type { ProcessingResult } from './report.js';
 import type { StatementCounter } from './statement-counter.js';
 import { waitForCompletion } from './wait.js';
@@ -24,6 +24,8 @@ export interface InProcessRun {
   readonly counter: StatementCounter;
   /** Record a CPU profile of the burn-down and report its top functions. */
   readonly profile: boolean;
+  /** Starts counting the database server's CPU (BenchDatabase.serverCpu). */
+  readonly serverCpu: () => Promise<ServerCpuMeter | null>;
 }
 
 /** A pod configuration over `queue` (quiet logs, no HTTP: an in-process pod serves none). */
@@ -40,14 +42,17 @@ export async function processInProcess(queue: BenchQueue, run: InProcessRun): Pr
   const pod = createPod({ config });
   run.counter.reset();
   const profiler: Profiler | null = run.profile ? await startProfiler() : null;
+  const serverCpu = await run.serverCpu();
   const cpu = cpuMeter();
   await pod.start();
   let statements;
   let cpuMicros: number;
+  let dbCpuMicros: number | null;
   let profile;
   try {
     await waitForCompletion(queue, run.steps);
     cpuMicros = cpu();
+    dbCpuMicros = serverCpu === null ? null : await serverCpu();
     statements = run.counter.snapshot();
     profile = (await profiler?.stop()) ?? null;
   } finally {
@@ -69,6 +74,7 @@ export async function processInProcess(queue: BenchQueue, run: InProcessRun): Pr
     statements,
     baselineConcurrency: run.parallelism,
     cpuMicrosPerStep: cpuMicros / run.steps,
+    dbCpuMicrosPerStep: dbCpuMicros === null ? null : dbCpuMicros / run.steps,
     profile,
   };
 }

@@ -30,6 +30,8 @@ export interface ProcessingResult {
   readonly baselineConcurrency: number;
   /** CPU µs (user + system) the pod process(es) spent per completed step; null when not measured. */
   readonly cpuMicrosPerStep: number | null;
+  /** CPU µs the database server's processes spent per completed step (a local PostgreSQL); null when not seen. */
+  readonly dbCpuMicrosPerStep: number | null;
   /** With `--profile`: the top functions of the burn-down's CPU profile, by self time. */
   readonly profile: readonly ProfileEntry[] | null;
 }
@@ -289,6 +291,7 @@ export function formatReport(f: BenchFigures): string {
       ratio(e.perSecond, baselineFor(f, 1)),
       fixed(e.statementsPerBatch, 1) + '/batch',
       '',
+      '',
     ]);
   }
   for (const p of f.processing) {
@@ -303,9 +306,10 @@ export function formatReport(f: BenchFigures): string {
       `${ratio(p.perSecond, base)} (c=${base?.concurrency ?? '–'})`,
       p.statementsPerStep === null ? '–' : `${fixed(p.statementsPerStep, 2)}/step`,
       p.cpuMicrosPerStep === null ? '–' : fixed(p.cpuMicrosPerStep, 1),
+      p.dbCpuMicrosPerStep === null ? '–' : fixed(p.dbCpuMicrosPerStep, 1),
     ]);
   }
-  out.push(table(['throughput', 'pods', 'capacity', 'steps', 'seconds', 'steps/s', 'vs commit loop', 'statements', 'CPU µs/step'], rows));
+  out.push(table(['throughput', 'pods', 'capacity', 'steps', 'seconds', 'steps/s', 'vs commit loop', 'statements', 'CPU µs/step', 'DB CPU µs/step'], rows));
   for (const p of f.processing) {
     if (p.statements === null) continue;
     // Start-up statements (register, migrations check, first sweep) round to 0.000 per step.

@@ -114,6 +114,7 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
       handlers: HANDLERS,
       counter,
       profile: false,
+      serverCpu: () => db.serverCpu(),
     });
   }
   for (const run of runs) {
@@ -141,6 +142,7 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
         handlers: HANDLERS,
         counter,
         profile: options.profile,
+        serverCpu: () => db.serverCpu(),
       }),
     );
   }
@@ -148,7 +150,15 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
     const queue = await db.queue('procs');
     const warmupSteps = warmupStepsPerPod * options.pods;
     progress(`${options.pods} pod processes, P=${options.podParallelism} each: ${warmupSteps} steps to warm up (not reported), then ${options.steps} steps`);
-    processing.push(await processWithPodProcesses(queue, { ...fill, warmupSteps, pods: options.pods, parallelism: options.podParallelism }));
+    processing.push(
+      await processWithPodProcesses(queue, {
+        ...fill,
+        warmupSteps,
+        pods: options.pods,
+        parallelism: options.podParallelism,
+        serverCpu: () => db.serverCpu(),
+      }),
+    );
   }
   let pickup: PickupResult | null = null;
   if (options.pickupSteps > 0) {
