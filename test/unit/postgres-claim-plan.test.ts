@@ -91,6 +91,37 @@ describe('postgres claim plan', () => {
     );
   });
 
+  it('walks st_ready_deadline_ix in claim order without statistics too, reading only the steps it claims', async () => {
+    const db = await database();
+    const store = await db.open();
+    await store.migrate();
+    const plan = await withClient(
+      db.url,
+      async (client) => {
+        // A backlog the planner has no statistics for: fewer steps than the store analyzes after,
+        // and no autovacuum run in between (switched off here so none can come early).
+        await client.query(`ALTER TABLE ${db.schema}.step_tracker SET (autovacuum_enabled = false)`);
+        await store.stepSubmitBatch({ steps: Array.from({ length: 3_000 }, () => SUBMIT), now: T0 });
+        await store.podRegister({ podId: POD, name: 'alpha', meta: META, now: T0 });
+        const { rows: analyzed } = await client.query<{ reltuples: number }>(
+          `SELECT reltuples FROM pg_class WHERE oid = '${db.schema}.step_tracker'::regclass`,
+        );
+        expect(analyzed[0]!.reltuples).toBe(-1);
+        await client.query(`PREPARE claim_eight AS ${stepClaimSql(pgNames(db.schema), claimListLimit(8))}`);
+        await client.query('BEGIN');
+        const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE claim_eight(${T0 + 2}, '${POD}', ARRAY['echo'], 8)`,
+        );
+        await client.query('ROLLBACK');
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      },
+      { options: CLAIM_SESSION.options },
+    );
+    // A bitmap scan returns no order: the claim would sort all 3,000 pending steps to take 8.
+    expect(plan).not.toMatch(/Bitmap/);
+    expect(plan).toMatch(/Index Scan using st_ready_deadline_ix on step_tracker s \(actual rows=8 loops=1\)/);
+  });
+
   it('merges due delayed steps and never-delayed steps in priority, then age order', async () => {
     const db = await database();
     const store = await db.open();
