@@ -7,10 +7,21 @@
 import { describe, expect, it } from 'vitest';
 import type { PostgresStore } from '../../src/store/postgres/driver.js';
 import { withClient } from '../support/postgres.js';
-import { SUBMIT, pgTestDatabases } from './postgres-fixture.js';
+import { SUBMIT, pgTestDatabases, uniqueName } from './postgres-fixture.js';
 import { waitFor } from '../support/wait.js';
 
-const database = pgTestDatabases();
+const freshSchema = pgTestDatabases();
+
+/**
+ * A fresh schema whose stores share a table prefix of their own. A NOTIFY channel belongs to the
+ * database, not to a schema (`<prefix>fleet_q_work`), so without one this file's listeners would also
+ * hear every submit of the test files running beside it on the same database, and count its wakes.
+ */
+async function database(options?: { readonly tag?: boolean }) {
+  const db = await freshSchema(options);
+  const tablePrefix = `${uniqueName('w')}_`;
+  return { ...db, open: (extra: Parameters<typeof db.open>[0] = {}) => db.open({ tablePrefix, ...extra }) };
+}
 
 /** Subscribes and waits until the LISTEN connection is up and its catch-up wake has passed. */
 async function listen(store: PostgresStore): Promise<{ wakes: number[]; stop: () => void }> {
