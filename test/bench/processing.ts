@@ -24,8 +24,8 @@ export interface InProcessRun {
   readonly counter: StatementCounter;
   /** Record a CPU profile of the burn-down and report its top functions. */
   readonly profile: boolean;
-  /** Starts counting the database server's CPU (BenchDatabase.serverCpu). */
-  readonly serverCpu: () => Promise<ServerCpuMeter | null>;
+  /** Starts counting the database server's CPU (BenchDatabase.serverCpu); left out, it is not measured. */
+  readonly serverCpu?: () => Promise<ServerCpuMeter | null>;
 }
 
 /** A pod configuration over `queue` (quiet logs, no HTTP: an in-process pod serves none). */
@@ -42,7 +42,7 @@ export async function processInProcess(queue: BenchQueue, run: InProcessRun): Pr
   const pod = createPod({ config });
   run.counter.reset();
   const profiler: Profiler | null = run.profile ? await startProfiler() : null;
-  const serverCpu = await run.serverCpu();
+  const serverCpu = (await run.serverCpu?.()) ?? null;
   const cpu = cpuMeter();
   await pod.start();
   let statements;

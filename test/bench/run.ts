@@ -114,7 +114,6 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
       handlers: HANDLERS,
       counter,
       profile: false,
-      serverCpu: () => db.serverCpu(),
     });
   }
   for (const run of runs) {
