@@ -61,9 +61,9 @@ export interface BenchDatabase {
    */
   commitLoop(concurrency: number, seconds: number): Promise<CommitRate>;
   /**
-   * Starts counting the CPU the database server spends, where its processes run on this machine and
-   * are its own (PostgreSQL); null where it cannot be told apart: a remote server, SQLite (its work is
-   * the pod's own CPU), a server shared with other work.
+   * Starts counting the CPU the database server spends, where its processes run on this machine
+   * (PostgreSQL); null for a remote server, for SQLite (its work is the pod's own CPU) and for MySQL
+   * and Snowflake. Every process of the server counts, so other work on the same server inflates it.
    */
   serverCpu(): Promise<ServerCpuMeter | null>;
   /** Drops what the run created (unless kept) and stops a throw-away server. */
