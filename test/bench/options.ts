@@ -23,6 +23,8 @@ export interface BenchOptions {
   readonly profile: boolean;
   /** Steps run through the machine tree alone per parallelism (0 skips it). */
   readonly treeSteps: number;
+  /** Drain the same fill through the store alone at each P (store-alone.ts), to split a pod's CPU per step. */
+  readonly storeAlone: boolean;
   /** Steps per `submitBatch` call (≤ 10,000). */
   readonly batchSize: number;
   /** Seconds of each single-row commit loop. */
@@ -57,6 +59,7 @@ export const USAGE = `usage: npm run bench [-- options]
   --pod-parallelism P       max parallelism of each pod process (default 50)
   --memory-steps N          sleeping steps one pod process holds for the memory figure (default 1000, sf: 0; 0 skips memory)
   --tree-steps N            steps through the machine tree alone, effects answered in memory (default 20000, sf: 0; 0 skips it)
+  --no-store-alone          skip draining the same fill through the store alone, with no pod (sf: skipped)
   --profile                 CPU-profile each in-process burn-down and print its top functions (slows the run)
   --batch-size B            steps per submitBatch call (default 5000, at most 10000)
   --baseline-seconds S      length of each single-row commit loop (default 3)
@@ -95,6 +98,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       'pickup-interval-ms': { type: 'string' },
       'idle-seconds': { type: 'string' },
       'no-full-capacity': { type: 'boolean', default: false },
+      'no-store-alone': { type: 'boolean', default: false },
       'full-capacity': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -121,6 +125,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     memorySteps: integer('--memory-steps', values['memory-steps'] ?? (sf ? '0' : '1000'), 0, 1000),
     profile: values.profile,
     treeSteps: integer('--tree-steps', values['tree-steps'] ?? (sf ? '0' : '20000'), 0, 10_000_000),
+    storeAlone: !sf && !values['no-store-alone'],
     batchSize: integer('--batch-size', values['batch-size'], 1, 10_000),
     baselineSeconds: number('--baseline-seconds', values['baseline-seconds'], 0.5, 600),
     pickupSteps: integer('--pickup-steps', values['pickup-steps'] ?? (sf ? '20' : '200'), 0, 100_000),

@@ -64,6 +64,21 @@ export interface TreeResult {
   readonly perSecond: number;
 }
 
+/** The store alone (claims and batch completions with no pod around them): what database access costs per step. */
+export interface StoreAloneResult {
+  /** The one-pod runs' parallelism it stands beside; claims take `capacity` = floor(0.8 × P) steps. */
+  readonly parallelism: number;
+  readonly capacity: number;
+  readonly steps: number;
+  readonly claims: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** CPU µs this process spent per step (on SQLite, the database's own work included). */
+  readonly cpuMicrosPerStep: number;
+  /** As in ProcessingResult: a local PostgreSQL server's CPU per step; null when not seen. */
+  readonly dbCpuMicrosPerStep: number | null;
+}
+
 /** A pod process's memory, idle and holding many sleeping steps. */
 export interface MemoryResult {
   /** 20 s after registering: what an idle pod holds once V8's memory reducer has run. */
@@ -90,6 +105,7 @@ export interface BenchFigures {
   readonly idle: IdleResult | null;
   readonly memory: MemoryResult | null;
   readonly tree: readonly TreeResult[];
+  readonly storeAlone: readonly StoreAloneResult[];
   readonly totalSeconds: number;
 }
 
@@ -143,13 +159,13 @@ function snowflakeTargets(f: BenchFigures): TargetCheck[] {
   return checks;
 }
 
-/** The one-pod, in-process run at `parallelism` and `threshold`, if this run made it. */
 /**
  * The label of the in-process run whose steps were all delayed to one instant: the claims' slow path
  * (due delayed steps are sorted per claim), printed beside the others but judged by no target.
  */
 export const DUE_TOGETHER_LABEL = 'in-process pod, all due together';
 
+/** The one-pod, in-process run at `parallelism` and `threshold`, if this run made it. */
 function onePodRun(f: BenchFigures, parallelism: number, threshold: number): ProcessingResult | undefined {
   return f.processing.find(
     (p) => p.mode === 'in-process' && p.label !== DUE_TOGETHER_LABEL && p.parallelism === parallelism && p.capacityThreshold === threshold,
@@ -253,6 +269,30 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/**
+ * A one-pod run's CPU per step beside the machine tree alone and the store alone at its capacity:
+ * the rest is what joins them (the step's work and its promise, the completion batcher, telemetry,
+ * the GC of all of it).
+ */
+function podCpuSplit(f: BenchFigures): string[][] {
+  const rows: string[][] = [];
+  for (const store of f.storeAlone) {
+    const pod = onePodRun(f, store.parallelism, 0.8);
+    const tree = f.tree.find((t) => t.capacity === store.capacity);
+    if (pod?.cpuMicrosPerStep == null || tree === undefined) continue;
+    const rest = pod.cpuMicrosPerStep - tree.cpuMicrosPerStep - store.cpuMicrosPerStep;
+    rows.push([
+      `P=${store.parallelism}`,
+      String(store.capacity),
+      fixed(pod.cpuMicrosPerStep, 1),
+      fixed(tree.cpuMicrosPerStep, 1),
+      fixed(store.cpuMicrosPerStep, 1),
+      fixed(rest, 1),
+    ]);
+  }
+  return rows;
+}
+
 /** The human-readable report. */
 export function formatReport(f: BenchFigures): string {
   const out: string[] = [];
@@ -310,6 +350,27 @@ export function formatReport(f: BenchFigures): string {
     ]);
   }
   out.push(table(['throughput', 'pods', 'capacity', 'steps', 'seconds', 'steps/s', 'vs commit loop', 'statements', 'CPU µs/step', 'DB CPU µs/step'], rows));
+  if (f.storeAlone.length > 0) {
+    out.push('');
+    out.push(
+      table(
+        ['store alone (claim, complete the batch; no pod)', 'capacity', 'steps', 'steps/s', 'CPU µs/step', 'DB CPU µs/step'],
+        f.storeAlone.map((s) => [
+          'stepClaim + stepCompleteMany',
+          String(s.capacity),
+          int(s.steps),
+          int(s.perSecond),
+          fixed(s.cpuMicrosPerStep, 1),
+          s.dbCpuMicrosPerStep === null ? '–' : fixed(s.dbCpuMicrosPerStep, 1),
+        ]),
+      ),
+    );
+    const split = podCpuSplit(f);
+    if (split.length > 0) {
+      out.push('');
+      out.push(table(["one pod's CPU per step, split (µs)", 'capacity', 'pod', 'machine tree alone', 'store alone', 'the rest'], split));
+    }
+  }
   for (const p of f.processing) {
     if (p.statements === null) continue;
     // Start-up statements (register, migrations check, first sweep) round to 0.000 per step.

@@ -16,6 +16,7 @@ import { openSqliteBench } from './database.sqlite.js';
 import { fillQueue, type EnqueueResult } from './enqueue.js';
 import { measureIdle } from './idle.js';
 import { measureMemory } from './memory.js';
+import { measureStoreAlone } from './store-alone.js';
 import { measureTree } from './tree.js';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
 import { measurePickup } from './pickup.js';
@@ -32,6 +33,7 @@ import {
   type MemoryResult,
   type PickupResult,
   type ProcessingResult,
+  type StoreAloneResult,
   type TreeResult,
 } from './report.js';
 import { StatementCounter } from './statement-counter.js';
@@ -145,6 +147,18 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
       }),
     );
   }
+  // The store alone at each P, after the pods: the same fill, drained by claims and batch
+  // completions with no pod around them (store-alone.ts), to split the pods' CPU per step.
+  const storeAlone: StoreAloneResult[] = [];
+  if (options.storeAlone) {
+    for (const parallelism of options.parallelism) {
+      const queue = await db.queue(`alone${parallelism}`);
+      progress(`bulk enqueue of ${options.steps} steps into ${queue.name}`);
+      await fillQueue(queue, fill);
+      progress(`store alone, claims of ${Math.max(1, Math.floor(parallelism * 0.8))}: processing ${options.steps} steps`);
+      storeAlone.push(await measureStoreAlone(queue, { steps: options.steps, parallelism, handlers: HANDLERS, serverCpu: () => db.serverCpu() }));
+    }
+  }
   if (options.pods > 0) {
     const queue = await db.queue('procs');
     const warmupSteps = warmupStepsPerPod * options.pods;
@@ -185,6 +199,7 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
     idle,
     memory,
     tree,
+    storeAlone,
   };
 }
 
