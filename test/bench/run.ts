@@ -71,14 +71,14 @@ function baselineConcurrencies(options: BenchOptions): number[] {
 }
 
 async function measure(db: BenchDatabase, options: BenchOptions, counter: StatementCounter): Promise<Omit<BenchFigures, 'totalSeconds'>> {
+  // The machine tree alone and the store alone are measured beside each one-pod run at the default
+  // threshold (tree, pod, store, one after the other), so the split of its CPU per step compares
+  // figures taken minutes apart at most on this noisy host, not one from each end of the run.
   const tree: TreeResult[] = [];
+  const storeAlone: StoreAloneResult[] = [];
   if (options.treeSteps > 0) {
     // A warm-up pass first, so the measured passes run JIT-compiled code.
     await measureTree(Math.min(options.treeSteps, 5_000), 40);
-    for (const capacity of options.parallelism.map((p) => Math.max(1, Math.floor(p * 0.8)))) {
-      progress(`machine tree alone: ${options.treeSteps} steps through ${capacity} slots`);
-      tree.push(await measureTree(options.treeSteps, capacity));
-    }
   }
   const baseline: CommitRate[] = [];
   for (const concurrency of db.kind === 'sqlite' || db.kind === 'snowflake' ? [1] : baselineConcurrencies(options)) {
@@ -119,6 +119,12 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
     });
   }
   for (const run of runs) {
+    const beside = run.threshold === 0.8 && !run.dueTogether;
+    const capacity = Math.max(1, Math.floor(run.parallelism * 0.8));
+    if (beside && options.treeSteps > 0) {
+      progress(`machine tree alone: ${options.treeSteps} steps through ${capacity} slots`);
+      tree.push(await measureTree(options.treeSteps, capacity));
+    }
     const queue = await db.queue(run.name);
     if (run.dueTogether) {
       // Twice the slowest fill time measured so far, plus a margin for the pod to arm its wake-up:
@@ -146,17 +152,14 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
         serverCpu: () => db.serverCpu(),
       }),
     );
-  }
-  // The store alone at each P, after the pods: the same fill, drained by claims and batch
-  // completions with no pod around them (store-alone.ts), to split the pods' CPU per step.
-  const storeAlone: StoreAloneResult[] = [];
-  if (options.storeAlone) {
-    for (const parallelism of options.parallelism) {
-      const queue = await db.queue(`alone${parallelism}`);
-      progress(`bulk enqueue of ${options.steps} steps into ${queue.name}`);
-      await fillQueue(queue, fill);
-      progress(`store alone, claims of ${Math.max(1, Math.floor(parallelism * 0.8))}: processing ${options.steps} steps`);
-      storeAlone.push(await measureStoreAlone(queue, { steps: options.steps, parallelism, handlers: HANDLERS, serverCpu: () => db.serverCpu() }));
+    if (beside && options.storeAlone) {
+      const alone = await db.queue(`alone${run.parallelism}`);
+      progress(`bulk enqueue of ${options.steps} steps into ${alone.name}`);
+      await fillQueue(alone, fill);
+      progress(`store alone, claims of ${capacity}: processing ${options.steps} steps`);
+      storeAlone.push(
+        await measureStoreAlone(alone, { steps: options.steps, parallelism: run.parallelism, handlers: HANDLERS, serverCpu: () => db.serverCpu() }),
+      );
     }
   }
   if (options.pods > 0) {
