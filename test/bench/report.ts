@@ -271,8 +271,9 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 
 /**
  * A one-pod run's CPU per step beside the machine tree alone and the store alone at its capacity:
- * the rest is what joins them (the step's work and its promise, the completion batcher, telemetry,
- * the GC of all of it).
+ * the rest is what joins them (the step's work and its promises, the completion batcher, telemetry,
+ * waking up after each round trip, and the GC of all of it). Figures from one run, so noise can make
+ * the rest small or, on a host whose load moves, negative.
  */
 function podCpuSplit(f: BenchFigures): string[][] {
   const rows: string[][] = [];

@@ -73,7 +73,7 @@ function baselineConcurrencies(options: BenchOptions): number[] {
 async function measure(db: BenchDatabase, options: BenchOptions, counter: StatementCounter): Promise<Omit<BenchFigures, 'totalSeconds'>> {
   // The machine tree alone and the store alone are measured beside each one-pod run at the default
   // threshold (tree, pod, store, one after the other), so the split of its CPU per step compares
-  // figures taken minutes apart at most on this noisy host, not one from each end of the run.
+  // figures taken within a minute on this noisy host, not one from each end of the run.
   const tree: TreeResult[] = [];
   const storeAlone: StoreAloneResult[] = [];
   if (options.treeSteps > 0) {
