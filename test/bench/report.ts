@@ -263,6 +263,11 @@ function ratio(value: number, base: CommitRate | undefined): string {
 }
 
 /** Left-aligned first column, right-aligned numbers. */
+/** A per-step CPU figure, or a dash where it was not measured. */
+function microsOrDash(micros: number | null): string {
+  return micros === null ? '–' : fixed(micros, 1);
+}
+
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -346,8 +351,8 @@ export function formatReport(f: BenchFigures): string {
       int(p.perSecond),
       `${ratio(p.perSecond, base)} (c=${base?.concurrency ?? '–'})`,
       p.statementsPerStep === null ? '–' : `${fixed(p.statementsPerStep, 2)}/step`,
-      p.cpuMicrosPerStep === null ? '–' : fixed(p.cpuMicrosPerStep, 1),
-      p.dbCpuMicrosPerStep === null ? '–' : fixed(p.dbCpuMicrosPerStep, 1),
+      microsOrDash(p.cpuMicrosPerStep),
+      microsOrDash(p.dbCpuMicrosPerStep),
     ]);
   }
   out.push(table(['throughput', 'pods', 'capacity', 'steps', 'seconds', 'steps/s', 'vs commit loop', 'statements', 'CPU µs/step', 'DB CPU µs/step'], rows));
@@ -362,7 +367,7 @@ export function formatReport(f: BenchFigures): string {
           int(s.steps),
           int(s.perSecond),
           fixed(s.cpuMicrosPerStep, 1),
-          s.dbCpuMicrosPerStep === null ? '–' : fixed(s.dbCpuMicrosPerStep, 1),
+          microsOrDash(s.dbCpuMicrosPerStep),
         ]),
       ),
     );

@@ -7,6 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { capacityOf } from '../../src/config/config.js';
 import { FLEET_Q_VERSION } from '../../src/version.js';
 import type { BenchDatabase, CommitRate } from './database.js';
 import { openMysqlBench } from './database.mysql.js';
@@ -120,7 +121,7 @@ async function measure(db: BenchDatabase, options: BenchOptions, counter: Statem
   }
   for (const run of runs) {
     const beside = run.threshold === 0.8 && !run.dueTogether;
-    const capacity = Math.max(1, Math.floor(run.parallelism * 0.8));
+    const capacity = capacityOf({ maxParallelism: run.parallelism, capacityThreshold: run.threshold });
     if (beside && options.treeSteps > 0) {
       progress(`machine tree alone: ${options.treeSteps} steps through ${capacity} slots`);
       tree.push(await measureTree(options.treeSteps, capacity));

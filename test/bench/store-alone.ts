@@ -6,6 +6,7 @@
  * pod's CPU per step into the part the database access pays and the part the runtime does. Owns this
  * one measurement; the fill is enqueue.ts's, and nothing here is used by a test or a pod.
  */
+import { capacityOf } from '../../src/config/config.js';
 import { openStore } from '../../src/store/open.js';
 import { cpuMeter } from './cpu.js';
 import type { BenchQueue, ServerCpuMeter } from './database.js';
@@ -26,7 +27,7 @@ export async function measureStoreAlone(queue: BenchQueue, run: StoreAloneRun): 
   const config = podConfig(queue, run.handlers);
   const store = await openStore(config);
   const podId = 'bench-store-alone';
-  const capacity = Math.max(1, Math.floor(run.parallelism * 0.8));
+  const capacity = capacityOf({ maxParallelism: run.parallelism, capacityThreshold: 0.8 });
   try {
     await store.podRegister({
       podId,
